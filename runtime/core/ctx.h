@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ctx.h - a VA space as the host side sees it (user backend).
+ *
+ * Lock order: ctx->io (the request/reply channel and the staging buffer) is
+ * taken before ctx->alloc_lock; the monitor thread takes neither while it
+ * recovers the window after the device's death.
+ */
+#ifndef FERRY_CTX_H
+#define FERRY_CTX_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "transport/proto.h"
+
+struct ferry_range {
+	struct ferry_range *next;
+	uint64_t start, size;
+};
+
+struct ferry_ctx {
+	uint64_t base, size, npages;
+	uint64_t device_memory, block_size;
+	int prefetch;
+
+	int sys_fd, vram_fd, meta_fd, staging_fd, uffd;
+	int sock, pidfd, stop_efd;
+	pid_t pid;
+	uint8_t *sys_alias, *vram_alias, *staging;
+	struct ferry_meta *meta;
+
+	pthread_mutex_t io;
+	uint64_t seq;
+	uint64_t last_fence; /* highest fence handed out */
+	atomic_bool dead;      /* the device process is gone */
+	atomic_bool recovered; /* ...and the window is plain host memory again */
+	pthread_t monitor;
+
+	pthread_mutex_t alloc_lock;
+	struct ferry_range *free_list, *used_list;
+};
+
+/* One request, one reply; 0 or the reply's negative status, -ENODEV when dead. */
+int ferry_request(struct ferry_ctx *ctx, struct ferry_msg *m);
+
+#endif

@@ -1,0 +1,491 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * session.c - opening a VA space: the window, the memfds, the userfaultfd,
+ * the ferry-device process, and what happens when that process dies.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/userfaultfd.h>
+#include <poll.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "core/ctx.h"
+#include "policy/policy.h"
+
+#define PG FERRY_PAGE_SIZE
+#define DEFAULT_WINDOW (64ULL << 30)
+#define DEFAULT_DEVICE_MEMORY (1ULL << 30)
+#define MIN_DEVICE_MEMORY (2 * FERRY_REGION_SIZE)
+
+#ifndef USERFAULTFD_IOC_NEW
+#define USERFAULTFD_IOC_NEW _IO(0xAA, 0x00)
+#endif
+
+extern char **environ;
+
+/* "64M", "1G", "4096", "2k": bytes, or 0 when malformed. */
+static uint64_t parse_size(const char *s)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!s || !*s)
+		return 0;
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno)
+		return 0;
+	switch (*end) {
+	case 'k': case 'K': v <<= 10; end++; break;
+	case 'm': case 'M': v <<= 20; end++; break;
+	case 'g': case 'G': v <<= 30; end++; break;
+	case 't': case 'T': v <<= 40; end++; break;
+	default: break;
+	}
+	if (*end == 'i' || *end == 'B')
+		end++;
+	if (*end == 'B')
+		end++;
+	return *end ? 0 : v;
+}
+
+static int env_size(const char *name, uint64_t *v)
+{
+	const char *s = getenv(name);
+
+	if (!s)
+		return 0;
+	*v = parse_size(s);
+	if (*v == 0) {
+		fprintf(stderr, "ferry: %s=%s is not a size (examples: 512M, 4G)\n", name, s);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+const char *ferry_strerror(int err)
+{
+	switch (err) {
+	case 0:
+		return "success";
+	case -ENODEV:
+		return "the ferry-device process is gone";
+	case -EPERM:
+		return "userfaultfd is not permitted (run as root, or set vm.unprivileged_userfaultfd=1, or give access to /dev/userfaultfd)";
+	case -ENOENT:
+		return "the ferry-device executable was not found (set FERRY_DEVICE_PATH)";
+	case -ERANGE:
+		return "range outside the SVM window";
+	default:
+		return strerror(err < 0 ? -err : err);
+	}
+}
+
+static int resolve_options(const struct ferry_options *o, struct ferry_ctx *ctx, const char **dev)
+{
+	const char *p;
+	int r;
+
+	ctx->size = o && o->window_size ? o->window_size : DEFAULT_WINDOW;
+	ctx->device_memory = o && o->device_memory ? o->device_memory : DEFAULT_DEVICE_MEMORY;
+	ctx->block_size = o && o->block_size ? o->block_size : FERRY_DEFAULT_BLOCK_SIZE;
+	ctx->prefetch = o && o->prefetch >= 0 ? o->prefetch : 1;
+	if (!(o && o->window_size) && (r = env_size("FERRY_WINDOW_SIZE", &ctx->size)))
+		return r;
+	if (!(o && o->device_memory) && (r = env_size("FERRY_DEVICE_MEMORY", &ctx->device_memory)))
+		return r;
+	if (!(o && o->block_size) && (r = env_size("FERRY_BLOCK_SIZE", &ctx->block_size)))
+		return r;
+	if (!(o && o->prefetch >= 0) && (p = getenv("FERRY_PREFETCH")))
+		ctx->prefetch = strcmp(p, "0") != 0;
+	if (o && o->prefetch > 1)
+		return -EINVAL;
+	if (ctx->size % FERRY_REGION_SIZE || ctx->size > (1ULL << 46))
+		return -EINVAL;
+	if (!ferry_policy_block_size_valid(ctx->block_size))
+		return -EINVAL;
+	if (ctx->device_memory % PG || ctx->device_memory < MIN_DEVICE_MEMORY)
+		return -EINVAL;
+	*dev = o && o->device_path ? o->device_path : getenv("FERRY_DEVICE_PATH");
+	if (!*dev)
+		*dev = access(FERRY_DEVICE_BUILD_PATH, X_OK) == 0 ? FERRY_DEVICE_BUILD_PATH
+								   : FERRY_DEVICE_INSTALL_PATH;
+	return access(*dev, X_OK) ? -ENOENT : 0;
+}
+
+static int new_uffd(void)
+{
+	struct uffdio_api api = {
+		.api = UFFD_API,
+		.features = UFFD_FEATURE_MISSING_SHMEM | UFFD_FEATURE_MINOR_SHMEM |
+			    UFFD_FEATURE_WP_HUGETLBFS_SHMEM,
+	};
+	int fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+
+	if (fd < 0 && (errno == EPERM || errno == EACCES)) {
+		int dev = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
+
+		if (dev >= 0) {
+			fd = ioctl(dev, USERFAULTFD_IOC_NEW, O_CLOEXEC | O_NONBLOCK);
+			close(dev);
+		}
+		if (fd < 0) {
+			fprintf(stderr,
+				"ferry: userfaultfd is not permitted for this process. Run as root, "
+				"or `sysctl vm.unprivileged_userfaultfd=1`, or grant read/write "
+				"access to /dev/userfaultfd.\n");
+			return -EPERM;
+		}
+	}
+	if (fd < 0)
+		return -errno;
+	if (ioctl(fd, UFFDIO_API, &api)) {
+		int e = errno;
+
+		close(fd);
+		fprintf(stderr, "ferry: this kernel's userfaultfd lacks shmem minor/write-protect "
+				"faults (Linux >= 5.19 needed): %s\n",
+			strerror(e));
+		return -ENOTSUP;
+	}
+	return fd;
+}
+
+static int new_memfd(const char *name, uint64_t size)
+{
+	int fd = memfd_create(name, MFD_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, (off_t)size)) {
+		int e = errno;
+
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+/* A 2 MiB-aligned free address range for the window. */
+static uint64_t pick_base(uint64_t size)
+{
+	uint64_t len = size + FERRY_REGION_SIZE;
+	uint8_t *p = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	uint64_t a;
+
+	if (p == MAP_FAILED)
+		return 0;
+	a = ((uint64_t)(uintptr_t)p + FERRY_REGION_SIZE - 1) & ~(FERRY_REGION_SIZE - 1);
+	munmap(p, len);
+	return a;
+}
+
+static int spawn_device(struct ferry_ctx *ctx, const char *path, int child_sock)
+{
+	posix_spawn_file_actions_t fa;
+	char *argv[] = {(char *)"ferry-device", (char *)"3", NULL};
+	int r;
+
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, child_sock, 3);
+	r = posix_spawn(&ctx->pid, path, &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (r)
+		return -r;
+	ctx->pidfd = (int)syscall(SYS_pidfd_open, ctx->pid, 0);
+	return ctx->pidfd < 0 ? -errno : 0;
+}
+
+/*
+ * The device process died: every page's data is in the memfd its state
+ * names (the driver changes a state only once the destination holds a full
+ * copy). Copy device-resident pages back into sysmem, then drop the
+ * userfaultfd registration, which wakes any host thread blocked on a fault:
+ * the window is plain shared memory from then on.
+ */
+static void recover(struct ferry_ctx *ctx)
+{
+	struct uffdio_writeprotect wp = {.range = {.start = ctx->base, .len = ctx->size}};
+	struct uffdio_range rng = {.start = ctx->base, .len = ctx->size};
+	uint8_t *st = ctx->meta->state;
+
+	for (uint64_t p = 0; p < ctx->npages; p++) {
+		if (st[p] != FERRY_RES_DEVICE && st[p] != FERRY_RES_DUPLICATED)
+			continue;
+		if (st[p] == FERRY_RES_DEVICE)
+			memcpy(ctx->sys_alias + p * PG, ctx->vram_alias + p * PG, PG);
+		st[p] = FERRY_RES_HOST;
+	}
+	ioctl(ctx->uffd, UFFDIO_WRITEPROTECT, &wp);
+	ioctl(ctx->uffd, UFFDIO_UNREGISTER, &rng);
+	atomic_store(&ctx->recovered, true);
+	syscall(SYS_futex, &ctx->meta->fence_futex, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
+}
+
+static void *monitor_main(void *arg)
+{
+	struct ferry_ctx *ctx = arg;
+	struct pollfd p[2] = {
+		{.fd = ctx->pidfd, .events = POLLIN},
+		{.fd = ctx->stop_efd, .events = POLLIN},
+	};
+
+	while (poll(p, 2, -1) < 0 && errno == EINTR)
+		;
+	if (p[1].revents)
+		return NULL; /* ferry_close */
+	atomic_store(&ctx->dead, true);
+	fprintf(stderr, "ferry: the device process (pid %d) died; device memory recovered to "
+			"the host\n",
+		(int)ctx->pid);
+	recover(ctx);
+	return NULL;
+}
+
+static void ctx_free(struct ferry_ctx *ctx)
+{
+	if (ctx->meta)
+		munmap(ctx->meta, ferry_meta_size(ctx->npages));
+	if (ctx->staging)
+		munmap(ctx->staging, FERRY_STAGING_SIZE);
+	if (ctx->sys_alias)
+		munmap(ctx->sys_alias, ctx->size);
+	if (ctx->vram_alias)
+		munmap(ctx->vram_alias, ctx->size);
+	if (ctx->base)
+		munmap((void *)(uintptr_t)ctx->base, ctx->size);
+	int fds[] = {ctx->sys_fd,  ctx->vram_fd, ctx->meta_fd,	ctx->staging_fd,
+		     ctx->uffd,	   ctx->sock,	 ctx->pidfd,	ctx->stop_efd};
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	while (ctx->free_list) {
+		struct ferry_range *n = ctx->free_list->next;
+
+		free(ctx->free_list);
+		ctx->free_list = n;
+	}
+	while (ctx->used_list) {
+		struct ferry_range *n = ctx->used_list->next;
+
+		free(ctx->used_list);
+		ctx->used_list = n;
+	}
+	free(ctx);
+}
+
+static void *map_shared(int fd, uint64_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/* Map the window, register it, and hand everything to the device. */
+static int bind_window(struct ferry_ctx *ctx)
+{
+	struct uffdio_register reg;
+	struct ferry_msg m;
+	int fds[5] = {ctx->sys_fd, ctx->vram_fd, ctx->meta_fd, ctx->staging_fd, ctx->uffd};
+	void *keep[4] = {0};
+	int r = -EEXIST;
+
+	/* The address must be free in both processes; retry elsewhere if not. */
+	for (int attempt = 0; attempt < 4 && r == -EEXIST; attempt++) {
+		uint64_t base = pick_base(ctx->size);
+		void *w;
+
+		if (!base)
+			return -ENOMEM;
+		w = mmap((void *)(uintptr_t)base, ctx->size, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_FIXED_NOREPLACE | MAP_NORESERVE, ctx->sys_fd, 0);
+		if (w == MAP_FAILED)
+			return -errno;
+		reg = (struct uffdio_register){
+			.range = {.start = base, .len = ctx->size},
+			.mode = UFFDIO_REGISTER_MODE_MISSING | UFFDIO_REGISTER_MODE_MINOR |
+				UFFDIO_REGISTER_MODE_WP,
+		};
+		if (ioctl(ctx->uffd, UFFDIO_REGISTER, &reg)) {
+			r = -errno;
+			munmap(w, ctx->size);
+			fprintf(stderr, "ferry: UFFDIO_REGISTER: %s\n", strerror(-r));
+			return r;
+		}
+		memset(&m, 0, sizeof(m));
+		m.magic = FERRY_PROTO_MAGIC;
+		m.op = FERRY_MSG_INIT;
+		m.u.init.base = base;
+		m.u.init.size = ctx->size;
+		m.u.init.device_memory = ctx->device_memory;
+		m.u.init.block_size = ctx->block_size;
+		m.u.init.prefetch = ctx->prefetch;
+		r = ferry_msg_send(ctx->sock, &m, attempt == 0 ? fds : NULL, attempt == 0 ? 5 : 0);
+		if (!r)
+			r = ferry_msg_recv(ctx->sock, &m, NULL, NULL, 0);
+		if (!r)
+			r = (int)m.status;
+		if (r == 0) {
+			ctx->base = base;
+			break;
+		}
+		ioctl(ctx->uffd, UFFDIO_UNREGISTER, &reg.range);
+		/* keep the clashing range reserved so that the next pick differs */
+		keep[attempt] = w;
+		mprotect(w, ctx->size, PROT_NONE);
+	}
+	for (int i = 0; i < 4; i++)
+		if (keep[i])
+			munmap(keep[i], ctx->size);
+	return r == -EPIPE ? -ENODEV : r;
+}
+
+int ferry_open(const struct ferry_options *opt, struct ferry_ctx **out)
+{
+	struct ferry_ctx *ctx;
+	const char *dev = NULL;
+	int sv[2], r;
+
+	if (!out)
+		return -EINVAL;
+	*out = NULL;
+	ctx = calloc(1, sizeof(*ctx));
+	if (!ctx)
+		return -ENOMEM;
+	ctx->sys_fd = ctx->vram_fd = ctx->meta_fd = ctx->staging_fd = -1;
+	ctx->uffd = ctx->sock = ctx->pidfd = ctx->stop_efd = -1;
+	pthread_mutex_init(&ctx->io, NULL);
+	pthread_mutex_init(&ctx->alloc_lock, NULL);
+	r = resolve_options(opt, ctx, &dev);
+	if (r)
+		goto fail;
+	ctx->npages = ctx->size / PG;
+
+	r = new_uffd();
+	if (r < 0)
+		goto fail;
+	ctx->uffd = r;
+	ctx->sys_fd = r = new_memfd("ferry-sysmem", ctx->size);
+	if (r < 0)
+		goto fail;
+	ctx->vram_fd = r = new_memfd("ferry-vram", ctx->size);
+	if (r < 0)
+		goto fail;
+	ctx->meta_fd = r = new_memfd("ferry-meta", ferry_meta_size(ctx->npages));
+	if (r < 0)
+		goto fail;
+	ctx->staging_fd = r = new_memfd("ferry-staging", FERRY_STAGING_SIZE);
+	if (r < 0)
+		goto fail;
+	ctx->meta = map_shared(ctx->meta_fd, ferry_meta_size(ctx->npages));
+	ctx->staging = map_shared(ctx->staging_fd, FERRY_STAGING_SIZE);
+	ctx->sys_alias = map_shared(ctx->sys_fd, ctx->size);
+	ctx->vram_alias = map_shared(ctx->vram_fd, ctx->size);
+	r = -ENOMEM;
+	if (!ctx->meta || !ctx->staging || !ctx->sys_alias || !ctx->vram_alias)
+		goto fail;
+	ctx->meta->magic = FERRY_PROTO_MAGIC;
+	ctx->meta->version = FERRY_UAPI_VERSION_MAJOR;
+	ctx->meta->npages = ctx->npages;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv)) {
+		r = -errno;
+		goto fail;
+	}
+	ctx->sock = sv[0];
+	r = spawn_device(ctx, dev, sv[1]);
+	close(sv[1]);
+	if (r)
+		goto fail;
+	r = bind_window(ctx);
+	if (r)
+		goto fail_kill;
+	ctx->stop_efd = eventfd(0, EFD_CLOEXEC);
+	if (ctx->stop_efd < 0) {
+		r = -errno;
+		goto fail_kill;
+	}
+	r = -pthread_create(&ctx->monitor, NULL, monitor_main, ctx);
+	if (r)
+		goto fail_kill;
+	ctx->free_list = calloc(1, sizeof(*ctx->free_list));
+	if (!ctx->free_list) {
+		ferry_close(ctx);
+		return -ENOMEM;
+	}
+	ctx->free_list->start = ctx->base;
+	ctx->free_list->size = ctx->size;
+	*out = ctx;
+	return 0;
+
+fail_kill:
+	kill(ctx->pid, SIGKILL);
+	waitpid(ctx->pid, NULL, 0);
+fail:
+	ctx_free(ctx);
+	return r;
+}
+
+void ferry_close(struct ferry_ctx *ctx)
+{
+	struct ferry_msg m = {.op = FERRY_MSG_SHUTDOWN};
+	uint64_t one = 1;
+
+	if (!ctx)
+		return;
+	if (write(ctx->stop_efd, &one, sizeof(one)) == sizeof(one))
+		pthread_join(ctx->monitor, NULL);
+	if (!atomic_load(&ctx->dead))
+		ferry_request(ctx, &m);
+	/* The device exits after replying; never wait for a stuck one. */
+	for (int i = 0; i < 100; i++) {
+		if (waitpid(ctx->pid, NULL, WNOHANG) == ctx->pid)
+			goto reaped;
+		usleep(10000);
+	}
+	kill(ctx->pid, SIGKILL);
+	waitpid(ctx->pid, NULL, 0);
+reaped:
+	if (!atomic_load(&ctx->recovered)) {
+		struct uffdio_range rng = {.start = ctx->base, .len = ctx->size};
+
+		ioctl(ctx->uffd, UFFDIO_UNREGISTER, &rng);
+	}
+	ctx_free(ctx);
+}
+
+void *ferry_window_base(const struct ferry_ctx *ctx)
+{
+	return ctx ? (void *)(uintptr_t)ctx->base : NULL;
+}
+
+uint64_t ferry_window_size(const struct ferry_ctx *ctx)
+{
+	return ctx ? ctx->size : 0;
+}
+
+pid_t ferry_device_pid(const struct ferry_ctx *ctx)
+{
+	return ctx ? ctx->pid : -1;
+}
+
+int ferry_device_alive(struct ferry_ctx *ctx)
+{
+	struct pollfd p;
+
+	if (!ctx || atomic_load(&ctx->dead))
+		return 0;
+	p = (struct pollfd){.fd = ctx->pidfd, .events = POLLIN};
+	return poll(&p, 1, 0) == 0;
+}

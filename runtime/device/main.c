@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ferry-device - the software device process.
+ *
+ * Started by libferry with its end of the control socket as file descriptor
+ * argv[1]. Its page table is the device MMU: the window is mapped here, at
+ * the host's address, from the vram memfd (the device view). It serves
+ * requests in order, runs the user-space driver (udriver) that resolves the
+ * faults of both processes, and exits as soon as the host process is gone
+ * (end of the control socket, or the host's pidfd signalling its exit).
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "device/device.h"
+#include "transport/proto.h"
+#include "udriver/udriver.h"
+
+enum { FD_SYS, FD_VRAM, FD_META, FD_STAGING, FD_HOST_UFFD, NFDS };
+
+static struct udrv drv;
+
+/* Exit within milliseconds of the host's death, whatever the other threads do. */
+static void *watchdog(void *arg)
+{
+	int pidfd = (int)(intptr_t)arg;
+	struct pollfd p = {.fd = pidfd, .events = POLLIN};
+
+	while (poll(&p, 1, -1) < 0 && errno == EINTR)
+		;
+	_exit(0);
+	return NULL;
+}
+
+static void start_watchdog(pid_t host)
+{
+	pthread_t t;
+	int pidfd = (int)syscall(SYS_pidfd_open, host, 0);
+
+	if (pidfd < 0) {
+		/* no pidfd (old kernel): rely on the parent-death signal */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != host)
+			_exit(0);
+		return;
+	}
+	if (pthread_create(&t, NULL, watchdog, (void *)(intptr_t)pidfd))
+		_exit(4);
+}
+
+static int do_init(const struct ferry_msg *m, int *fds, uint8_t **staging)
+{
+	struct ferry_meta *meta;
+	uint64_t npages = m->u.init.size / FERRY_PAGE_SIZE;
+
+	meta = mmap(NULL, ferry_meta_size(npages), PROT_READ | PROT_WRITE, MAP_SHARED, fds[FD_META],
+		    0);
+	*staging = mmap(NULL, FERRY_STAGING_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+			fds[FD_STAGING], 0);
+	if (meta == MAP_FAILED || *staging == MAP_FAILED)
+		return -ENOMEM;
+	return udrv_init(&drv, m->u.init.base, m->u.init.size, m->u.init.device_memory,
+			 m->u.init.block_size, m->u.init.prefetch, fds[FD_SYS], fds[FD_VRAM],
+			 fds[FD_HOST_UFFD], meta);
+}
+
+/* The host checked the work too; the device never trusts it. */
+static int work_check(const struct ferry_dev_work *w)
+{
+	uint64_t end;
+
+	if (w->size == 0 || w->threads > 64 || __builtin_add_overflow(w->addr, w->size, &end))
+		return -EINVAL;
+	if (w->addr < drv.base || end > drv.base + drv.size)
+		return -ERANGE;
+	switch (w->op) {
+	case FERRY_DEV_READ:
+	case FERRY_DEV_WRITE:
+		return w->size <= FERRY_STAGING_SIZE ? 0 : -EINVAL;
+	case FERRY_DEV_FILL:
+	case FERRY_DEV_CHECK:
+		return (w->addr | w->size) & 7 ? -EINVAL : 0;
+	case FERRY_DEV_TOUCH:
+		return w->stride ? 0 : -EINVAL;
+	case FERRY_DEV_INC:
+		return !w->stride || ((w->stride | w->addr | w->size) & 7) ? -EINVAL : 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct ferry_msg m;
+	int fds[8], nfds, sock, r;
+	uint8_t *staging = NULL;
+	pid_t host = getppid();
+
+	if (argc < 2) {
+		fprintf(stderr, "ferry-device: started by libferry only (usage: ferry-device FD)\n");
+		return 2;
+	}
+	sock = atoi(argv[1]);
+	start_watchdog(host);
+	signal(SIGPIPE, SIG_IGN);
+
+	r = ferry_msg_recv(sock, &m, fds, &nfds, 8);
+	if (r || m.op != FERRY_MSG_INIT || nfds != NFDS) {
+		fprintf(stderr, "ferry-device: bad INIT message\n");
+		return 2;
+	}
+	m.status = do_init(&m, fds, &staging);
+	if (ferry_msg_send(sock, &m, NULL, 0) || m.status)
+		return 1;
+
+	for (;;) {
+		r = ferry_msg_recv(sock, &m, NULL, NULL, 0);
+		if (r == -EPIPE)
+			_exit(0); /* the host is gone */
+		if (r) {
+			fprintf(stderr, "ferry-device: protocol error %d\n", r);
+			_exit(1);
+		}
+		switch (m.op) {
+		case FERRY_MSG_IOCTL:
+			m.status = udrv_ioctl(&drv, m.cmd, &m);
+			break;
+		case FERRY_MSG_DEVWORK:
+			m.status = work_check(&m.u.work);
+			if (!m.status)
+				m.status = ferry_device_run(&m.u.work, staging);
+			break;
+		case FERRY_MSG_SHUTDOWN:
+			m.status = 0;
+			udrv_fini(&drv);
+			ferry_msg_send(sock, &m, NULL, 0);
+			_exit(0);
+		default:
+			m.status = -EPROTO;
+			break;
+		}
+		if (ferry_msg_send(sock, &m, NULL, 0))
+			_exit(0);
+	}
+}

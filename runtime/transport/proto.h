@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * proto.h - what libferry and ferry-device say to each other.
+ *
+ * One SOCK_SEQPACKET socket pair carries requests (host -> device) and their
+ * replies, strictly one reply per request, in order. File descriptors travel
+ * with SCM_RIGHTS in the INIT request. Bulk data (device reads and writes)
+ * goes through a shared staging memfd; per-page residency, counters and the
+ * completion of asynchronous migrations live in a shared metadata memfd that
+ * both processes map (the host reads it; only the device writes it).
+ */
+#ifndef FERRY_PROTO_H
+#define FERRY_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ferry/ferry.h"
+
+#define FERRY_PROTO_MAGIC 0x59525245u /* "ERRY" */
+#define FERRY_STAGING_SIZE (4u << 20)
+#define FERRY_FENCE_RING 256
+
+enum ferry_msg_op {
+	FERRY_MSG_INIT = 1,	/* fds: sysmem, vram, meta, staging, host uffd */
+	FERRY_MSG_IOCTL = 2,	/* payload: cmd + argument structure */
+	FERRY_MSG_DEVWORK = 3,	/* payload: struct ferry_dev_work */
+	FERRY_MSG_SHUTDOWN = 4
+};
+
+struct ferry_msg {
+	uint32_t magic;
+	uint32_t op;
+	uint64_t seq;
+	int64_t status; /* reply: 0 or negative errno */
+	uint64_t cmd;	/* FERRY_MSG_IOCTL: the ioctl number */
+	union {
+		struct {
+			uint64_t base;
+			uint64_t size;
+			uint64_t device_memory;
+			uint64_t block_size;
+			int32_t prefetch;
+			uint32_t pad;
+		} init;
+		struct ferry_version version;
+		struct ferry_migrate migrate;
+		struct {
+			struct ferry_attrs hdr;
+			struct ferry_attr attr[FERRY_MAX_ATTRS];
+		} attrs;
+		struct ferry_dev_work work;
+	} u;
+};
+
+/*
+ * The shared metadata page(s). state[] has one byte a window page
+ * (enum ferry_residency); the device is its only writer.
+ */
+struct ferry_meta {
+	uint32_t magic;
+	uint32_t version;
+	uint64_t npages;
+	/* Asynchronous migrations: fences complete in order. */
+	uint64_t fence_done;	/* last completed fence */
+	uint32_t fence_futex;	/* bumped (and woken) on every completion */
+	uint32_t pad;
+	int32_t fence_status[FERRY_FENCE_RING]; /* by fence % FERRY_FENCE_RING */
+	struct ferry_counters counters;
+	uint8_t state[] __attribute__((aligned(4096)));
+};
+
+static inline size_t ferry_meta_size(uint64_t npages)
+{
+	return (offsetof(struct ferry_meta, state) + npages + 4095) & ~(size_t)4095;
+}
+
+/* Send/receive a message, optionally with file descriptors (SCM_RIGHTS). */
+int ferry_msg_send(int sock, const struct ferry_msg *m, const int *fds, int nfds);
+/* Returns 0, -EPIPE on end of stream, or another negative errno. */
+int ferry_msg_recv(int sock, struct ferry_msg *m, int *fds, int *nfds, int maxfds);
+
+/* Validation shared by the client and the driver: page-aligned, nonzero, in window. */
+int ferry_check_range(uint64_t base, uint64_t wsize, uint64_t start, uint64_t size);
+
+#endif /* FERRY_PROTO_H */

@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fault.c - the udriver's fault thread.
+ *
+ * One thread serves the userfaultfds of both views. Each wake-up drains every
+ * pending fault of both sides into one batch, sorts it by side and block,
+ * resolves each block once under one hold of the lock, then wakes the
+ * faulting threads. Before blocking in poll() it spins for a short while
+ * (FERRY_FAULT_SPIN_US, default 50 us): a cross-CPU wake-up costs more than a
+ * fault, and faults come in bursts.
+ */
+#include <errno.h>
+#include <linux/userfaultfd.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "udriver/udriver.h"
+
+#define PG FERRY_PAGE_SIZE
+#define BATCH_MAX 512
+
+enum { SIDE_DEVICE = 0, SIDE_HOST = 1 };
+
+struct fault {
+	uint64_t page;
+	uint32_t side;
+	uint32_t wp;
+};
+
+static int cmp_fault(const void *a, const void *b)
+{
+	const struct fault *x = a, *y = b;
+
+	if (x->side != y->side)
+		return x->side < y->side ? -1 : 1;
+	return x->page < y->page ? -1 : x->page > y->page;
+}
+
+/* Read every pending fault of one userfaultfd (non-blocking). */
+static int drain(struct udrv *u, int uffd, uint32_t side, struct fault *out, int room)
+{
+	struct uffd_msg msg[64];
+	int n = 0;
+
+	while (room - n > 0) {
+		size_t want = (size_t)(room - n) < 64 ? (size_t)(room - n) : 64;
+		ssize_t r = read(uffd, msg, want * sizeof(msg[0]));
+
+		if (r <= 0)
+			break;
+		for (ssize_t i = 0; i < r / (ssize_t)sizeof(msg[0]); i++) {
+			uint64_t a = msg[i].arg.pagefault.address;
+
+			if (msg[i].event != UFFD_EVENT_PAGEFAULT || a < u->base ||
+			    a - u->base >= u->size)
+				continue;
+			out[n].page = (a - u->base) / PG;
+			out[n].side = side;
+			out[n].wp = !!(msg[i].arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WP);
+			n++;
+		}
+	}
+	return n;
+}
+
+static void resolve_device(struct udrv *u, uint64_t page)
+{
+	struct ferry_counters *c = &u->meta->counters;
+	uint64_t bp = u->block_pages;
+	uint64_t bfirst = page & ~(bp - 1);
+	uint64_t first = bfirst, n = bp, in_block = 0, moved = 0;
+
+	if (bfirst + bp > u->npages)
+		n = u->npages - bfirst;
+	for (uint64_t p = bfirst; p < bfirst + n; p++)
+		in_block += u->state[p] != FERRY_RES_DEVICE;
+	if (u->prefetch) {
+		uint64_t rfirst = page & ~(uint64_t)(FERRY_REGION_PAGES - 1);
+		uint64_t bits[FERRY_REGION_PAGES / 64] = {0};
+		uint32_t pf_first, pf_count;
+
+		for (uint64_t i = 0; i < FERRY_REGION_PAGES; i++)
+			if (u->state[rfirst + i] == FERRY_RES_DEVICE)
+				bits[i / 64] |= 1ULL << (i % 64);
+		ferry_policy_prefetch(bits, (uint32_t)(page - rfirst), (uint32_t)bp,
+				      FERRY_PREFETCH_THRESHOLD, &pf_first, &pf_count);
+		first = rfirst + pf_first;
+		n = pf_count;
+	}
+	udrv_to_device(u, first, n, true, &moved);
+	if (moved > in_block)
+		c->pages_prefetched += moved - in_block;
+	/* The faulting page may already be device-resident but not yet mapped. */
+	udrv_map_range(u->dev_uffd, u->base + page * PG, PG);
+	udrv_wake(u->dev_uffd, u->base + first * PG, n * PG);
+}
+
+static void resolve_host(struct udrv *u, uint64_t page, bool wp)
+{
+	uint64_t bp = u->block_pages;
+	uint64_t first = page & ~(bp - 1), n = bp;
+
+	if (first + n > u->npages)
+		n = u->npages - first;
+	udrv_to_host(u, first, n, true, true);
+	if (u->state[page] == FERRY_RES_HOST) {
+		udrv_map_range(u->host_uffd, u->base + page * PG, PG);
+		if (wp)
+			udrv_host_wp(u, page, 1, false);
+	}
+	udrv_wake(u->host_uffd, u->base + first * PG, n * PG);
+}
+
+static void resolve(struct udrv *u, struct fault *f, int n)
+{
+	struct ferry_counters *c = &u->meta->counters;
+	uint64_t t0 = udrv_now_ns();
+	uint64_t last_block = UINT64_MAX;
+	uint32_t last_side = UINT32_MAX;
+
+	qsort(f, (size_t)n, sizeof(*f), cmp_fault);
+	pthread_mutex_lock(&u->lock);
+	c->fault_batches++;
+	for (int i = 0; i < n; i++) {
+		uint64_t block = f[i].page / u->block_pages;
+
+		if (f[i].side == SIDE_DEVICE)
+			c->faults_device++;
+		else
+			c->faults_host++;
+		if (block == last_block && f[i].side == last_side) {
+			/* coalesced: the block is resolved; the page may need mapping */
+			int uffd = f[i].side == SIDE_DEVICE ? u->dev_uffd : u->host_uffd;
+
+			udrv_map_range(uffd, u->base + f[i].page * PG, PG);
+			udrv_wake(uffd, u->base + f[i].page * PG, PG);
+			continue;
+		}
+		last_block = block;
+		last_side = f[i].side;
+		if (f[i].side == SIDE_DEVICE)
+			resolve_device(u, f[i].page);
+		else
+			resolve_host(u, f[i].page, f[i].wp);
+	}
+	c->fault_ns += udrv_now_ns() - t0;
+	pthread_mutex_unlock(&u->lock);
+}
+
+void *udrv_fault_main(void *arg)
+{
+	struct udrv *u = arg;
+	struct fault *batch = calloc(BATCH_MAX, sizeof(*batch));
+	uint64_t idle_since = udrv_now_ns();
+
+	if (!batch)
+		abort();
+	for (;;) {
+		int n = drain(u, u->dev_uffd, SIDE_DEVICE, batch, BATCH_MAX);
+
+		n += drain(u, u->host_uffd, SIDE_HOST, batch + n, BATCH_MAX - n);
+		if (n > 0) {
+			resolve(u, batch, n);
+			idle_since = udrv_now_ns();
+			continue;
+		}
+		if (udrv_now_ns() - idle_since < (uint64_t)u->spin_us * 1000) {
+#if defined(__x86_64__) || defined(__i386__)
+			__builtin_ia32_pause();
+#endif
+			continue;
+		}
+		struct pollfd pfd[3] = {
+			{.fd = u->dev_uffd, .events = POLLIN},
+			{.fd = u->host_uffd, .events = POLLIN},
+			{.fd = u->stop_efd, .events = POLLIN},
+		};
+		if (poll(pfd, 3, -1) < 0 && errno != EINTR)
+			break;
+		if (pfd[2].revents)
+			break;
+		if ((pfd[0].revents | pfd[1].revents) & (POLLERR | POLLHUP | POLLNVAL))
+			break; /* the host's address space is gone */
+		idle_since = udrv_now_ns();
+	}
+	free(batch);
+	return NULL;
+}

@@ -1,0 +1,631 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * udriver.c - the user-space driver's mechanism: moving pages between the
+ * sysmem and vram memfds, mapping them into the views, eviction, explicit
+ * migrations and the driver-interface operations that reach the device.
+ */
+#include "udriver/udriver.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <linux/userfaultfd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+#define PG FERRY_PAGE_SIZE
+
+uint64_t udrv_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static void die_errno(const char *what)
+{
+	fprintf(stderr, "ferry-device: %s: %s\n", what, strerror(errno));
+	_exit(3);
+}
+
+static uint64_t addr_of(const struct udrv *u, uint64_t page)
+{
+	return u->base + page * PG;
+}
+
+static void punch(int fd, uint64_t page, uint64_t n)
+{
+	if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)(page * PG),
+		      (off_t)(n * PG)))
+		die_errno("fallocate(PUNCH_HOLE)");
+}
+
+static void allocate(int fd, uint64_t page, uint64_t n)
+{
+	if (fallocate(fd, FALLOC_FL_KEEP_SIZE, (off_t)(page * PG), (off_t)(n * PG)))
+		die_errno("fallocate");
+}
+
+static void populate(uint8_t *alias, uint64_t page, uint64_t n)
+{
+	/* One call allocates every destination page: no per-page faults in memcpy. */
+	if (madvise(alias + page * PG, n * PG, MADV_POPULATE_WRITE))
+		die_errno("madvise(POPULATE_WRITE)");
+}
+
+/* Write-protect (or release) the host view; the host may be gone: ignore ESRCH. */
+void udrv_host_wp(struct udrv *u, uint64_t page, uint64_t n, bool on)
+{
+	struct uffdio_writeprotect wp = {
+		.range = {.start = addr_of(u, page), .len = n * PG},
+		.mode = on ? UFFDIO_WRITEPROTECT_MODE_WP : 0,
+	};
+
+	while (ioctl(u->host_uffd, UFFDIO_WRITEPROTECT, &wp)) {
+		if (errno == EAGAIN || errno == EINTR)
+			continue;
+		if (errno == ESRCH || errno == ENOENT)
+			return;
+		die_errno("UFFDIO_WRITEPROTECT");
+	}
+}
+
+/*
+ * Map page-cache pages of [page, page + n) into a view. Pages already mapped
+ * (EEXIST) and pages with nothing in the page cache (EFAULT: not resident on
+ * this side) are skipped.
+ */
+void udrv_map_range(int uffd, uint64_t addr, uint64_t len)
+{
+	while (len) {
+		struct uffdio_continue c = {
+			.range = {.start = addr, .len = len},
+			.mode = UFFDIO_CONTINUE_MODE_DONTWAKE,
+		};
+		int r = ioctl(uffd, UFFDIO_CONTINUE, &c);
+		uint64_t done = c.mapped > 0 ? (uint64_t)c.mapped : 0;
+
+		if (r == 0 && done == len)
+			return;
+		if (r && errno == EAGAIN) {
+			addr += done;
+			len -= done;
+			continue;
+		}
+		if (r && (errno == ESRCH || errno == ENOENT))
+			return; /* the other process is gone */
+		if (r && errno != EEXIST && errno != EFAULT)
+			die_errno("UFFDIO_CONTINUE");
+		/* skip the page that could not be mapped */
+		done += PG;
+		if (done >= len)
+			return;
+		addr += done;
+		len -= done;
+	}
+}
+
+void udrv_wake(int uffd, uint64_t addr, uint64_t len)
+{
+	struct uffdio_range r = {.start = addr, .len = len};
+
+	if (ioctl(uffd, UFFDIO_WAKE, &r) && errno != ESRCH && errno != ENOENT)
+		die_errno("UFFDIO_WAKE");
+}
+
+/* Length of the run of pages from @page with the same state, capped at @end. */
+static uint64_t run_len(const struct udrv *u, uint64_t page, uint64_t end)
+{
+	uint8_t s = u->state[page];
+	uint64_t p = page + 1;
+
+	while (p < end && u->state[p] == s)
+		p++;
+	return p - page;
+}
+
+static void region_add(struct udrv *u, uint64_t page, int64_t delta)
+{
+	uint32_t r = (uint32_t)(page / FERRY_REGION_PAGES);
+	struct ferry_counters *c = &u->meta->counters;
+
+	u->region_dev_pages[r] = (uint32_t)((int64_t)u->region_dev_pages[r] + delta);
+	c->device_resident_pages = (uint64_t)((int64_t)c->device_resident_pages + delta);
+	if (c->device_resident_pages > c->device_peak_pages)
+		c->device_peak_pages = c->device_resident_pages;
+	if (u->region_dev_pages[r] == 0)
+		ferry_lru_remove(&u->lru, r);
+	else if (delta > 0)
+		ferry_lru_touch(&u->lru, r);
+}
+
+/*
+ * Make room for @need more device pages, evicting least recently used regions
+ * other than @pinned to system memory. Regions whose pages prefer the device
+ * go last.
+ */
+static void ensure_capacity(struct udrv *u, uint64_t need, uint32_t pinned)
+{
+	struct ferry_counters *c = &u->meta->counters;
+
+	while (c->device_resident_pages + need > u->capacity_pages) {
+		uint32_t victim = FERRY_LRU_NONE;
+
+		for (uint32_t r = u->lru.head; r != FERRY_LRU_NONE; r = u->lru.node[r].next) {
+			if (r == pinned)
+				continue;
+			if (u->attr_pref[(uint64_t)r * FERRY_REGION_PAGES] == FERRY_LOC_DEVICE) {
+				if (victim == FERRY_LRU_NONE)
+					victim = r; /* fallback */
+				continue;
+			}
+			victim = r;
+			break;
+		}
+		if (victim == FERRY_LRU_NONE)
+			return; /* cannot happen with capacity >= 2 regions */
+		uint64_t first = (uint64_t)victim * FERRY_REGION_PAGES;
+		uint64_t before = c->pages_to_host;
+
+		udrv_to_host(u, first, FERRY_REGION_PAGES, false, false);
+		c->evictions++;
+		c->pages_evicted += c->pages_to_host - before;
+		u->region_evicted_ns[victim] = udrv_now_ns();
+	}
+}
+
+void udrv_to_device(struct udrv *u, uint64_t first, uint64_t n, bool map, uint64_t *moved)
+{
+	struct ferry_counters *c = &u->meta->counters;
+	uint64_t end = first + n, need = 0, done = 0;
+	uint32_t region = (uint32_t)(first / FERRY_REGION_PAGES);
+
+	for (uint64_t p = first; p < end; p++)
+		need += u->state[p] != FERRY_RES_DEVICE;
+	if (need) {
+		ensure_capacity(u, need, region);
+		if (u->region_dev_pages[region] == 0 &&
+		    ferry_policy_thrashing(udrv_now_ns(), u->region_evicted_ns[region],
+					   FERRY_THRASHING_WINDOW_NS))
+			c->thrashing++;
+	}
+	for (uint64_t p = first; p < end;) {
+		uint64_t len = run_len(u, p, end);
+
+		switch (u->state[p]) {
+		case FERRY_RES_UNTOUCHED:
+			allocate(u->vram_fd, p, len);
+			memset(u->state + p, FERRY_RES_DEVICE, len);
+			c->zero_fill_device += len;
+			region_add(u, p, (int64_t)len);
+			done += len;
+			if (map)
+				udrv_map_range(u->dev_uffd, addr_of(u, p), len * PG);
+			break;
+		case FERRY_RES_HOST:
+		case FERRY_RES_DUPLICATED:
+			udrv_host_wp(u, p, len, true);
+			populate(u->vram_alias, p, len);
+			memcpy(u->vram_alias + p * PG, u->sys_alias + p * PG, len * PG);
+			__atomic_thread_fence(__ATOMIC_RELEASE);
+			memset(u->state + p, FERRY_RES_DEVICE, len);
+			punch(u->sys_fd, p, len);
+			udrv_host_wp(u, p, len, false);
+			c->pages_to_device += len;
+			c->bytes_to_device += len * PG;
+			region_add(u, p, (int64_t)len);
+			done += len;
+			if (map)
+				udrv_map_range(u->dev_uffd, addr_of(u, p), len * PG);
+			break;
+		default:
+			break;
+		}
+		p += len;
+	}
+	if (moved)
+		*moved = done;
+}
+
+void udrv_to_host(struct udrv *u, uint64_t first, uint64_t n, bool map, bool zero_fill)
+{
+	struct ferry_counters *c = &u->meta->counters;
+	uint64_t end = first + n;
+
+	for (uint64_t p = first; p < end;) {
+		uint64_t len = run_len(u, p, end);
+
+		switch (u->state[p]) {
+		case FERRY_RES_UNTOUCHED:
+			if (zero_fill) {
+				allocate(u->sys_fd, p, len);
+				memset(u->state + p, FERRY_RES_HOST, len);
+				c->zero_fill_host += len;
+				if (map)
+					udrv_map_range(u->host_uffd, addr_of(u, p), len * PG);
+			}
+			break;
+		case FERRY_RES_DEVICE:
+			if (madvise((void *)addr_of(u, p), len * PG, MADV_DONTNEED))
+				die_errno("madvise(DONTNEED)");
+			populate(u->sys_alias, p, len);
+			memcpy(u->sys_alias + p * PG, u->vram_alias + p * PG, len * PG);
+			__atomic_thread_fence(__ATOMIC_RELEASE);
+			memset(u->state + p, FERRY_RES_HOST, len);
+			punch(u->vram_fd, p, len);
+			c->pages_to_host += len;
+			c->bytes_to_host += len * PG;
+			region_add(u, p, -(int64_t)len);
+			if (map)
+				udrv_map_range(u->host_uffd, addr_of(u, p), len * PG);
+			break;
+		default:
+			break;
+		}
+		p += len;
+	}
+}
+
+void udrv_discard(struct udrv *u, uint64_t first, uint64_t n)
+{
+	uint64_t end = first + n;
+
+	for (uint64_t p = first; p < end;) {
+		uint64_t len = run_len(u, p, end);
+
+		switch (u->state[p]) {
+		case FERRY_RES_DEVICE:
+			memset(u->state + p, FERRY_RES_UNTOUCHED, len);
+			punch(u->vram_fd, p, len);
+			region_add(u, p, -(int64_t)len);
+			break;
+		case FERRY_RES_HOST:
+		case FERRY_RES_DUPLICATED:
+			memset(u->state + p, FERRY_RES_UNTOUCHED, len);
+			punch(u->sys_fd, p, len);
+			break;
+		default:
+			break;
+		}
+		p += len;
+	}
+}
+
+/* ---- explicit migrations: a queue served in order by one worker ---- */
+
+static int do_migrate(struct udrv *u, const struct udrv_mreq *q)
+{
+	uint64_t end = q->first + q->npages;
+	uint64_t t0 = udrv_now_ns();
+
+	for (uint64_t p = q->first; p < end;) {
+		/* one 2 MiB region at a time, so faults interleave */
+		uint64_t rend = (p / FERRY_REGION_PAGES + 1) * FERRY_REGION_PAGES;
+		uint64_t n = (rend < end ? rend : end) - p;
+
+		pthread_mutex_lock(&u->lock);
+		if (q->flags & FERRY_MIGRATE_DISCARD)
+			udrv_discard(u, p, n);
+		if (q->target == FERRY_LOC_DEVICE)
+			udrv_to_device(u, p, n, true, NULL);
+		else
+			udrv_to_host(u, p, n, true, false);
+		pthread_mutex_unlock(&u->lock);
+		p += n;
+	}
+	__atomic_fetch_add(&u->meta->counters.migrate_ns, udrv_now_ns() - t0, __ATOMIC_RELAXED);
+	return 0;
+}
+
+static void fence_complete(struct udrv *u, uint64_t fence, int status)
+{
+	struct ferry_meta *m = u->meta;
+
+	m->fence_status[fence % FERRY_FENCE_RING] = status;
+	__atomic_store_n(&m->fence_done, fence, __ATOMIC_RELEASE);
+	__atomic_fetch_add(&m->fence_futex, 1, __ATOMIC_RELEASE);
+	syscall(SYS_futex, &m->fence_futex, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
+}
+
+static void *worker_main(void *arg)
+{
+	struct udrv *u = arg;
+
+	pthread_mutex_lock(&u->qlock);
+	for (;;) {
+		struct udrv_mreq *q;
+
+		while (!u->qhead && !u->stopping)
+			pthread_cond_wait(&u->qcond, &u->qlock);
+		if (!u->qhead)
+			break;
+		q = u->qhead;
+		pthread_mutex_unlock(&u->qlock);
+		int st = do_migrate(u, q);
+		pthread_mutex_lock(&u->qlock);
+		u->qhead = q->next;
+		if (!u->qhead)
+			u->qtail = NULL;
+		fence_complete(u, q->fence, st);
+		pthread_cond_broadcast(&u->qdone);
+		free(q);
+	}
+	pthread_mutex_unlock(&u->qlock);
+	return NULL;
+}
+
+static int migrate_ioctl(struct udrv *u, struct ferry_migrate *a)
+{
+	struct udrv_mreq *q;
+	int r;
+
+	if (a->reserved || (a->flags & ~FERRY_MIGRATE_FLAGS))
+		return -EINVAL;
+	if (a->target != FERRY_LOC_HOST && a->target != FERRY_LOC_DEVICE)
+		return -EINVAL;
+	r = ferry_check_range(u->base, u->size, a->start, a->size);
+	if (r)
+		return r;
+	q = calloc(1, sizeof(*q));
+	if (!q)
+		return -ENOMEM;
+	q->first = (a->start - u->base) / PG;
+	q->npages = a->size / PG;
+	q->target = a->target;
+	q->flags = a->flags;
+	pthread_mutex_lock(&u->qlock);
+	q->fence = ++u->next_fence;
+	if (u->qtail)
+		u->qtail->next = q;
+	else
+		u->qhead = q;
+	u->qtail = q;
+	pthread_cond_signal(&u->qcond);
+	a->fence = q->fence;
+	if (!(a->flags & FERRY_MIGRATE_ASYNC)) {
+		uint64_t f = a->fence;
+
+		while (__atomic_load_n(&u->meta->fence_done, __ATOMIC_ACQUIRE) < f)
+			pthread_cond_wait(&u->qdone, &u->qlock);
+		r = u->meta->fence_status[f % FERRY_FENCE_RING];
+	}
+	pthread_mutex_unlock(&u->qlock);
+	return r;
+}
+
+/* ---- attributes ---- */
+
+static int attr_check(const struct ferry_attr *a)
+{
+	if (a->reserved)
+		return -EINVAL;
+	switch (a->type) {
+	case FERRY_ATTR_PREFERRED_LOC:
+		return a->value <= FERRY_LOC_DEVICE ? 0 : -EINVAL;
+	case FERRY_ATTR_ACCESSED_BY:
+		return a->value & ~(uint64_t)((1u << FERRY_LOC_HOST) | (1u << FERRY_LOC_DEVICE))
+			       ? -EINVAL
+			       : 0;
+	case FERRY_ATTR_READ_MOSTLY:
+	case FERRY_ATTR_PREFETCH:
+		return a->value <= 1 ? 0 : -EINVAL;
+	case FERRY_ATTR_BLOCK_SIZE:
+		return ferry_policy_block_size_valid(a->value) ? 0 : -EINVAL;
+	default:
+		return -EINVAL;
+	}
+}
+
+static uint8_t *attr_array(struct udrv *u, uint32_t type)
+{
+	switch (type) {
+	case FERRY_ATTR_PREFERRED_LOC:
+		return u->attr_pref;
+	case FERRY_ATTR_ACCESSED_BY:
+		return u->attr_access;
+	case FERRY_ATTR_READ_MOSTLY:
+		return u->attr_rm;
+	default:
+		return NULL;
+	}
+}
+
+static int attrs_ioctl(struct udrv *u, struct ferry_msg *m, bool set)
+{
+	struct ferry_attrs *h = &m->u.attrs.hdr;
+	uint64_t first, n;
+	int r;
+
+	if (h->reserved || h->nattrs == 0 || h->nattrs > FERRY_MAX_ATTRS)
+		return -EINVAL;
+	r = ferry_check_range(u->base, u->size, h->start, h->size);
+	if (r)
+		return r;
+	for (uint32_t i = 0; i < h->nattrs; i++) {
+		struct ferry_attr a = m->u.attrs.attr[i];
+
+		if (!set)
+			a.value = 0; /* only type and reserved matter for GET */
+		r = attr_check(&a);
+		if (r)
+			return r;
+	}
+	first = (h->start - u->base) / PG;
+	n = h->size / PG;
+	pthread_mutex_lock(&u->lock);
+	for (uint32_t i = 0; i < h->nattrs; i++) {
+		struct ferry_attr *a = &m->u.attrs.attr[i];
+		uint8_t *arr = attr_array(u, a->type);
+
+		if (set) {
+			if (arr)
+				memset(arr + first, (int)a->value, n);
+			else if (a->type == FERRY_ATTR_BLOCK_SIZE)
+				u->block_pages = (uint32_t)(a->value / PG);
+			else
+				u->prefetch = (int)a->value;
+			continue;
+		}
+		if (a->type == FERRY_ATTR_BLOCK_SIZE) {
+			a->value = (uint64_t)u->block_pages * PG;
+		} else if (a->type == FERRY_ATTR_PREFETCH) {
+			a->value = (uint64_t)u->prefetch;
+		} else {
+			a->value = arr[first];
+			for (uint64_t p = first + 1; p < first + n; p++)
+				if (arr[p] != arr[first]) {
+					a->value = FERRY_ATTR_MIXED;
+					break;
+				}
+		}
+	}
+	pthread_mutex_unlock(&u->lock);
+	return 0;
+}
+
+int udrv_ioctl(struct udrv *u, uint64_t cmd, struct ferry_msg *m)
+{
+	switch (cmd) {
+	case FERRY_IOCTL_VERSION:
+		if (m->u.version.reserved || m->u.version.reserved2)
+			return -EINVAL;
+		m->u.version.major = FERRY_UAPI_VERSION_MAJOR;
+		m->u.version.minor = FERRY_UAPI_VERSION_MINOR;
+		m->u.version.backend = FERRY_BACKEND_USER;
+		m->u.version.features =
+			FERRY_FEATURE_PREFETCHER | FERRY_FEATURE_EVICTION | FERRY_FEATURE_ASYNC_MIGRATE;
+		return 0;
+	case FERRY_IOCTL_MIGRATE:
+		return migrate_ioctl(u, &m->u.migrate);
+	case FERRY_IOCTL_SET_ATTR:
+		return attrs_ioctl(u, m, true);
+	case FERRY_IOCTL_GET_ATTR:
+		return attrs_ioctl(u, m, false);
+	case FERRY_IOCTL_CREATE_VASPACE:
+	case FERRY_IOCTL_REGISTER_WINDOW:
+	case FERRY_IOCTL_MAP_DEVICE_VIEW:
+		return -EBUSY; /* done once, by ferry_open */
+	default:
+		return -ENOTTY;
+	}
+}
+
+/* ---- setup ---- */
+
+static void *map_sparse(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		       -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+int udrv_init(struct udrv *u, uint64_t base, uint64_t size, uint64_t device_memory,
+	      uint64_t block_size, int prefetch, int sys_fd, int vram_fd, int host_uffd,
+	      struct ferry_meta *meta)
+{
+	struct uffdio_api api = {
+		.api = UFFD_API,
+		.features = UFFD_FEATURE_MISSING_SHMEM | UFFD_FEATURE_MINOR_SHMEM,
+	};
+	struct uffdio_register reg;
+	void *view;
+	int err;
+
+	memset(u, 0, sizeof(*u));
+	u->base = base;
+	u->size = size;
+	u->npages = size / PG;
+	u->nregions = (uint32_t)(size / FERRY_REGION_SIZE);
+	u->sys_fd = sys_fd;
+	u->vram_fd = vram_fd;
+	u->host_uffd = host_uffd;
+	u->meta = meta;
+	u->state = meta->state;
+	u->block_pages = (uint32_t)(block_size / PG);
+	u->prefetch = prefetch;
+	u->capacity_pages = device_memory / PG;
+	u->spin_us = 50;
+	if (getenv("FERRY_FAULT_SPIN_US"))
+		u->spin_us = (uint32_t)strtoul(getenv("FERRY_FAULT_SPIN_US"), NULL, 0);
+	meta->counters.device_capacity_pages = u->capacity_pages;
+
+	/* The device view: vram at the window's address, never anywhere else. */
+	view = mmap((void *)base, size, PROT_READ | PROT_WRITE,
+		    MAP_SHARED | MAP_FIXED_NOREPLACE | MAP_NORESERVE, vram_fd, 0);
+	if (view == MAP_FAILED)
+		return -errno;
+	if (view != (void *)base) {
+		munmap(view, size);
+		return -EEXIST;
+	}
+	u->sys_alias = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, sys_fd, 0);
+	u->vram_alias = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, vram_fd, 0);
+	if (u->sys_alias == MAP_FAILED || u->vram_alias == MAP_FAILED)
+		return -ENOMEM;
+
+	u->dev_uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (u->dev_uffd < 0)
+		return -errno;
+	if (ioctl(u->dev_uffd, UFFDIO_API, &api))
+		return -errno;
+	reg = (struct uffdio_register){
+		.range = {.start = base, .len = size},
+		.mode = UFFDIO_REGISTER_MODE_MISSING | UFFDIO_REGISTER_MODE_MINOR,
+	};
+	if (ioctl(u->dev_uffd, UFFDIO_REGISTER, &reg))
+		return -errno;
+
+	u->lru_nodes = calloc(u->nregions, sizeof(*u->lru_nodes));
+	u->region_dev_pages = calloc(u->nregions, sizeof(uint32_t));
+	u->region_evicted_ns = calloc(u->nregions, sizeof(uint64_t));
+	u->attr_pref = map_sparse(u->npages);
+	u->attr_access = map_sparse(u->npages);
+	u->attr_rm = map_sparse(u->npages);
+	if (!u->lru_nodes || !u->region_dev_pages || !u->region_evicted_ns || !u->attr_pref ||
+	    !u->attr_access || !u->attr_rm)
+		return -ENOMEM;
+	ferry_lru_init(&u->lru, u->lru_nodes, u->nregions);
+
+	pthread_mutex_init(&u->lock, NULL);
+	pthread_mutex_init(&u->qlock, NULL);
+	pthread_cond_init(&u->qcond, NULL);
+	pthread_cond_init(&u->qdone, NULL);
+	u->stop_efd = eventfd(0, EFD_CLOEXEC);
+	if (u->stop_efd < 0)
+		return -errno;
+	err = pthread_create(&u->worker, NULL, worker_main, u);
+	if (err)
+		return -err;
+	err = pthread_create(&u->fault_thread, NULL, udrv_fault_main, u);
+	if (err)
+		return -err;
+	return 0;
+}
+
+void udrv_fini(struct udrv *u)
+{
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&u->qlock);
+	u->stopping = true;
+	pthread_cond_broadcast(&u->qcond);
+	pthread_mutex_unlock(&u->qlock);
+	pthread_join(u->worker, NULL);
+	if (write(u->stop_efd, &one, sizeof(one)) != sizeof(one))
+		return;
+	pthread_join(u->fault_thread, NULL);
+}

@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * udriver.h - the user-space driver (user backend), inside ferry-device.
+ *
+ * Mechanism (DESIGN.md, "The user backend"): two sparse memfds back the
+ * window, sysmem (mapped by the host view) and vram (mapped by the device
+ * view, capacity enforced by accounting). Both views are registered with
+ * userfaultfd; the host's userfaultfd was passed to this process, so one fault
+ * thread resolves the faults of both address spaces. The driver reaches the
+ * data through alias mappings of both memfds that are not registered, so it
+ * never faults on its own copies.
+ *
+ * Host -> device: write-protect the host view, copy sysmem -> vram, mark the
+ * pages device-resident, punch the sysmem hole (zapping the host's PTEs),
+ * lift the write protection, map the device view (UFFDIO_CONTINUE).
+ * Device -> host: zap the device view (MADV_DONTNEED on our own mapping), copy
+ * vram -> sysmem, mark host-resident, punch the vram hole, map the host view.
+ * The state byte changes only once the destination holds a full copy, so a
+ * device process killed at any point leaves every page's data in the memfd
+ * its state names (the host recovers from there).
+ *
+ * Locking: udrv.lock protects the page states, the LRU and the counters; it
+ * is taken by the fault thread (once per batch) and by the migration worker
+ * (once per 2 MiB chunk). Nothing that holds it touches either view.
+ */
+#ifndef FERRY_UDRIVER_H
+#define FERRY_UDRIVER_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "policy/policy.h"
+#include "transport/proto.h"
+
+struct udrv_mreq {
+	struct udrv_mreq *next;
+	uint64_t first, npages; /* page indices */
+	uint32_t target, flags;
+	uint64_t fence;
+};
+
+struct udrv {
+	uint64_t base, size, npages;
+	uint32_t nregions;
+	int sys_fd, vram_fd, host_uffd, dev_uffd;
+	uint8_t *sys_alias, *vram_alias;
+	struct ferry_meta *meta;
+	uint8_t *state;
+
+	pthread_mutex_t lock;
+	uint32_t block_pages;
+	int prefetch;
+	uint64_t capacity_pages;
+	struct ferry_lru lru;
+	struct ferry_lru_node *lru_nodes;
+	uint32_t *region_dev_pages;
+	uint64_t *region_evicted_ns;
+	uint8_t *attr_pref;   /* per page: enum ferry_location */
+	uint8_t *attr_access; /* per page: accessed-by mask */
+	uint8_t *attr_rm;     /* per page: read-mostly */
+
+	/* Explicit migrations, done in order by the worker. */
+	pthread_mutex_t qlock;
+	pthread_cond_t qcond, qdone;
+	struct udrv_mreq *qhead, *qtail;
+	uint64_t next_fence;
+	bool stopping;
+	pthread_t worker;
+
+	/* Faults. */
+	pthread_t fault_thread;
+	int stop_efd;
+	uint32_t spin_us;
+};
+
+int udrv_init(struct udrv *u, uint64_t base, uint64_t size, uint64_t device_memory,
+	      uint64_t block_size, int prefetch, int sys_fd, int vram_fd, int host_uffd,
+	      struct ferry_meta *meta);
+void udrv_fini(struct udrv *u);
+
+/* FERRY_IOCTL_* that reach the device: version, migrate, set/get attributes. */
+int udrv_ioctl(struct udrv *u, uint64_t cmd, struct ferry_msg *m);
+
+/* Mechanism, called with u->lock held. Page indices, one range per call. */
+void udrv_to_device(struct udrv *u, uint64_t first, uint64_t n, bool map, uint64_t *moved);
+void udrv_to_host(struct udrv *u, uint64_t first, uint64_t n, bool map, bool zero_fill);
+void udrv_discard(struct udrv *u, uint64_t first, uint64_t n);
+
+/* The fault thread (fault.c). */
+void *udrv_fault_main(void *arg);
+void udrv_wake(int uffd, uint64_t addr, uint64_t len);
+void udrv_map_range(int uffd, uint64_t addr, uint64_t len);
+void udrv_host_wp(struct udrv *u, uint64_t page, uint64_t n, bool on);
+
+uint64_t udrv_now_ns(void);
+
+#endif /* FERRY_UDRIVER_H */
