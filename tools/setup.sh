@@ -1,0 +1,20 @@
+#!/bin/bash
+# Install the Debian packages Ferry needs, if any is missing (Debian 12, root).
+set -euo pipefail
+
+PKGS=(build-essential cmake pkg-config libcmocka-dev libdrm-dev
+      ocl-icd-opencl-dev opencl-c-headers pocl-opencl-icd clinfo)
+
+missing=()
+for p in "${PKGS[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		missing+=("$p")
+done
+if ((${#missing[@]})); then
+	echo "ferry setup: installing ${missing[*]}"
+	SUDO=""
+	[ "$(id -u)" -eq 0 ] || SUDO=sudo
+	$SUDO apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+		"${missing[@]}" >/dev/null
+fi
