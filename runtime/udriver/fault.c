@@ -65,33 +65,50 @@ static int drain(struct udrv *u, int uffd, uint32_t side, struct fault *out, int
 	return n;
 }
 
+/*
+ * The pages to move for a fault at @page: its block, or with the prefetcher
+ * the largest subtree of its 2 MiB region that is dense enough on that side.
+ */
+static void fault_range(struct udrv *u, uint64_t page, uint8_t resident, uint64_t *first,
+			uint64_t *n)
+{
+	uint64_t bp = u->block_pages;
+	uint64_t rfirst = page & ~(uint64_t)(FERRY_REGION_PAGES - 1);
+	uint64_t bits[FERRY_REGION_PAGES / 64] = {0};
+	uint32_t pf_first, pf_count;
+
+	*first = page & ~(bp - 1);
+	*n = bp;
+	if (!u->prefetch || rfirst + FERRY_REGION_PAGES > u->npages)
+		return;
+	for (uint64_t i = 0; i < FERRY_REGION_PAGES; i++)
+		if (u->state[rfirst + i] == resident)
+			bits[i / 64] |= 1ULL << (i % 64);
+	ferry_policy_prefetch(bits, (uint32_t)(page - rfirst), (uint32_t)bp,
+			      FERRY_PREFETCH_THRESHOLD, &pf_first, &pf_count);
+	*first = rfirst + pf_first;
+	*n = pf_count;
+}
+
+static uint64_t count_not(const struct udrv *u, uint64_t first, uint64_t n, uint8_t state)
+{
+	uint64_t c = 0;
+
+	for (uint64_t p = first; p < first + n; p++)
+		c += u->state[p] != state;
+	return c;
+}
+
 static void resolve_device(struct udrv *u, uint64_t page)
 {
-	struct ferry_counters *c = &u->meta->counters;
-	uint64_t bp = u->block_pages;
-	uint64_t bfirst = page & ~(bp - 1);
-	uint64_t first = bfirst, n = bp, in_block = 0, moved = 0;
+	uint64_t bfirst = page & ~((uint64_t)u->block_pages - 1);
+	uint64_t in_block = count_not(u, bfirst, u->block_pages, FERRY_RES_DEVICE);
+	uint64_t first, n, moved = 0;
 
-	if (bfirst + bp > u->npages)
-		n = u->npages - bfirst;
-	for (uint64_t p = bfirst; p < bfirst + n; p++)
-		in_block += u->state[p] != FERRY_RES_DEVICE;
-	if (u->prefetch) {
-		uint64_t rfirst = page & ~(uint64_t)(FERRY_REGION_PAGES - 1);
-		uint64_t bits[FERRY_REGION_PAGES / 64] = {0};
-		uint32_t pf_first, pf_count;
-
-		for (uint64_t i = 0; i < FERRY_REGION_PAGES; i++)
-			if (u->state[rfirst + i] == FERRY_RES_DEVICE)
-				bits[i / 64] |= 1ULL << (i % 64);
-		ferry_policy_prefetch(bits, (uint32_t)(page - rfirst), (uint32_t)bp,
-				      FERRY_PREFETCH_THRESHOLD, &pf_first, &pf_count);
-		first = rfirst + pf_first;
-		n = pf_count;
-	}
+	fault_range(u, page, FERRY_RES_DEVICE, &first, &n);
 	udrv_to_device(u, first, n, true, &moved);
 	if (moved > in_block)
-		c->pages_prefetched += moved - in_block;
+		u->meta->counters.pages_prefetched += moved - in_block;
 	/* The faulting page may already be device-resident but not yet mapped. */
 	udrv_map_range(u->dev_uffd, u->base + page * PG, PG);
 	udrv_wake(u->dev_uffd, u->base + first * PG, n * PG);
@@ -99,12 +116,16 @@ static void resolve_device(struct udrv *u, uint64_t page)
 
 static void resolve_host(struct udrv *u, uint64_t page, bool wp)
 {
-	uint64_t bp = u->block_pages;
-	uint64_t first = page & ~(bp - 1), n = bp;
+	uint64_t bfirst = page & ~((uint64_t)u->block_pages - 1);
+	uint64_t in_block = count_not(u, bfirst, u->block_pages, FERRY_RES_HOST);
+	uint64_t first, n;
 
-	if (first + n > u->npages)
-		n = u->npages - first;
+	fault_range(u, page, FERRY_RES_HOST, &first, &n);
+	uint64_t before = count_not(u, first, n, FERRY_RES_HOST);
+
 	udrv_to_host(u, first, n, true, true);
+	if (before > in_block)
+		u->meta->counters.pages_prefetched += before - in_block;
 	if (u->state[page] == FERRY_RES_HOST) {
 		udrv_map_range(u->host_uffd, u->base + page * PG, PG);
 		if (wp)

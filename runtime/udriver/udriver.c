@@ -21,10 +21,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23
-#endif
-
 #define PG FERRY_PAGE_SIZE
 
 uint64_t udrv_now_ns(void)
@@ -59,11 +55,25 @@ static void allocate(int fd, uint64_t page, uint64_t n)
 		die_errno("fallocate");
 }
 
-static void populate(uint8_t *alias, uint64_t page, uint64_t n)
+/*
+ * Copy pages into a memfd with pwrite(): the kernel allocates the destination
+ * pages and fills them in one pass (no zeroing, no page faults on the
+ * destination), about twice as fast as populating a mapping and copying.
+ */
+static void copy_into(int dst_fd, const uint8_t *src_alias, uint64_t page, uint64_t n)
 {
-	/* One call allocates every destination page: no per-page faults in memcpy. */
-	if (madvise(alias + page * PG, n * PG, MADV_POPULATE_WRITE))
-		die_errno("madvise(POPULATE_WRITE)");
+	uint64_t off = page * PG, len = n * PG;
+
+	while (len) {
+		ssize_t w = pwrite(dst_fd, src_alias + off, len, (off_t)off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			die_errno("pwrite");
+		off += (uint64_t)w;
+		len -= (uint64_t)w;
+	}
 }
 
 /* Write-protect (or release) the host view; the host may be gone: ignore ESRCH. */
@@ -218,8 +228,7 @@ void udrv_to_device(struct udrv *u, uint64_t first, uint64_t n, bool map, uint64
 		case FERRY_RES_HOST:
 		case FERRY_RES_DUPLICATED:
 			udrv_host_wp(u, p, len, true);
-			populate(u->vram_alias, p, len);
-			memcpy(u->vram_alias + p * PG, u->sys_alias + p * PG, len * PG);
+			copy_into(u->vram_fd, u->sys_alias, p, len);
 			__atomic_thread_fence(__ATOMIC_RELEASE);
 			memset(u->state + p, FERRY_RES_DEVICE, len);
 			punch(u->sys_fd, p, len);
@@ -261,8 +270,7 @@ void udrv_to_host(struct udrv *u, uint64_t first, uint64_t n, bool map, bool zer
 		case FERRY_RES_DEVICE:
 			if (madvise((void *)addr_of(u, p), len * PG, MADV_DONTNEED))
 				die_errno("madvise(DONTNEED)");
-			populate(u->sys_alias, p, len);
-			memcpy(u->sys_alias + p * PG, u->vram_alias + p * PG, len * PG);
+			copy_into(u->sys_fd, u->vram_alias, p, len);
 			__atomic_thread_fence(__ATOMIC_RELEASE);
 			memset(u->state + p, FERRY_RES_HOST, len);
 			punch(u->vram_fd, p, len);
