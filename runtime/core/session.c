@@ -289,7 +289,10 @@ static void *map_shared(int fd, uint64_t size)
 {
 	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0);
 
-	return p == MAP_FAILED ? NULL : p;
+	if (p == MAP_FAILED)
+		return NULL;
+	madvise(p, size, MADV_DONTFORK);
+	return p;
 }
 
 /* Map the window, register it, and hand everything to the device. */
@@ -338,6 +341,11 @@ static int bind_window(struct ferry_ctx *ctx)
 			r = (int)m.status;
 		if (r == 0) {
 			ctx->base = base;
+			/*
+			 * A child of fork() would get a mapping that nobody
+			 * migrates for: it gets none rather than wrong data.
+			 */
+			madvise(w, ctx->size, MADV_DONTFORK);
 			break;
 		}
 		ioctl(ctx->uffd, UFFDIO_UNREGISTER, &reg.range);

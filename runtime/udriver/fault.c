@@ -5,9 +5,9 @@
  * One thread serves the userfaultfds of both views. Each wake-up drains every
  * pending fault of both sides into one batch, sorts it by side and block,
  * resolves each block once under one hold of the lock, then wakes the
- * faulting threads. Before blocking in poll() it spins for a short while
- * (FERRY_FAULT_SPIN_US, default 50 us): a cross-CPU wake-up costs more than a
- * fault, and faults come in bursts.
+ * faulting threads. Before blocking in poll() it spins for a while (at least
+ * FERRY_FAULT_SPIN_US, default 50 us, longer while faults keep coming): a
+ * cross-CPU wake-up costs more than resolving a fault.
  */
 #include <errno.h>
 #include <linux/userfaultfd.h>
@@ -170,11 +170,27 @@ static void resolve(struct udrv *u, struct fault *f, int n)
 	pthread_mutex_unlock(&u->lock);
 }
 
+/*
+ * How long to spin before blocking: at least spin_us, and up to twice the
+ * recent gap between batches (capped at 1 ms), so that a steady stream of
+ * faults is served without a cross-CPU wake-up each time.
+ */
+static uint64_t spin_window_ns(const struct udrv *u, uint64_t gap_ewma_ns)
+{
+	uint64_t base = (uint64_t)u->spin_us * 1000, w = 2 * gap_ewma_ns;
+
+	if (u->spin_us == 0)
+		return 0;
+	if (w > 1000 * 1000)
+		return base;
+	return w > base ? w : base;
+}
+
 void *udrv_fault_main(void *arg)
 {
 	struct udrv *u = arg;
 	struct fault *batch = calloc(BATCH_MAX, sizeof(*batch));
-	uint64_t idle_since = udrv_now_ns();
+	uint64_t idle_since = udrv_now_ns(), gap_ewma = UINT64_MAX / 4;
 
 	if (!batch)
 		abort();
@@ -183,11 +199,14 @@ void *udrv_fault_main(void *arg)
 
 		n += drain(u, u->host_uffd, SIDE_HOST, batch + n, BATCH_MAX - n);
 		if (n > 0) {
+			uint64_t t = udrv_now_ns(), gap = t - idle_since;
+
+			gap_ewma = gap_ewma > UINT64_MAX / 8 ? gap : (3 * gap_ewma + gap) / 4;
 			resolve(u, batch, n);
 			idle_since = udrv_now_ns();
 			continue;
 		}
-		if (udrv_now_ns() - idle_since < (uint64_t)u->spin_us * 1000) {
+		if (udrv_now_ns() - idle_since < spin_window_ns(u, gap_ewma)) {
 #if defined(__x86_64__) || defined(__i386__)
 			__builtin_ia32_pause();
 #endif
@@ -204,7 +223,6 @@ void *udrv_fault_main(void *arg)
 			break;
 		if ((pfd[0].revents | pfd[1].revents) & (POLLERR | POLLHUP | POLLNVAL))
 			break; /* the host's address space is gone */
-		idle_since = udrv_now_ns();
 	}
 	free(batch);
 	return NULL;
