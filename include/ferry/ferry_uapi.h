@@ -97,8 +97,10 @@ struct ferry_register_window {
 /*
  * FERRY_IOCTL_MIGRATE: move [start, start + size) to target.
  *
- * FERRY_MIGRATE_DISCARD: contents become undefined (pages are dropped on both
- * sides; no bytes are copied). FERRY_MIGRATE_ASYNC: return at once with a
+ * FERRY_MIGRATE_DISCARD: contents become undefined and no bytes are copied:
+ * the old contents are dropped on both sides; with target FERRY_LOC_DEVICE
+ * the pages then become device-resident zero-filled pages (the next kernel
+ * does not fault), with FERRY_LOC_HOST they become untouched. FERRY_MIGRATE_ASYNC: return at once with a
  * fence in @fence; FERRY_IOCTL_WAIT waits for it. Migrations of one VA space
  * complete in the order they were issued.
  */

@@ -81,6 +81,8 @@ int ferry_device_run(struct ferry_dev_work *w, uint8_t *staging)
 	for (uint32_t t = 0; t < nt; t++) {
 		parts[t] = (struct part){.w = w, .staging = staging, .off = off};
 		parts[t].len = off >= w->size ? 0 : (w->size - off < per ? w->size - off : per);
+		if (t == nt - 1)
+			parts[t].len = w->size - off; /* the tail, whatever the rounding */
 		off += parts[t].len;
 	}
 	if (nt == 1) {

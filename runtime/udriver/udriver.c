@@ -465,9 +465,12 @@ static int attrs_ioctl(struct udrv *u, struct ferry_msg *m, bool set)
 	for (uint32_t i = 0; i < h->nattrs; i++) {
 		struct ferry_attr a = m->u.attrs.attr[i];
 
-		if (!set)
-			a.value = 0; /* only type and reserved matter for GET */
-		r = attr_check(&a);
+		if (!set) /* only type and reserved matter for GET */
+			r = a.reserved || a.type < FERRY_ATTR_PREFERRED_LOC || a.type > FERRY_ATTR_PREFETCH
+				    ? -EINVAL
+				    : 0;
+		else
+			r = attr_check(&a);
 		if (r)
 			return r;
 	}

@@ -1,0 +1,1041 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bench_migrate.c - migration throughput and fault latency of the Ferry runtime.
+ *
+ * Measures, through the core API (include/ferry/ferry.h):
+ *   1. explicit prefetch (ferry_migrate in 2 MiB chunks) host->device and back;
+ *   2. a fault-driven sequential device stream over host-resident data, with
+ *      the density prefetcher on and off;
+ *   3. the latency of random 4 KiB device faults (4 KiB blocks, no prefetcher),
+ *      against the same request on an already device-resident page;
+ *   4. a device stream over twice as much data as device memory holds.
+ *
+ * Every figure carries its ratio to a baseline measured in the same run: the
+ * memcpy bandwidth of a pre-faulted buffer of the benchmark size (best of
+ * several runs), or the explicit-prefetch throughput for the fault-driven
+ * streams. Targets are printed next to the figures with PASS/MISS. The exit
+ * status is 0 whatever the figures; 1 when something failed (an API error,
+ * wrong data, a broken invariant), with a message.
+ *
+ * GB/s here is 10^9 bytes per second; sizes are in MiB (2^20 bytes).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ferry/ferry.h"
+
+#define MIB (UINT64_C(1) << 20)
+#define PAGE ((uint64_t)FERRY_PAGE_SIZE)
+#define CHUNK ((uint64_t)FERRY_REGION_SIZE) /* explicit migrations: 2 MiB at a time */
+
+#define TARGET_PREFETCH 0.80	 /* prefetch GB/s / memcpy GB/s */
+#define TARGET_STREAM 0.50	 /* fault-driven (prefetcher on) / prefetch h2d */
+#define TARGET_FAULT_US 15.0	 /* median 4 KiB fault cost */
+
+static struct {
+	uint64_t size;	  /* bytes of data per test */
+	unsigned pages;	  /* random pages for the latency test */
+	unsigned reps;	  /* repetitions of the throughput tests */
+	unsigned memcpy_runs;
+	unsigned timeout; /* seconds, 0 = none */
+	int quick;
+	unsigned tests; /* bit mask of TEST_* */
+} cfg;
+
+enum { TEST_PREFETCH = 1, TEST_STREAM = 2, TEST_LATENCY = 4, TEST_OVERSUB = 8, TEST_ALL = 15 };
+
+static const char *const test_names[] = {"prefetch", "stream", "latency", "oversub"};
+
+static double g_memcpy_gbs;	/* baseline */
+static double g_h2d_gbs;	/* best explicit prefetch host->device */
+static double g_stream_gbs;	/* best fault-driven stream, prefetcher on */
+static int g_failures;
+static int g_pass, g_miss;
+static int g_version_shown;
+static int g_opens, g_open_enodev; /* ferry_open calls, and those that failed with -ENODEV */
+
+#define OPEN_RETRIES 4
+
+/* ------------------------------------------------------------------ helpers */
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* bytes per nanosecond is 10^9 bytes per second */
+static double gbs(uint64_t bytes, uint64_t ns)
+{
+	return ns ? (double)bytes / (double)ns : 0.0;
+}
+
+static void die(const char *what, int err)
+{
+	fflush(stdout);
+	fprintf(stderr, "ferry-bench-migrate: error: %s: %s (%d)\n", what, ferry_strerror(err), err);
+	exit(1);
+}
+
+#define TRY(call)                              \
+	do {                                   \
+		int r_ = (call);               \
+		if (r_ < 0)                    \
+			die(#call, r_);        \
+	} while (0)
+
+/* A failed check: the run goes on (to show the rest), the exit status is 1. */
+__attribute__((format(printf, 1, 2))) static void fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	g_failures++;
+	fflush(stdout);
+	fprintf(stderr, "ferry-bench-migrate: FAILED: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	printf("  !! FAILED: ");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	fflush(stdout);
+}
+
+static void on_alarm(int sig)
+{
+	static const char msg[] = "ferry-bench-migrate: error: timed out (the runtime hung?); "
+				  "raise or disable with --timeout SEC\n";
+	ssize_t r;
+
+	(void)sig;
+	r = write(STDERR_FILENO, msg, sizeof(msg) - 1);
+	(void)r;
+	_exit(1);
+}
+
+/* ------------------------------------------------------------------- table */
+
+enum verdict { V_NONE = -1, V_MISS = 0, V_PASS = 1 };
+
+__attribute__((format(printf, 1, 2))) static void section(const char *fmt, ...)
+{
+	va_list ap;
+
+	putchar('\n');
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+}
+
+static void table_header(void)
+{
+	printf("  %-44s %10s %-6s %8s  %-14s %-10s %s\n", "figure", "value", "unit", "ratio",
+	       "ratio to", "target", "");
+	printf("  %-44s %10s %-6s %8s  %-14s %-10s %s\n", "------", "-----", "----", "-----",
+	       "--------", "------", "");
+}
+
+/*
+ * One figure: value (printed with @prec decimals) and its ratio to @vs
+ * (NAN: no ratio), the target as text ("-" for none) and the verdict.
+ */
+static void row(const char *name, double value, int prec, const char *unit, double ratio,
+		const char *vs, const char *target, enum verdict v)
+{
+	char rbuf[32];
+
+	if (isnan(ratio))
+		snprintf(rbuf, sizeof(rbuf), "-");
+	else
+		snprintf(rbuf, sizeof(rbuf), "%.2f", ratio);
+	printf("  %-44s %10.*f %-6s %8s  %-14s %-10s %s\n", name, prec, value, unit, rbuf,
+	       vs ? vs : "-", target ? target : "-",
+	       v == V_PASS ? "PASS" : v == V_MISS ? "MISS" : "");
+	if (v == V_PASS)
+		g_pass++;
+	else if (v == V_MISS)
+		g_miss++;
+	fflush(stdout);
+}
+
+__attribute__((format(printf, 1, 2))) static void note(const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("    ");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	fflush(stdout);
+}
+
+/* The 1-minute load average: other work on the machine skews every figure. */
+static double load_average(void)
+{
+	double l[1];
+
+	return getloadavg(l, 1) == 1 ? l[0] : NAN;
+}
+
+static double safe_ratio(double a, double b)
+{
+	return b > 0.0 ? a / b : NAN;
+}
+
+/* PASS when @ratio >= @target; no verdict when the baseline was not measured. */
+static enum verdict at_least(double ratio, double target)
+{
+	return isnan(ratio) ? V_NONE : ratio >= target ? V_PASS : V_MISS;
+}
+
+/* ----------------------------------------------------------------- runtime */
+
+static const char *backend_name(uint32_t b)
+{
+	return b == FERRY_BACKEND_USER ? "user (udriver)" : b == FERRY_BACKEND_KERNEL ? "kernel" : "?";
+}
+
+static struct ferry_ctx *open_ctx(uint64_t device_memory, uint64_t block_size, int prefetch)
+{
+	struct ferry_options o;
+	struct ferry_ctx *ctx = NULL;
+	int r;
+
+	memset(&o, 0, sizeof(o));
+	o.device_memory = device_memory;
+	o.block_size = block_size;
+	o.prefetch = prefetch;
+	/*
+	 * -ENODEV from ferry_open means ferry-device died while binding the
+	 * window. Seen intermittently (about one open in ten): retry, and
+	 * report how often it happened at the end of the run.
+	 */
+	for (int attempt = 0;; attempt++) {
+		g_opens++;
+		r = ferry_open(&o, &ctx);
+		if (r != -ENODEV || attempt == OPEN_RETRIES)
+			break;
+		g_open_enodev++;
+	}
+	if (r == -EPERM) {
+		fflush(stdout);
+		fprintf(stderr,
+			"ferry-bench-migrate: error: ferry_open failed with EPERM: %s\n"
+			"  The user-space driver needs userfaultfd; nothing was measured.\n",
+			ferry_strerror(r));
+		exit(1);
+	}
+	if (r == -ENOENT) {
+		fflush(stdout);
+		fprintf(stderr, "ferry-bench-migrate: error: ferry_open: the ferry-device executable "
+				"was not found; set FERRY_DEVICE_PATH\n");
+		exit(1);
+	}
+	if (r < 0)
+		die("ferry_open", r);
+	if (!g_version_shown) {
+		struct ferry_version v;
+
+		memset(&v, 0, sizeof(v));
+		TRY(ferry_ioctl(ctx, FERRY_IOCTL_VERSION, &v));
+		printf("runtime: uapi %u.%u, backend %s, features%s%s%s%s, window %" PRIu64
+		       " GiB at %p\n",
+		       v.major, v.minor, backend_name(v.backend),
+		       v.features & FERRY_FEATURE_PREFETCHER ? " prefetcher" : "",
+		       v.features & FERRY_FEATURE_EVICTION ? " eviction" : "",
+		       v.features & FERRY_FEATURE_ASYNC_MIGRATE ? " async-migrate" : "",
+		       v.features & FERRY_FEATURE_READ_MOSTLY ? " read-mostly" : "",
+		       ferry_window_size(ctx) >> 30, ferry_window_base(ctx));
+		if (v.major != FERRY_UAPI_VERSION_MAJOR) {
+			fflush(stdout);
+			fprintf(stderr, "ferry-bench-migrate: error: driver uapi %u, built for %d\n",
+				v.major, FERRY_UAPI_VERSION_MAJOR);
+			exit(1);
+		}
+		g_version_shown = 1;
+	}
+	return ctx;
+}
+
+static uint64_t features(struct ferry_ctx *ctx)
+{
+	struct ferry_version v;
+
+	memset(&v, 0, sizeof(v));
+	TRY(ferry_ioctl(ctx, FERRY_IOCTL_VERSION, &v));
+	return v.features;
+}
+
+/* Device memory for a test that must hold @size bytes: the default when it fits. */
+static uint64_t device_memory_for(uint64_t size)
+{
+	return 2 * size > (1ULL << 30) ? 2 * size : 0;
+}
+
+static void *alloc_or_die(struct ferry_ctx *ctx, uint64_t size)
+{
+	void *p = ferry_alloc(ctx, size, FERRY_REGION_SIZE);
+
+	if (!p) {
+		fflush(stdout);
+		fprintf(stderr, "ferry-bench-migrate: error: ferry_alloc(%" PRIu64 " MiB) failed\n",
+			size / MIB);
+		exit(1);
+	}
+	return p;
+}
+
+static void counters(struct ferry_ctx *ctx, struct ferry_counters *c)
+{
+	memset(c, 0, sizeof(*c));
+	TRY(ferry_counters(ctx, c));
+}
+
+#define D(f) ((uint64_t)(c1.f - c0.f))
+
+/* Pages of [p, p + size) in state @state. */
+static uint64_t resident(struct ferry_ctx *ctx, const void *p, uint64_t size, int state)
+{
+	uint64_t count[4] = {0, 0, 0, 0};
+
+	TRY(ferry_residency(ctx, p, size, NULL, count));
+	return count[state];
+}
+
+static void expect_resident(struct ferry_ctx *ctx, const void *p, uint64_t size, int state,
+			    const char *when)
+{
+	uint64_t n = resident(ctx, p, size, state);
+
+	if (n != size / PAGE)
+		fail("%s: %" PRIu64 " of %" PRIu64 " pages are %s", when, n, size / PAGE,
+		     state == FERRY_RES_DEVICE ? "on the device" : "on the host");
+}
+
+static void migrate_chunks(struct ferry_ctx *ctx, char *p, uint64_t size, uint32_t target)
+{
+	for (uint64_t off = 0; off < size; off += CHUNK) {
+		uint64_t n = size - off < CHUNK ? size - off : CHUNK;
+
+		TRY(ferry_migrate(ctx, p + off, n, target, 0, NULL));
+	}
+}
+
+/* The same, pipelined: every chunk issued asynchronously, then every fence waited. */
+static void migrate_chunks_async(struct ferry_ctx *ctx, char *p, uint64_t size, uint32_t target,
+				 uint64_t *fences)
+{
+	uint64_t i = 0;
+
+	for (uint64_t off = 0; off < size; off += CHUNK, i++) {
+		uint64_t n = size - off < CHUNK ? size - off : CHUNK;
+
+		TRY(ferry_migrate(ctx, p + off, n, target, FERRY_MIGRATE_ASYNC, &fences[i]));
+	}
+	for (uint64_t j = 0; j < i; j++)
+		TRY(ferry_wait(ctx, fences[j]));
+}
+
+/* ------------------------------------------------------------------- data */
+
+static void host_fill(void *p, uint64_t size, uint64_t seed)
+{
+	uint64_t *w = p;
+	uint64_t a = (uint64_t)(uintptr_t)p;
+
+	for (uint64_t i = 0; i < size / 8; i++)
+		w[i] = ferry_pattern(seed, a + i * 8);
+}
+
+static uint64_t host_mismatches(const void *p, uint64_t size, uint64_t seed)
+{
+	const volatile uint64_t *w = p;
+	uint64_t a = (uint64_t)(uintptr_t)p, bad = 0;
+
+	for (uint64_t i = 0; i < size / 8; i++)
+		bad += w[i] != ferry_pattern(seed, a + i * 8);
+	return bad;
+}
+
+/* The byte FERRY_DEV_TOUCH reads at @addr when the data is ferry_pattern(@seed). */
+static uint64_t pattern_byte(uint64_t seed, uint64_t addr)
+{
+	return (ferry_pattern(seed, addr & ~7ULL) >> (8 * (addr & 7))) & 0xff;
+}
+
+static uint64_t touch_expect(const void *p, uint64_t size, uint64_t stride, uint64_t seed)
+{
+	uint64_t a = (uint64_t)(uintptr_t)p, sum = 0;
+
+	for (uint64_t off = 0; off < size; off += stride)
+		sum += pattern_byte(seed, a + off);
+	return sum;
+}
+
+static uint64_t dev_touch(struct ferry_ctx *ctx, const void *p, uint64_t size, uint64_t stride)
+{
+	struct ferry_dev_work w;
+
+	memset(&w, 0, sizeof(w));
+	w.op = FERRY_DEV_TOUCH;
+	w.threads = 1;
+	w.addr = (uint64_t)(uintptr_t)p;
+	w.size = size;
+	w.stride = stride;
+	TRY(ferry_device_work(ctx, &w, NULL));
+	return w.result;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Percentile (0..100) of a sorted array, nearest rank. */
+static double pct_us(const uint64_t *sorted, unsigned n, double p)
+{
+	double x = p / 100.0 * n;
+	unsigned i = (unsigned)x;
+
+	if (i < x)
+		i++;
+	if (i > 0)
+		i--;
+	if (i >= n)
+		i = n - 1;
+	return (double)sorted[i] / 1000.0;
+}
+
+static uint64_t rng_state = 0x9E3779B97F4A7C15ULL;
+
+static uint64_t rng(void)
+{
+	uint64_t x = rng_state;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	rng_state = x;
+	return x * 0x2545F4914F6CDD1DULL;
+}
+
+/* --------------------------------------------------------------- baseline */
+
+static double memcpy_gbs(void)
+{
+	uint64_t size = cfg.size, best = UINT64_MAX;
+	char *src, *dst;
+
+	src = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	dst = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (src == MAP_FAILED || dst == MAP_FAILED)
+		die("mmap (memcpy baseline)", -errno);
+	memset(src, 0x5a, size); /* pre-fault both */
+	memset(dst, 0xa5, size);
+	for (unsigned i = 0; i < cfg.memcpy_runs; i++) {
+		uint64_t t0 = now_ns(), t;
+
+		memcpy(dst, src, size);
+		t = now_ns() - t0;
+		if (t < best)
+			best = t;
+	}
+	if (dst[size - 1] != 0x5a)
+		fail("memcpy baseline: copy incomplete");
+	munmap(src, size);
+	munmap(dst, size);
+	return gbs(size, best);
+}
+
+/* ---------------------------------------------------- 1. explicit prefetch */
+
+static void bench_prefetch(void)
+{
+	const uint64_t size = cfg.size, npages = size / PAGE, seed = 1;
+	struct ferry_counters c0, c1;
+	uint64_t h2d_first = 0, d2h_first = 0, h2d_best = UINT64_MAX, d2h_best = UINT64_MAX;
+	uint64_t h2d_drv = 0, d2h_drv = 0, hread_t = 0, hread_faults = 0, t0, t;
+	struct ferry_ctx *ctx;
+	char *buf;
+	char name[64];
+
+	section("1. explicit prefetch: ferry_migrate of %" PRIu64 " MiB in 2 MiB chunks "
+		"(synchronous), host filled the data first",
+		size / MIB);
+	ctx = open_ctx(device_memory_for(size), 0, -1);
+	table_header();
+	buf = alloc_or_die(ctx, size);
+
+	/* The first host touch of untouched window memory (host zero-fill faults). */
+	counters(ctx, &c0);
+	t0 = now_ns();
+	memset(buf, 0x5a, size);
+	t = now_ns() - t0;
+	counters(ctx, &c1);
+	row("host first touch of untouched memory (memset)", gbs(size, t), 2, "GB/s",
+	    safe_ratio(gbs(size, t), g_memcpy_gbs), "memcpy", "-", V_NONE);
+	note("counters: faults_host %" PRIu64 ", zero_fill_host %" PRIu64 " pages, fault_batches %" PRIu64,
+	     D(faults_host), D(zero_fill_host), D(fault_batches));
+	host_fill(buf, size, seed);
+
+	for (unsigned rep = 0; rep < cfg.reps; rep++) {
+		expect_resident(ctx, buf, size, FERRY_RES_HOST, "before host->device");
+
+		counters(ctx, &c0);
+		t0 = now_ns();
+		migrate_chunks(ctx, buf, size, FERRY_LOC_DEVICE);
+		t = now_ns() - t0;
+		counters(ctx, &c1);
+		if (rep == 0) {
+			h2d_first = t;
+			h2d_drv = D(migrate_ns);
+			if (D(pages_to_device) != npages)
+				note("pages_to_device grew by %" PRIu64 ", expected %" PRIu64,
+				     D(pages_to_device), npages);
+		}
+		if (t < h2d_best)
+			h2d_best = t;
+		expect_resident(ctx, buf, size, FERRY_RES_DEVICE, "after host->device");
+		if (rep == 0) {
+			int64_t bad = ferry_dev_check(ctx, buf, size, seed);
+
+			if (bad < 0)
+				die("ferry_dev_check", (int)bad);
+			if (bad)
+				fail("after host->device: the device sees %" PRId64
+				     " wrong words of %" PRIu64, bad, size / 8);
+		}
+
+		counters(ctx, &c0);
+		t0 = now_ns();
+		migrate_chunks(ctx, buf, size, FERRY_LOC_HOST);
+		t = now_ns() - t0;
+		counters(ctx, &c1);
+		if (rep == 0) {
+			d2h_first = t;
+			d2h_drv = D(migrate_ns);
+			if (D(pages_to_host) != npages)
+				note("pages_to_host grew by %" PRIu64 ", expected %" PRIu64,
+				     D(pages_to_host), npages);
+		}
+		if (t < d2h_best)
+			d2h_best = t;
+		expect_resident(ctx, buf, size, FERRY_RES_HOST, "after device->host");
+
+		if (rep == 0) {
+			/* Are the pages mapped for the host again, or does each fault? */
+			uint64_t bad;
+
+			counters(ctx, &c0);
+			t0 = now_ns();
+			bad = host_mismatches(buf, size, seed);
+			hread_t = now_ns() - t0;
+			counters(ctx, &c1);
+			hread_faults = D(faults_host);
+			if (bad)
+				fail("after device->host: the host sees %" PRIu64 " wrong words of %" PRIu64,
+				     bad, size / 8);
+		}
+	}
+	g_h2d_gbs = gbs(size, h2d_best);
+	snprintf(name, sizeof(name), "host->device, first of %u", cfg.reps);
+	row(name, gbs(size, h2d_first), 2, "GB/s", safe_ratio(gbs(size, h2d_first), g_memcpy_gbs),
+	    "memcpy", "-", V_NONE);
+	snprintf(name, sizeof(name), "host->device, best of %u", cfg.reps);
+	row(name, g_h2d_gbs, 2, "GB/s", safe_ratio(g_h2d_gbs, g_memcpy_gbs), "memcpy", ">= 0.80",
+	    at_least(safe_ratio(g_h2d_gbs, g_memcpy_gbs), TARGET_PREFETCH));
+	snprintf(name, sizeof(name), "device->host, first of %u", cfg.reps);
+	row(name, gbs(size, d2h_first), 2, "GB/s", safe_ratio(gbs(size, d2h_first), g_memcpy_gbs),
+	    "memcpy", "-", V_NONE);
+	snprintf(name, sizeof(name), "device->host, best of %u", cfg.reps);
+	row(name, gbs(size, d2h_best), 2, "GB/s", safe_ratio(gbs(size, d2h_best), g_memcpy_gbs),
+	    "memcpy", ">= 0.80",
+	    at_least(safe_ratio(gbs(size, d2h_best), g_memcpy_gbs), TARGET_PREFETCH));
+	note("first run: driver migrate_ns %.1f ms of %.1f ms wall (h->d), %.1f of %.1f ms (d->h); "
+	     "%" PRIu64 " requests each way",
+	     h2d_drv / 1e6, h2d_first / 1e6, d2h_drv / 1e6, d2h_first / 1e6,
+	     (size + CHUNK - 1) / CHUNK);
+	row("host read after migrate-to-host (check)", gbs(size, hread_t), 2, "GB/s",
+	    safe_ratio(gbs(size, hread_t), g_memcpy_gbs), "memcpy", "-", V_NONE);
+	note("counters: faults_host %" PRIu64 " during the read (0 = the pages were mapped)",
+	     hread_faults);
+
+	if (features(ctx) & FERRY_FEATURE_ASYNC_MIGRATE) {
+		uint64_t nchunks = (size + CHUNK - 1) / CHUNK;
+		uint64_t *fences = calloc(nchunks, sizeof(*fences));
+		uint64_t ta, tb;
+
+		if (!fences)
+			die("calloc", -ENOMEM);
+		t0 = now_ns();
+		migrate_chunks_async(ctx, buf, size, FERRY_LOC_DEVICE, fences);
+		ta = now_ns() - t0;
+		expect_resident(ctx, buf, size, FERRY_RES_DEVICE, "after async host->device");
+		t0 = now_ns();
+		migrate_chunks_async(ctx, buf, size, FERRY_LOC_HOST, fences);
+		tb = now_ns() - t0;
+		expect_resident(ctx, buf, size, FERRY_RES_HOST, "after async device->host");
+		free(fences);
+		row("host->device, async chunks, one pass", gbs(size, ta), 2, "GB/s",
+		    safe_ratio(gbs(size, ta), g_memcpy_gbs), "memcpy", "-", V_NONE);
+		row("device->host, async chunks, one pass", gbs(size, tb), 2, "GB/s",
+		    safe_ratio(gbs(size, tb), g_memcpy_gbs), "memcpy", "-", V_NONE);
+	}
+	ferry_close(ctx);
+}
+
+/* -------------------------------------------- 2. fault-driven device stream */
+
+static void bench_stream(void)
+{
+	const uint64_t size = cfg.size, npages = size / PAGE, seed = 2;
+
+	section("2. fault-driven sequential stream: the device touches %" PRIu64
+		" MiB of host-resident data (FERRY_DEV_TOUCH, stride 4096, 1 thread)",
+		size / MIB);
+	table_header();
+	for (int pf = 1; pf >= 0; pf--) {
+		struct ferry_counters c0, c1;
+		uint64_t f_faults = 0, f_batches = 0, f_pages = 0, f_prefetched = 0, f_ns = 0;
+		uint64_t best = UINT64_MAX, first_t = 0, expect, v = 0;
+		struct ferry_ctx *ctx = open_ctx(device_memory_for(size), 0, pf);
+		char *buf = alloc_or_die(ctx, size);
+		char name[64];
+		double g;
+
+		TRY(ferry_get_attr(ctx, buf, size, FERRY_ATTR_PREFETCH, &v));
+		if (v != (uint64_t)pf)
+			fail("ferry_options.prefetch = %d but FERRY_ATTR_PREFETCH reads %" PRIu64, pf, v);
+		host_fill(buf, size, seed);
+		expect = touch_expect(buf, size, PAGE, seed);
+		for (unsigned rep = 0; rep < cfg.reps; rep++) {
+			uint64_t t0, t, sum;
+
+			expect_resident(ctx, buf, size, FERRY_RES_HOST, "before the device stream");
+			counters(ctx, &c0);
+			t0 = now_ns();
+			sum = dev_touch(ctx, buf, size, PAGE);
+			t = now_ns() - t0;
+			counters(ctx, &c1);
+			if (sum != expect)
+				fail("device stream (prefetch %d): TOUCH sum %" PRIu64 ", expected %" PRIu64,
+				     pf, sum, expect);
+			if (rep == 0) {
+				first_t = t;
+				f_faults = D(faults_device);
+				f_batches = D(fault_batches);
+				f_pages = D(pages_to_device);
+				f_prefetched = D(pages_prefetched);
+				f_ns = D(fault_ns);
+			}
+			if (t < best)
+				best = t;
+			expect_resident(ctx, buf, size, FERRY_RES_DEVICE, "after the device stream");
+			migrate_chunks(ctx, buf, size, FERRY_LOC_HOST);
+		}
+		g = gbs(size, best);
+		snprintf(name, sizeof(name), "prefetcher %s, first of %u", pf ? "on" : "off", cfg.reps);
+		row(name, gbs(size, first_t), 2, "GB/s", safe_ratio(gbs(size, first_t), g_h2d_gbs),
+		    "prefetch h->d", "-", V_NONE);
+		snprintf(name, sizeof(name), "prefetcher %s, best of %u", pf ? "on" : "off", cfg.reps);
+		if (pf) {
+			g_stream_gbs = g;
+			row(name, g, 2, "GB/s", safe_ratio(g, g_h2d_gbs), "prefetch h->d", ">= 0.50",
+			    at_least(safe_ratio(g, g_h2d_gbs), TARGET_STREAM));
+		} else {
+			row(name, g, 2, "GB/s", safe_ratio(g, g_h2d_gbs), "prefetch h->d", "-", V_NONE);
+			row("speed-up from the prefetcher (on / off)", safe_ratio(g_stream_gbs, g), 2, "x",
+			    safe_ratio(g_stream_gbs, g), "prefetcher off", "-", V_NONE);
+		}
+		note("first run: faults_device %" PRIu64 " (%.1f pages/fault), fault_batches %" PRIu64
+		     ", pages_to_device %" PRIu64 " of %" PRIu64 ", pages_prefetched %" PRIu64
+		     ", driver fault_ns %.1f ms of %.1f ms wall",
+		     f_faults, f_faults ? (double)f_pages / f_faults : 0.0, f_batches, f_pages, npages,
+		     f_prefetched, f_ns / 1e6, first_t / 1e6);
+		ferry_close(ctx);
+	}
+}
+
+/* ------------------------------------------------ 3. random 4 KiB faults */
+
+static void bench_latency(void)
+{
+	const uint64_t span = cfg.size, npages = span / PAGE, seed = 3;
+	unsigned n = cfg.pages;
+	struct ferry_counters c0, c1;
+	uint64_t *lf, *lr, *lh, *idx;
+	uint64_t bad = 0, faults_f, faults_r, faults_h, mig_f, drv_ns;
+	double mf, pf99, mr, pr99, mh, ph99, cost, cost99, memcpy4k_us;
+	struct ferry_ctx *ctx;
+	char *buf, *warm;
+
+	if (n > npages)
+		n = (unsigned)npages;
+	section("3. random 4 KiB device faults: block size 4 KiB, prefetcher off, %u random pages "
+		"of %" PRIu64 " MiB, one FERRY_DEV_TOUCH (4096 bytes) per page, timed on the host;\n"
+		"   each is preceded by the same request on a device-resident page (round trip alone)",
+		n, span / MIB);
+	ctx = open_ctx(device_memory_for(span), PAGE, 0);
+	table_header();
+	buf = alloc_or_die(ctx, span);
+	warm = alloc_or_die(ctx, PAGE);
+	lf = calloc(n, sizeof(*lf));
+	lr = calloc(n, sizeof(*lr));
+	lh = calloc(n, sizeof(*lh));
+	idx = calloc(npages, sizeof(*idx));
+	if (!lf || !lr || !lh || !idx)
+		die("calloc", -ENOMEM);
+
+	/* n distinct random pages (partial Fisher-Yates); the host writes only those. */
+	for (uint64_t i = 0; i < npages; i++)
+		idx[i] = i;
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t j = i + rng() % (npages - i), x = idx[i];
+
+		idx[i] = idx[j];
+		idx[j] = x;
+	}
+	for (unsigned i = 0; i < n; i++)
+		host_fill(buf + idx[i] * PAGE, PAGE, seed);
+	host_fill(warm, PAGE, seed);
+
+	/* Warm the request path: the warm page becomes device-resident, then is re-touched. */
+	for (int i = 0; i < 64; i++)
+		dev_touch(ctx, warm, PAGE, PAGE);
+
+	/*
+	 * Each faulting touch (the page lives on the host) is preceded by the
+	 * same request on a page that is device-resident already (the previous
+	 * one, or the warm page): the request round trip alone, measured under
+	 * the same conditions, so that drift of the machine affects both alike.
+	 */
+	faults_f = faults_r = mig_f = drv_ns = 0;
+	for (unsigned i = 0; i < n; i++) {
+		char *p = buf + idx[i] * PAGE;
+		char *q = i ? buf + idx[i - 1] * PAGE : warm;
+		uint64_t t0, sum;
+
+		counters(ctx, &c0);
+		t0 = now_ns();
+		sum = dev_touch(ctx, q, PAGE, PAGE);
+		lr[i] = now_ns() - t0;
+		counters(ctx, &c1);
+		bad += sum != pattern_byte(seed, (uint64_t)(uintptr_t)q);
+		faults_r += D(faults_device);
+
+		c0 = c1;
+		t0 = now_ns();
+		sum = dev_touch(ctx, p, PAGE, PAGE);
+		lf[i] = now_ns() - t0;
+		counters(ctx, &c1);
+		bad += sum != pattern_byte(seed, (uint64_t)(uintptr_t)p);
+		faults_f += D(faults_device);
+		mig_f += D(pages_to_device);
+		drv_ns += D(fault_ns);
+	}
+	if (bad)
+		fail("random faults: %" PRIu64 " TOUCH results differ from the data", bad);
+	if (resident(ctx, buf, span, FERRY_RES_DEVICE) != n)
+		fail("random faults: %" PRIu64 " pages on the device after touching %u",
+		     resident(ctx, buf, span, FERRY_RES_DEVICE), n);
+
+	/* The other direction, for reference: the host reads each device-resident page. */
+	counters(ctx, &c0);
+	for (unsigned i = 0; i < n; i++) {
+		volatile uint8_t *p = (volatile uint8_t *)(buf + idx[i] * PAGE);
+		uint64_t t0 = now_ns(), b;
+
+		b = *p;
+		lh[i] = now_ns() - t0;
+		if (b != pattern_byte(seed, (uint64_t)(uintptr_t)p))
+			bad++;
+	}
+	counters(ctx, &c1);
+	faults_h = D(faults_host);
+	if (bad)
+		fail("random host faults: %" PRIu64 " bytes differ from the data", bad);
+
+	qsort(lf, n, sizeof(*lf), cmp_u64);
+	qsort(lr, n, sizeof(*lr), cmp_u64);
+	qsort(lh, n, sizeof(*lh), cmp_u64);
+	mf = pct_us(lf, n, 50);
+	pf99 = pct_us(lf, n, 99);
+	mr = pct_us(lr, n, 50);
+	pr99 = pct_us(lr, n, 99);
+	mh = pct_us(lh, n, 50);
+	ph99 = pct_us(lh, n, 99);
+	cost = mf - mr;
+	cost99 = pf99 - mr;
+	/* Latency ratios: multiples of the time memcpy takes for 4 KiB at the baseline rate. */
+	memcpy4k_us = g_memcpy_gbs > 0 ? PAGE / g_memcpy_gbs / 1000.0 : NAN;
+
+	row("device touch, host-resident page, median", mf, 1, "us", safe_ratio(mf, memcpy4k_us),
+	    "memcpy 4K", "-", V_NONE);
+	row("device touch, host-resident page, p99", pf99, 1, "us", safe_ratio(pf99, memcpy4k_us),
+	    "memcpy 4K", "-", V_NONE);
+	row("device touch, device-resident page, median", mr, 1, "us", safe_ratio(mr, memcpy4k_us),
+	    "memcpy 4K", "-", V_NONE);
+	row("device touch, device-resident page, p99", pr99, 1, "us", safe_ratio(pr99, memcpy4k_us),
+	    "memcpy 4K", "-", V_NONE);
+	row("4 KiB fault cost, median (medians' difference)", cost, 1, "us", safe_ratio(cost, memcpy4k_us),
+	    "memcpy 4K", "<= 15 us", cost <= TARGET_FAULT_US ? V_PASS : V_MISS);
+	row("4 KiB fault cost, p99 - resident median", cost99, 1, "us",
+	    safe_ratio(cost99, memcpy4k_us), "memcpy 4K", "-", V_NONE);
+	row("host touch, device-resident page, median", mh, 1, "us", safe_ratio(mh, memcpy4k_us),
+	    "memcpy 4K", "-", V_NONE);
+	row("host touch, device-resident page, p99", ph99, 1, "us", safe_ratio(ph99, memcpy4k_us),
+	    "memcpy 4K", "-", V_NONE);
+	row("device faults per faulting touch", (double)faults_f / n, 2, "", (double)faults_f / n,
+	    "1 expected", "-", V_NONE);
+	row("device faults per resident touch", (double)faults_r / n, 2, "", NAN, "0 expected", "-",
+	    V_NONE);
+	row("pages to device per faulting touch", (double)mig_f / n, 2, "", (double)mig_f / n,
+	    "1 expected", "-", V_NONE);
+	row("host faults per host touch", (double)faults_h / n, 2, "", (double)faults_h / n,
+	    "1 expected", "-", V_NONE);
+	note("counters: %u faulting touches: faults_device %" PRIu64 ", pages_to_device %" PRIu64
+	     ", driver fault_ns %.1f us per fault; %u resident touches: faults_device %" PRIu64
+	     "; %u host touches: faults_host %" PRIu64,
+	     n, faults_f, mig_f, faults_f ? drv_ns / 1e3 / faults_f : 0.0, n, faults_r, n, faults_h);
+	note("memcpy 4K = %.3f us at the baseline rate", memcpy4k_us);
+	free(lf);
+	free(lr);
+	free(lh);
+	free(idx);
+	ferry_close(ctx);
+}
+
+/* ------------------------------------------------ 4. oversubscribed stream */
+
+static void bench_oversub(void)
+{
+	const uint64_t size = cfg.size, dmem = size / 2, seed = 4;
+	struct ferry_counters c0, c1, cm;
+	uint64_t t0, t1, t2, expect, s1, s2, bad, cap;
+	struct ferry_ctx *ctx;
+	char *buf;
+	double g1, g2, gt;
+
+	section("4. oversubscribed stream: device memory %" PRIu64 " MiB, the device touches %" PRIu64
+		" MiB of host data twice (TOUCH, stride 4096, 1 thread)",
+		dmem / MIB, size / MIB);
+	ctx = open_ctx(dmem, 0, -1);
+	table_header();
+	buf = alloc_or_die(ctx, size);
+	host_fill(buf, size, seed);
+	expect = touch_expect(buf, size, PAGE, seed);
+
+	counters(ctx, &c0);
+	cap = c0.device_capacity_pages;
+	if (cap != dmem / PAGE)
+		note("device_capacity_pages %" PRIu64 ", asked for %" PRIu64, cap, dmem / PAGE);
+	t0 = now_ns();
+	s1 = dev_touch(ctx, buf, size, PAGE);
+	t1 = now_ns();
+	counters(ctx, &cm);
+	s2 = dev_touch(ctx, buf, size, PAGE);
+	t2 = now_ns();
+	counters(ctx, &c1);
+	if (s1 != expect || s2 != expect)
+		fail("oversubscribed stream: TOUCH sums %" PRIu64 " and %" PRIu64 ", expected %" PRIu64,
+		     s1, s2, expect);
+	if (c1.device_peak_pages > cap)
+		fail("oversubscribed stream: device residency peaked at %" PRIu64
+		     " pages, capacity %" PRIu64, (uint64_t)c1.device_peak_pages, cap);
+	if (resident(ctx, buf, size, FERRY_RES_DEVICE) > cap)
+		fail("oversubscribed stream: more pages on the device than its capacity");
+
+	g1 = gbs(size, t1 - t0);
+	g2 = gbs(size, t2 - t1);
+	gt = gbs(2 * size, t2 - t0);
+	row("pass 1", g1, 2, "GB/s", safe_ratio(g1, g_memcpy_gbs), "memcpy", "-", V_NONE);
+	row("pass 2", g2, 2, "GB/s", safe_ratio(g2, g_memcpy_gbs), "memcpy", "-", V_NONE);
+	row("both passes", gt, 2, "GB/s", safe_ratio(gt, g_memcpy_gbs), "memcpy", "-", V_NONE);
+	row("both passes (vs in-capacity stream)", gt, 2, "GB/s", safe_ratio(gt, g_stream_gbs),
+	    "stream pf on", "-", V_NONE);
+	row("evictions (blocks)", (double)D(evictions), 0, "", NAN, "-", "-", V_NONE);
+	row("pages evicted", (double)D(pages_evicted), 0, "",
+	    safe_ratio((double)D(pages_evicted), (double)D(pages_to_device)), "pages to dev", "-",
+	    V_NONE);
+	row("pages to device", (double)D(pages_to_device), 0, "",
+	    safe_ratio((double)D(pages_to_device), (double)(2 * size / PAGE)), "2 x data",
+	    "-", V_NONE);
+	row("device peak residency (pages)", (double)c1.device_peak_pages, 0, "",
+	    safe_ratio((double)c1.device_peak_pages, (double)cap), "capacity", "<= 1.00",
+	    c1.device_peak_pages <= cap ? V_PASS : V_MISS);
+	note("pass 1: evictions %" PRIu64 ", pages_evicted %" PRIu64 "; pass 2: evictions %" PRIu64
+	     ", pages_evicted %" PRIu64 "; faults_device %" PRIu64 ", pages_prefetched %" PRIu64
+	     ", thrashing %" PRIu64 ", pages_to_host %" PRIu64,
+	     (uint64_t)(cm.evictions - c0.evictions), (uint64_t)(cm.pages_evicted - c0.pages_evicted),
+	     (uint64_t)(c1.evictions - cm.evictions), (uint64_t)(c1.pages_evicted - cm.pages_evicted),
+	     D(faults_device),
+	     D(pages_prefetched), D(thrashing), D(pages_to_host));
+
+	/* Nothing may be lost: every word readable on the host. */
+	bad = host_mismatches(buf, size, seed);
+	if (bad)
+		fail("oversubscribed stream: the host sees %" PRIu64 " wrong words afterwards", bad);
+	ferry_close(ctx);
+}
+
+/* -------------------------------------------------------------------- main */
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: ferry-bench-migrate [--quick] [--size MiB] [--pages N] [--reps N] "
+		"[--timeout SEC]\n"
+		"  --quick        smoke test: 32 MiB, 500 random pages, 2 repetitions\n"
+		"  --size MiB     data per test (default 256; a multiple of 4, at least 8)\n"
+		"  --pages N      random pages in the fault-latency test (default 2000)\n"
+		"  --reps N       repetitions of the throughput tests (default 3)\n"
+		"  --timeout SEC  abort when the whole run takes longer (default 300, 0 = none)\n"
+		"  --test NAME    run only this test (repeatable): prefetch, stream, latency, oversub\n");
+}
+
+static unsigned long parse_num(const char *opt, const char *s)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = s ? strtoul(s, &end, 10) : 0;
+	if (!s || errno || *end || end == s) {
+		fprintf(stderr, "ferry-bench-migrate: error: %s needs a number\n", opt);
+		usage(stderr);
+		exit(1);
+	}
+	return v;
+}
+
+int main(int argc, char **argv)
+{
+	uint64_t t0 = now_ns();
+	long size_mib = -1, pages = -1, reps = -1;
+
+	cfg.timeout = 300;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "--quick"))
+			cfg.quick = 1;
+		else if (!strcmp(a, "--size"))
+			size_mib = (long)parse_num(a, i + 1 < argc ? argv[++i] : NULL);
+		else if (!strcmp(a, "--pages"))
+			pages = (long)parse_num(a, i + 1 < argc ? argv[++i] : NULL);
+		else if (!strcmp(a, "--reps"))
+			reps = (long)parse_num(a, i + 1 < argc ? argv[++i] : NULL);
+		else if (!strcmp(a, "--timeout"))
+			cfg.timeout = (unsigned)parse_num(a, i + 1 < argc ? argv[++i] : NULL);
+		else if (!strcmp(a, "--test") && i + 1 < argc) {
+			unsigned t;
+
+			i++;
+			for (t = 0; t < 4 && strcmp(argv[i], test_names[t]); t++)
+				;
+			if (t == 4) {
+				fprintf(stderr, "ferry-bench-migrate: error: unknown test '%s'\n", argv[i]);
+				usage(stderr);
+				return 1;
+			}
+			cfg.tests |= 1u << t;
+		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			usage(stdout);
+			return 0;
+		} else {
+			fprintf(stderr, "ferry-bench-migrate: error: unknown argument '%s'\n", a);
+			usage(stderr);
+			return 1;
+		}
+	}
+	cfg.size = (cfg.quick ? 32 : 256) * MIB;
+	cfg.pages = cfg.quick ? 500 : 2000;
+	cfg.reps = cfg.quick ? 2 : 3;
+	cfg.memcpy_runs = cfg.quick ? 5 : 8;
+	if (size_mib >= 0) {
+		if (size_mib < 8 || size_mib % 4 || size_mib > (1L << 20)) {
+			fprintf(stderr, "ferry-bench-migrate: error: --size must be a multiple of 4, "
+					"at least 8 (MiB)\n");
+			return 1;
+		}
+		cfg.size = (uint64_t)size_mib * MIB;
+	}
+	if (pages >= 0) {
+		if (pages < 1) {
+			fprintf(stderr, "ferry-bench-migrate: error: --pages must be at least 1\n");
+			return 1;
+		}
+		cfg.pages = (unsigned)pages;
+	}
+	if (reps >= 0) {
+		if (reps < 1) {
+			fprintf(stderr, "ferry-bench-migrate: error: --reps must be at least 1\n");
+			return 1;
+		}
+		cfg.reps = (unsigned)reps;
+	}
+	if (cfg.timeout) {
+		signal(SIGALRM, on_alarm);
+		alarm(cfg.timeout);
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+
+	printf("ferry-bench-migrate: %" PRIu64 " MiB per test%s, %ld CPUs online, load average %.2f "
+	       "before the run\n",
+	       cfg.size / MIB, cfg.quick ? " (--quick)" : "", sysconf(_SC_NPROCESSORS_ONLN),
+	       load_average());
+	if (!cfg.tests)
+		cfg.tests = TEST_ALL;
+	/* Fail fast (EPERM, no ferry-device) before measuring anything. */
+	ferry_close(open_ctx(0, 0, -1));
+	g_memcpy_gbs = memcpy_gbs();
+	printf("baseline: memcpy of %" PRIu64 " MiB (pre-faulted), best of %u: %.2f GB/s\n",
+	       cfg.size / MIB, cfg.memcpy_runs, g_memcpy_gbs);
+	if (cfg.tests & TEST_PREFETCH)
+		bench_prefetch();
+	if (cfg.tests & TEST_STREAM)
+		bench_stream();
+	if (cfg.tests & TEST_LATENCY)
+		bench_latency();
+	if (cfg.tests & TEST_OVERSUB)
+		bench_oversub();
+
+	{
+		double end = memcpy_gbs();
+
+		printf("\nbaseline check: memcpy at the end of the run %.2f GB/s (%.2f at the start%s)\n",
+		       end, g_memcpy_gbs,
+		       end > 1.15 * g_memcpy_gbs || end < 0.85 * g_memcpy_gbs
+			       ? "; the machine's memory bandwidth drifted, ratios are approximate"
+			       : "");
+	}
+	printf("targets: %d PASS, %d MISS; total time %.1f s\n", g_pass, g_miss,
+	       (now_ns() - t0) / 1e9);
+	if (g_open_enodev)
+		printf("note: %d of %d ferry_open calls failed with -ENODEV (the device process died "
+		       "while binding the window) and were retried\n",
+		       g_open_enodev, g_opens);
+	if (g_failures) {
+		fprintf(stderr, "ferry-bench-migrate: %d check(s) FAILED (see above)\n", g_failures);
+		return 1;
+	}
+	return 0;
+}
