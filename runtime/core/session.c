@@ -438,8 +438,20 @@ int ferry_open(const struct ferry_options *opt, struct ferry_ctx **out)
 	return 0;
 
 fail_kill:
-	kill(ctx->pid, SIGKILL);
-	waitpid(ctx->pid, NULL, 0);
+	if (r == -ENODEV) {
+		int st = 0;
+
+		waitpid(ctx->pid, &st, 0);
+		if (WIFSIGNALED(st))
+			fprintf(stderr, "ferry: ferry-device was killed by signal %d at start-up\n",
+				WTERMSIG(st));
+		else
+			fprintf(stderr, "ferry: ferry-device exited with status %d at start-up\n",
+				WEXITSTATUS(st));
+	} else {
+		kill(ctx->pid, SIGKILL);
+		waitpid(ctx->pid, NULL, 0);
+	}
 fail:
 	ctx_free(ctx);
 	return r;

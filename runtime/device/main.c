@@ -60,16 +60,26 @@ static int do_init(const struct ferry_msg *m, int *fds, uint8_t **staging)
 {
 	struct ferry_meta *meta;
 	uint64_t npages = m->u.init.size / FERRY_PAGE_SIZE;
+	int r;
 
+	if (!*staging) {
+		*staging = mmap(NULL, FERRY_STAGING_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+				fds[FD_STAGING], 0);
+		if (*staging == MAP_FAILED) {
+			*staging = NULL;
+			return -ENOMEM;
+		}
+	}
 	meta = mmap(NULL, ferry_meta_size(npages), PROT_READ | PROT_WRITE, MAP_SHARED, fds[FD_META],
 		    0);
-	*staging = mmap(NULL, FERRY_STAGING_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
-			fds[FD_STAGING], 0);
-	if (meta == MAP_FAILED || *staging == MAP_FAILED)
+	if (meta == MAP_FAILED)
 		return -ENOMEM;
-	return udrv_init(&drv, m->u.init.base, m->u.init.size, m->u.init.device_memory,
-			 m->u.init.block_size, m->u.init.prefetch, fds[FD_SYS], fds[FD_VRAM],
-			 fds[FD_HOST_UFFD], meta);
+	r = udrv_init(&drv, m->u.init.base, m->u.init.size, m->u.init.device_memory,
+		      m->u.init.block_size, m->u.init.prefetch, fds[FD_SYS], fds[FD_VRAM],
+		      fds[FD_HOST_UFFD], meta);
+	if (r == -EEXIST)
+		munmap(meta, ferry_meta_size(npages)); /* the host will try another address */
+	return r;
 }
 
 /* The host checked the work too; the device never trusts it. */
@@ -117,9 +127,22 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ferry-device: bad INIT message\n");
 		return 2;
 	}
-	m.status = do_init(&m, fds, &staging);
-	if (ferry_msg_send(sock, &m, NULL, 0) || m.status)
-		return 1;
+	/*
+	 * The window's address may be taken here already (EEXIST): the host
+	 * then picks another and sends INIT again, without the descriptors.
+	 */
+	for (;;) {
+		m.status = do_init(&m, fds, &staging);
+		if (ferry_msg_send(sock, &m, NULL, 0))
+			return 1;
+		if (m.status == 0)
+			break;
+		if (m.status != -EEXIST)
+			return 1;
+		r = ferry_msg_recv(sock, &m, NULL, NULL, 0);
+		if (r || m.op != FERRY_MSG_INIT)
+			return r == -EPIPE ? 0 : 2;
+	}
 
 	for (;;) {
 		r = ferry_msg_recv(sock, &m, NULL, NULL, 0);
