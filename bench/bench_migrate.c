@@ -886,8 +886,7 @@ static void bench_oversub(void)
 	     ", thrashing %" PRIu64 ", pages_to_host %" PRIu64,
 	     (uint64_t)(cm.evictions - c0.evictions), (uint64_t)(cm.pages_evicted - c0.pages_evicted),
 	     (uint64_t)(c1.evictions - cm.evictions), (uint64_t)(c1.pages_evicted - cm.pages_evicted),
-	     D(faults_device),
-	     D(pages_prefetched), D(thrashing), D(pages_to_host));
+	     D(faults_device), D(pages_prefetched), D(thrashing), D(pages_to_host));
 
 	/* Nothing may be lost: every word readable on the host. */
 	bad = host_mismatches(buf, size, seed);
@@ -902,7 +901,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: ferry-bench-migrate [--quick] [--size MiB] [--pages N] [--reps N] "
-		"[--timeout SEC]\n"
+		"[--timeout SEC] [--test NAME]...\n"
 		"  --quick        smoke test: 32 MiB, 500 random pages, 2 repetitions\n"
 		"  --size MiB     data per test (default 256; a multiple of 4, at least 8)\n"
 		"  --pages N      random pages in the fault-latency test (default 2000)\n"
@@ -945,14 +944,14 @@ int main(int argc, char **argv)
 			reps = (long)parse_num(a, i + 1 < argc ? argv[++i] : NULL);
 		else if (!strcmp(a, "--timeout"))
 			cfg.timeout = (unsigned)parse_num(a, i + 1 < argc ? argv[++i] : NULL);
-		else if (!strcmp(a, "--test") && i + 1 < argc) {
+		else if (!strcmp(a, "--test")) {
+			const char *name = i + 1 < argc ? argv[++i] : "";
 			unsigned t;
 
-			i++;
-			for (t = 0; t < 4 && strcmp(argv[i], test_names[t]); t++)
+			for (t = 0; t < 4 && strcmp(name, test_names[t]); t++)
 				;
 			if (t == 4) {
-				fprintf(stderr, "ferry-bench-migrate: error: unknown test '%s'\n", argv[i]);
+				fprintf(stderr, "ferry-bench-migrate: error: unknown test '%s'\n", name);
 				usage(stderr);
 				return 1;
 			}

@@ -195,8 +195,11 @@ static void test_kill_idle(void **state)
 	ctx = ft_open(NULL);
 	p = ft_alloc(ctx, size, FT_REGION);
 	dev = ferry_device_pid(ctx);
+	ft_step("host fill");
 	ft_host_fill(p, size, 61);
+	ft_step("migrate to the device");
 	ft_migrate(ctx, p, size / 2, FERRY_LOC_DEVICE);
+	ft_step("device fill");
 	ft_assert_ok(ferry_dev_fill(ctx, p + size / 4, size / 2, 62));
 	ft_assert_resident(ctx, p, 3 * size / 4, FERRY_RES_DEVICE);
 
@@ -257,12 +260,15 @@ static void test_kill_during_host_faults(void **state)
 	ft_host_fill(p, size, 71);
 	ft_step("migrate to the device");
 	ft_migrate(ctx, p, size, FERRY_LOC_DEVICE);
+	/* The data exists on the device only: the device rewrites it. */
+	ft_step("device fill");
+	ft_assert_ok(ferry_dev_fill(ctx, p, size, 72));
 	ft_assert_resident(ctx, p, size, FERRY_RES_DEVICE);
 
 	memset(&r, 0, sizeof(r));
 	r.p = p;
 	r.size = size;
-	r.seed = 71;
+	r.seed = 72;
 	assert_int_equal(pthread_create(&t, NULL, reader_main, &r), 0);
 	ft_step("waiting for the reader to fault");
 	while (__atomic_load_n(&r.progress, __ATOMIC_ACQUIRE) < 64)
@@ -277,7 +283,7 @@ static void test_kill_during_host_faults(void **state)
 	ft_assert_u64_eq(r.bad, 0);
 	ft_step("calls after the kill");
 	assert_dead(ctx, p, 0);
-	ft_assert_host_pattern(p, size, 71);
+	ft_assert_host_pattern(p, size, 72);
 	ft_close(ctx);
 }
 

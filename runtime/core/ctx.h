@@ -37,6 +37,8 @@ struct ferry_ctx {
 	atomic_bool dead;      /* the device process is gone */
 	atomic_bool recovered; /* ...and the window is plain host memory again */
 	pthread_t monitor;
+	pthread_t agent; /* zaps the host view on the driver's request */
+	bool agent_started;
 
 	pthread_mutex_t alloc_lock;
 	struct ferry_range *free_list, *used_list;

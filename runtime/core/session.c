@@ -4,6 +4,7 @@
  * the ferry-device process, and what happens when that process dies.
  */
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <linux/userfaultfd.h>
 #include <poll.h>
@@ -18,6 +19,7 @@
 #include <linux/futex.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/ctx.h"
@@ -233,6 +235,62 @@ static void recover(struct ferry_ctx *ctx)
 	syscall(SYS_futex, &ctx->meta->fence_futex, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
 }
 
+/*
+ * The host agent: zaps this process's view of a range when the driver asks
+ * (MADV_DONTNEED keeps the sysmem pages, which a punched hole would free and
+ * the next migration would allocate again). Spins briefly after each request,
+ * then sleeps on the futex.
+ */
+static void *agent_main(void *arg)
+{
+	struct ferry_ctx *ctx = arg;
+	struct ferry_meta *m = ctx->meta;
+	uint32_t done = __atomic_load_n(&m->zap_req, __ATOMIC_ACQUIRE);
+	struct timespec t0, t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (__atomic_load_n(&m->host_agent, __ATOMIC_ACQUIRE)) {
+		uint32_t req = __atomic_load_n(&m->zap_req, __ATOMIC_ACQUIRE);
+
+		if (req == done) {
+			struct timespec ts = {.tv_sec = 0, .tv_nsec = 100 * 1000 * 1000};
+
+			clock_gettime(CLOCK_MONOTONIC, &t);
+			if (__atomic_load_n(&m->zap_hot, __ATOMIC_RELAXED) ||
+			    (t.tv_sec - t0.tv_sec) * 1000000000L + (t.tv_nsec - t0.tv_nsec) <
+				    50 * 1000) {
+				sched_yield(); /* spin, but let a runnable thread on this CPU go first */
+				continue;
+			}
+			syscall(SYS_futex, &m->zap_req, FUTEX_WAIT, req, &ts, NULL, 0);
+			continue;
+		}
+		uint64_t a = m->zap_start, len = m->zap_len;
+		int st = -EINVAL;
+
+		if (a >= ctx->base && len && len <= ctx->size && a - ctx->base <= ctx->size - len &&
+		    !(a % PG) && !(len % PG))
+			st = madvise((void *)(uintptr_t)a, len, MADV_DONTNEED) ? -errno : 0;
+		m->zap_status = st;
+		done = req;
+		__atomic_store_n(&m->zap_ack, req, __ATOMIC_RELEASE);
+		syscall(SYS_futex, &m->zap_ack, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+	}
+	return NULL;
+}
+
+static void stop_agent(struct ferry_ctx *ctx)
+{
+	if (!ctx->agent_started)
+		return;
+	__atomic_store_n(&ctx->meta->host_agent, 0, __ATOMIC_RELEASE);
+	__atomic_fetch_add(&ctx->meta->zap_req, 0, __ATOMIC_RELEASE);
+	syscall(SYS_futex, &ctx->meta->zap_req, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
+	pthread_join(ctx->agent, NULL);
+	ctx->agent_started = false;
+}
+
 static void *monitor_main(void *arg)
 {
 	struct ferry_ctx *ctx = arg;
@@ -246,6 +304,9 @@ static void *monitor_main(void *arg)
 	if (p[1].revents)
 		return NULL; /* ferry_close */
 	atomic_store(&ctx->dead, true);
+	/* nothing will ask the agent any more: let it exit (joined by ferry_close) */
+	__atomic_store_n(&ctx->meta->host_agent, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&ctx->meta->zap_hot, 0, __ATOMIC_RELEASE);
 	fprintf(stderr, "ferry: the device process (pid %d) died; device memory recovered to "
 			"the host\n",
 		(int)ctx->pid);
@@ -419,6 +480,13 @@ int ferry_open(const struct ferry_options *opt, struct ferry_ctx **out)
 	r = bind_window(ctx);
 	if (r)
 		goto fail_kill;
+	if (!getenv("FERRY_NO_HOST_AGENT")) {
+		ctx->meta->host_agent = 1;
+		if (pthread_create(&ctx->agent, NULL, agent_main, ctx) == 0)
+			ctx->agent_started = true;
+		else
+			ctx->meta->host_agent = 0;
+	}
 	ctx->stop_efd = eventfd(0, EFD_CLOEXEC);
 	if (ctx->stop_efd < 0) {
 		r = -errno;
@@ -438,6 +506,7 @@ int ferry_open(const struct ferry_options *opt, struct ferry_ctx **out)
 	return 0;
 
 fail_kill:
+	stop_agent(ctx);
 	if (r == -ENODEV) {
 		int st = 0;
 
@@ -468,6 +537,7 @@ void ferry_close(struct ferry_ctx *ctx)
 		pthread_join(ctx->monitor, NULL);
 	if (!atomic_load(&ctx->dead))
 		ferry_request(ctx, &m);
+	stop_agent(ctx);
 	/* The device exits after replying; never wait for a stuck one. */
 	for (int i = 0; i < 100; i++) {
 		if (waitpid(ctx->pid, NULL, WNOHANG) == ctx->pid)

@@ -67,6 +67,21 @@ struct ferry_meta {
 	uint32_t pad;
 	int32_t fence_status[FERRY_FENCE_RING]; /* by fence % FERRY_FENCE_RING */
 	struct ferry_counters counters;
+	/*
+	 * The host agent's mailbox: the driver asks the host process to zap
+	 * its own view of [zap_start, zap_start + zap_len) (MADV_DONTNEED keeps
+	 * the sysmem pages for reuse, where a punched hole would free them).
+	 * One request at a time: zap_req is bumped by the device, zap_ack set
+	 * to it by the host when done; both are futex words.
+	 */
+	uint32_t zap_req;
+	uint32_t zap_ack;
+	uint64_t zap_start;
+	uint64_t zap_len;
+	int32_t zap_status;
+	uint32_t host_agent; /* 1 while the host agent runs */
+	uint32_t zap_hot;    /* an explicit migration runs: the agent keeps polling */
+	uint32_t pad2;
 	uint8_t state[] __attribute__((aligned(4096)));
 };
 

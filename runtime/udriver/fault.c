@@ -10,6 +10,7 @@
  * cross-CPU wake-up costs more than resolving a fault.
  */
 #include <errno.h>
+#include <sched.h>
 #include <linux/userfaultfd.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -172,7 +173,7 @@ static void resolve(struct udrv *u, struct fault *f, int n)
 
 /*
  * How long to spin before blocking: at least spin_us, and up to twice the
- * recent gap between batches (capped at 1 ms), so that a steady stream of
+ * recent gap between batches (when that is under 250 us), so that a steady stream of
  * faults is served without a cross-CPU wake-up each time.
  */
 static uint64_t spin_window_ns(const struct udrv *u, uint64_t gap_ewma_ns)
@@ -181,7 +182,7 @@ static uint64_t spin_window_ns(const struct udrv *u, uint64_t gap_ewma_ns)
 
 	if (u->spin_us == 0)
 		return 0;
-	if (w > 1000 * 1000)
+	if (w > 250 * 1000)
 		return base;
 	return w > base ? w : base;
 }
@@ -207,9 +208,7 @@ void *udrv_fault_main(void *arg)
 			continue;
 		}
 		if (udrv_now_ns() - idle_since < spin_window_ns(u, gap_ewma)) {
-#if defined(__x86_64__) || defined(__i386__)
-			__builtin_ia32_pause();
-#endif
+			sched_yield(); /* spin, but let a runnable thread on this CPU go first */
 			continue;
 		}
 		struct pollfd pfd[3] = {

@@ -7,6 +7,7 @@
 #include "udriver/udriver.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
 #include <linux/userfaultfd.h>
@@ -197,6 +198,122 @@ static void ensure_capacity(struct udrv *u, uint64_t need, uint32_t pinned)
 	}
 }
 
+/* ---- the vram page cache ---- */
+
+static void stale_add(struct udrv *u, uint64_t page, int64_t delta)
+{
+	uint32_t r = (uint32_t)(page / FERRY_REGION_PAGES);
+
+	u->region_stale_pages[r] = (uint32_t)((int64_t)u->region_stale_pages[r] + delta);
+	if (u->region_stale_pages[r] == 0)
+		ferry_lru_remove(&u->stale_lru, r);
+	else if (delta > 0)
+		ferry_lru_touch(&u->stale_lru, r);
+}
+
+/* Free the stale vram pages of region @r. */
+static void stale_drop_region(struct udrv *u, uint32_t r)
+{
+	uint64_t first = (uint64_t)r * FERRY_REGION_PAGES, end = first + FERRY_REGION_PAGES;
+
+	for (uint64_t p = first; p < end;) {
+		uint64_t q = p;
+
+		while (q < end && u->vcached[q] && u->state[q] != FERRY_RES_DEVICE)
+			q++;
+		if (q > p) {
+			punch(u->vram_fd, p, q - p);
+			memset(u->vcached + p, 0, q - p);
+			u->vram_pages -= q - p;
+			stale_add(u, p, -(int64_t)(q - p));
+			p = q;
+		} else {
+			p++;
+		}
+	}
+}
+
+/* Make room in the vram memfd for @need new pages, dropping stale ones. */
+static void vram_reserve(struct udrv *u, uint64_t need)
+{
+	while (u->vram_pages + need > u->capacity_pages) {
+		uint32_t r = ferry_lru_victim(&u->stale_lru, FERRY_LRU_NONE);
+
+		if (r == FERRY_LRU_NONE)
+			return;
+		stale_drop_region(u, r);
+	}
+}
+
+/* Pages of [p, p + len) that the vram memfd does not hold yet. */
+static uint64_t vram_uncached(const struct udrv *u, uint64_t p, uint64_t len)
+{
+	uint64_t c = 0;
+
+	for (uint64_t i = p; i < p + len; i++)
+		c += !u->vcached[i];
+	return c;
+}
+
+/* [p, p + len) becomes device-resident: account its vram pages. */
+static void vram_take(struct udrv *u, uint64_t p, uint64_t len)
+{
+	uint64_t stale = 0;
+
+	for (uint64_t i = p; i < p + len; i++) {
+		if (u->vcached[i])
+			stale++;
+		else
+			u->vram_pages++;
+		u->vcached[i] = 1;
+	}
+	if (stale)
+		stale_add(u, p, -(int64_t)stale);
+}
+
+/* ---- the host agent: zapping the host view without freeing sysmem ---- */
+
+static void futex_wake(uint32_t *w)
+{
+	syscall(SYS_futex, w, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
+}
+
+/*
+ * Ask the host process to MADV_DONTNEED its view of the range and wait for
+ * it. Returns false when there is no agent (the caller punches instead).
+ */
+static bool host_zap(struct udrv *u, uint64_t page, uint64_t n)
+{
+	struct ferry_meta *m = u->meta;
+	uint32_t req;
+	uint64_t t0;
+
+	if (!__atomic_load_n(&m->host_agent, __ATOMIC_ACQUIRE))
+		return false;
+	m->zap_start = addr_of(u, page);
+	m->zap_len = n * PG;
+	req = __atomic_add_fetch(&m->zap_req, 1, __ATOMIC_RELEASE);
+	futex_wake(&m->zap_req);
+	t0 = udrv_now_ns();
+	for (;;) {
+		uint32_t ack = __atomic_load_n(&m->zap_ack, __ATOMIC_ACQUIRE);
+		struct timespec ts = {.tv_sec = 0, .tv_nsec = 10 * 1000 * 1000};
+
+		if (ack == req)
+			break;
+		if (!__atomic_load_n(&m->host_agent, __ATOMIC_ACQUIRE))
+			return false; /* the agent stopped: punch */
+		if (udrv_now_ns() - t0 < 2000 * 1000) {
+			sched_yield(); /* spin, but let a runnable thread on this CPU go first */
+			continue;
+		}
+		syscall(SYS_futex, &m->zap_ack, FUTEX_WAIT, ack, &ts, NULL, 0);
+	}
+	return m->zap_status == 0;
+}
+
+/* ---- moving pages ---- */
+
 void udrv_to_device(struct udrv *u, uint64_t first, uint64_t n, bool map, uint64_t *moved)
 {
 	struct ferry_counters *c = &u->meta->counters;
@@ -207,6 +324,7 @@ void udrv_to_device(struct udrv *u, uint64_t first, uint64_t n, bool map, uint64
 		need += u->state[p] != FERRY_RES_DEVICE;
 	if (need) {
 		ensure_capacity(u, need, region);
+		vram_reserve(u, vram_uncached(u, first, n));
 		if (u->region_dev_pages[region] == 0 &&
 		    ferry_policy_thrashing(udrv_now_ns(), u->region_evicted_ns[region],
 					   FERRY_THRASHING_WINDOW_NS))
@@ -218,31 +336,46 @@ void udrv_to_device(struct udrv *u, uint64_t first, uint64_t n, bool map, uint64
 		switch (u->state[p]) {
 		case FERRY_RES_UNTOUCHED:
 			allocate(u->vram_fd, p, len);
+			vram_take(u, p, len);
 			memset(u->state + p, FERRY_RES_DEVICE, len);
 			c->zero_fill_device += len;
-			region_add(u, p, (int64_t)len);
-			done += len;
-			if (map)
-				udrv_map_range(u->dev_uffd, addr_of(u, p), len * PG);
 			break;
 		case FERRY_RES_HOST:
 		case FERRY_RES_DUPLICATED:
-			udrv_host_wp(u, p, len, true);
-			copy_into(u->vram_fd, u->sys_alias, p, len);
-			__atomic_thread_fence(__ATOMIC_RELEASE);
-			memset(u->state + p, FERRY_RES_DEVICE, len);
-			punch(u->sys_fd, p, len);
-			udrv_host_wp(u, p, len, false);
+			if (len >= u->agent_min_pages && host_zap(u, p, len)) {
+				/*
+				 * The host's PTEs are gone: a host touch now
+				 * faults and waits for us. Copy; sysmem keeps
+				 * its (now stale) pages for the way back.
+				 */
+				if (vram_uncached(u, p, len) == 0) /* recycled pages */
+					memcpy(u->vram_alias + p * PG, u->sys_alias + p * PG, len * PG);
+				else
+					copy_into(u->vram_fd, u->sys_alias, p, len);
+				vram_take(u, p, len);
+				memset(u->skept + p, 1, len);
+				__atomic_thread_fence(__ATOMIC_RELEASE);
+				memset(u->state + p, FERRY_RES_DEVICE, len);
+			} else {
+				udrv_host_wp(u, p, len, true);
+				copy_into(u->vram_fd, u->sys_alias, p, len);
+				vram_take(u, p, len);
+				__atomic_thread_fence(__ATOMIC_RELEASE);
+				memset(u->state + p, FERRY_RES_DEVICE, len);
+				punch(u->sys_fd, p, len);
+				udrv_host_wp(u, p, len, false);
+			}
 			c->pages_to_device += len;
 			c->bytes_to_device += len * PG;
-			region_add(u, p, (int64_t)len);
-			done += len;
-			if (map)
-				udrv_map_range(u->dev_uffd, addr_of(u, p), len * PG);
 			break;
 		default:
-			break;
+			p += len;
+			continue;
 		}
+		region_add(u, p, (int64_t)len);
+		done += len;
+		if (map)
+			udrv_map_range(u->dev_uffd, addr_of(u, p), len * PG);
 		p += len;
 	}
 	if (moved)
@@ -270,10 +403,15 @@ void udrv_to_host(struct udrv *u, uint64_t first, uint64_t n, bool map, bool zer
 		case FERRY_RES_DEVICE:
 			if (madvise((void *)addr_of(u, p), len * PG, MADV_DONTNEED))
 				die_errno("madvise(DONTNEED)");
-			copy_into(u->sys_fd, u->vram_alias, p, len);
+			if (memchr(u->skept + p, 0, len) == NULL) /* recycled pages */
+				memcpy(u->sys_alias + p * PG, u->vram_alias + p * PG, len * PG);
+			else
+				copy_into(u->sys_fd, u->vram_alias, p, len);
+			memset(u->skept + p, 0, len);
 			__atomic_thread_fence(__ATOMIC_RELEASE);
 			memset(u->state + p, FERRY_RES_HOST, len);
-			punch(u->vram_fd, p, len);
+			/* the vram pages stay, stale, for the next trip */
+			stale_add(u, p, (int64_t)len);
 			c->pages_to_host += len;
 			c->bytes_to_host += len * PG;
 			region_add(u, p, -(int64_t)len);
@@ -289,27 +427,36 @@ void udrv_to_host(struct udrv *u, uint64_t first, uint64_t n, bool map, bool zer
 
 void udrv_discard(struct udrv *u, uint64_t first, uint64_t n)
 {
-	uint64_t end = first + n;
+	uint64_t end = first + n, dev = 0, cached = 0;
 
-	for (uint64_t p = first; p < end;) {
-		uint64_t len = run_len(u, p, end);
-
-		switch (u->state[p]) {
-		case FERRY_RES_DEVICE:
-			memset(u->state + p, FERRY_RES_UNTOUCHED, len);
-			punch(u->vram_fd, p, len);
-			region_add(u, p, -(int64_t)len);
-			break;
-		case FERRY_RES_HOST:
-		case FERRY_RES_DUPLICATED:
-			memset(u->state + p, FERRY_RES_UNTOUCHED, len);
-			punch(u->sys_fd, p, len);
-			break;
-		default:
-			break;
-		}
-		p += len;
+	for (uint64_t p = first; p < end; p++) {
+		dev += u->state[p] == FERRY_RES_DEVICE;
+		cached += u->vcached[p];
 	}
+	/* Drop every copy: device pages, stale vram pages, (stale) sysmem pages. */
+	if (dev)
+		for (uint64_t p = first; p < end;) {
+			uint64_t len = run_len(u, p, end);
+
+			if (u->state[p] == FERRY_RES_DEVICE)
+				region_add(u, p, -(int64_t)len);
+			p += len;
+		}
+	if (cached) {
+		uint64_t stale = cached;
+
+		for (uint64_t p = first; p < end; p++)
+			stale -= u->vcached[p] && u->state[p] == FERRY_RES_DEVICE;
+		if (stale)
+			stale_add(u, first, -(int64_t)stale);
+		u->vram_pages -= cached;
+		memset(u->vcached + first, 0, n);
+	}
+	memset(u->state + first, FERRY_RES_UNTOUCHED, n);
+	memset(u->skept + first, 0, n);
+	if (dev || cached)
+		punch(u->vram_fd, first, n);
+	punch(u->sys_fd, first, n);
 }
 
 /* ---- explicit migrations: a queue served in order by one worker ---- */
@@ -318,6 +465,10 @@ static int do_migrate(struct udrv *u, const struct udrv_mreq *q)
 {
 	uint64_t end = q->first + q->npages;
 	uint64_t t0 = udrv_now_ns();
+
+	/* A multi-region move to the device zaps the host view many times: keep the agent awake. */
+	if (q->target == FERRY_LOC_DEVICE && q->npages > FERRY_REGION_PAGES)
+		__atomic_store_n(&u->meta->zap_hot, 1, __ATOMIC_RELEASE);
 
 	for (uint64_t p = q->first; p < end;) {
 		/* one 2 MiB region at a time, so faults interleave */
@@ -334,6 +485,7 @@ static int do_migrate(struct udrv *u, const struct udrv_mreq *q)
 		pthread_mutex_unlock(&u->lock);
 		p += n;
 	}
+	__atomic_store_n(&u->meta->zap_hot, 0, __ATOMIC_RELEASE);
 	__atomic_fetch_add(&u->meta->counters.migrate_ns, udrv_now_ns() - t0, __ATOMIC_RELAXED);
 	return 0;
 }
@@ -570,6 +722,9 @@ int udrv_init(struct udrv *u, uint64_t base, uint64_t size, uint64_t device_memo
 	u->prefetch = prefetch;
 	u->capacity_pages = device_memory / PG;
 	u->spin_us = 50;
+	u->agent_min_pages = (256 << 10) / PG;
+	if (getenv("FERRY_AGENT_MIN"))
+		u->agent_min_pages = strtoull(getenv("FERRY_AGENT_MIN"), NULL, 0) / PG;
 	if (getenv("FERRY_FAULT_SPIN_US"))
 		u->spin_us = (uint32_t)strtoul(getenv("FERRY_FAULT_SPIN_US"), NULL, 0);
 	meta->counters.device_capacity_pages = u->capacity_pages;
@@ -603,6 +758,13 @@ int udrv_init(struct udrv *u, uint64_t base, uint64_t size, uint64_t device_memo
 	u->lru_nodes = calloc(u->nregions, sizeof(*u->lru_nodes));
 	u->region_dev_pages = calloc(u->nregions, sizeof(uint32_t));
 	u->region_evicted_ns = calloc(u->nregions, sizeof(uint64_t));
+	u->vcached = map_sparse(u->npages);
+	u->skept = map_sparse(u->npages);
+	u->region_stale_pages = calloc(u->nregions, sizeof(uint32_t));
+	u->stale_nodes = calloc(u->nregions, sizeof(*u->stale_nodes));
+	if (!u->vcached || !u->skept || !u->region_stale_pages || !u->stale_nodes)
+		return -ENOMEM;
+	ferry_lru_init(&u->stale_lru, u->stale_nodes, u->nregions);
 	u->attr_pref = map_sparse(u->npages);
 	u->attr_access = map_sparse(u->npages);
 	u->attr_rm = map_sparse(u->npages);

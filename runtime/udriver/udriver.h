@@ -56,6 +56,21 @@ struct udrv {
 	struct ferry_lru_node *lru_nodes;
 	uint32_t *region_dev_pages;
 	uint64_t *region_evicted_ns;
+	/*
+	 * vram page cache: a page of the vram memfd is kept after its data
+	 * moved back to the host (stale), so that the next migration to the
+	 * device copies into it instead of allocating. vram_pages (live and
+	 * stale) never exceeds the capacity; stale pages are punched by LRU
+	 * region when room is needed.
+	 */
+	uint8_t *vcached;	      /* per page: the vram memfd holds a page */
+	uint64_t vram_pages;	      /* pages held by the vram memfd */
+	uint8_t *skept;		      /* per page: sysmem kept a (stale) page */
+	uint32_t *region_stale_pages; /* cached pages not device-resident */
+	struct ferry_lru stale_lru;
+	struct ferry_lru_node *stale_nodes;
+	uint64_t agent_min_pages; /* zap through the host agent from this size on */
+
 	uint8_t *attr_pref;   /* per page: enum ferry_location */
 	uint8_t *attr_access; /* per page: accessed-by mask */
 	uint8_t *attr_rm;     /* per page: read-mostly */
