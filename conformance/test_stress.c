@@ -27,6 +27,10 @@ static void assert_capacity(struct ferry_ctx *ctx, const char *phase)
 		      phase, (uint64_t)c.device_resident_pages, (uint64_t)c.device_peak_pages,
 		      (uint64_t)c.device_capacity_pages, (uint64_t)c.evictions,
 		      (uint64_t)c.pages_evicted, (uint64_t)c.thrashing);
+	if (c.device_cached_pages > c.device_capacity_pages)
+		fail_msg("%s: device_cached_pages %llu > device_capacity_pages %llu", phase,
+			 (unsigned long long)c.device_cached_pages,
+			 (unsigned long long)c.device_capacity_pages);
 	if (c.device_peak_pages > c.device_capacity_pages)
 		fail_msg("%s: device_peak_pages %" PRIu64 " > device_capacity_pages %" PRIu64,
 			 phase, (uint64_t)c.device_peak_pages, (uint64_t)c.device_capacity_pages);

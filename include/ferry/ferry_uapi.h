@@ -190,7 +190,8 @@ struct ferry_counters {
 	__u64 device_resident_pages;	/* now */
 	__u64 device_capacity_pages;	/* capacity */
 	__u64 device_peak_pages;	/* high-water mark of device residency */
-	__u64 reserved[6];
+	__u64 device_cached_pages;	/* device memory held: resident + kept for reuse, <= capacity */
+	__u64 reserved[5];
 };
 
 /*

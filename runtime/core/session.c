@@ -245,7 +245,8 @@ static void *agent_main(void *arg)
 {
 	struct ferry_ctx *ctx = arg;
 	struct ferry_meta *m = ctx->meta;
-	uint32_t done = __atomic_load_n(&m->zap_req, __ATOMIC_ACQUIRE);
+	/* not zap_req: a request may already be waiting when this thread starts */
+	uint32_t done = __atomic_load_n(&m->zap_ack, __ATOMIC_ACQUIRE);
 	struct timespec t0, t;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);

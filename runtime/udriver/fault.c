@@ -106,12 +106,15 @@ static void resolve_device(struct udrv *u, uint64_t page)
 	uint64_t in_block = count_not(u, bfirst, u->block_pages, FERRY_RES_DEVICE);
 	uint64_t first, n, moved = 0;
 
+	bool was_resident = u->state[page] == FERRY_RES_DEVICE;
+
 	fault_range(u, page, FERRY_RES_DEVICE, &first, &n);
 	udrv_to_device(u, first, n, true, &moved);
 	if (moved > in_block)
 		u->meta->counters.pages_prefetched += moved - in_block;
-	/* The faulting page may already be device-resident but not yet mapped. */
-	udrv_map_range(u->dev_uffd, u->base + page * PG, PG);
+	/* Already device-resident (a race with a migration): it may not be mapped yet. */
+	if (was_resident)
+		udrv_map_range(u->dev_uffd, u->base + page * PG, PG);
 	udrv_wake(u->dev_uffd, u->base + first * PG, n * PG);
 }
 
@@ -121,13 +124,15 @@ static void resolve_host(struct udrv *u, uint64_t page, bool wp)
 	uint64_t in_block = count_not(u, bfirst, u->block_pages, FERRY_RES_HOST);
 	uint64_t first, n;
 
+	bool was_resident = u->state[page] == FERRY_RES_HOST;
+
 	fault_range(u, page, FERRY_RES_HOST, &first, &n);
 	uint64_t before = count_not(u, first, n, FERRY_RES_HOST);
 
 	udrv_to_host(u, first, n, true, true);
 	if (before > in_block)
 		u->meta->counters.pages_prefetched += before - in_block;
-	if (u->state[page] == FERRY_RES_HOST) {
+	if (was_resident) {
 		udrv_map_range(u->host_uffd, u->base + page * PG, PG);
 		if (wp)
 			udrv_host_wp(u, page, 1, false);

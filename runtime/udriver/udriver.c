@@ -224,7 +224,7 @@ static void stale_drop_region(struct udrv *u, uint32_t r)
 		if (q > p) {
 			punch(u->vram_fd, p, q - p);
 			memset(u->vcached + p, 0, q - p);
-			u->vram_pages -= q - p;
+			u->meta->counters.device_cached_pages -= q - p;
 			stale_add(u, p, -(int64_t)(q - p));
 			p = q;
 		} else {
@@ -236,7 +236,7 @@ static void stale_drop_region(struct udrv *u, uint32_t r)
 /* Make room in the vram memfd for @need new pages, dropping stale ones. */
 static void vram_reserve(struct udrv *u, uint64_t need)
 {
-	while (u->vram_pages + need > u->capacity_pages) {
+	while (u->meta->counters.device_cached_pages + need > u->capacity_pages) {
 		uint32_t r = ferry_lru_victim(&u->stale_lru, FERRY_LRU_NONE);
 
 		if (r == FERRY_LRU_NONE)
@@ -264,7 +264,7 @@ static void vram_take(struct udrv *u, uint64_t p, uint64_t len)
 		if (u->vcached[i])
 			stale++;
 		else
-			u->vram_pages++;
+			u->meta->counters.device_cached_pages++;
 		u->vcached[i] = 1;
 	}
 	if (stale)
@@ -449,7 +449,7 @@ void udrv_discard(struct udrv *u, uint64_t first, uint64_t n)
 			stale -= u->vcached[p] && u->state[p] == FERRY_RES_DEVICE;
 		if (stale)
 			stale_add(u, first, -(int64_t)stale);
-		u->vram_pages -= cached;
+		u->meta->counters.device_cached_pages -= cached;
 		memset(u->vcached + first, 0, n);
 	}
 	memset(u->state + first, FERRY_RES_UNTOUCHED, n);
@@ -722,7 +722,7 @@ int udrv_init(struct udrv *u, uint64_t base, uint64_t size, uint64_t device_memo
 	u->prefetch = prefetch;
 	u->capacity_pages = device_memory / PG;
 	u->spin_us = 50;
-	u->agent_min_pages = (256 << 10) / PG;
+	u->agent_min_pages = (64 << 10) / PG;
 	if (getenv("FERRY_AGENT_MIN"))
 		u->agent_min_pages = strtoull(getenv("FERRY_AGENT_MIN"), NULL, 0) / PG;
 	if (getenv("FERRY_FAULT_SPIN_US"))

@@ -59,12 +59,13 @@ struct udrv {
 	/*
 	 * vram page cache: a page of the vram memfd is kept after its data
 	 * moved back to the host (stale), so that the next migration to the
-	 * device copies into it instead of allocating. vram_pages (live and
-	 * stale) never exceeds the capacity; stale pages are punched by LRU
-	 * region when room is needed.
+	 * device copies into it instead of allocating. The pages held, live
+	 * and stale (counters.device_cached_pages), never exceed the capacity;
+	 * stale pages are punched by LRU region when room is needed. The host
+	 * side keeps (skept) the sysmem pages of device-resident data the same
+	 * way, when the host agent zapped the host view instead of a punch.
 	 */
 	uint8_t *vcached;	      /* per page: the vram memfd holds a page */
-	uint64_t vram_pages;	      /* pages held by the vram memfd */
 	uint8_t *skept;		      /* per page: sysmem kept a (stale) page */
 	uint32_t *region_stale_pages; /* cached pages not device-resident */
 	struct ferry_lru stale_lru;
