@@ -25,7 +25,8 @@ static void show(struct ferry_ctx *ctx, const char *step, void *p, uint64_t size
 	       "to-dev %7llu to-host %7llu prefetched %6llu evicted %6llu\n",
 	       step, U(count[FERRY_RES_UNTOUCHED]), U(count[FERRY_RES_HOST]),
 	       U(count[FERRY_RES_DEVICE]), U(c.faults_host - prev->faults_host),
-	       U(c.faults_device - prev->faults_device), U(c.pages_to_device - prev->pages_to_device),
+	       U(c.faults_device - prev->faults_device),
+	       U(c.pages_to_device - prev->pages_to_device),
 	       U(c.pages_to_host - prev->pages_to_host),
 	       U(c.pages_prefetched - prev->pages_prefetched),
 	       U(c.pages_evicted - prev->pages_evicted));
@@ -66,7 +67,8 @@ int main(int argc, char **argv)
 	int64_t mism = ferry_dev_check(ctx, p, size, 1);
 	show(ctx, "device read everything (faults)", p, size, &prev);
 	if (r || mism) {
-		fprintf(stderr, "ferry-demo: device saw %lld wrong words (r=%d)\n", (long long)mism, r);
+		fprintf(stderr, "ferry-demo: device saw %lld wrong words (r=%d)\n", (long long)mism,
+			r);
 		return 1;
 	}
 	r = ferry_dev_fill(ctx, p, size, 2);

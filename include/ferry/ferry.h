@@ -38,7 +38,8 @@ struct ferry_options {
 	uint64_t device_memory; /* bytes; default 1 GiB or FERRY_DEVICE_MEMORY */
 	uint64_t block_size;	/* bytes; default 64 KiB or FERRY_BLOCK_SIZE */
 	int prefetch;		/* -1 default (on, or FERRY_PREFETCH=0|1), 0 off, 1 on */
-	const char *device_path; /* ferry-device executable; default FERRY_DEVICE_PATH or built-in */
+	const char
+		*device_path; /* ferry-device executable; default FERRY_DEVICE_PATH or built-in */
 };
 
 /*

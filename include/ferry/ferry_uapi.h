@@ -100,9 +100,10 @@ struct ferry_register_window {
  * FERRY_MIGRATE_DISCARD: contents become undefined and no bytes are copied:
  * the old contents are dropped on both sides; with target FERRY_LOC_DEVICE
  * the pages then become device-resident zero-filled pages (the next kernel
- * does not fault), with FERRY_LOC_HOST they become untouched. FERRY_MIGRATE_ASYNC: return at once with a
- * fence in @fence; FERRY_IOCTL_WAIT waits for it. Migrations of one VA space
- * complete in the order they were issued.
+ * does not fault), with FERRY_LOC_HOST they become untouched.
+ * FERRY_MIGRATE_ASYNC: return at once with a fence in @fence;
+ * FERRY_IOCTL_WAIT waits for it. Migrations of one VA space complete in the
+ * order they were issued.
  */
 struct ferry_migrate {
 	__u64 start;	/* in */
@@ -190,7 +191,7 @@ struct ferry_counters {
 	__u64 device_resident_pages;	/* now */
 	__u64 device_capacity_pages;	/* capacity */
 	__u64 device_peak_pages;	/* high-water mark of device residency */
-	__u64 device_cached_pages;	/* device memory held: resident + kept for reuse, <= capacity */
+	__u64 device_cached_pages;	/* held: resident + kept for reuse */
 	__u64 reserved[5];
 };
 

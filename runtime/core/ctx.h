@@ -33,7 +33,7 @@ struct ferry_ctx {
 
 	pthread_mutex_t io;
 	uint64_t seq;
-	uint64_t last_fence; /* highest fence handed out */
+	uint64_t last_fence;   /* highest fence handed out */
 	atomic_bool dead;      /* the device process is gone */
 	atomic_bool recovered; /* ...and the window is plain host memory again */
 	pthread_t monitor;

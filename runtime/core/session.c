@@ -49,11 +49,28 @@ static uint64_t parse_size(const char *s)
 	if (errno)
 		return 0;
 	switch (*end) {
-	case 'k': case 'K': v <<= 10; end++; break;
-	case 'm': case 'M': v <<= 20; end++; break;
-	case 'g': case 'G': v <<= 30; end++; break;
-	case 't': case 'T': v <<= 40; end++; break;
-	default: break;
+	case 'k':
+	case 'K':
+		v <<= 10;
+		end++;
+		break;
+	case 'm':
+	case 'M':
+		v <<= 20;
+		end++;
+		break;
+	case 'g':
+	case 'G':
+		v <<= 30;
+		end++;
+		break;
+	case 't':
+	case 'T':
+		v <<= 40;
+		end++;
+		break;
+	default:
+		break;
 	}
 	if (*end == 'i' || *end == 'B')
 		end++;
@@ -84,7 +101,8 @@ const char *ferry_strerror(int err)
 	case -ENODEV:
 		return "the ferry-device process is gone";
 	case -EPERM:
-		return "userfaultfd is not permitted (run as root, or set vm.unprivileged_userfaultfd=1, or give access to /dev/userfaultfd)";
+		return "userfaultfd is not permitted (run as root, or set "
+		       "vm.unprivileged_userfaultfd=1, or give access to /dev/userfaultfd)";
 	case -ENOENT:
 		return "the ferry-device executable was not found (set FERRY_DEVICE_PATH)";
 	case -ERANGE:
@@ -122,7 +140,7 @@ static int resolve_options(const struct ferry_options *o, struct ferry_ctx *ctx,
 	*dev = o && o->device_path ? o->device_path : getenv("FERRY_DEVICE_PATH");
 	if (!*dev)
 		*dev = access(FERRY_DEVICE_BUILD_PATH, X_OK) == 0 ? FERRY_DEVICE_BUILD_PATH
-								   : FERRY_DEVICE_INSTALL_PATH;
+								  : FERRY_DEVICE_INSTALL_PATH;
 	return access(*dev, X_OK) ? -ENOENT : 0;
 }
 
@@ -144,7 +162,8 @@ static int new_uffd(void)
 		}
 		if (fd < 0) {
 			fprintf(stderr,
-				"ferry: userfaultfd is not permitted for this process. Run as root, "
+				"ferry: userfaultfd is not permitted for this process. Run as "
+				"root, "
 				"or `sysctl vm.unprivileged_userfaultfd=1`, or grant read/write "
 				"access to /dev/userfaultfd.\n");
 			return -EPERM;
@@ -156,8 +175,9 @@ static int new_uffd(void)
 		int e = errno;
 
 		close(fd);
-		fprintf(stderr, "ferry: this kernel's userfaultfd lacks shmem minor/write-protect "
-				"faults (Linux >= 5.19 needed): %s\n",
+		fprintf(stderr,
+			"ferry: this kernel's userfaultfd lacks shmem minor/write-protect "
+			"faults (Linux >= 5.19 needed): %s\n",
 			strerror(e));
 		return -ENOTSUP;
 	}
@@ -229,8 +249,23 @@ static void recover(struct ferry_ctx *ctx)
 			memcpy(ctx->sys_alias + p * PG, ctx->vram_alias + p * PG, PG);
 		st[p] = FERRY_RES_HOST;
 	}
-	ioctl(ctx->uffd, UFFDIO_WRITEPROTECT, &wp);
-	ioctl(ctx->uffd, UFFDIO_UNREGISTER, &rng);
+	if (ioctl(ctx->uffd, UFFDIO_WRITEPROTECT, &wp))
+		fprintf(stderr, "ferry: recovery: UFFDIO_WRITEPROTECT: %s\n", strerror(errno));
+	if (ioctl(ctx->uffd, UFFDIO_UNREGISTER, &rng))
+		fprintf(stderr, "ferry: recovery: UFFDIO_UNREGISTER: %s\n", strerror(errno));
+	/*
+	 * Unregistering wakes the faults it finds queued; a fault that was
+	 * still on its way in (under the per-VMA lock) can queue just after.
+	 * Wake the whole window for a while: every retry succeeds now.
+	 */
+	for (int i = 0; i < 20; i++) {
+		struct uffd_msg msg[16];
+
+		while (read(ctx->uffd, msg, sizeof(msg)) > 0)
+			;
+		ioctl(ctx->uffd, UFFDIO_WAKE, &rng);
+		usleep(i < 10 ? 1000 : 10000);
+	}
 	atomic_store(&ctx->recovered, true);
 	syscall(SYS_futex, &ctx->meta->fence_futex, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
 }
@@ -260,7 +295,8 @@ static void *agent_main(void *arg)
 			if (__atomic_load_n(&m->zap_hot, __ATOMIC_RELAXED) ||
 			    (t.tv_sec - t0.tv_sec) * 1000000000L + (t.tv_nsec - t0.tv_nsec) <
 				    50 * 1000) {
-				sched_yield(); /* spin, but let a runnable thread on this CPU go first */
+				sched_yield(); /* spin, but let a runnable thread on this CPU go
+						  first */
 				continue;
 			}
 			syscall(SYS_futex, &m->zap_req, FUTEX_WAIT, req, &ts, NULL, 0);
@@ -308,8 +344,9 @@ static void *monitor_main(void *arg)
 	/* nothing will ask the agent any more: let it exit (joined by ferry_close) */
 	__atomic_store_n(&ctx->meta->host_agent, 0, __ATOMIC_RELEASE);
 	__atomic_store_n(&ctx->meta->zap_hot, 0, __ATOMIC_RELEASE);
-	fprintf(stderr, "ferry: the device process (pid %d) died; device memory recovered to "
-			"the host\n",
+	fprintf(stderr,
+		"ferry: the device process (pid %d) died; device memory recovered to "
+		"the host\n",
 		(int)ctx->pid);
 	recover(ctx);
 	return NULL;
@@ -327,8 +364,8 @@ static void ctx_free(struct ferry_ctx *ctx)
 		munmap(ctx->vram_alias, ctx->size);
 	if (ctx->base)
 		munmap((void *)(uintptr_t)ctx->base, ctx->size);
-	int fds[] = {ctx->sys_fd,  ctx->vram_fd, ctx->meta_fd,	ctx->staging_fd,
-		     ctx->uffd,	   ctx->sock,	 ctx->pidfd,	ctx->stop_efd};
+	int fds[] = {ctx->sys_fd, ctx->vram_fd, ctx->meta_fd, ctx->staging_fd,
+		     ctx->uffd,	  ctx->sock,	ctx->pidfd,   ctx->stop_efd};
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
 		if (fds[i] >= 0)
 			close(fds[i]);

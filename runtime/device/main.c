@@ -115,7 +115,8 @@ int main(int argc, char **argv)
 	pid_t host = getppid();
 
 	if (argc < 2) {
-		fprintf(stderr, "ferry-device: started by libferry only (usage: ferry-device FD)\n");
+		fprintf(stderr,
+			"ferry-device: started by libferry only (usage: ferry-device FD)\n");
 		return 2;
 	}
 	sock = atoi(argv[1]);

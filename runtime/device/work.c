@@ -71,9 +71,9 @@ int ferry_device_run(struct ferry_dev_work *w, uint8_t *staging)
 	if (nt > MAX_THREADS)
 		return -EINVAL;
 	/* Split into parts that keep each thread's touches on its own units. */
-	unit = (w->op == FERRY_DEV_TOUCH || w->op == FERRY_DEV_INC) ? w->stride
+	unit = (w->op == FERRY_DEV_TOUCH || w->op == FERRY_DEV_INC)    ? w->stride
 	       : (w->op == FERRY_DEV_FILL || w->op == FERRY_DEV_CHECK) ? 8
-								      : 1;
+								       : 1;
 	per = (w->size / unit + nt - 1) / nt * unit;
 	if (per == 0)
 		per = w->size;

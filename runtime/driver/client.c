@@ -125,8 +125,9 @@ int ferry_ioctl(struct ferry_ctx *ctx, unsigned long cmd, void *arg)
 			uint64_t cur = __atomic_load_n(&ctx->last_fence, __ATOMIC_RELAXED);
 
 			while (cur < m.u.migrate.fence &&
-			       !__atomic_compare_exchange_n(&ctx->last_fence, &cur, m.u.migrate.fence,
-							    false, __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+			       !__atomic_compare_exchange_n(&ctx->last_fence, &cur,
+							    m.u.migrate.fence, false,
+							    __ATOMIC_RELEASE, __ATOMIC_RELAXED))
 				;
 		}
 		return r;
@@ -137,7 +138,8 @@ int ferry_ioctl(struct ferry_ctx *ctx, unsigned long cmd, void *arg)
 		if (h->nattrs == 0 || h->nattrs > FERRY_MAX_ATTRS || !h->attrs)
 			return -EINVAL;
 		m.u.attrs.hdr = *h;
-		memcpy(m.u.attrs.attr, (void *)(uintptr_t)h->attrs, h->nattrs * sizeof(struct ferry_attr));
+		memcpy(m.u.attrs.attr, (void *)(uintptr_t)h->attrs,
+		       h->nattrs * sizeof(struct ferry_attr));
 		r = ferry_request(ctx, &m);
 		if (!r && cmd == FERRY_IOCTL_GET_ATTR)
 			memcpy((void *)(uintptr_t)h->attrs, m.u.attrs.attr,
@@ -156,8 +158,10 @@ int ferry_ioctl(struct ferry_ctx *ctx, unsigned long cmd, void *arg)
 int ferry_migrate(struct ferry_ctx *ctx, void *start, uint64_t size, uint32_t target,
 		  uint32_t flags, uint64_t *fence)
 {
-	struct ferry_migrate a = {
-		.start = (uint64_t)(uintptr_t)start, .size = size, .target = target, .flags = flags};
+	struct ferry_migrate a = {.start = (uint64_t)(uintptr_t)start,
+				  .size = size,
+				  .target = target,
+				  .flags = flags};
 	int r = ferry_ioctl(ctx, FERRY_IOCTL_MIGRATE, &a);
 
 	if (fence)
@@ -190,8 +194,7 @@ int ferry_counters(struct ferry_ctx *ctx, struct ferry_counters *c)
 	return ferry_ioctl(ctx, FERRY_IOCTL_COUNTERS, c);
 }
 
-int ferry_set_attr(struct ferry_ctx *ctx, void *start, uint64_t size, uint32_t type,
-		   uint64_t value)
+int ferry_set_attr(struct ferry_ctx *ctx, void *start, uint64_t size, uint32_t type, uint64_t value)
 {
 	struct ferry_attr a = {.type = type, .value = value};
 	struct ferry_attrs h = {.start = (uint64_t)(uintptr_t)start,

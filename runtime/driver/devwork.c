@@ -9,7 +9,8 @@ static int in_window(const struct ferry_ctx *ctx, uint64_t addr, uint64_t size)
 {
 	if (size == 0)
 		return -EINVAL;
-	if (addr < ctx->base || addr - ctx->base > ctx->size || size > ctx->size - (addr - ctx->base))
+	if (addr < ctx->base || addr - ctx->base > ctx->size ||
+	    size > ctx->size - (addr - ctx->base))
 		return -ERANGE;
 	return 0;
 }
@@ -40,7 +41,8 @@ int ferry_device_work(struct ferry_ctx *ctx, struct ferry_dev_work *w, void *buf
 		return r;
 	}
 	for (uint64_t off = 0; off < w->size;) {
-		uint64_t n = w->size - off < FERRY_STAGING_SIZE ? w->size - off : FERRY_STAGING_SIZE;
+		uint64_t n =
+			w->size - off < FERRY_STAGING_SIZE ? w->size - off : FERRY_STAGING_SIZE;
 
 		if (atomic_load(&ctx->dead))
 			return -ENODEV;
@@ -98,8 +100,10 @@ int ferry_dev_fill(struct ferry_ctx *ctx, void *dst, uint64_t size, uint64_t see
 
 int64_t ferry_dev_check(struct ferry_ctx *ctx, const void *src, uint64_t size, uint64_t seed)
 {
-	struct ferry_dev_work w = {
-		.op = FERRY_DEV_CHECK, .addr = (uint64_t)(uintptr_t)src, .size = size, .seed = seed};
+	struct ferry_dev_work w = {.op = FERRY_DEV_CHECK,
+				   .addr = (uint64_t)(uintptr_t)src,
+				   .size = size,
+				   .seed = seed};
 	int r = ferry_device_work(ctx, &w, NULL);
 
 	return r ? r : (int64_t)w.result;

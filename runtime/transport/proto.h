@@ -22,9 +22,9 @@
 #define FERRY_FENCE_RING 256
 
 enum ferry_msg_op {
-	FERRY_MSG_INIT = 1,	/* fds: sysmem, vram, meta, staging, host uffd */
-	FERRY_MSG_IOCTL = 2,	/* payload: cmd + argument structure */
-	FERRY_MSG_DEVWORK = 3,	/* payload: struct ferry_dev_work */
+	FERRY_MSG_INIT = 1,    /* fds: sysmem, vram, meta, staging, host uffd */
+	FERRY_MSG_IOCTL = 2,   /* payload: cmd + argument structure */
+	FERRY_MSG_DEVWORK = 3, /* payload: struct ferry_dev_work */
 	FERRY_MSG_SHUTDOWN = 4
 };
 
@@ -62,8 +62,8 @@ struct ferry_meta {
 	uint32_t version;
 	uint64_t npages;
 	/* Asynchronous migrations: fences complete in order. */
-	uint64_t fence_done;	/* last completed fence */
-	uint32_t fence_futex;	/* bumped (and woken) on every completion */
+	uint64_t fence_done;  /* last completed fence */
+	uint32_t fence_futex; /* bumped (and woken) on every completion */
 	uint32_t pad;
 	int32_t fence_status[FERRY_FENCE_RING]; /* by fence % FERRY_FENCE_RING */
 	struct ferry_counters counters;

@@ -349,7 +349,8 @@ void udrv_to_device(struct udrv *u, uint64_t first, uint64_t n, bool map, uint64
 				 * its (now stale) pages for the way back.
 				 */
 				if (vram_uncached(u, p, len) == 0) /* recycled pages */
-					memcpy(u->vram_alias + p * PG, u->sys_alias + p * PG, len * PG);
+					memcpy(u->vram_alias + p * PG, u->sys_alias + p * PG,
+					       len * PG);
 				else
 					copy_into(u->vram_fd, u->sys_alias, p, len);
 				vram_take(u, p, len);
@@ -618,7 +619,8 @@ static int attrs_ioctl(struct udrv *u, struct ferry_msg *m, bool set)
 		struct ferry_attr a = m->u.attrs.attr[i];
 
 		if (!set) /* only type and reserved matter for GET */
-			r = a.reserved || a.type < FERRY_ATTR_PREFERRED_LOC || a.type > FERRY_ATTR_PREFETCH
+			r = a.reserved || a.type < FERRY_ATTR_PREFERRED_LOC ||
+					    a.type > FERRY_ATTR_PREFETCH
 				    ? -EINVAL
 				    : 0;
 		else
@@ -668,8 +670,8 @@ int udrv_ioctl(struct udrv *u, uint64_t cmd, struct ferry_msg *m)
 		m->u.version.major = FERRY_UAPI_VERSION_MAJOR;
 		m->u.version.minor = FERRY_UAPI_VERSION_MINOR;
 		m->u.version.backend = FERRY_BACKEND_USER;
-		m->u.version.features =
-			FERRY_FEATURE_PREFETCHER | FERRY_FEATURE_EVICTION | FERRY_FEATURE_ASYNC_MIGRATE;
+		m->u.version.features = FERRY_FEATURE_PREFETCHER | FERRY_FEATURE_EVICTION |
+					FERRY_FEATURE_ASYNC_MIGRATE;
 		return 0;
 	case FERRY_IOCTL_MIGRATE:
 		return migrate_ioctl(u, &m->u.migrate);
@@ -690,8 +692,8 @@ int udrv_ioctl(struct udrv *u, uint64_t cmd, struct ferry_msg *m)
 
 static void *map_sparse(size_t len)
 {
-	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-		       -1, 0);
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 
 	return p == MAP_FAILED ? NULL : p;
 }
@@ -738,8 +740,10 @@ int udrv_init(struct udrv *u, uint64_t base, uint64_t size, uint64_t device_memo
 		munmap(view, size);
 		return -EEXIST;
 	}
-	u->sys_alias = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, sys_fd, 0);
-	u->vram_alias = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, vram_fd, 0);
+	u->sys_alias =
+		mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, sys_fd, 0);
+	u->vram_alias =
+		mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, vram_fd, 0);
 	if (u->sys_alias == MAP_FAILED || u->vram_alias == MAP_FAILED)
 		return -ENOMEM;
 
