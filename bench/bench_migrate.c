@@ -37,14 +37,14 @@
 #define PAGE ((uint64_t)FERRY_PAGE_SIZE)
 #define CHUNK ((uint64_t)FERRY_REGION_SIZE) /* explicit migrations: 2 MiB at a time */
 
-#define TARGET_PREFETCH 0.80	 /* prefetch GB/s / memcpy GB/s */
-#define TARGET_STREAM 0.50	 /* fault-driven (prefetcher on) / prefetch h2d */
-#define TARGET_FAULT_US 15.0	 /* median 4 KiB fault cost */
+#define TARGET_PREFETCH 0.80 /* prefetch GB/s / memcpy GB/s */
+#define TARGET_STREAM 0.50   /* fault-driven (prefetcher on) / prefetch h2d */
+#define TARGET_FAULT_US 15.0 /* median 4 KiB fault cost */
 
 static struct {
-	uint64_t size;	  /* bytes of data per test */
-	unsigned pages;	  /* random pages for the latency test */
-	unsigned reps;	  /* repetitions of the throughput tests */
+	uint64_t size;	/* bytes of data per test */
+	unsigned pages; /* random pages for the latency test */
+	unsigned reps;	/* repetitions of the throughput tests */
 	unsigned memcpy_runs;
 	unsigned timeout; /* seconds, 0 = none */
 	int quick;
@@ -55,9 +55,9 @@ enum { TEST_PREFETCH = 1, TEST_STREAM = 2, TEST_LATENCY = 4, TEST_OVERSUB = 8, T
 
 static const char *const test_names[] = {"prefetch", "stream", "latency", "oversub"};
 
-static double g_memcpy_gbs;	/* baseline */
-static double g_h2d_gbs;	/* best explicit prefetch host->device */
-static double g_stream_gbs;	/* best fault-driven stream, prefetcher on */
+static double g_memcpy_gbs; /* baseline */
+static double g_h2d_gbs;    /* best explicit prefetch host->device */
+static double g_stream_gbs; /* best fault-driven stream, prefetcher on */
 static int g_failures;
 static int g_pass, g_miss;
 static int g_version_shown;
@@ -84,15 +84,16 @@ static double gbs(uint64_t bytes, uint64_t ns)
 static void die(const char *what, int err)
 {
 	fflush(stdout);
-	fprintf(stderr, "ferry-bench-migrate: error: %s: %s (%d)\n", what, ferry_strerror(err), err);
+	fprintf(stderr, "ferry-bench-migrate: error: %s: %s (%d)\n", what, ferry_strerror(err),
+		err);
 	exit(1);
 }
 
-#define TRY(call)                              \
-	do {                                   \
-		int r_ = (call);               \
-		if (r_ < 0)                    \
-			die(#call, r_);        \
+#define TRY(call)                                                                                  \
+	do {                                                                                       \
+		int r_ = (call);                                                                   \
+		if (r_ < 0)                                                                        \
+			die(#call, r_);                                                            \
 	} while (0)
 
 /* A failed check: the run goes on (to show the rest), the exit status is 1. */
@@ -165,7 +166,9 @@ static void row(const char *name, double value, int prec, const char *unit, doub
 		snprintf(rbuf, sizeof(rbuf), "%.2f", ratio);
 	printf("  %-44s %10.*f %-6s %8s  %-14s %-10s %s\n", name, prec, value, unit, rbuf,
 	       vs ? vs : "-", target ? target : "-",
-	       v == V_PASS ? "PASS" : v == V_MISS ? "MISS" : "");
+	       v == V_PASS   ? "PASS"
+	       : v == V_MISS ? "MISS"
+			     : "");
 	if (v == V_PASS)
 		g_pass++;
 	else if (v == V_MISS)
@@ -208,7 +211,9 @@ static enum verdict at_least(double ratio, double target)
 
 static const char *backend_name(uint32_t b)
 {
-	return b == FERRY_BACKEND_USER ? "user (udriver)" : b == FERRY_BACKEND_KERNEL ? "kernel" : "?";
+	return b == FERRY_BACKEND_USER	   ? "user (udriver)"
+	       : b == FERRY_BACKEND_KERNEL ? "kernel"
+					   : "?";
 }
 
 static struct ferry_ctx *open_ctx(uint64_t device_memory, uint64_t block_size, int prefetch)
@@ -243,8 +248,9 @@ static struct ferry_ctx *open_ctx(uint64_t device_memory, uint64_t block_size, i
 	}
 	if (r == -ENOENT) {
 		fflush(stdout);
-		fprintf(stderr, "ferry-bench-migrate: error: ferry_open: the ferry-device executable "
-				"was not found; set FERRY_DEVICE_PATH\n");
+		fprintf(stderr,
+			"ferry-bench-migrate: error: ferry_open: the ferry-device executable "
+			"was not found; set FERRY_DEVICE_PATH\n");
 		exit(1);
 	}
 	if (r < 0)
@@ -264,7 +270,8 @@ static struct ferry_ctx *open_ctx(uint64_t device_memory, uint64_t block_size, i
 		       ferry_window_size(ctx) >> 30, ferry_window_base(ctx));
 		if (v.major != FERRY_UAPI_VERSION_MAJOR) {
 			fflush(stdout);
-			fprintf(stderr, "ferry-bench-migrate: error: driver uapi %u, built for %d\n",
+			fprintf(stderr,
+				"ferry-bench-migrate: error: driver uapi %u, built for %d\n",
 				v.major, FERRY_UAPI_VERSION_MAJOR);
 			exit(1);
 		}
@@ -492,7 +499,8 @@ static void bench_prefetch(void)
 	counters(ctx, &c1);
 	row("host first touch of untouched memory (memset)", gbs(size, t), 2, "GB/s",
 	    safe_ratio(gbs(size, t), g_memcpy_gbs), "memcpy", "-", V_NONE);
-	note("counters: faults_host %" PRIu64 ", zero_fill_host %" PRIu64 " pages, fault_batches %" PRIu64,
+	note("counters: faults_host %" PRIu64 ", zero_fill_host %" PRIu64
+	     " pages, fault_batches %" PRIu64,
 	     D(faults_host), D(zero_fill_host), D(fault_batches));
 	host_fill(buf, size, seed);
 
@@ -521,7 +529,8 @@ static void bench_prefetch(void)
 				die("ferry_dev_check", (int)bad);
 			if (bad)
 				fail("after host->device: the device sees %" PRId64
-				     " wrong words of %" PRIu64, bad, size / 8);
+				     " wrong words of %" PRIu64,
+				     bad, size / 8);
 		}
 
 		counters(ctx, &c0);
@@ -551,7 +560,8 @@ static void bench_prefetch(void)
 			counters(ctx, &c1);
 			hread_faults = D(faults_host);
 			if (bad)
-				fail("after device->host: the host sees %" PRIu64 " wrong words of %" PRIu64,
+				fail("after device->host: the host sees %" PRIu64
+				     " wrong words of %" PRIu64,
 				     bad, size / 8);
 		}
 	}
@@ -623,7 +633,8 @@ static void bench_stream(void)
 
 		TRY(ferry_get_attr(ctx, buf, size, FERRY_ATTR_PREFETCH, &v));
 		if (v != (uint64_t)pf)
-			fail("ferry_options.prefetch = %d but FERRY_ATTR_PREFETCH reads %" PRIu64, pf, v);
+			fail("ferry_options.prefetch = %d but FERRY_ATTR_PREFETCH reads %" PRIu64,
+			     pf, v);
 		host_fill(buf, size, seed);
 		expect = touch_expect(buf, size, PAGE, seed);
 		for (unsigned rep = 0; rep < cfg.reps; rep++) {
@@ -636,7 +647,8 @@ static void bench_stream(void)
 			t = now_ns() - t0;
 			counters(ctx, &c1);
 			if (sum != expect)
-				fail("device stream (prefetch %d): TOUCH sum %" PRIu64 ", expected %" PRIu64,
+				fail("device stream (prefetch %d): TOUCH sum %" PRIu64
+				     ", expected %" PRIu64,
 				     pf, sum, expect);
 			if (rep == 0) {
 				first_t = t;
@@ -648,28 +660,33 @@ static void bench_stream(void)
 			}
 			if (t < best)
 				best = t;
-			expect_resident(ctx, buf, size, FERRY_RES_DEVICE, "after the device stream");
+			expect_resident(ctx, buf, size, FERRY_RES_DEVICE,
+					"after the device stream");
 			migrate_chunks(ctx, buf, size, FERRY_LOC_HOST);
 		}
 		g = gbs(size, best);
-		snprintf(name, sizeof(name), "prefetcher %s, first of %u", pf ? "on" : "off", cfg.reps);
+		snprintf(name, sizeof(name), "prefetcher %s, first of %u", pf ? "on" : "off",
+			 cfg.reps);
 		row(name, gbs(size, first_t), 2, "GB/s", safe_ratio(gbs(size, first_t), g_h2d_gbs),
 		    "prefetch h->d", "-", V_NONE);
-		snprintf(name, sizeof(name), "prefetcher %s, best of %u", pf ? "on" : "off", cfg.reps);
+		snprintf(name, sizeof(name), "prefetcher %s, best of %u", pf ? "on" : "off",
+			 cfg.reps);
 		if (pf) {
 			g_stream_gbs = g;
-			row(name, g, 2, "GB/s", safe_ratio(g, g_h2d_gbs), "prefetch h->d", ">= 0.50",
-			    at_least(safe_ratio(g, g_h2d_gbs), TARGET_STREAM));
+			row(name, g, 2, "GB/s", safe_ratio(g, g_h2d_gbs), "prefetch h->d",
+			    ">= 0.50", at_least(safe_ratio(g, g_h2d_gbs), TARGET_STREAM));
 		} else {
-			row(name, g, 2, "GB/s", safe_ratio(g, g_h2d_gbs), "prefetch h->d", "-", V_NONE);
-			row("speed-up from the prefetcher (on / off)", safe_ratio(g_stream_gbs, g), 2, "x",
-			    safe_ratio(g_stream_gbs, g), "prefetcher off", "-", V_NONE);
+			row(name, g, 2, "GB/s", safe_ratio(g, g_h2d_gbs), "prefetch h->d", "-",
+			    V_NONE);
+			row("speed-up from the prefetcher (on / off)", safe_ratio(g_stream_gbs, g),
+			    2, "x", safe_ratio(g_stream_gbs, g), "prefetcher off", "-", V_NONE);
 		}
-		note("first run: faults_device %" PRIu64 " (%.1f pages/fault), fault_batches %" PRIu64
-		     ", pages_to_device %" PRIu64 " of %" PRIu64 ", pages_prefetched %" PRIu64
+		note("first run: faults_device %" PRIu64
+		     " (%.1f pages/fault), fault_batches %" PRIu64 ", pages_to_device %" PRIu64
+		     " of %" PRIu64 ", pages_prefetched %" PRIu64
 		     ", driver fault_ns %.1f ms of %.1f ms wall",
-		     f_faults, f_faults ? (double)f_pages / f_faults : 0.0, f_batches, f_pages, npages,
-		     f_prefetched, f_ns / 1e6, first_t / 1e6);
+		     f_faults, f_faults ? (double)f_pages / f_faults : 0.0, f_batches, f_pages,
+		     npages, f_prefetched, f_ns / 1e6, first_t / 1e6);
 		ferry_close(ctx);
 	}
 }
@@ -690,8 +707,10 @@ static void bench_latency(void)
 	if (n > npages)
 		n = (unsigned)npages;
 	section("3. random 4 KiB device faults: block size 4 KiB, prefetcher off, %u random pages "
-		"of %" PRIu64 " MiB, one FERRY_DEV_TOUCH (4096 bytes) per page, timed on the host;\n"
-		"   each is preceded by the same request on a device-resident page (round trip alone)",
+		"of %" PRIu64
+		" MiB, one FERRY_DEV_TOUCH (4096 bytes) per page, timed on the host;\n"
+		"   each is preceded by the same request on a device-resident page (round trip "
+		"alone)",
 		n, span / MIB);
 	ctx = open_ctx(device_memory_for(span), PAGE, 0);
 	table_header();
@@ -795,8 +814,9 @@ static void bench_latency(void)
 	    "memcpy 4K", "-", V_NONE);
 	row("device touch, device-resident page, p99", pr99, 1, "us", safe_ratio(pr99, memcpy4k_us),
 	    "memcpy 4K", "-", V_NONE);
-	row("4 KiB fault cost, median (medians' difference)", cost, 1, "us", safe_ratio(cost, memcpy4k_us),
-	    "memcpy 4K", "<= 15 us", cost <= TARGET_FAULT_US ? V_PASS : V_MISS);
+	row("4 KiB fault cost, median (medians' difference)", cost, 1, "us",
+	    safe_ratio(cost, memcpy4k_us), "memcpy 4K", "<= 15 us",
+	    cost <= TARGET_FAULT_US ? V_PASS : V_MISS);
 	row("4 KiB fault cost, p99 - resident median", cost99, 1, "us",
 	    safe_ratio(cost99, memcpy4k_us), "memcpy 4K", "-", V_NONE);
 	row("host touch, device-resident page, median", mh, 1, "us", safe_ratio(mh, memcpy4k_us),
@@ -814,7 +834,8 @@ static void bench_latency(void)
 	note("counters: %u faulting touches: faults_device %" PRIu64 ", pages_to_device %" PRIu64
 	     ", driver fault_ns %.1f us per fault; %u resident touches: faults_device %" PRIu64
 	     "; %u host touches: faults_host %" PRIu64,
-	     n, faults_f, mig_f, faults_f ? drv_ns / 1e3 / faults_f : 0.0, n, faults_r, n, faults_h);
+	     n, faults_f, mig_f, faults_f ? drv_ns / 1e3 / faults_f : 0.0, n, faults_r, n,
+	     faults_h);
 	note("memcpy 4K = %.3f us at the baseline rate", memcpy4k_us);
 	free(lf);
 	free(lr);
@@ -834,7 +855,8 @@ static void bench_oversub(void)
 	char *buf;
 	double g1, g2, gt;
 
-	section("4. oversubscribed stream: device memory %" PRIu64 " MiB, the device touches %" PRIu64
+	section("4. oversubscribed stream: device memory %" PRIu64
+		" MiB, the device touches %" PRIu64
 		" MiB of host data twice (TOUCH, stride 4096, 1 thread)",
 		dmem / MIB, size / MIB);
 	ctx = open_ctx(dmem, 0, -1);
@@ -855,11 +877,13 @@ static void bench_oversub(void)
 	t2 = now_ns();
 	counters(ctx, &c1);
 	if (s1 != expect || s2 != expect)
-		fail("oversubscribed stream: TOUCH sums %" PRIu64 " and %" PRIu64 ", expected %" PRIu64,
+		fail("oversubscribed stream: TOUCH sums %" PRIu64 " and %" PRIu64
+		     ", expected %" PRIu64,
 		     s1, s2, expect);
 	if (c1.device_peak_pages > cap)
 		fail("oversubscribed stream: device residency peaked at %" PRIu64
-		     " pages, capacity %" PRIu64, (uint64_t)c1.device_peak_pages, cap);
+		     " pages, capacity %" PRIu64,
+		     (uint64_t)c1.device_peak_pages, cap);
 	if (resident(ctx, buf, size, FERRY_RES_DEVICE) > cap)
 		fail("oversubscribed stream: more pages on the device than its capacity");
 
@@ -876,22 +900,25 @@ static void bench_oversub(void)
 	    safe_ratio((double)D(pages_evicted), (double)D(pages_to_device)), "pages to dev", "-",
 	    V_NONE);
 	row("pages to device", (double)D(pages_to_device), 0, "",
-	    safe_ratio((double)D(pages_to_device), (double)(2 * size / PAGE)), "2 x data",
-	    "-", V_NONE);
+	    safe_ratio((double)D(pages_to_device), (double)(2 * size / PAGE)), "2 x data", "-",
+	    V_NONE);
 	row("device peak residency (pages)", (double)c1.device_peak_pages, 0, "",
 	    safe_ratio((double)c1.device_peak_pages, (double)cap), "capacity", "<= 1.00",
 	    c1.device_peak_pages <= cap ? V_PASS : V_MISS);
 	note("pass 1: evictions %" PRIu64 ", pages_evicted %" PRIu64 "; pass 2: evictions %" PRIu64
 	     ", pages_evicted %" PRIu64 "; faults_device %" PRIu64 ", pages_prefetched %" PRIu64
 	     ", thrashing %" PRIu64 ", pages_to_host %" PRIu64,
-	     (uint64_t)(cm.evictions - c0.evictions), (uint64_t)(cm.pages_evicted - c0.pages_evicted),
-	     (uint64_t)(c1.evictions - cm.evictions), (uint64_t)(c1.pages_evicted - cm.pages_evicted),
-	     D(faults_device), D(pages_prefetched), D(thrashing), D(pages_to_host));
+	     (uint64_t)(cm.evictions - c0.evictions),
+	     (uint64_t)(cm.pages_evicted - c0.pages_evicted),
+	     (uint64_t)(c1.evictions - cm.evictions),
+	     (uint64_t)(c1.pages_evicted - cm.pages_evicted), D(faults_device), D(pages_prefetched),
+	     D(thrashing), D(pages_to_host));
 
 	/* Nothing may be lost: every word readable on the host. */
 	bad = host_mismatches(buf, size, seed);
 	if (bad)
-		fail("oversubscribed stream: the host sees %" PRIu64 " wrong words afterwards", bad);
+		fail("oversubscribed stream: the host sees %" PRIu64 " wrong words afterwards",
+		     bad);
 	ferry_close(ctx);
 }
 
@@ -907,7 +934,8 @@ static void usage(FILE *f)
 		"  --pages N      random pages in the fault-latency test (default 2000)\n"
 		"  --reps N       repetitions of the throughput tests (default 3)\n"
 		"  --timeout SEC  abort when the whole run takes longer (default 300, 0 = none)\n"
-		"  --test NAME    run only this test (repeatable): prefetch, stream, latency, oversub\n");
+		"  --test NAME    run only this test (repeatable): prefetch, stream, latency, "
+		"oversub\n");
 }
 
 static unsigned long parse_num(const char *opt, const char *s)
@@ -951,7 +979,8 @@ int main(int argc, char **argv)
 			for (t = 0; t < 4 && strcmp(name, test_names[t]); t++)
 				;
 			if (t == 4) {
-				fprintf(stderr, "ferry-bench-migrate: error: unknown test '%s'\n", name);
+				fprintf(stderr, "ferry-bench-migrate: error: unknown test '%s'\n",
+					name);
 				usage(stderr);
 				return 1;
 			}
@@ -971,8 +1000,9 @@ int main(int argc, char **argv)
 	cfg.memcpy_runs = cfg.quick ? 5 : 8;
 	if (size_mib >= 0) {
 		if (size_mib < 8 || size_mib % 4 || size_mib > (1L << 20)) {
-			fprintf(stderr, "ferry-bench-migrate: error: --size must be a multiple of 4, "
-					"at least 8 (MiB)\n");
+			fprintf(stderr,
+				"ferry-bench-migrate: error: --size must be a multiple of 4, "
+				"at least 8 (MiB)\n");
 			return 1;
 		}
 		cfg.size = (uint64_t)size_mib * MIB;
@@ -997,7 +1027,8 @@ int main(int argc, char **argv)
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
-	printf("ferry-bench-migrate: %" PRIu64 " MiB per test%s, %ld CPUs online, load average %.2f "
+	printf("ferry-bench-migrate: %" PRIu64
+	       " MiB per test%s, %ld CPUs online, load average %.2f "
 	       "before the run\n",
 	       cfg.size / MIB, cfg.quick ? " (--quick)" : "", sysconf(_SC_NPROCESSORS_ONLN),
 	       load_average());
@@ -1020,7 +1051,8 @@ int main(int argc, char **argv)
 	{
 		double end = memcpy_gbs();
 
-		printf("\nbaseline check: memcpy at the end of the run %.2f GB/s (%.2f at the start%s)\n",
+		printf("\nbaseline check: memcpy at the end of the run %.2f GB/s (%.2f at the "
+		       "start%s)\n",
 		       end, g_memcpy_gbs,
 		       end > 1.15 * g_memcpy_gbs || end < 0.85 * g_memcpy_gbs
 			       ? "; the machine's memory bandwidth drifted, ratios are approximate"
@@ -1029,11 +1061,13 @@ int main(int argc, char **argv)
 	printf("targets: %d PASS, %d MISS; total time %.1f s\n", g_pass, g_miss,
 	       (now_ns() - t0) / 1e9);
 	if (g_open_enodev)
-		printf("note: %d of %d ferry_open calls failed with -ENODEV (the device process died "
+		printf("note: %d of %d ferry_open calls failed with -ENODEV (the device process "
+		       "died "
 		       "while binding the window) and were retried\n",
 		       g_open_enodev, g_opens);
 	if (g_failures) {
-		fprintf(stderr, "ferry-bench-migrate: %d check(s) FAILED (see above)\n", g_failures);
+		fprintf(stderr, "ferry-bench-migrate: %d check(s) FAILED (see above)\n",
+			g_failures);
 		return 1;
 	}
 	return 0;

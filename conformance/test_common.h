@@ -67,33 +67,32 @@ static inline const char *ft_errname(long long v)
 }
 
 /* @expr must evaluate to exactly @want (an int, typically 0 or -Exxx). */
-#define ft_assert_rc(expr, want)                                                         \
-	do {                                                                             \
-		long long _ft_got = (long long)(expr);                                   \
-		long long _ft_want = (long long)(want);                                  \
-		if (_ft_got != _ft_want)                                                 \
-			fail_msg("%s returned %lld (%s), expected %lld (%s)", #expr,      \
-				 _ft_got, ft_errname(_ft_got), _ft_want,                  \
-				 ft_errname(_ft_want));                                   \
+#define ft_assert_rc(expr, want)                                                                   \
+	do {                                                                                       \
+		long long _ft_got = (long long)(expr);                                             \
+		long long _ft_want = (long long)(want);                                            \
+		if (_ft_got != _ft_want)                                                           \
+			fail_msg("%s returned %lld (%s), expected %lld (%s)", #expr, _ft_got,      \
+				 ft_errname(_ft_got), _ft_want, ft_errname(_ft_want));             \
 	} while (0)
 
 #define ft_assert_ok(expr) ft_assert_rc(expr, 0)
 
 /* Unsigned equality, printed in decimal. */
-#define ft_assert_u64_eq(a, b)                                                           \
-	do {                                                                             \
-		uint64_t _ft_a = (uint64_t)(a), _ft_b = (uint64_t)(b);                   \
-		if (_ft_a != _ft_b)                                                      \
-			fail_msg("%s == %" PRIu64 ", expected %s == %" PRIu64, #a, _ft_a,  \
-				 #b, _ft_b);                                              \
+#define ft_assert_u64_eq(a, b)                                                                     \
+	do {                                                                                       \
+		uint64_t _ft_a = (uint64_t)(a), _ft_b = (uint64_t)(b);                             \
+		if (_ft_a != _ft_b)                                                                \
+			fail_msg("%s == %" PRIu64 ", expected %s == %" PRIu64, #a, _ft_a, #b,      \
+				 _ft_b);                                                           \
 	} while (0)
 
-#define ft_assert_u64_cmp(a, op, b)                                                      \
-	do {                                                                             \
-		uint64_t _ft_a = (uint64_t)(a), _ft_b = (uint64_t)(b);                   \
-		if (!(_ft_a op _ft_b))                                                   \
-			fail_msg("expected %s %s %s, got %" PRIu64 " %s %" PRIu64, #a,    \
-				 #op, #b, _ft_a, #op, _ft_b);                             \
+#define ft_assert_u64_cmp(a, op, b)                                                                \
+	do {                                                                                       \
+		uint64_t _ft_a = (uint64_t)(a), _ft_b = (uint64_t)(b);                             \
+		if (!(_ft_a op _ft_b))                                                             \
+			fail_msg("expected %s %s %s, got %" PRIu64 " %s %" PRIu64, #a, #op, #b,    \
+				 _ft_a, #op, _ft_b);                                               \
 	} while (0)
 
 /*
@@ -108,20 +107,19 @@ static int ft_at_line __attribute__((unused));
 #define ft_fail_at(fmt, ...) fail_msg("%s:%d: " fmt, ft_at_file, ft_at_line, ##__VA_ARGS__)
 
 /* Like ft_assert_rc, inside a helper: reports the helper's caller. */
-#define ft_check_rc_at(expr, want)                                                       \
-	do {                                                                             \
-		long long _ft_got = (long long)(expr);                                   \
-		long long _ft_want = (long long)(want);                                  \
-		if (_ft_got != _ft_want)                                                 \
-			ft_fail_at("%s returned %lld (%s), expected %lld (%s)", #expr,    \
-				   _ft_got, ft_errname(_ft_got), _ft_want,                \
-				   ft_errname(_ft_want));                                 \
+#define ft_check_rc_at(expr, want)                                                                 \
+	do {                                                                                       \
+		long long _ft_got = (long long)(expr);                                             \
+		long long _ft_want = (long long)(want);                                            \
+		if (_ft_got != _ft_want)                                                           \
+			ft_fail_at("%s returned %lld (%s), expected %lld (%s)", #expr, _ft_got,    \
+				   ft_errname(_ft_got), _ft_want, ft_errname(_ft_want));           \
 	} while (0)
 
 /* ---- hang guard ------------------------------------------------------------ */
 
-static volatile const char *ft_guard_test __attribute__((unused));
-static volatile const char *ft_guard_step __attribute__((unused));
+static const char *volatile ft_guard_test __attribute__((unused));
+static const char *volatile ft_guard_step __attribute__((unused));
 
 static inline void ft_write_str(const char *s)
 {
@@ -244,8 +242,7 @@ static inline struct ferry_ctx *ft_open_at(const struct ferry_options *o, const 
 		skip();
 	}
 	if (rc != 0)
-		fail_msg("ferry_open returned %d (%s): %s", rc, ft_errname(rc),
-			 ferry_strerror(rc));
+		fail_msg("ferry_open returned %d (%s): %s", rc, ft_errname(rc), ferry_strerror(rc));
 	if (!ctx)
 		fail_msg("ferry_open returned 0 but no context");
 	ft_step("running");
@@ -297,7 +294,8 @@ static inline void *ft_alloc(struct ferry_ctx *ctx, uint64_t size, uint64_t alig
 			 addr);
 	if ((addr - base) % a)
 		fail_msg("window base %#" PRIx64 " is not %" PRIu64
-			 "-aligned: block/region boundaries are ambiguous", base, a);
+			 "-aligned: block/region boundaries are ambiguous",
+			 base, a);
 	if (addr < base || addr + size > base + ferry_window_size(ctx))
 		fail_msg("ferry_alloc returned %#" PRIx64 " outside the window", addr);
 	return p;
@@ -352,38 +350,38 @@ static inline uint64_t ft_host_nonzero(const void *p, uint64_t size)
 }
 
 /* The host's pattern check, as an assertion naming the first bad address. */
-#define ft_assert_host_pattern(p, size, seed)                                            \
-	do {                                                                             \
-		const void *_ft_p = (p);                                                 \
-		uint64_t _ft_sz = (size), _ft_seed = (seed);                             \
-		uint64_t _ft_bad = ft_host_check(_ft_p, _ft_sz, _ft_seed);               \
-		if (_ft_bad) {                                                           \
-			uint64_t _ft_i = ft_host_first_bad(_ft_p, _ft_sz, _ft_seed);     \
-			fail_msg("host check of %s (%" PRIu64 " bytes at %p, seed %#"    \
-				 PRIx64 "): %" PRIu64 " bad words, first at %#" PRIx64,  \
-				 #p, _ft_sz, _ft_p, _ft_seed, _ft_bad,                     \
-				 (uint64_t)(uintptr_t)_ft_p + _ft_i * 8);                   \
-		}                                                                        \
+#define ft_assert_host_pattern(p, size, seed)                                                      \
+	do {                                                                                       \
+		const void *_ft_p = (p);                                                           \
+		uint64_t _ft_sz = (size), _ft_seed = (seed);                                       \
+		uint64_t _ft_bad = ft_host_check(_ft_p, _ft_sz, _ft_seed);                         \
+		if (_ft_bad) {                                                                     \
+			uint64_t _ft_i = ft_host_first_bad(_ft_p, _ft_sz, _ft_seed);               \
+			fail_msg("host check of %s (%" PRIu64 " bytes at %p, seed %#" PRIx64       \
+				 "): %" PRIu64 " bad words, first at %#" PRIx64,                   \
+				 #p, _ft_sz, _ft_p, _ft_seed, _ft_bad,                             \
+				 (uint64_t)(uintptr_t)_ft_p + _ft_i * 8);                          \
+		}                                                                                  \
 	} while (0)
 
 /* The device's pattern check (FERRY_DEV_CHECK), as an assertion. */
-#define ft_assert_dev_pattern(ctx, p, size, seed)                                        \
-	do {                                                                             \
-		int64_t _ft_r = ferry_dev_check((ctx), (p), (size), (seed));             \
-		if (_ft_r != 0)                                                          \
-			fail_msg("ferry_dev_check(%s, %" PRIu64 " bytes, seed %#" PRIx64    \
-				 ") returned %" PRId64 " (%s)",                            \
-				 #p, (uint64_t)(size), (uint64_t)(seed), _ft_r,            \
-				 _ft_r < 0 ? ft_errname(_ft_r) : "mismatching words");     \
+#define ft_assert_dev_pattern(ctx, p, size, seed)                                                  \
+	do {                                                                                       \
+		int64_t _ft_r = ferry_dev_check((ctx), (p), (size), (seed));                       \
+		if (_ft_r != 0)                                                                    \
+			fail_msg("ferry_dev_check(%s, %" PRIu64 " bytes, seed %#" PRIx64           \
+				 ") returned %" PRId64 " (%s)",                                    \
+				 #p, (uint64_t)(size), (uint64_t)(seed), _ft_r,                    \
+				 _ft_r < 0 ? ft_errname(_ft_r) : "mismatching words");             \
 	} while (0)
 
-#define ft_assert_host_zero(p, size)                                                     \
-	do {                                                                             \
-		uint64_t _ft_nz = ft_host_nonzero((p), (size));                          \
-		if (_ft_nz)                                                              \
-			fail_msg("host read of %s (%" PRIu64 " bytes): %" PRIu64          \
-				 " nonzero words, expected zeros", #p, (uint64_t)(size),   \
-				 _ft_nz);                                                  \
+#define ft_assert_host_zero(p, size)                                                               \
+	do {                                                                                       \
+		uint64_t _ft_nz = ft_host_nonzero((p), (size));                                    \
+		if (_ft_nz)                                                                        \
+			fail_msg("host read of %s (%" PRIu64 " bytes): %" PRIu64                   \
+				 " nonzero words, expected zeros",                                 \
+				 #p, (uint64_t)(size), _ft_nz);                                    \
 	} while (0)
 
 /* Device read of [p, p + size) must give zeros. */
@@ -401,7 +399,8 @@ static inline void ft_assert_dev_zero_fn(struct ferry_ctx *ctx, const void *p, u
 	free(buf);
 	if (nz)
 		ft_fail_at("device read of %" PRIu64 " bytes at %p: %" PRIu64
-			 " nonzero bytes, expected zeros", size, p, nz);
+			   " nonzero bytes, expected zeros",
+			   size, p, nz);
 }
 
 #define ft_assert_dev_zero(...) (FT_AT(), ft_assert_dev_zero_fn(__VA_ARGS__))
@@ -444,7 +443,7 @@ static inline void ft_counters_fn(struct ferry_ctx *ctx, struct ferry_counters *
 
 /* FERRY_DEV_TOUCH: one byte every @stride bytes, one device thread; returns the sum. */
 static inline uint64_t ft_dev_touch_fn(struct ferry_ctx *ctx, const void *p, uint64_t size,
-				    uint64_t stride, uint32_t threads)
+				       uint64_t stride, uint32_t threads)
 {
 	struct ferry_dev_work w;
 
@@ -473,9 +472,9 @@ static inline void ft_migrate_fn(struct ferry_ctx *ctx, void *p, uint64_t size, 
  * the number of pages and that they agree with the byte array.
  */
 static inline void ft_residency_fn(struct ferry_ctx *ctx, const void *p, uint64_t size,
-				uint8_t *out, uint64_t count[4])
+				   uint8_t *out, uint64_t count[4])
 {
-	uint64_t npages = size / FT_PAGE, mine[4] = { 0, 0, 0, 0 }, i;
+	uint64_t npages = size / FT_PAGE, mine[4] = {0, 0, 0, 0}, i;
 	uint8_t *buf = out ? out : malloc(npages);
 	unsigned int badst = 0;
 
@@ -494,24 +493,25 @@ static inline void ft_residency_fn(struct ferry_ctx *ctx, const void *p, uint64_
 		free(buf);
 	if (i < npages)
 		ft_fail_at("residency of page %" PRIu64 " (%p) is %u: not a state", i,
-			 (const char *)p + i * FT_PAGE, badst);
+			   (const char *)p + i * FT_PAGE, badst);
 	if (count[0] + count[1] + count[2] + count[3] != npages)
 		ft_fail_at("residency counts %" PRIu64 "+%" PRIu64 "+%" PRIu64 "+%" PRIu64
-			 " do not add up to %" PRIu64 " pages", count[0], count[1], count[2],
-			 count[3], npages);
+			   " do not add up to %" PRIu64 " pages",
+			   count[0], count[1], count[2], count[3], npages);
 	for (i = 0; i < 4; i++)
 		if (mine[i] != count[i])
 			ft_fail_at("residency count[%" PRIu64 "] = %" PRIu64
-				 " but the byte array has %" PRIu64, i, count[i], mine[i]);
+				   " but the byte array has %" PRIu64,
+				   i, count[i], mine[i]);
 }
 
 #define ft_residency(...) (FT_AT(), ft_residency_fn(__VA_ARGS__))
 
 /* Every page of [p, p + size) must be in @state. */
 static inline void ft_assert_resident_fn(struct ferry_ctx *ctx, const void *p, uint64_t size,
-				      uint8_t state)
+					 uint8_t state)
 {
-	static const char *const names[] = { "untouched", "host", "device", "duplicated" };
+	static const char *const names[] = {"untouched", "host", "device", "duplicated"};
 	uint64_t npages = size / FT_PAGE, count[4], i;
 	uint8_t *buf = malloc(npages);
 	uint8_t other;
@@ -524,10 +524,10 @@ static inline void ft_assert_resident_fn(struct ferry_ctx *ctx, const void *p, u
 	free(buf);
 	if (count[state] != npages)
 		ft_fail_at("expected all %" PRIu64 " pages at %p %s, got untouched %" PRIu64
-			 " host %" PRIu64 " device %" PRIu64 " dup %" PRIu64
-			 "; first other: page %" PRIu64 " is %s",
-			 npages, p, names[state], count[0], count[1], count[2], count[3], i,
-			 other < 4 ? names[other] : "?");
+			   " host %" PRIu64 " device %" PRIu64 " dup %" PRIu64
+			   "; first other: page %" PRIu64 " is %s",
+			   npages, p, names[state], count[0], count[1], count[2], count[3], i,
+			   other < 4 ? names[other] : "?");
 }
 
 #define ft_assert_resident(...) (FT_AT(), ft_assert_resident_fn(__VA_ARGS__))

@@ -16,10 +16,10 @@
 
 struct fixture {
 	struct ferry_ctx *ctx;
-	uint8_t *p;	  /* SIZE bytes, 2 MiB aligned, pattern SEED */
-	uint8_t *base;	  /* window */
+	uint8_t *p;    /* SIZE bytes, 2 MiB aligned, pattern SEED */
+	uint8_t *base; /* window */
 	uint64_t wsize;
-	uint8_t *res;	  /* residency snapshot of p before the test */
+	uint8_t *res; /* residency snapshot of p before the test */
 };
 
 static int setup(void **state)
@@ -116,28 +116,30 @@ static void test_migrate_args(void **state)
 	/* Outside the window: before, at the end, across the end, wrapping. */
 	ft_assert_rc(ferry_migrate(ctx, f->base - FT_PAGE, FT_PAGE, FERRY_LOC_DEVICE, 0, NULL),
 		     -ERANGE);
-	ft_assert_rc(ferry_migrate(ctx, f->base - FT_PAGE, 2 * FT_PAGE, FERRY_LOC_DEVICE, 0,
-				   NULL), -ERANGE);
+	ft_assert_rc(ferry_migrate(ctx, f->base - FT_PAGE, 2 * FT_PAGE, FERRY_LOC_DEVICE, 0, NULL),
+		     -ERANGE);
 	ft_assert_rc(ferry_migrate(ctx, end, FT_PAGE, FERRY_LOC_DEVICE, 0, NULL), -ERANGE);
 	ft_assert_rc(ferry_migrate(ctx, end - FT_PAGE, 2 * FT_PAGE, FERRY_LOC_HOST, 0, NULL),
 		     -ERANGE);
-	ft_assert_rc(ferry_migrate(ctx, p + FT_PAGE, f->wsize, FERRY_LOC_DEVICE, 0, NULL),
-		     -ERANGE);
+	ft_assert_rc(ferry_migrate(ctx, p + FT_PAGE, f->wsize, FERRY_LOC_DEVICE, 0, NULL), -ERANGE);
 	ft_assert_rc(ferry_migrate(ctx, f->base, f->wsize + FT_PAGE, FERRY_LOC_DEVICE, 0, NULL),
 		     -ERANGE);
 	ft_assert_rc(ferry_migrate(ctx, p, ~(FT_PAGE - 1), FERRY_LOC_DEVICE, 0, NULL), -ERANGE);
-	ft_assert_rc(ferry_migrate(ctx, (void *)(uintptr_t)FT_PAGE, FT_PAGE, FERRY_LOC_HOST, 0,
-				   NULL), -ERANGE);
-	ft_assert_rc(ferry_migrate(ctx, end, FT_PAGE, FERRY_LOC_DEVICE, FERRY_MIGRATE_ASYNC,
-				   &fence), -ERANGE);
+	ft_assert_rc(
+		ferry_migrate(ctx, (void *)(uintptr_t)FT_PAGE, FT_PAGE, FERRY_LOC_HOST, 0, NULL),
+		-ERANGE);
+	ft_assert_rc(
+		ferry_migrate(ctx, end, FT_PAGE, FERRY_LOC_DEVICE, FERRY_MIGRATE_ASYNC, &fence),
+		-ERANGE);
 
 	/* Unknown flags. */
 	ft_assert_rc(ferry_migrate(ctx, p, FT_PAGE, FERRY_LOC_DEVICE, 1U << 2, NULL), -EINVAL);
 	ft_assert_rc(ferry_migrate(ctx, p, FT_PAGE, FERRY_LOC_DEVICE, 1U << 31, NULL), -EINVAL);
 	ft_assert_rc(ferry_migrate(ctx, p, FT_PAGE, FERRY_LOC_DEVICE,
-				   FERRY_MIGRATE_DISCARD | (1U << 7), NULL), -EINVAL);
-	ft_assert_rc(ferry_migrate(ctx, p, FT_PAGE, FERRY_LOC_DEVICE, ~FERRY_MIGRATE_FLAGS,
-				   &fence), -EINVAL);
+				   FERRY_MIGRATE_DISCARD | (1U << 7), NULL),
+		     -EINVAL);
+	ft_assert_rc(ferry_migrate(ctx, p, FT_PAGE, FERRY_LOC_DEVICE, ~FERRY_MIGRATE_FLAGS, &fence),
+		     -EINVAL);
 
 	/* Bad targets (a discard with a bad target must not drop anything). */
 	ft_assert_rc(ferry_migrate(ctx, p, FT_PAGE, FERRY_LOC_NONE, 0, NULL), -EINVAL);
@@ -145,7 +147,8 @@ static void test_migrate_args(void **state)
 	ft_assert_rc(ferry_migrate(ctx, p, FT_PAGE, 0xffffffffu, 0, NULL), -EINVAL);
 	ft_assert_rc(ferry_migrate(ctx, p, SIZE, 7, FERRY_MIGRATE_DISCARD, NULL), -EINVAL);
 	ft_assert_rc(ferry_migrate(ctx, p, SIZE, FERRY_LOC_NONE,
-				   FERRY_MIGRATE_DISCARD | FERRY_MIGRATE_ASYNC, &fence), -EINVAL);
+				   FERRY_MIGRATE_DISCARD | FERRY_MIGRATE_ASYNC, &fence),
+		     -EINVAL);
 
 	assert_unchanged(f);
 }
@@ -190,8 +193,8 @@ static void test_reserved_fields(void **state)
 
 	/* WAIT: reserved set (on a real, completed fence). */
 	fence = 0;
-	ft_assert_ok(ferry_migrate(ctx, f->p, FT_PAGE, FERRY_LOC_HOST, FERRY_MIGRATE_ASYNC,
-				   &fence));
+	ft_assert_ok(
+		ferry_migrate(ctx, f->p, FT_PAGE, FERRY_LOC_HOST, FERRY_MIGRATE_ASYNC, &fence));
 	ft_assert_ok(ferry_wait(ctx, fence));
 	memset(&w, 0, sizeof(w));
 	w.fence = fence;
@@ -260,18 +263,18 @@ static void test_range_args(void **state)
 	ft_assert_rc(ferry_residency(ctx, end, FT_PAGE, out, count), -ERANGE);
 	ft_assert_rc(ferry_residency(ctx, f->base - FT_PAGE, FT_PAGE, out, count), -ERANGE);
 
-	ft_assert_rc(ferry_set_attr(ctx, f->p + 16, FT_PAGE, FERRY_ATTR_PREFERRED_LOC,
-				    FERRY_LOC_HOST), -EINVAL);
+	ft_assert_rc(
+		ferry_set_attr(ctx, f->p + 16, FT_PAGE, FERRY_ATTR_PREFERRED_LOC, FERRY_LOC_HOST),
+		-EINVAL);
 	ft_assert_rc(ferry_set_attr(ctx, f->p, 0, FERRY_ATTR_PREFERRED_LOC, FERRY_LOC_HOST),
 		     -EINVAL);
 	ft_assert_rc(ferry_set_attr(ctx, end - FT_PAGE, 2 * FT_PAGE, FERRY_ATTR_PREFERRED_LOC,
-				    FERRY_LOC_HOST), -ERANGE);
-	ft_assert_rc(ferry_get_attr(ctx, end, FT_PAGE, FERRY_ATTR_PREFERRED_LOC, &v), -ERANGE);
-	ft_assert_rc(ferry_get_attr(ctx, f->p, FT_PAGE - 1, FERRY_ATTR_PREFERRED_LOC, &v),
-		     -EINVAL);
-	/* VA-space wide attributes still check the range. */
-	ft_assert_rc(ferry_set_attr(ctx, end, FT_PAGE, FERRY_ATTR_BLOCK_SIZE, FT_KIB(16)),
+				    FERRY_LOC_HOST),
 		     -ERANGE);
+	ft_assert_rc(ferry_get_attr(ctx, end, FT_PAGE, FERRY_ATTR_PREFERRED_LOC, &v), -ERANGE);
+	ft_assert_rc(ferry_get_attr(ctx, f->p, FT_PAGE - 1, FERRY_ATTR_PREFERRED_LOC, &v), -EINVAL);
+	/* VA-space wide attributes still check the range. */
+	ft_assert_rc(ferry_set_attr(ctx, end, FT_PAGE, FERRY_ATTR_BLOCK_SIZE, FT_KIB(16)), -ERANGE);
 	ft_assert_rc(ferry_set_attr(ctx, f->p + 1, FT_PAGE, FERRY_ATTR_PREFETCH, 0), -EINVAL);
 
 	/* Device work must lie inside the window. */
@@ -291,9 +294,17 @@ static void test_range_args(void **state)
 /* Attribute values: block size power of two in 4 KiB..2 MiB, booleans, locations. */
 static void test_attr_values(void **state)
 {
-	static const uint64_t bad_bs[] = { 0, 1, 512, 2048, 3 * FT_PAGE, FT_KIB(12),
-					   FT_KIB(64) + FT_PAGE, FT_MIB(1) + FT_KIB(512),
-					   FT_MIB(4), FT_MIB(1) << 10, ~0ULL };
+	static const uint64_t bad_bs[] = {0,
+					  1,
+					  512,
+					  2048,
+					  3 * FT_PAGE,
+					  FT_KIB(12),
+					  FT_KIB(64) + FT_PAGE,
+					  FT_MIB(1) + FT_KIB(512),
+					  FT_MIB(4),
+					  FT_MIB(1) << 10,
+					  ~0ULL};
 	struct fixture *f = fixture(state);
 	struct ferry_ctx *ctx = f->ctx;
 	uint64_t v, i;
@@ -303,7 +314,8 @@ static void test_attr_values(void **state)
 
 		if (rc != -EINVAL)
 			fail_msg("block size %" PRIu64 ": ferry_set_attr returned %d (%s), "
-				 "expected -EINVAL", bad_bs[i], rc, ft_errname(rc));
+				 "expected -EINVAL",
+				 bad_bs[i], rc, ft_errname(rc));
 	}
 	ft_assert_rc(ferry_set_attr(ctx, f->p, FT_PAGE, FERRY_ATTR_PREFETCH, 2), -EINVAL);
 	ft_assert_rc(ferry_set_attr(ctx, f->p, FT_PAGE, FERRY_ATTR_READ_MOSTLY, 2), -EINVAL);
@@ -337,8 +349,9 @@ static void test_unknown_ioctl(void **state)
 		_IOWR(FERRY_IOCTL_BASE, 0x7f, struct ferry_version),
 		_IOWR(FERRY_IOCTL_BASE, 0x0a, struct ferry_version),
 		_IOWR('G', 0x00, struct ferry_version),
-		_IOC(_IOC_READ | _IOC_WRITE, FERRY_IOCTL_BASE, 0x03, 8), /* MIGRATE, wrong size */
-		_IOC(_IOC_READ, FERRY_IOCTL_BASE, 0x08, 16),		 /* COUNTERS, wrong size */
+		/* MIGRATE and COUNTERS with the wrong argument size. */
+		_IOC(_IOC_READ | _IOC_WRITE, FERRY_IOCTL_BASE, 0x03, 8),
+		_IOC(_IOC_READ, FERRY_IOCTL_BASE, 0x08, 16),
 		0,
 		~0UL,
 	};
@@ -409,8 +422,7 @@ static void test_null_args(void **state)
 				 ft_errname(rc));
 		rc = ferry_counters(ctx, NULL);
 		if (rc != -EINVAL && rc != -EFAULT)
-			fail_msg("ferry_counters(ctx, NULL) returned %d (%s)", rc,
-				 ft_errname(rc));
+			fail_msg("ferry_counters(ctx, NULL) returned %d (%s)", rc, ft_errname(rc));
 		rc = ferry_migrate(ctx, f->p, FT_PAGE, FERRY_LOC_HOST, FERRY_MIGRATE_ASYNC, NULL);
 		/* An async migration needs somewhere to put its fence. */
 		if (rc != -EINVAL && rc != -EFAULT && rc != 0)
@@ -470,10 +482,10 @@ static void test_alloc_args(void **state)
 	struct fixture *f = fixture(state);
 	uint8_t local[64];
 
-	assert_null(ferry_alloc(f->ctx, FT_PAGE, 3 * FT_PAGE));  /* not a power of two */
-	assert_null(ferry_alloc(f->ctx, FT_PAGE, FT_MIB(4)));    /* above 2 MiB */
-	assert_null(ferry_alloc(f->ctx, f->wsize + FT_PAGE, 0)); /* larger than the window */
-	ft_assert_rc(ferry_free(f->ctx, local), -EINVAL);	  /* not from the window */
+	assert_null(ferry_alloc(f->ctx, FT_PAGE, 3 * FT_PAGE));	   /* not a power of two */
+	assert_null(ferry_alloc(f->ctx, FT_PAGE, FT_MIB(4)));	   /* above 2 MiB */
+	assert_null(ferry_alloc(f->ctx, f->wsize + FT_PAGE, 0));   /* larger than the window */
+	ft_assert_rc(ferry_free(f->ctx, local), -EINVAL);	   /* not from the window */
 	ft_assert_rc(ferry_free(f->ctx, f->p + FT_PAGE), -EINVAL); /* not an allocation */
 	assert_unchanged(f);
 }
@@ -483,14 +495,9 @@ static void test_alloc_args(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_migrate_args),
-		T(test_reserved_fields),
-		T(test_range_args),
-		T(test_attr_values),
-		T(test_unknown_ioctl),
-		T(test_null_args),
-		T(test_devwork_args),
-		T(test_alloc_args),
+		T(test_migrate_args), T(test_reserved_fields), T(test_range_args),
+		T(test_attr_values),  T(test_unknown_ioctl),   T(test_null_args),
+		T(test_devwork_args), T(test_alloc_args),
 	};
 
 	return cmocka_run_group_tests_name("errors", tests, NULL, NULL);

@@ -278,8 +278,8 @@ static void test_kill_during_host_faults(void **state)
 	at_kill = __atomic_load_n(&r.progress, __ATOMIC_ACQUIRE);
 	ft_step("join the reader (hangs if a host fault is never resolved)");
 	assert_int_equal(pthread_join(t, NULL), 0);
-	print_message("  reader was at page %" PRIu64 " of %" PRIu64 " at the kill\n",
-		      at_kill, (uint64_t)(size / FT_PAGE));
+	print_message("  reader was at page %" PRIu64 " of %" PRIu64 " at the kill\n", at_kill,
+		      (uint64_t)(size / FT_PAGE));
 	ft_assert_u64_eq(r.bad, 0);
 	ft_step("calls after the kill");
 	assert_dead(ctx, p, 0);
@@ -386,8 +386,7 @@ static void test_host_death(void **state)
 	prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
 	ft_unguard();
 	if (!gone)
-		fail_msg("device process %d still alive 1 s after its host was killed",
-			 (int)dev);
+		fail_msg("device process %d still alive 1 s after its host was killed", (int)dev);
 }
 
 int main(void)

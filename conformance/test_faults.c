@@ -30,12 +30,11 @@ static struct ferry_ctx *open_case(const struct fault_case *fc, uint8_t **p, con
 	struct ferry_ctx *ctx;
 	uint64_t v = 0;
 
-	ctx = ft_open_bp_at(fc->via_attr ? FERRY_DEFAULT_BLOCK_SIZE : fc->block_size, 0, 0,
-			    test);
+	ctx = ft_open_bp_at(fc->via_attr ? FERRY_DEFAULT_BLOCK_SIZE : fc->block_size, 0, 0, test);
 	*p = ft_alloc(ctx, SPAN, FT_REGION);
 	if (fc->via_attr)
-		ft_assert_ok(ferry_set_attr(ctx, *p, FT_PAGE, FERRY_ATTR_BLOCK_SIZE,
-					    fc->block_size));
+		ft_assert_ok(
+			ferry_set_attr(ctx, *p, FT_PAGE, FERRY_ATTR_BLOCK_SIZE, fc->block_size));
 	/* (FERRY_ATTR_BLOCK_SIZE read-back is test_block_size_attr's business.) */
 	ft_assert_ok(ferry_get_attr(ctx, *p, FT_PAGE, FERRY_ATTR_PREFETCH, &v));
 	ft_assert_u64_eq(v, 0);
@@ -230,30 +229,29 @@ static void test_prefetch_stream_attr(void **state)
 	ft_assert_u64_eq(on.faults, 6 * STREAM_REGIONS);
 }
 
-static struct fault_case fc_4k_opt = { FT_KIB(4), 0 };
-static struct fault_case fc_64k_opt = { FT_KIB(64), 0 };
-static struct fault_case fc_2m_opt = { FT_MIB(2), 0 };
-static struct fault_case fc_4k_attr = { FT_KIB(4), 1 };
-static struct fault_case fc_64k_attr = { FT_KIB(64), 1 };
-static struct fault_case fc_2m_attr = { FT_MIB(2), 1 };
+static struct fault_case fc_4k_opt = {FT_KIB(4), 0};
+static struct fault_case fc_64k_opt = {FT_KIB(64), 0};
+static struct fault_case fc_2m_opt = {FT_MIB(2), 0};
+static struct fault_case fc_4k_attr = {FT_KIB(4), 1};
+static struct fault_case fc_64k_attr = {FT_KIB(64), 1};
+static struct fault_case fc_2m_attr = {FT_MIB(2), 1};
 
-#define FAULT_TESTS(fn)                                                             \
-	{ #fn "/4k_options", fn, NULL, NULL, &fc_4k_opt },                               \
-	{ #fn "/64k_options", fn, NULL, NULL, &fc_64k_opt },                             \
-	{ #fn "/2m_options", fn, NULL, NULL, &fc_2m_opt },                               \
-	{ #fn "/4k_set_attr", fn, NULL, NULL, &fc_4k_attr },                             \
-	{ #fn "/64k_set_attr", fn, NULL, NULL, &fc_64k_attr },                           \
-	{ #fn "/2m_set_attr", fn, NULL, NULL, &fc_2m_attr }
+#define FAULT_TESTS(fn)                                                                            \
+	{#fn "/4k_options", fn, NULL, NULL, &fc_4k_opt},                                           \
+		{#fn "/64k_options", fn, NULL, NULL, &fc_64k_opt},                                 \
+		{#fn "/2m_options", fn, NULL, NULL, &fc_2m_opt},                                   \
+		{#fn "/4k_set_attr", fn, NULL, NULL, &fc_4k_attr},                                 \
+		{#fn "/64k_set_attr", fn, NULL, NULL, &fc_64k_attr},                               \
+	{                                                                                          \
+#fn "/2m_set_attr", fn, NULL, NULL, &fc_2m_attr                                    \
+	}
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		FAULT_TESTS(test_block_size_attr),
-		FAULT_TESTS(test_device_faults),
-		FAULT_TESTS(test_host_faults),
-		FAULT_TESTS(test_device_faults_untouched),
-		cmocka_unit_test(test_prefetch_stream),
-		cmocka_unit_test(test_prefetch_stream_attr),
+		FAULT_TESTS(test_block_size_attr),	FAULT_TESTS(test_device_faults),
+		FAULT_TESTS(test_host_faults),		FAULT_TESTS(test_device_faults_untouched),
+		cmocka_unit_test(test_prefetch_stream), cmocka_unit_test(test_prefetch_stream_attr),
 	};
 
 	return cmocka_run_group_tests_name("faults", tests, NULL, NULL);

@@ -110,7 +110,8 @@ static void test_roundtrip_random(void **state)
 	ft_host_fill(p, size, 0x1234567);
 
 	for (round = 0; round < 12; round++) {
-		uint64_t len = 8 * (1 + ft_rand_below(&rng, (round & 1 ? FT_MIB(3) : FT_KIB(80)) / 8));
+		uint64_t max = round & 1 ? FT_MIB(3) : FT_KIB(80);
+		uint64_t len = 8 * (1 + ft_rand_below(&rng, max / 8));
 		uint64_t off = 8 * ft_rand_below(&rng, (size - len) / 8 + 1);
 		uint64_t s1 = ft_rand_seed(&rng), s2 = ft_rand_seed(&rng);
 
@@ -440,8 +441,8 @@ static void discard_case(struct ferry_ctx *ctx, uint8_t *p, uint32_t target, uin
 	ft_assert_resident(ctx, d + FT_REGION / 2, FT_REGION / 2, FERRY_RES_HOST);
 
 	ft_step("discard");
-	ft_assert_ok(ferry_migrate(ctx, d, FT_REGION, target, FERRY_MIGRATE_DISCARD | flags,
-				   &fence));
+	ft_assert_ok(
+		ferry_migrate(ctx, d, FT_REGION, target, FERRY_MIGRATE_DISCARD | flags, &fence));
 	if (flags & FERRY_MIGRATE_ASYNC)
 		ft_assert_ok(ferry_wait(ctx, fence));
 	/* Neighbours keep their data and place. */
@@ -504,7 +505,7 @@ static void test_discard_to_device(void **state)
  */
 static void test_devwork_tail(void **state)
 {
-	static const uint32_t threads[] = { 1, 2, 3, 4 };
+	static const uint32_t threads[] = {1, 2, 3, 4};
 	struct ferry_dev_work w;
 	struct ferry_ctx *ctx;
 	uint64_t t, k;
@@ -593,16 +594,11 @@ static void test_free_discards(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_roundtrip_random),
-		cmocka_unit_test(test_roundtrip_pages),
-		cmocka_unit_test(test_migrate_sync),
-		cmocka_unit_test(test_migrate_async),
-		cmocka_unit_test(test_partial_blocks),
-		cmocka_unit_test(test_straddle),
-		cmocka_unit_test(test_untouched_zero),
-		cmocka_unit_test(test_discard),
-		cmocka_unit_test(test_discard_to_device),
-		cmocka_unit_test(test_devwork_tail),
+		cmocka_unit_test(test_roundtrip_random),  cmocka_unit_test(test_roundtrip_pages),
+		cmocka_unit_test(test_migrate_sync),	  cmocka_unit_test(test_migrate_async),
+		cmocka_unit_test(test_partial_blocks),	  cmocka_unit_test(test_straddle),
+		cmocka_unit_test(test_untouched_zero),	  cmocka_unit_test(test_discard),
+		cmocka_unit_test(test_discard_to_device), cmocka_unit_test(test_devwork_tail),
 		cmocka_unit_test(test_free_discards),
 	};
 

@@ -9,7 +9,7 @@
  */
 #include "test_common.h"
 
-static const char *const state_name[] = { "untouched", "host", "device", "duplicated" };
+static const char *const state_name[] = {"untouched", "host", "device", "duplicated"};
 
 /* The snapshot of [p, p + npages pages) must equal @want exactly. */
 static void assert_snapshot(struct ferry_ctx *ctx, const uint8_t *p, uint64_t npages,
@@ -33,10 +33,10 @@ static void assert_snapshot(struct ferry_ctx *ctx, const uint8_t *p, uint64_t np
 	}
 	free(got);
 	if (bad)
-		fail_msg("%" PRIu64 " of %" PRIu64 " pages in the wrong state; first: page %"
-			 PRIu64 " (%p) is %s, expected %s", bad, npages, first,
-			 (const void *)(p + first * FT_PAGE), g < 4 ? state_name[g] : "?",
-			 w < 4 ? state_name[w] : "?");
+		fail_msg("%" PRIu64 " of %" PRIu64 " pages in the wrong state; first: page %" PRIu64
+			 " (%p) is %s, expected %s",
+			 bad, npages, first, (const void *)(p + first * FT_PAGE),
+			 g < 4 ? state_name[g] : "?", w < 4 ? state_name[w] : "?");
 }
 
 /* Counts only (out = 0) through the raw interface. */
@@ -61,7 +61,8 @@ static void assert_counts_only(struct ferry_ctx *ctx, const void *p, uint64_t si
 	for (i = 0; i < 4; i++)
 		if (a[i] != b[i])
 			fail_msg("counts-only query: count[%" PRIu64 "] = %" PRIu64
-				 ", with the byte array %" PRIu64, i, b[i], a[i]);
+				 ", with the byte array %" PRIu64,
+				 i, b[i], a[i]);
 }
 
 /* 4 KiB blocks, no prefetch: residency is exactly what each side touched. */
@@ -109,7 +110,8 @@ static void test_pages_touched(void **state)
 
 		if (v != 1)
 			fail_msg("page %" PRIu64 ": device increment reads %" PRIu64
-				 " on the host, expected 1", i, v);
+				 " on the host, expected 1",
+				 i, v);
 		want[i] = FERRY_RES_HOST;
 	}
 	assert_snapshot(ctx, p, npages, want);
@@ -261,8 +263,7 @@ static void test_window_and_counters(void **state)
 	ft_counters(ctx, &c);
 	ft_assert_u64_eq(count[FERRY_RES_DEVICE], c.device_resident_pages);
 	ft_assert_u64_cmp(count[FERRY_RES_DEVICE], >=, FT_MIB(5) / FT_PAGE);
-	ft_assert_u64_cmp(count[FERRY_RES_HOST] + count[FERRY_RES_DEVICE], >=,
-			  FT_MIB(9) / FT_PAGE);
+	ft_assert_u64_cmp(count[FERRY_RES_HOST] + count[FERRY_RES_DEVICE], >=, FT_MIB(9) / FT_PAGE);
 	ft_assert_u64_cmp(c.device_peak_pages, >=, c.device_resident_pages);
 	ft_assert_resident(ctx, p + FT_MIB(1), FT_MIB(4), FERRY_RES_DEVICE);
 	ft_assert_resident(ctx, q, FT_MIB(1), FERRY_RES_DEVICE);

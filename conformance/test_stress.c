@@ -22,8 +22,7 @@ static void assert_capacity(struct ferry_ctx *ctx, const char *phase)
 
 	ft_counters(ctx, &c);
 	print_message("  %-28s resident %6" PRIu64 " peak %6" PRIu64 " capacity %6" PRIu64
-		      " evictions %6" PRIu64 " pages evicted %7" PRIu64 " thrashing %" PRIu64
-		      "\n",
+		      " evictions %6" PRIu64 " pages evicted %7" PRIu64 " thrashing %" PRIu64 "\n",
 		      phase, (uint64_t)c.device_resident_pages, (uint64_t)c.device_peak_pages,
 		      (uint64_t)c.device_capacity_pages, (uint64_t)c.evictions,
 		      (uint64_t)c.pages_evicted, (uint64_t)c.thrashing);
@@ -74,8 +73,7 @@ static void oversubscribe(uint32_t threads, const char *test)
 	w.seed = s1;
 	ft_assert_ok(ferry_device_work(ctx, &w, NULL));
 	if (w.result)
-		fail_msg("device check over 2x capacity: %" PRIu64 " mismatching words",
-			 w.result);
+		fail_msg("device check over 2x capacity: %" PRIu64 " mismatching words", w.result);
 	assert_capacity(ctx, "after device check");
 
 	ft_step("device fill");
@@ -232,8 +230,9 @@ static void verify_words(const struct pingpong *pp, const uint64_t *words, const
 		fail_msg("%s view: %" PRIu64 " words wrong; first: page %" PRIu64 " word %" PRIu64
 			 " = %" PRIu64 ", expected %" PRIu64 " (%s)",
 			 who, bad, fp, fi, fv, expected_word(pp, fi),
-			 fi == 0 ? "device increments" : fi <= HOST_THREADS ? "host thread"
-									    : "untouched");
+			 fi == 0	      ? "device increments"
+			 : fi <= HOST_THREADS ? "host thread"
+					      : "untouched");
 }
 
 static void pingpong_run(int prefetch, const char *test)

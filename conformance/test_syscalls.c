@@ -67,8 +67,8 @@ static void assert_buffer(struct ferry_ctx *ctx, uint8_t *p, uint64_t off, uint6
 	if (memcmp(copy, p, SIZE))
 		fail_msg("device and host views of the buffer differ");
 	free(copy);
-	bad = pattern_bad_bytes(p, off, SEED) + pattern_bad_bytes(p + off + len,
-								   SIZE - off - len, SEED);
+	bad = pattern_bad_bytes(p, off, SEED) +
+	      pattern_bad_bytes(p + off + len, SIZE - off - len, SEED);
 	if (bad)
 		fail_msg("%" PRIu64 " bytes outside the syscall's range were changed", bad);
 	assert_memory_equal(p + off, data, len);
