@@ -159,8 +159,11 @@ int main(int argc, char **argv)
 			break;
 		case FERRY_MSG_DEVWORK:
 			m.status = work_check(&m.u.work);
-			if (!m.status)
+			if (!m.status) {
+				__atomic_add_fetch(&drv.busy, 1, __ATOMIC_RELAXED);
 				m.status = ferry_device_run(&m.u.work, staging);
+				__atomic_sub_fetch(&drv.busy, 1, __ATOMIC_RELAXED);
+			}
 			break;
 		case FERRY_MSG_SHUTDOWN:
 			m.status = 0;

@@ -212,7 +212,12 @@ void *udrv_fault_main(void *arg)
 			idle_since = udrv_now_ns();
 			continue;
 		}
-		if (udrv_now_ns() - idle_since < spin_window_ns(u, gap_ewma)) {
+		/*
+		 * While device work runs, poll like a GPU's fault buffer: the
+		 * next fault is near and a wake-up would cost more than it.
+		 */
+		if (__atomic_load_n(&u->busy, __ATOMIC_RELAXED) > 0 ||
+		    udrv_now_ns() - idle_since < spin_window_ns(u, gap_ewma)) {
 			sched_yield(); /* spin, but let a runnable thread on this CPU go first */
 			continue;
 		}

@@ -84,7 +84,8 @@ struct udrv {
 	bool stopping;
 	pthread_t worker;
 
-	/* Faults. */
+	/* Faults. busy > 0 while device work runs: the fault thread then polls. */
+	int busy;
 	pthread_t fault_thread;
 	int stop_efd;
 	uint32_t spin_us;
