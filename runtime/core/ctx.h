@@ -47,4 +47,13 @@ struct ferry_ctx {
 /* One request, one reply; 0 or the reply's negative status, -ENODEV when dead. */
 int ferry_request(struct ferry_ctx *ctx, struct ferry_msg *m);
 
+/*
+ * clGetDeviceInfo of the PoCL device inside ferry-device. Returns a cl_int
+ * code: PoCL's, or FERRY_CL_DEVICE_NOT_AVAILABLE when the device is gone.
+ * With @value, at most FERRY_STAGING_SIZE bytes are returned.
+ */
+#define FERRY_CL_DEVICE_NOT_AVAILABLE (-2) /* CL_DEVICE_NOT_AVAILABLE */
+int ferry_device_cl_info(struct ferry_ctx *ctx, uint32_t param, size_t size, void *value,
+			 size_t *size_ret);
+
 #endif

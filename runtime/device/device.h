@@ -10,4 +10,10 @@
  */
 int ferry_device_run(struct ferry_dev_work *w, uint8_t *staging);
 
+/*
+ * clGetDeviceInfo of PoCL's CPU device (loaded on first use). Returns a
+ * cl_int error code (CL_DEVICE_NOT_AVAILABLE when PoCL cannot be loaded).
+ */
+int ferry_pocl_device_info(uint32_t param, uint64_t size, void *value, uint64_t *size_ret);
+
 #endif

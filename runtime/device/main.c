@@ -165,6 +165,12 @@ int main(int argc, char **argv)
 				__atomic_sub_fetch(&drv.busy, 1, __ATOMIC_RELAXED);
 			}
 			break;
+		case FERRY_MSG_CL_DEVINFO:
+			if (m.u.clq.size > FERRY_STAGING_SIZE)
+				m.u.clq.size = FERRY_STAGING_SIZE;
+			m.status = ferry_pocl_device_info(m.u.clq.param, m.u.clq.size, staging,
+							  &m.u.clq.size_ret);
+			break;
 		case FERRY_MSG_SHUTDOWN:
 			m.status = 0;
 			udrv_fini(&drv);

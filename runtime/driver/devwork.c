@@ -108,3 +108,36 @@ int64_t ferry_dev_check(struct ferry_ctx *ctx, const void *src, uint64_t size, u
 
 	return r ? r : (int64_t)w.result;
 }
+
+int ferry_device_cl_info(struct ferry_ctx *ctx, uint32_t param, size_t size, void *value,
+			 size_t *size_ret)
+{
+	struct ferry_msg m;
+	int r;
+
+	memset(&m, 0, sizeof(m));
+	m.op = FERRY_MSG_CL_DEVINFO;
+	m.magic = FERRY_PROTO_MAGIC;
+	m.u.clq.param = param;
+	m.u.clq.size = value ? size : 0;
+	if (m.u.clq.size > FERRY_STAGING_SIZE)
+		m.u.clq.size = FERRY_STAGING_SIZE;
+	if (atomic_load(&ctx->dead))
+		return FERRY_CL_DEVICE_NOT_AVAILABLE;
+	pthread_mutex_lock(&ctx->io);
+	m.seq = ++ctx->seq;
+	r = ferry_msg_send(ctx->sock, &m, NULL, 0);
+	if (!r)
+		r = ferry_msg_recv(ctx->sock, &m, NULL, NULL, 0);
+	if (!r && m.status == 0 && value && m.u.clq.size_ret <= m.u.clq.size)
+		memcpy(value, ctx->staging, m.u.clq.size_ret);
+	pthread_mutex_unlock(&ctx->io);
+	if (r) {
+		if (r == -EPIPE)
+			atomic_store(&ctx->dead, true);
+		return FERRY_CL_DEVICE_NOT_AVAILABLE;
+	}
+	if (size_ret)
+		*size_ret = m.u.clq.size_ret;
+	return (int)m.status;
+}

@@ -25,7 +25,8 @@ enum ferry_msg_op {
 	FERRY_MSG_INIT = 1,    /* fds: sysmem, vram, meta, staging, host uffd */
 	FERRY_MSG_IOCTL = 2,   /* payload: cmd + argument structure */
 	FERRY_MSG_DEVWORK = 3, /* payload: struct ferry_dev_work */
-	FERRY_MSG_SHUTDOWN = 4
+	FERRY_MSG_SHUTDOWN = 4,
+	FERRY_MSG_CL_DEVINFO = 5 /* u.clq: clGetDeviceInfo of PoCL's device; value in staging */
 };
 
 struct ferry_msg {
@@ -50,6 +51,12 @@ struct ferry_msg {
 			struct ferry_attr attr[FERRY_MAX_ATTRS];
 		} attrs;
 		struct ferry_dev_work work;
+		struct {
+			uint32_t param; /* cl_device_info */
+			uint32_t pad;
+			uint64_t size;	   /* in: bytes wanted (<= staging), 0 = size only */
+			uint64_t size_ret; /* out */
+		} clq;
 	} u;
 };
 
