@@ -59,6 +59,11 @@ for typ, name in entries:
     out.append("}")
     out.append("")
 
+for typ, name in entries:
+    if name in implemented and name in typedefs:
+        ret, args = typedefs[name]
+        out.append("%s CL_API_CALL ferry_%s(%s);" % (ret, name, args))
+out.append("")
 out.append("const struct _cl_icd_dispatch ferry_dispatch = {")
 for typ, name in entries:
     if name in implemented:

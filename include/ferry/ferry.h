@@ -85,6 +85,8 @@ int ferry_get_attr(struct ferry_ctx *ctx, void *start, uint64_t size, uint32_t t
  */
 void *ferry_alloc(struct ferry_ctx *ctx, uint64_t size, uint64_t align);
 int ferry_free(struct ferry_ctx *ctx, void *ptr);
+/* The allocation containing @ptr: 0, or -ENOENT when @ptr is in none. */
+int ferry_alloc_find(struct ferry_ctx *ctx, const void *ptr, uint64_t *base, uint64_t *size);
 
 /*
  * Device work: ferry-device touches window memory through its device view,

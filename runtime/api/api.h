@@ -25,6 +25,7 @@
 #include <stddef.h>
 
 #include "ferry/ferry.h"
+#include "transport/proto.h"
 
 #define FERRY_VERSION_STRING "0.1.0"
 #define FERRY_EXPORT __attribute__((visibility("default")))
@@ -47,6 +48,60 @@ struct _cl_context {
 	size_t nprops;			/* entries including the terminator, 0 if none */
 	void(CL_CALLBACK *notify)(const char *, const void *, size_t, void *);
 	void *user_data;
+};
+
+struct _cl_command_queue {
+	const struct _cl_icd_dispatch *dispatch;
+	atomic_uint refcount;
+	cl_context context;
+	cl_device_id device;
+	cl_command_queue_properties props;
+	cl_queue_properties props_list[4]; /* as given, 0-terminated */
+	size_t nprops;
+};
+
+/*
+ * Events. Commands run to completion before their clEnqueue* returns (the
+ * queue is in order and the device answers each request in turn), so every
+ * command's event is complete when the application sees it.
+ */
+struct _cl_event {
+	const struct _cl_icd_dispatch *dispatch;
+	atomic_uint refcount;
+	cl_context context;
+	cl_command_queue queue;
+	cl_command_type type;
+	cl_int status;
+	cl_ulong t_queued, t_submit, t_start, t_end;
+};
+
+struct _cl_program {
+	const struct _cl_icd_dispatch *dispatch;
+	atomic_uint refcount;
+	atomic_uint kernels; /* live kernels: a program with kernels cannot be rebuilt */
+	cl_context context;
+	char *source;
+	char *options;
+	char *log;
+	uint64_t id; /* in ferry-device, 0 = never built */
+	cl_build_status status;
+};
+
+struct ferry_kernel_arg {
+	uint32_t kind; /* FERRY_KARG_* of transport/proto.h */
+	uint32_t size;
+	int set;
+	void *value;
+};
+
+struct _cl_kernel {
+	const struct _cl_icd_dispatch *dispatch;
+	atomic_uint refcount;
+	cl_program program;
+	char *name;
+	uint64_t id;
+	cl_uint nargs;
+	struct ferry_kernel_arg *args;
 };
 
 extern struct _cl_platform_id ferry_platform;
@@ -77,6 +132,20 @@ cl_int ferry_api_info(size_t param_value_size, void *param_value, size_t *param_
 			return NULL;                                                               \
 		}                                                                                  \
 	} while (0)
+
+/* Handle checks. */
+int ferry_valid_context(cl_context c);
+int ferry_valid_queue(cl_command_queue q);
+int ferry_valid_event(cl_event e);
+int ferry_valid_program(cl_program p);
+int ferry_valid_kernel(cl_kernel k);
+
+/* Events (queue.c). */
+cl_ulong ferry_now_ns(void);
+cl_int ferry_check_wait_list(cl_context ctx, cl_uint n, const cl_event *list);
+/* The event of a finished command (returned through @event when not NULL). */
+cl_int ferry_finish_command(cl_command_queue q, cl_command_type type, cl_ulong t_queued,
+			    cl_ulong t_start, cl_int status, cl_event *event);
 
 /* platform.c */
 CL_API_ENTRY cl_int CL_API_CALL ferry_clGetPlatformIDs(cl_uint num_entries,
@@ -121,5 +190,11 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clGetContextInfo(cl_context context,
 						       cl_context_info param_name,
 						       size_t param_value_size, void *param_value,
 						       size_t *param_value_size_ret);
+
+/* program.c, kernel.c, queue.c: used across files */
+CL_API_ENTRY cl_int CL_API_CALL ferry_clRetainProgram(cl_program program);
+CL_API_ENTRY cl_int CL_API_CALL ferry_clReleaseProgram(cl_program program);
+CL_API_ENTRY cl_int CL_API_CALL ferry_clReleaseCommandQueue(cl_command_queue q);
+CL_API_ENTRY void CL_API_CALL ferry_clSVMFree(cl_context context, void *svm_pointer);
 
 #endif /* FERRY_API_H */

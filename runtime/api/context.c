@@ -79,21 +79,21 @@ CL_API_ENTRY cl_context CL_API_CALL ferry_clCreateContextFromType(
 	return ferry_clCreateContext(properties, 1, &dev, pfn_notify, user_data, errcode_ret);
 }
 
-static int valid_context(cl_context c)
+int ferry_valid_context(cl_context c)
 {
 	return c && c->dispatch == &ferry_dispatch && atomic_load(&c->refcount) > 0;
 }
 
 CL_API_ENTRY cl_int CL_API_CALL ferry_clRetainContext(cl_context context)
 {
-	FERRY_RETURN_ERROR_ON(!valid_context(context), CL_INVALID_CONTEXT);
+	FERRY_RETURN_ERROR_ON(!ferry_valid_context(context), CL_INVALID_CONTEXT);
 	atomic_fetch_add(&context->refcount, 1);
 	return CL_SUCCESS;
 }
 
 CL_API_ENTRY cl_int CL_API_CALL ferry_clReleaseContext(cl_context context)
 {
-	FERRY_RETURN_ERROR_ON(!valid_context(context), CL_INVALID_CONTEXT);
+	FERRY_RETURN_ERROR_ON(!ferry_valid_context(context), CL_INVALID_CONTEXT);
 	if (atomic_fetch_sub(&context->refcount, 1) == 1) {
 		context->dispatch = NULL;
 		free(context);
@@ -108,7 +108,7 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clGetContextInfo(cl_context context,
 {
 	cl_uint refs, ndev = 1;
 
-	FERRY_RETURN_ERROR_ON(!valid_context(context), CL_INVALID_CONTEXT);
+	FERRY_RETURN_ERROR_ON(!ferry_valid_context(context), CL_INVALID_CONTEXT);
 	switch (param_name) {
 	case CL_CONTEXT_REFERENCE_COUNT:
 		refs = atomic_load(&context->refcount);

@@ -215,9 +215,12 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clGetDeviceInfo(cl_device_id device,
 	case CL_DEVICE_WORK_GROUP_COLLECTIVE_FUNCTIONS_SUPPORT:
 	case CL_DEVICE_SUB_GROUP_INDEPENDENT_FORWARD_PROGRESS:
 		return RET(no);
-	case CL_DEVICE_SVM_CAPABILITIES:
-		/* SVM entry points come with the OpenCL issue's next step. */
-		return RET(zero_bits);
+	case CL_DEVICE_SVM_CAPABILITIES: {
+		/* managed, migrating coarse-grained buffers (fine-grained: not yet) */
+		cl_device_svm_capabilities svm = CL_DEVICE_SVM_COARSE_GRAIN_BUFFER;
+
+		return RET(svm);
+	}
 	case CL_DEVICE_PARENT_DEVICE:
 		return RET(none);
 	case CL_DEVICE_PARTITION_MAX_SUB_DEVICES:

@@ -114,3 +114,22 @@ int ferry_free(struct ferry_ctx *ctx, void *ptr)
 	pthread_mutex_unlock(&ctx->alloc_lock);
 	return r;
 }
+
+int ferry_alloc_find(struct ferry_ctx *ctx, const void *ptr, uint64_t *base, uint64_t *size)
+{
+	uint64_t a = (uint64_t)(uintptr_t)ptr;
+	int r = -ENOENT;
+
+	if (!ctx)
+		return -EINVAL;
+	pthread_mutex_lock(&ctx->alloc_lock);
+	for (struct ferry_range *u = ctx->used_list; u; u = u->next)
+		if (a >= u->start && a - u->start < u->size) {
+			*base = u->start;
+			*size = u->size;
+			r = 0;
+			break;
+		}
+	pthread_mutex_unlock(&ctx->alloc_lock);
+	return r;
+}

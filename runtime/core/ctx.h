@@ -56,4 +56,13 @@ int ferry_request(struct ferry_ctx *ctx, struct ferry_msg *m);
 int ferry_device_cl_info(struct ferry_ctx *ctx, uint32_t param, size_t size, void *value,
 			 size_t *size_ret);
 
+/*
+ * One request whose payload travels in the staging buffer: @in is copied
+ * there first, and up to @out_room bytes of the reply (m->u.cl.size) copied
+ * out of it. Returns the reply's cl_int status, or
+ * FERRY_CL_DEVICE_NOT_AVAILABLE when the device is gone.
+ */
+int ferry_device_call(struct ferry_ctx *ctx, struct ferry_msg *m, const void *in, size_t in_size,
+		      void *out, size_t out_room);
+
 #endif

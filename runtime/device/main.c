@@ -24,6 +24,9 @@
 #include "transport/proto.h"
 #include "udriver/udriver.h"
 
+#define CL_INVALID_VALUE_ERR (-30)     /* CL_INVALID_VALUE */
+#define CL_OUT_OF_HOST_MEMORY_ERR (-6) /* CL_OUT_OF_HOST_MEMORY */
+
 enum { FD_SYS, FD_VRAM, FD_META, FD_STAGING, FD_HOST_UFFD, NFDS };
 
 static struct udrv drv;
@@ -170,6 +173,50 @@ int main(int argc, char **argv)
 				m.u.clq.size = FERRY_STAGING_SIZE;
 			m.status = ferry_pocl_device_info(m.u.clq.param, m.u.clq.size, staging,
 							  &m.u.clq.size_ret);
+			break;
+		case FERRY_MSG_CL_BUILD: {
+			/* staging: source\0options\0; the log replaces it */
+			char *src = (char *)staging, *opt;
+			size_t n = strnlen(src, FERRY_STAGING_SIZE);
+			char *copy;
+
+			m.status = CL_INVALID_VALUE_ERR;
+			if (n + 1 >= FERRY_STAGING_SIZE)
+				break;
+			opt = src + n + 1;
+			if (strnlen(opt, FERRY_STAGING_SIZE - n - 1) >= FERRY_STAGING_SIZE - n - 1)
+				break;
+			copy = malloc(FERRY_STAGING_SIZE);
+			if (!copy) {
+				m.status = CL_OUT_OF_HOST_MEMORY_ERR;
+				break;
+			}
+			memcpy(copy, staging, FERRY_STAGING_SIZE);
+			__atomic_add_fetch(&drv.busy, 1, __ATOMIC_RELAXED);
+			m.status = ferry_pocl_build(copy, copy + n + 1, &m.u.cl.id, (char *)staging,
+						    FERRY_STAGING_SIZE, &m.u.cl.size);
+			__atomic_sub_fetch(&drv.busy, 1, __ATOMIC_RELAXED);
+			free(copy);
+			break;
+		}
+		case FERRY_MSG_CL_KERNEL:
+			staging[FERRY_STAGING_SIZE - 1] = 0;
+			m.status = ferry_pocl_kernel(m.u.cl.id, (const char *)staging, &m.u.cl.id2,
+						     &m.u.cl.nargs);
+			break;
+		case FERRY_MSG_CL_RELEASE:
+			m.status = ferry_pocl_release(m.u.cl.id, (int)m.u.cl.id2);
+			break;
+		case FERRY_MSG_CL_LAUNCH:
+			if (m.u.cl.size > FERRY_STAGING_SIZE) {
+				m.status = CL_INVALID_VALUE_ERR;
+				break;
+			}
+			__atomic_add_fetch(&drv.busy, 1, __ATOMIC_RELAXED);
+			m.status = ferry_pocl_launch(m.u.cl.id, m.u.cl.work_dim, m.u.cl.offset,
+						     m.u.cl.global, m.u.cl.local, m.u.cl.nargs,
+						     staging, m.u.cl.size);
+			__atomic_sub_fetch(&drv.busy, 1, __ATOMIC_RELAXED);
 			break;
 		case FERRY_MSG_SHUTDOWN:
 			m.status = 0;

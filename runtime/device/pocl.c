@@ -10,8 +10,10 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "device/device.h"
+#include "transport/proto.h"
 
 #define CL_TARGET_OPENCL_VERSION 300
 #include <CL/cl.h>
@@ -23,6 +25,13 @@ static pthread_once_t once = PTHREAD_ONCE_INIT;
 static cl_platform_id platform;
 static cl_device_id device;
 static const struct _cl_icd_dispatch *dispatch;
+static cl_context context;
+static cl_command_queue queue;
+
+/* Programs and kernels by id (the host holds ids, never PoCL handles). */
+#define MAX_OBJECTS 4096
+static cl_program programs[MAX_OBJECTS];
+static cl_kernel kernels[MAX_OBJECTS];
 
 static void load(void)
 {
@@ -48,6 +57,156 @@ static void load(void)
 		fprintf(stderr, "ferry-device: PoCL has no CPU device\n");
 		device = NULL;
 	}
+}
+
+/* PoCL's context and in-order queue, made on first kernel-related use. */
+static cl_int ensure_queue(void)
+{
+	cl_int err = CL_SUCCESS;
+
+	pthread_once(&once, load);
+	if (!device)
+		return CL_DEVICE_NOT_AVAILABLE;
+	if (queue)
+		return CL_SUCCESS;
+	context = dispatch->clCreateContext(NULL, 1, &device, NULL, NULL, &err);
+	if (!context)
+		return err;
+	queue = dispatch->clCreateCommandQueueWithProperties(context, device, NULL, &err);
+	return queue ? CL_SUCCESS : err;
+}
+
+static int free_slot(void **table)
+{
+	for (int i = 1; i < MAX_OBJECTS; i++)
+		if (!table[i])
+			return i;
+	return -1;
+}
+
+int ferry_pocl_build(const char *source, const char *options, uint64_t *id, char *log,
+		     uint64_t log_room, uint64_t *log_size)
+{
+	cl_int err = ensure_queue(), build;
+	cl_program prog;
+	size_t ls = 0;
+	int slot;
+
+	*log_size = 0;
+	if (err)
+		return err;
+	slot = free_slot((void **)programs);
+	if (slot < 0)
+		return CL_OUT_OF_RESOURCES;
+	prog = dispatch->clCreateProgramWithSource(context, 1, &source, NULL, &err);
+	if (!prog)
+		return err;
+	build = dispatch->clBuildProgram(prog, 1, &device, options, NULL, NULL);
+	if (dispatch->clGetProgramBuildInfo(prog, device, CL_PROGRAM_BUILD_LOG, log_room, log,
+					    &ls) == CL_SUCCESS)
+		*log_size = ls;
+	programs[slot] = prog;
+	*id = (uint64_t)slot;
+	return build;
+}
+
+int ferry_pocl_kernel(uint64_t program, const char *name, uint64_t *id, uint32_t *nargs)
+{
+	cl_int err = CL_INVALID_PROGRAM;
+	cl_kernel k;
+	cl_uint n = 0;
+	int slot;
+
+	if (program == 0 || program >= MAX_OBJECTS || !programs[program])
+		return CL_INVALID_PROGRAM;
+	slot = free_slot((void **)kernels);
+	if (slot < 0)
+		return CL_OUT_OF_RESOURCES;
+	k = dispatch->clCreateKernel(programs[program], name, &err);
+	if (!k)
+		return err;
+	err = dispatch->clGetKernelInfo(k, CL_KERNEL_NUM_ARGS, sizeof(n), &n, NULL);
+	if (err) {
+		dispatch->clReleaseKernel(k);
+		return err;
+	}
+	kernels[slot] = k;
+	*id = (uint64_t)slot;
+	*nargs = n;
+	return CL_SUCCESS;
+}
+
+int ferry_pocl_release(uint64_t id, int is_kernel)
+{
+	if (id == 0 || id >= MAX_OBJECTS)
+		return CL_INVALID_VALUE;
+	if (is_kernel && kernels[id]) {
+		dispatch->clReleaseKernel(kernels[id]);
+		kernels[id] = NULL;
+	} else if (!is_kernel && programs[id]) {
+		dispatch->clReleaseProgram(programs[id]);
+		programs[id] = NULL;
+	}
+	return CL_SUCCESS;
+}
+
+int ferry_pocl_launch(uint64_t kernel, uint32_t work_dim, const uint64_t *offset,
+		      const uint64_t *global, const uint64_t *local, uint32_t nargs,
+		      const uint8_t *args, uint64_t args_size)
+{
+	size_t off[3], glo[3], loc[3];
+	uint64_t pos = 0;
+	cl_kernel k;
+	cl_int err;
+
+	if (kernel == 0 || kernel >= MAX_OBJECTS || !kernels[kernel])
+		return CL_INVALID_KERNEL;
+	if (work_dim < 1 || work_dim > 3)
+		return CL_INVALID_WORK_DIMENSION;
+	k = kernels[kernel];
+	for (uint32_t i = 0; i < nargs; i++) {
+		struct ferry_karg a;
+
+		if (pos + sizeof(a) > args_size)
+			return CL_INVALID_KERNEL_ARGS;
+		memcpy(&a, args + pos, sizeof(a));
+		pos += sizeof(a);
+		switch (a.kind) {
+		case FERRY_KARG_VALUE:
+			if (pos + a.size > args_size)
+				return CL_INVALID_KERNEL_ARGS;
+			err = dispatch->clSetKernelArg(k, i, a.size, args + pos);
+			pos += a.size;
+			break;
+		case FERRY_KARG_SVM: {
+			void *ptr;
+
+			if (a.size != sizeof(ptr) || pos + a.size > args_size)
+				return CL_INVALID_KERNEL_ARGS;
+			memcpy(&ptr, args + pos, sizeof(ptr));
+			err = dispatch->clSetKernelArgSVMPointer(k, i, ptr);
+			pos += a.size;
+			break;
+		}
+		case FERRY_KARG_LOCAL:
+			err = dispatch->clSetKernelArg(k, i, a.size, NULL);
+			break;
+		default:
+			return CL_INVALID_KERNEL_ARGS;
+		}
+		if (err)
+			return err;
+	}
+	for (uint32_t d = 0; d < work_dim; d++) {
+		off[d] = (size_t)offset[d];
+		glo[d] = (size_t)global[d];
+		loc[d] = (size_t)local[d];
+	}
+	err = dispatch->clEnqueueNDRangeKernel(queue, k, work_dim, off, glo, local[0] ? loc : NULL,
+					       0, NULL, NULL);
+	if (err)
+		return err;
+	return dispatch->clFinish(queue);
 }
 
 int ferry_pocl_device_info(uint32_t param, uint64_t size, void *value, uint64_t *size_ret)

@@ -141,3 +141,34 @@ int ferry_device_cl_info(struct ferry_ctx *ctx, uint32_t param, size_t size, voi
 		*size_ret = m.u.clq.size_ret;
 	return (int)m.status;
 }
+
+int ferry_device_call(struct ferry_ctx *ctx, struct ferry_msg *m, const void *in, size_t in_size,
+		      void *out, size_t out_room)
+{
+	int r;
+
+	if (in_size > FERRY_STAGING_SIZE)
+		return -EINVAL;
+	if (atomic_load(&ctx->dead))
+		return FERRY_CL_DEVICE_NOT_AVAILABLE;
+	m->magic = FERRY_PROTO_MAGIC;
+	pthread_mutex_lock(&ctx->io);
+	if (in_size)
+		memcpy(ctx->staging, in, in_size);
+	m->seq = ++ctx->seq;
+	r = ferry_msg_send(ctx->sock, m, NULL, 0);
+	if (!r)
+		r = ferry_msg_recv(ctx->sock, m, NULL, NULL, 0);
+	if (!r && out && out_room) {
+		size_t n = m->u.cl.size < out_room ? m->u.cl.size : out_room;
+
+		memcpy(out, ctx->staging, n);
+	}
+	pthread_mutex_unlock(&ctx->io);
+	if (r) {
+		if (r == -EPIPE)
+			atomic_store(&ctx->dead, true);
+		return FERRY_CL_DEVICE_NOT_AVAILABLE;
+	}
+	return (int)m->status;
+}

@@ -26,8 +26,20 @@ enum ferry_msg_op {
 	FERRY_MSG_IOCTL = 2,   /* payload: cmd + argument structure */
 	FERRY_MSG_DEVWORK = 3, /* payload: struct ferry_dev_work */
 	FERRY_MSG_SHUTDOWN = 4,
-	FERRY_MSG_CL_DEVINFO = 5 /* u.clq: clGetDeviceInfo of PoCL's device; value in staging */
+	FERRY_MSG_CL_DEVINFO = 5, /* u.clq: clGetDeviceInfo of PoCL's device; value in staging */
+	FERRY_MSG_CL_BUILD = 6,	  /* staging: source, options (NUL-terminated); out: id, log */
+	FERRY_MSG_CL_KERNEL = 7,  /* staging: name; u.cl.id = program; out: id, nargs */
+	FERRY_MSG_CL_LAUNCH = 8,  /* u.cl: kernel, ND-range; staging: struct ferry_karg list */
+	FERRY_MSG_CL_RELEASE = 9  /* u.cl.id: program or kernel (u.cl.id2 = 1 for a kernel) */
 };
+
+/* One kernel argument in a FERRY_MSG_CL_LAUNCH payload, followed by @size bytes. */
+struct ferry_karg {
+	uint32_t kind; /* FERRY_KARG_* */
+	uint32_t size; /* value bytes (VALUE), local bytes (LOCAL), 8 (SVM) */
+};
+
+enum { FERRY_KARG_VALUE = 0, FERRY_KARG_SVM = 1, FERRY_KARG_LOCAL = 2 };
 
 struct ferry_msg {
 	uint32_t magic;
@@ -51,6 +63,15 @@ struct ferry_msg {
 			struct ferry_attr attr[FERRY_MAX_ATTRS];
 		} attrs;
 		struct ferry_dev_work work;
+		struct {
+			uint64_t id, id2;
+			int32_t status; /* cl_int: build or launch status */
+			uint32_t work_dim;
+			uint32_t nargs;
+			uint32_t pad;
+			uint64_t offset[3], global[3], local[3]; /* local[0] == 0: PoCL picks */
+			uint64_t size; /* bytes of payload/log in staging */
+		} cl;
 		struct {
 			uint32_t param; /* cl_device_info */
 			uint32_t pad;

@@ -1,0 +1,244 @@
+/* SPDX-License-Identifier: MIT */
+/* kernel.c - kernels, their arguments, and clEnqueueNDRangeKernel. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "core/ctx.h"
+
+int ferry_valid_kernel(cl_kernel k)
+{
+	return k && k->dispatch == &ferry_dispatch && atomic_load(&k->refcount) > 0;
+}
+
+CL_API_ENTRY cl_kernel CL_API_CALL ferry_clCreateKernel(cl_program program, const char *kernel_name,
+							cl_int *errcode_ret)
+{
+	struct ferry_msg m = {.op = FERRY_MSG_CL_KERNEL};
+	struct ferry_ctx *vas = ferry_api_vaspace(NULL);
+	cl_kernel k;
+	cl_int err;
+
+	FERRY_RETURN_NULL_ON(!ferry_valid_program(program), CL_INVALID_PROGRAM);
+	FERRY_RETURN_NULL_ON(program->status != CL_BUILD_SUCCESS, CL_INVALID_PROGRAM_EXECUTABLE);
+	FERRY_RETURN_NULL_ON(!kernel_name, CL_INVALID_VALUE);
+	FERRY_RETURN_NULL_ON(strlen(kernel_name) + 1 > 4096, CL_INVALID_KERNEL_NAME);
+	FERRY_RETURN_NULL_ON(!vas, CL_DEVICE_NOT_AVAILABLE);
+	m.u.cl.id = program->id;
+	err = ferry_device_call(vas, &m, kernel_name, strlen(kernel_name) + 1, NULL, 0);
+	FERRY_RETURN_NULL_ON(err, err);
+	k = calloc(1, sizeof(*k));
+	if (k) {
+		k->name = strdup(kernel_name);
+		k->args = calloc(m.u.cl.nargs ? m.u.cl.nargs : 1, sizeof(*k->args));
+	}
+	if (!k || !k->name || !k->args) {
+		struct ferry_msg r = {.op = FERRY_MSG_CL_RELEASE};
+
+		r.u.cl.id = m.u.cl.id2;
+		r.u.cl.id2 = 1;
+		ferry_device_call(vas, &r, NULL, 0, NULL, 0);
+		if (k) {
+			free(k->name);
+			free(k->args);
+		}
+		free(k);
+		FERRY_RETURN_NULL_ON(1, CL_OUT_OF_HOST_MEMORY);
+	}
+	k->dispatch = &ferry_dispatch;
+	atomic_init(&k->refcount, 1);
+	k->program = program;
+	k->id = m.u.cl.id2;
+	k->nargs = m.u.cl.nargs;
+	ferry_clRetainProgram(program);
+	atomic_fetch_add(&program->kernels, 1);
+	if (errcode_ret)
+		*errcode_ret = CL_SUCCESS;
+	return k;
+}
+
+CL_API_ENTRY cl_int CL_API_CALL ferry_clRetainKernel(cl_kernel k)
+{
+	FERRY_RETURN_ERROR_ON(!ferry_valid_kernel(k), CL_INVALID_KERNEL);
+	atomic_fetch_add(&k->refcount, 1);
+	return CL_SUCCESS;
+}
+
+CL_API_ENTRY cl_int CL_API_CALL ferry_clReleaseKernel(cl_kernel k)
+{
+	FERRY_RETURN_ERROR_ON(!ferry_valid_kernel(k), CL_INVALID_KERNEL);
+	if (atomic_fetch_sub(&k->refcount, 1) == 1) {
+		struct ferry_ctx *vas = ferry_api_vaspace(NULL);
+		struct ferry_msg m = {.op = FERRY_MSG_CL_RELEASE};
+		cl_program p = k->program;
+
+		m.u.cl.id = k->id;
+		m.u.cl.id2 = 1;
+		if (vas)
+			ferry_device_call(vas, &m, NULL, 0, NULL, 0);
+		for (cl_uint i = 0; i < k->nargs; i++)
+			free(k->args[i].value);
+		free(k->args);
+		free(k->name);
+		k->dispatch = NULL;
+		free(k);
+		atomic_fetch_sub(&p->kernels, 1);
+		ferry_clReleaseProgram(p);
+	}
+	return CL_SUCCESS;
+}
+
+static cl_int set_arg(cl_kernel k, cl_uint idx, uint32_t kind, size_t size, const void *value)
+{
+	struct ferry_kernel_arg *a;
+	void *copy = NULL;
+
+	FERRY_RETURN_ERROR_ON(!ferry_valid_kernel(k), CL_INVALID_KERNEL);
+	FERRY_RETURN_ERROR_ON(idx >= k->nargs, CL_INVALID_ARG_INDEX);
+	FERRY_RETURN_ERROR_ON(size > 65536, CL_INVALID_ARG_SIZE);
+	if (kind != FERRY_KARG_LOCAL) {
+		copy = malloc(size ? size : 1);
+		FERRY_RETURN_ERROR_ON(!copy, CL_OUT_OF_HOST_MEMORY);
+		memcpy(copy, value, size);
+	}
+	a = &k->args[idx];
+	free(a->value);
+	a->kind = kind;
+	a->size = (uint32_t)size;
+	a->value = copy;
+	a->set = 1;
+	return CL_SUCCESS;
+}
+
+CL_API_ENTRY cl_int CL_API_CALL ferry_clSetKernelArg(cl_kernel kernel, cl_uint arg_index,
+						     size_t arg_size, const void *arg_value)
+{
+	/* NULL value: __local memory of arg_size bytes. Buffers (cl_mem) come later. */
+	FERRY_RETURN_ERROR_ON(!arg_value && arg_size == 0, CL_INVALID_ARG_SIZE);
+	FERRY_RETURN_ERROR_ON(arg_value && arg_size == 0, CL_INVALID_ARG_SIZE);
+	return set_arg(kernel, arg_index, arg_value ? FERRY_KARG_VALUE : FERRY_KARG_LOCAL, arg_size,
+		       arg_value);
+}
+
+CL_API_ENTRY cl_int CL_API_CALL ferry_clSetKernelArgSVMPointer(cl_kernel kernel, cl_uint arg_index,
+							       const void *arg_value)
+{
+	/* Any pointer is accepted, as PoCL does: it may point inside an allocation. */
+	return set_arg(kernel, arg_index, FERRY_KARG_SVM, sizeof(arg_value), &arg_value);
+}
+
+CL_API_ENTRY cl_int CL_API_CALL ferry_clSetKernelExecInfo(cl_kernel kernel,
+							  cl_kernel_exec_info param_name,
+							  size_t param_value_size,
+							  const void *param_value)
+{
+	FERRY_RETURN_ERROR_ON(!ferry_valid_kernel(kernel), CL_INVALID_KERNEL);
+	FERRY_RETURN_ERROR_ON(!param_value || param_value_size == 0, CL_INVALID_VALUE);
+	switch (param_name) {
+	case CL_KERNEL_EXEC_INFO_SVM_PTRS:
+		/* every window address is reachable from the device: nothing to record */
+		FERRY_RETURN_ERROR_ON(param_value_size % sizeof(void *), CL_INVALID_VALUE);
+		return CL_SUCCESS;
+	case CL_KERNEL_EXEC_INFO_SVM_FINE_GRAIN_SYSTEM:
+		FERRY_RETURN_ERROR_ON(param_value_size != sizeof(cl_bool), CL_INVALID_VALUE);
+		/* fine-grained system SVM is not a device capability */
+		FERRY_RETURN_ERROR_ON(*(const cl_bool *)param_value, CL_INVALID_OPERATION);
+		return CL_SUCCESS;
+	default:
+		return CL_INVALID_VALUE;
+	}
+}
+
+CL_API_ENTRY cl_int CL_API_CALL ferry_clGetKernelInfo(cl_kernel k, cl_kernel_info param_name,
+						      size_t param_value_size, void *param_value,
+						      size_t *param_value_size_ret)
+{
+	cl_uint refs;
+
+	FERRY_RETURN_ERROR_ON(!ferry_valid_kernel(k), CL_INVALID_KERNEL);
+#define RET(v) ferry_api_info(param_value_size, param_value, param_value_size_ret, &(v), sizeof(v))
+	switch (param_name) {
+	case CL_KERNEL_FUNCTION_NAME:
+		return ferry_api_info(param_value_size, param_value, param_value_size_ret, k->name,
+				      strlen(k->name) + 1);
+	case CL_KERNEL_NUM_ARGS:
+		return RET(k->nargs);
+	case CL_KERNEL_REFERENCE_COUNT:
+		refs = atomic_load(&k->refcount);
+		return RET(refs);
+	case CL_KERNEL_CONTEXT:
+		return RET(k->program->context);
+	case CL_KERNEL_PROGRAM:
+		return RET(k->program);
+	case CL_KERNEL_ATTRIBUTES:
+		return ferry_api_info(param_value_size, param_value, param_value_size_ret, "", 1);
+	default:
+		return CL_INVALID_VALUE;
+	}
+#undef RET
+}
+
+CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueNDRangeKernel(
+	cl_command_queue q, cl_kernel k, cl_uint work_dim, const size_t *global_work_offset,
+	const size_t *global_work_size, const size_t *local_work_size,
+	cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event)
+{
+	struct ferry_msg m = {.op = FERRY_MSG_CL_LAUNCH};
+	struct ferry_ctx *vas = ferry_api_vaspace(NULL);
+	cl_ulong t_queued = ferry_now_ns(), t_start;
+	size_t bytes = 0, o = 0;
+	uint8_t *payload;
+	cl_int err;
+
+	FERRY_RETURN_ERROR_ON(!ferry_valid_queue(q), CL_INVALID_COMMAND_QUEUE);
+	FERRY_RETURN_ERROR_ON(!ferry_valid_kernel(k), CL_INVALID_KERNEL);
+	FERRY_RETURN_ERROR_ON(k->program->context != q->context, CL_INVALID_CONTEXT);
+	FERRY_RETURN_ERROR_ON(work_dim < 1 || work_dim > 3, CL_INVALID_WORK_DIMENSION);
+	FERRY_RETURN_ERROR_ON(!global_work_size, CL_INVALID_GLOBAL_WORK_SIZE);
+	for (cl_uint d = 0; d < work_dim; d++) {
+		FERRY_RETURN_ERROR_ON(global_work_size[d] == 0, CL_INVALID_GLOBAL_WORK_SIZE);
+		FERRY_RETURN_ERROR_ON(global_work_offset &&
+					      global_work_size[d] + global_work_offset[d] <
+						      global_work_size[d],
+				      CL_INVALID_GLOBAL_OFFSET);
+		/* no non-uniform work-groups (CL_DEVICE_NON_UNIFORM_WORK_GROUP_SUPPORT) */
+		FERRY_RETURN_ERROR_ON(local_work_size && (local_work_size[d] == 0 ||
+							  global_work_size[d] % local_work_size[d]),
+				      CL_INVALID_WORK_GROUP_SIZE);
+	}
+	for (cl_uint i = 0; i < k->nargs; i++) {
+		FERRY_RETURN_ERROR_ON(!k->args[i].set, CL_INVALID_KERNEL_ARGS);
+		bytes += sizeof(struct ferry_karg) +
+			 (k->args[i].kind == FERRY_KARG_LOCAL ? 0 : k->args[i].size);
+	}
+	err = ferry_check_wait_list(q->context, num_events_in_wait_list, event_wait_list);
+	FERRY_RETURN_ERROR_ON(err, err);
+	FERRY_RETURN_ERROR_ON(bytes > FERRY_STAGING_SIZE, CL_OUT_OF_RESOURCES);
+	FERRY_RETURN_ERROR_ON(!vas, CL_DEVICE_NOT_AVAILABLE);
+
+	payload = malloc(bytes ? bytes : 1);
+	FERRY_RETURN_ERROR_ON(!payload, CL_OUT_OF_HOST_MEMORY);
+	for (cl_uint i = 0; i < k->nargs; i++) {
+		struct ferry_karg a = {.kind = k->args[i].kind, .size = k->args[i].size};
+
+		memcpy(payload + o, &a, sizeof(a));
+		o += sizeof(a);
+		if (a.kind != FERRY_KARG_LOCAL) {
+			memcpy(payload + o, k->args[i].value, a.size);
+			o += a.size;
+		}
+	}
+	m.u.cl.id = k->id;
+	m.u.cl.work_dim = work_dim;
+	m.u.cl.nargs = k->nargs;
+	m.u.cl.size = bytes;
+	for (cl_uint d = 0; d < work_dim; d++) {
+		m.u.cl.offset[d] = global_work_offset ? global_work_offset[d] : 0;
+		m.u.cl.global[d] = global_work_size[d];
+		m.u.cl.local[d] = local_work_size ? local_work_size[d] : 0;
+	}
+	t_start = ferry_now_ns();
+	err = ferry_device_call(vas, &m, payload, bytes, NULL, 0);
+	free(payload);
+	return ferry_finish_command(q, CL_COMMAND_NDRANGE_KERNEL, t_queued, t_start, err, event);
+}
