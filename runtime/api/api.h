@@ -21,6 +21,7 @@
 #include <CL/cl.h>
 #include <CL/cl_ext.h>
 #include <CL/cl_icd.h>
+#include <CL/cl_ext_ferry.h>
 #include <stdatomic.h>
 #include <stddef.h>
 
@@ -196,5 +197,17 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clRetainProgram(cl_program program);
 CL_API_ENTRY cl_int CL_API_CALL ferry_clReleaseProgram(cl_program program);
 CL_API_ENTRY cl_int CL_API_CALL ferry_clReleaseCommandQueue(cl_command_queue q);
 CL_API_ENTRY void CL_API_CALL ferry_clSVMFree(cl_context context, void *svm_pointer);
+
+/* managed.c: cl_ferry_managed_memory */
+CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueSVMAdviseMemFERRY(
+	cl_command_queue q, const void *svm_ptr, size_t size, cl_svm_advice_ferry advice,
+	cl_device_id device, cl_uint num_events_in_wait_list, const cl_event *event_wait_list,
+	cl_event *event);
+CL_API_ENTRY cl_int CL_API_CALL ferry_clGetSVMResidencyFERRY(cl_context context,
+							     const void *svm_ptr, size_t size,
+							     cl_svm_residency_ferry *residency,
+							     size_t *num_pages_ret);
+CL_API_ENTRY cl_int CL_API_CALL ferry_clGetSVMCountersFERRY(cl_context context,
+							    cl_svm_counters_ferry *out);
 
 #endif /* FERRY_API_H */

@@ -67,7 +67,7 @@ static cl_int extensions_string(size_t pvs, void *pv, size_t *pvsr)
 
 	if (err)
 		return err;
-	out = calloc(1, size + 1);
+	out = calloc(1, size + sizeof(CL_FERRY_MANAGED_MEMORY_EXTENSION_NAME) + 1);
 	if (!out) {
 		free(in);
 		return CL_OUT_OF_HOST_MEMORY;
@@ -83,8 +83,8 @@ static cl_int extensions_string(size_t pvs, void *pv, size_t *pvsr)
 		p += len;
 		p += strspn(p, " ");
 	}
-	if (o)
-		out[o - 1] = 0;
+	memcpy(out + o, CL_FERRY_MANAGED_MEMORY_EXTENSION_NAME,
+	       sizeof(CL_FERRY_MANAGED_MEMORY_EXTENSION_NAME));
 	err = ferry_api_info(pvs, pv, pvsr, out, strlen(out) + 1);
 	free(in);
 	free(out);
@@ -99,9 +99,14 @@ static cl_int extensions_with_version(size_t pvs, void *pv, size_t *pvsr)
 
 	if (err)
 		return err;
+	v = realloc(v, size + sizeof(*v));
+	if (!v)
+		return CL_OUT_OF_HOST_MEMORY;
 	for (size_t i = 0; i < size / sizeof(*v); i++)
 		if (kept_extension(v[i].name, strnlen(v[i].name, CL_NAME_VERSION_MAX_NAME_SIZE)))
 			v[n++] = v[i];
+	v[n].version = CL_FERRY_MANAGED_MEMORY_EXTENSION_VERSION;
+	strcpy(v[n++].name, CL_FERRY_MANAGED_MEMORY_EXTENSION_NAME);
 	err = ferry_api_info(pvs, pv, pvsr, v, n * sizeof(*v));
 	free(v);
 	return err;
@@ -251,6 +256,22 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clGetDeviceInfo(cl_device_id device,
 		    param_name == CL_DEVICE_ATOMIC_FENCE_CAPABILITIES)
 			break; /* PoCL's */
 		return RET(zero_bits);
+	case CL_DEVICE_SVM_PAGE_SIZE_FERRY: {
+		size_t pg = FERRY_PAGE_SIZE;
+
+		return RET(pg);
+	}
+	case CL_DEVICE_SVM_MIGRATION_BLOCK_FERRY: {
+		uint64_t bs = 0;
+		size_t v;
+
+		if (!vas || !ferry_window_base(vas) ||
+		    ferry_get_attr(vas, ferry_window_base(vas), FERRY_PAGE_SIZE,
+				   FERRY_ATTR_BLOCK_SIZE, &bs))
+			return CL_DEVICE_NOT_AVAILABLE;
+		v = (size_t)bs;
+		return RET(v);
+	}
 	case CL_DEVICE_LATEST_CONFORMANCE_VERSION_PASSED:
 		s = "v0000-00-00-00"; /* Ferry itself has not been through the CTS */
 		break;

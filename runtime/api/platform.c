@@ -6,7 +6,7 @@
 
 #include "api/api.h"
 
-#define PLATFORM_EXTENSIONS "cl_khr_icd"
+#define PLATFORM_EXTENSIONS "cl_khr_icd " CL_FERRY_MANAGED_MEMORY_EXTENSION_NAME
 
 struct _cl_platform_id ferry_platform = {.dispatch = &ferry_dispatch};
 
@@ -69,7 +69,9 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clGetPlatformInfo(cl_platform_id platform,
 							size_t param_value_size, void *param_value,
 							size_t *param_value_size_ret)
 {
-	static const cl_name_version ext[] = {{CL_MAKE_VERSION(1, 0, 0), "cl_khr_icd"}};
+	static const cl_name_version ext[] = {{CL_MAKE_VERSION(1, 0, 0), "cl_khr_icd"},
+					      {CL_FERRY_MANAGED_MEMORY_EXTENSION_VERSION,
+					       CL_FERRY_MANAGED_MEMORY_EXTENSION_NAME}};
 	cl_version numeric = CL_MAKE_VERSION(3, 0, 0);
 	cl_ulong timer_resolution = 0;
 	const char *s = NULL;
@@ -124,6 +126,12 @@ CL_API_ENTRY void *CL_API_CALL ferry_clGetExtensionFunctionAddress(const char *f
 		return NULL;
 	if (!strcmp(func_name, "clIcdGetPlatformIDsKHR"))
 		return (void *)clIcdGetPlatformIDsKHR;
+	if (!strcmp(func_name, "clEnqueueSVMAdviseMemFERRY"))
+		return (void *)ferry_clEnqueueSVMAdviseMemFERRY;
+	if (!strcmp(func_name, "clGetSVMResidencyFERRY"))
+		return (void *)ferry_clGetSVMResidencyFERRY;
+	if (!strcmp(func_name, "clGetSVMCountersFERRY"))
+		return (void *)ferry_clGetSVMCountersFERRY;
 	/* ocl-icd asks for this one before it has a platform to dispatch through */
 	if (!strcmp(func_name, "clGetPlatformInfo"))
 		return (void *)ferry_clGetPlatformInfo;

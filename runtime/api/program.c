@@ -103,7 +103,11 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clBuildProgram(
 	free(payload);
 	program->id = err == CL_SUCCESS || err == CL_BUILD_PROGRAM_FAILURE ? m.u.cl.id : 0;
 	log[m.u.cl.size && m.u.cl.size < FERRY_STAGING_SIZE ? m.u.cl.size - 1 : 0] = 0;
-	program->log = log;
+	program->log = strdup(log); /* keep what the log needs, not the whole buffer */
+	if (program->log)
+		free(log);
+	else
+		program->log = log;
 	program->options = strdup(options ? options : "");
 	program->status = err == CL_SUCCESS ? CL_BUILD_SUCCESS : CL_BUILD_ERROR;
 	if (pfn_notify)

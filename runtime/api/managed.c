@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: MIT */
+/* managed.c - cl_ferry_managed_memory: advice, residency, counters. */
+#include <errno.h>
+#include <string.h>
+
+#include "api/api.h"
+
+#define PG FERRY_PAGE_SIZE
+
+/* [ptr, ptr + size) inside one SVM allocation, rounded out to pages. */
+static cl_int svm_pages(struct ferry_ctx *vas, const void *ptr, size_t size, uint64_t *first,
+			uint64_t *len)
+{
+	uint64_t base, asize, a = (uint64_t)(uintptr_t)ptr;
+
+	FERRY_RETURN_ERROR_ON(!ptr || size == 0, CL_INVALID_VALUE);
+	FERRY_RETURN_ERROR_ON(ferry_alloc_find(vas, ptr, &base, &asize), CL_INVALID_VALUE);
+	FERRY_RETURN_ERROR_ON(size > asize - (a - base), CL_INVALID_VALUE);
+	*first = a & ~(PG - 1);
+	*len = ((a + size + PG - 1) & ~(PG - 1)) - *first;
+	return CL_SUCCESS;
+}
+
+CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueSVMAdviseMemFERRY(
+	cl_command_queue q, const void *svm_ptr, size_t size, cl_svm_advice_ferry advice,
+	cl_device_id device, cl_uint num_events_in_wait_list, const cl_event *event_wait_list,
+	cl_event *event)
+{
+	struct ferry_ctx *vas = ferry_api_vaspace(NULL);
+	cl_ulong t_queued = ferry_now_ns();
+	uint32_t loc = device ? FERRY_LOC_DEVICE : FERRY_LOC_HOST;
+	uint64_t first, len, mask = 0;
+	cl_int err;
+	int r;
+
+	FERRY_RETURN_ERROR_ON(!ferry_valid_queue(q), CL_INVALID_COMMAND_QUEUE);
+	FERRY_RETURN_ERROR_ON(device && device != q->device, CL_INVALID_DEVICE);
+	FERRY_RETURN_ERROR_ON(advice < CL_SVM_ADVICE_SET_READ_MOSTLY_FERRY ||
+				      advice > CL_SVM_ADVICE_UNSET_ACCESSED_BY_FERRY,
+			      CL_INVALID_VALUE);
+	FERRY_RETURN_ERROR_ON(!vas, CL_DEVICE_NOT_AVAILABLE);
+	err = svm_pages(vas, svm_ptr, size, &first, &len);
+	FERRY_RETURN_ERROR_ON(err, err);
+	err = ferry_check_wait_list(q->context, num_events_in_wait_list, event_wait_list);
+	FERRY_RETURN_ERROR_ON(err, err);
+
+	switch (advice) {
+	case CL_SVM_ADVICE_SET_READ_MOSTLY_FERRY:
+	case CL_SVM_ADVICE_UNSET_READ_MOSTLY_FERRY:
+		r = ferry_set_attr(vas, (void *)(uintptr_t)first, len, FERRY_ATTR_READ_MOSTLY,
+				   advice == CL_SVM_ADVICE_SET_READ_MOSTLY_FERRY);
+		break;
+	case CL_SVM_ADVICE_SET_PREFERRED_LOCATION_FERRY:
+	case CL_SVM_ADVICE_UNSET_PREFERRED_LOCATION_FERRY:
+		r = ferry_set_attr(vas, (void *)(uintptr_t)first, len, FERRY_ATTR_PREFERRED_LOC,
+				   advice == CL_SVM_ADVICE_SET_PREFERRED_LOCATION_FERRY
+					   ? loc
+					   : FERRY_LOC_NONE);
+		break;
+	default:
+		/* accessed-by is a set: read it, change one bit, write it back */
+		r = ferry_get_attr(vas, (void *)(uintptr_t)first, len, FERRY_ATTR_ACCESSED_BY,
+				   &mask);
+		if (!r) {
+			if (mask == FERRY_ATTR_MIXED)
+				mask = 0;
+			if (advice == CL_SVM_ADVICE_SET_ACCESSED_BY_FERRY)
+				mask |= 1ULL << loc;
+			else
+				mask &= ~(1ULL << loc);
+			r = ferry_set_attr(vas, (void *)(uintptr_t)first, len,
+					   FERRY_ATTR_ACCESSED_BY, mask);
+		}
+		break;
+	}
+	return ferry_finish_command(q, CL_COMMAND_SVM_MIGRATE_MEM, t_queued, t_queued,
+				    r == 0	   ? CL_SUCCESS
+				    : r == -ENODEV ? CL_DEVICE_NOT_AVAILABLE
+						   : CL_INVALID_VALUE,
+				    event);
+}
+
+CL_API_ENTRY cl_int CL_API_CALL ferry_clGetSVMResidencyFERRY(cl_context context,
+							     const void *svm_ptr, size_t size,
+							     cl_svm_residency_ferry *residency,
+							     size_t *num_pages_ret)
+{
+	struct ferry_ctx *vas = ferry_api_vaspace(NULL);
+	uint64_t first, len;
+	cl_int err;
+
+	FERRY_RETURN_ERROR_ON(!ferry_valid_context(context), CL_INVALID_CONTEXT);
+	FERRY_RETURN_ERROR_ON(!residency && !num_pages_ret, CL_INVALID_VALUE);
+	FERRY_RETURN_ERROR_ON(!vas, CL_DEVICE_NOT_AVAILABLE);
+	err = svm_pages(vas, svm_ptr, size, &first, &len);
+	FERRY_RETURN_ERROR_ON(err, err);
+	if (num_pages_ret)
+		*num_pages_ret = len / PG;
+	if (residency &&
+	    ferry_residency(vas, (void *)(uintptr_t)first, len, (uint8_t *)residency, NULL))
+		return CL_INVALID_VALUE;
+	return CL_SUCCESS;
+}
+
+CL_API_ENTRY cl_int CL_API_CALL ferry_clGetSVMCountersFERRY(cl_context context,
+							    cl_svm_counters_ferry *out)
+{
+	struct ferry_ctx *vas = ferry_api_vaspace(NULL);
+	struct ferry_counters c;
+
+	FERRY_RETURN_ERROR_ON(!ferry_valid_context(context), CL_INVALID_CONTEXT);
+	FERRY_RETURN_ERROR_ON(!out, CL_INVALID_VALUE);
+	FERRY_RETURN_ERROR_ON(!vas || ferry_counters(vas, &c), CL_DEVICE_NOT_AVAILABLE);
+	memset(out, 0, sizeof(*out));
+	out->faults_host = c.faults_host;
+	out->faults_device = c.faults_device;
+	out->pages_to_device = c.pages_to_device;
+	out->pages_to_host = c.pages_to_host;
+	out->bytes_to_device = c.bytes_to_device;
+	out->bytes_to_host = c.bytes_to_host;
+	out->pages_prefetched = c.pages_prefetched;
+	out->evictions = c.evictions;
+	out->pages_evicted = c.pages_evicted;
+	out->thrashing = c.thrashing;
+	out->fault_ns = c.fault_ns;
+	out->migrate_ns = c.migrate_ns;
+	out->device_resident_pages = c.device_resident_pages;
+	out->device_capacity_pages = c.device_capacity_pages;
+	return CL_SUCCESS;
+}

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * oversubscribe - a dataset twice the device memory processed by one kernel
+ * launch per chunk: the driver evicts the least recently used regions to the
+ * host as the stream goes on, and nothing is lost.
+ */
+#include "../common/sample.h"
+
+static const char *src = "__kernel void advance(__global uint *x)\n"
+			 "{\n"
+			 "	size_t i = get_global_id(0);\n"
+			 "	x[i] = x[i] * 3u + 7u;\n"
+			 "}\n";
+
+int main(void)
+{
+	cl_svm_counters_ferry c0, c1;
+	size_t cap_bytes, n, chunk = 16 << 20, bad = 0;
+	struct sample s;
+	cl_ulong cap;
+	cl_uint *x;
+	cl_kernel k;
+
+	sample_open(&s);
+	CHECK(clGetDeviceInfo(s.device, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof(cap), &cap, NULL));
+	cap_bytes = (size_t)cap;
+	n = 2 * cap_bytes / sizeof(cl_uint);
+	k = sample_kernel(&s, src, "advance");
+	x = clSVMAlloc(s.ctx, CL_MEM_READ_WRITE, n * sizeof(cl_uint), 0);
+	if (!x)
+		return 1;
+	for (size_t i = 0; i < n; i++)
+		x[i] = (cl_uint)i;
+	CHECK(s.counters(s.ctx, &c0));
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t off = 0; off < n * sizeof(cl_uint); off += chunk) {
+			size_t items = chunk / sizeof(cl_uint);
+
+			CHECK(clSetKernelArgSVMPointer(k, 0, (char *)x + off));
+			CHECK(clEnqueueNDRangeKernel(s.q, k, 1, NULL, &items, NULL, 0, NULL, NULL));
+		}
+	CHECK(clFinish(s.q));
+	CHECK(s.counters(s.ctx, &c1));
+	for (size_t i = 0; i < n; i++)
+		bad += x[i] != ((cl_uint)i * 3u + 7u) * 3u + 7u;
+	printf("%zu MiB through %zu MiB of device memory, twice: %llu evictions (%llu pages), "
+	       "%llu of %llu device pages in use at the end, %zu wrong\n",
+	       n * sizeof(cl_uint) >> 20, cap_bytes >> 20,
+	       (unsigned long long)(c1.evictions - c0.evictions),
+	       (unsigned long long)(c1.pages_evicted - c0.pages_evicted),
+	       (unsigned long long)c1.device_resident_pages,
+	       (unsigned long long)c1.device_capacity_pages, bad);
+	clSVMFree(s.ctx, x);
+	CHECK(clReleaseKernel(k));
+	sample_close(&s);
+	return bad != 0 || c1.evictions == c0.evictions;
+}
