@@ -3,7 +3,8 @@
 set -euo pipefail
 
 PKGS=(build-essential cmake pkg-config libcmocka-dev libdrm-dev
-      ocl-icd-opencl-dev opencl-c-headers pocl-opencl-icd clinfo)
+      ocl-icd-opencl-dev opencl-c-headers pocl-opencl-icd clinfo
+      python3-pyopencl python3-numpy)
 
 missing=()
 for p in "${PKGS[@]}"; do
