@@ -105,6 +105,29 @@ struct _cl_kernel {
 	struct ferry_kernel_arg *args;
 };
 
+#define FERRY_MEM_CALLBACKS 8
+
+/* A buffer: a managed allocation in the window (sub-buffers point into their parent's). */
+struct _cl_mem {
+	const struct _cl_icd_dispatch *dispatch;
+	atomic_uint refcount;
+	atomic_uint maps;
+	cl_context context;
+	cl_mem_flags flags;
+	size_t size;
+	void *ptr;	/* window address: what kernels get */
+	void *host_ptr; /* CL_MEM_USE_HOST_PTR: the application's memory */
+	cl_mem parent;
+	size_t origin;
+	int ncallbacks;
+	struct {
+		void(CL_CALLBACK *fn)(cl_mem, void *);
+		void *user_data;
+	} callbacks[FERRY_MEM_CALLBACKS];
+};
+
+int ferry_valid_mem(cl_mem m);
+
 extern struct _cl_platform_id ferry_platform;
 extern struct _cl_device_id ferry_device;
 
@@ -197,6 +220,13 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clRetainProgram(cl_program program);
 CL_API_ENTRY cl_int CL_API_CALL ferry_clReleaseProgram(cl_program program);
 CL_API_ENTRY cl_int CL_API_CALL ferry_clReleaseCommandQueue(cl_command_queue q);
 CL_API_ENTRY void CL_API_CALL ferry_clSVMFree(cl_context context, void *svm_pointer);
+
+CL_API_ENTRY cl_int CL_API_CALL ferry_clRetainMemObject(cl_mem m);
+CL_API_ENTRY cl_int CL_API_CALL ferry_clReleaseMemObject(cl_mem m);
+CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueSVMMigrateMem(
+	cl_command_queue q, cl_uint num_svm_pointers, const void **svm_pointers,
+	const size_t *sizes, cl_mem_migration_flags flags, cl_uint num_events_in_wait_list,
+	const cl_event *event_wait_list, cl_event *event);
 
 /* managed.c: cl_ferry_managed_memory */
 CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueSVMAdviseMemFERRY(

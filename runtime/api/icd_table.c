@@ -7,13 +7,6 @@ static cl_int CL_API_CALL unsupported_clSetCommandQueueProperty(cl_command_queue
 	return CL_INVALID_OPERATION;
 }
 
-static cl_mem CL_API_CALL unsupported_clCreateBuffer(cl_context context, cl_mem_flags flags, size_t size, void *host_ptr, cl_int *errcode_ret)
-{
-	if (errcode_ret)
-		*errcode_ret = CL_INVALID_OPERATION;
-	return NULL;
-}
-
 static cl_mem CL_API_CALL unsupported_clCreateImage2D(cl_context context, cl_mem_flags flags, const cl_image_format *image_format, size_t image_width, size_t image_height, size_t image_row_pitch, void *host_ptr, cl_int *errcode_ret)
 {
 	if (errcode_ret)
@@ -28,22 +21,7 @@ static cl_mem CL_API_CALL unsupported_clCreateImage3D(cl_context context, cl_mem
 	return NULL;
 }
 
-static cl_int CL_API_CALL unsupported_clRetainMemObject(cl_mem memobj)
-{
-	return CL_INVALID_OPERATION;
-}
-
-static cl_int CL_API_CALL unsupported_clReleaseMemObject(cl_mem memobj)
-{
-	return CL_INVALID_OPERATION;
-}
-
 static cl_int CL_API_CALL unsupported_clGetSupportedImageFormats(cl_context context, cl_mem_flags flags, cl_mem_object_type image_type, cl_uint num_entries, cl_image_format *image_formats, cl_uint *num_image_formats)
-{
-	return CL_INVALID_OPERATION;
-}
-
-static cl_int CL_API_CALL unsupported_clGetMemObjectInfo(cl_mem memobj, cl_mem_info param_name, size_t param_value_size, void *param_value, size_t *param_value_size_ret)
 {
 	return CL_INVALID_OPERATION;
 }
@@ -97,21 +75,6 @@ static cl_int CL_API_CALL unsupported_clGetKernelWorkGroupInfo(cl_kernel kernel,
 	return CL_INVALID_OPERATION;
 }
 
-static cl_int CL_API_CALL unsupported_clEnqueueReadBuffer(cl_command_queue command_queue, cl_mem buffer, cl_bool blocking_read, size_t offset, size_t cb, void *ptr, cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event)
-{
-	return CL_INVALID_OPERATION;
-}
-
-static cl_int CL_API_CALL unsupported_clEnqueueWriteBuffer(cl_command_queue command_queue, cl_mem buffer, cl_bool blocking_write, size_t offset, size_t cb, const void *ptr, cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event)
-{
-	return CL_INVALID_OPERATION;
-}
-
-static cl_int CL_API_CALL unsupported_clEnqueueCopyBuffer(cl_command_queue command_queue, cl_mem src_buffer, cl_mem dst_buffer, size_t src_offset, size_t dst_offset, size_t cb, cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event)
-{
-	return CL_INVALID_OPERATION;
-}
-
 static cl_int CL_API_CALL unsupported_clEnqueueReadImage(cl_command_queue command_queue, cl_mem image, cl_bool blocking_read, const size_t *origin, const size_t *region, size_t row_pitch, size_t slice_pitch, void *ptr, cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event)
 {
 	return CL_INVALID_OPERATION;
@@ -137,23 +100,11 @@ static cl_int CL_API_CALL unsupported_clEnqueueCopyBufferToImage(cl_command_queu
 	return CL_INVALID_OPERATION;
 }
 
-static void * CL_API_CALL unsupported_clEnqueueMapBuffer(cl_command_queue command_queue, cl_mem buffer, cl_bool blocking_map, cl_map_flags map_flags, size_t offset, size_t cb, cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event, cl_int *errcode_ret)
-{
-	if (errcode_ret)
-		*errcode_ret = CL_INVALID_OPERATION;
-	return NULL;
-}
-
 static void * CL_API_CALL unsupported_clEnqueueMapImage(cl_command_queue command_queue, cl_mem image, cl_bool blocking_map, cl_map_flags map_flags, const size_t *origin, const size_t *region, size_t *image_row_pitch, size_t *image_slice_pitch, cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event, cl_int *errcode_ret)
 {
 	if (errcode_ret)
 		*errcode_ret = CL_INVALID_OPERATION;
 	return NULL;
-}
-
-static cl_int CL_API_CALL unsupported_clEnqueueUnmapMemObject(cl_command_queue command_queue, cl_mem memobj, void *mapped_ptr, cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event)
-{
-	return CL_INVALID_OPERATION;
 }
 
 static cl_int CL_API_CALL unsupported_clEnqueueTask(cl_command_queue command_queue, cl_kernel kernel, cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event)
@@ -182,18 +133,6 @@ static cl_int CL_API_CALL unsupported_clEnqueueBarrier(cl_command_queue command_
 }
 
 static cl_int CL_API_CALL unsupported_clSetEventCallback(cl_event event, cl_int command_exec_callback_type, void(CL_CALLBACK * pfn_notify)(cl_event, cl_int, void *), void * user_data)
-{
-	return CL_INVALID_OPERATION;
-}
-
-static cl_mem CL_API_CALL unsupported_clCreateSubBuffer(cl_mem buffer, cl_mem_flags flags, cl_buffer_create_type buffer_create_type, const void * buffer_create_info, cl_int * errcode_ret)
-{
-	if (errcode_ret)
-		*errcode_ret = CL_INVALID_OPERATION;
-	return NULL;
-}
-
-static cl_int CL_API_CALL unsupported_clSetMemObjectDestructorCallback(cl_mem memobj, void(CL_CALLBACK * pfn_notify)(cl_mem memobj, void * user_data), void * user_data)
 {
 	return CL_INVALID_OPERATION;
 }
@@ -271,17 +210,7 @@ static cl_int CL_API_CALL unsupported_clGetKernelArgInfo(cl_kernel kernel, cl_ui
 	return CL_INVALID_OPERATION;
 }
 
-static cl_int CL_API_CALL unsupported_clEnqueueFillBuffer(cl_command_queue command_queue, cl_mem buffer, const void *pattern, size_t pattern_size, size_t offset, size_t cb, cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event)
-{
-	return CL_INVALID_OPERATION;
-}
-
 static cl_int CL_API_CALL unsupported_clEnqueueFillImage(cl_command_queue command_queue, cl_mem image, const void *fill_color, const size_t origin[3], const size_t region[3], cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event)
-{
-	return CL_INVALID_OPERATION;
-}
-
-static cl_int CL_API_CALL unsupported_clEnqueueMigrateMemObjects(cl_command_queue command_queue, cl_uint num_mem_objects, const cl_mem *mem_objects, cl_mem_migration_flags flags, cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event)
 {
 	return CL_INVALID_OPERATION;
 }
@@ -364,13 +293,6 @@ static cl_int CL_API_CALL unsupported_clSetProgramSpecializationConstant(cl_prog
 	return CL_INVALID_OPERATION;
 }
 
-static cl_mem CL_API_CALL unsupported_clCreateBufferWithProperties(cl_context context, const cl_mem_properties *properties, cl_mem_flags flags, size_t size, void *host_ptr, cl_int *errcode_ret)
-{
-	if (errcode_ret)
-		*errcode_ret = CL_INVALID_OPERATION;
-	return NULL;
-}
-
 static cl_mem CL_API_CALL unsupported_clCreateImageWithProperties(cl_context context, const cl_mem_properties *properties, cl_mem_flags flags, const cl_image_format *image_format, const cl_image_desc *image_desc, void *host_ptr, cl_int *errcode_ret)
 {
 	if (errcode_ret)
@@ -396,6 +318,10 @@ cl_command_queue CL_API_CALL ferry_clCreateCommandQueue(cl_context context, cl_d
 cl_int CL_API_CALL ferry_clRetainCommandQueue(cl_command_queue command_queue);
 cl_int CL_API_CALL ferry_clReleaseCommandQueue(cl_command_queue command_queue);
 cl_int CL_API_CALL ferry_clGetCommandQueueInfo(cl_command_queue command_queue, cl_command_queue_info param_name, size_t param_value_size, void *param_value, size_t *param_value_size_ret);
+cl_mem CL_API_CALL ferry_clCreateBuffer(cl_context context, cl_mem_flags flags, size_t size, void *host_ptr, cl_int *errcode_ret);
+cl_int CL_API_CALL ferry_clRetainMemObject(cl_mem memobj);
+cl_int CL_API_CALL ferry_clReleaseMemObject(cl_mem memobj);
+cl_int CL_API_CALL ferry_clGetMemObjectInfo(cl_mem memobj, cl_mem_info param_name, size_t param_value_size, void *param_value, size_t *param_value_size_ret);
 cl_program CL_API_CALL ferry_clCreateProgramWithSource(cl_context context, cl_uint count, const char **strings, const size_t *lengths, cl_int *errcode_ret);
 cl_int CL_API_CALL ferry_clRetainProgram(cl_program program);
 cl_int CL_API_CALL ferry_clReleaseProgram(cl_program program);
@@ -414,12 +340,21 @@ cl_int CL_API_CALL ferry_clReleaseEvent(cl_event event);
 cl_int CL_API_CALL ferry_clGetEventProfilingInfo(cl_event event, cl_profiling_info param_name, size_t param_value_size, void *param_value, size_t *param_value_size_ret);
 cl_int CL_API_CALL ferry_clFlush(cl_command_queue command_queue);
 cl_int CL_API_CALL ferry_clFinish(cl_command_queue command_queue);
+cl_int CL_API_CALL ferry_clEnqueueReadBuffer(cl_command_queue command_queue, cl_mem buffer, cl_bool blocking_read, size_t offset, size_t cb, void *ptr, cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event);
+cl_int CL_API_CALL ferry_clEnqueueWriteBuffer(cl_command_queue command_queue, cl_mem buffer, cl_bool blocking_write, size_t offset, size_t cb, const void *ptr, cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event);
+cl_int CL_API_CALL ferry_clEnqueueCopyBuffer(cl_command_queue command_queue, cl_mem src_buffer, cl_mem dst_buffer, size_t src_offset, size_t dst_offset, size_t cb, cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event);
+void * CL_API_CALL ferry_clEnqueueMapBuffer(cl_command_queue command_queue, cl_mem buffer, cl_bool blocking_map, cl_map_flags map_flags, size_t offset, size_t cb, cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event, cl_int *errcode_ret);
+cl_int CL_API_CALL ferry_clEnqueueUnmapMemObject(cl_command_queue command_queue, cl_mem memobj, void *mapped_ptr, cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event);
 cl_int CL_API_CALL ferry_clEnqueueNDRangeKernel(cl_command_queue command_queue, cl_kernel kernel, cl_uint work_dim, const size_t *global_work_offset, const size_t *global_work_size, const size_t *local_work_size, cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event);
 void * CL_API_CALL ferry_clGetExtensionFunctionAddress(const char *function_name);
+cl_mem CL_API_CALL ferry_clCreateSubBuffer(cl_mem buffer, cl_mem_flags flags, cl_buffer_create_type buffer_create_type, const void * buffer_create_info, cl_int * errcode_ret);
+cl_int CL_API_CALL ferry_clSetMemObjectDestructorCallback(cl_mem memobj, void(CL_CALLBACK * pfn_notify)(cl_mem memobj, void * user_data), void * user_data);
 cl_int CL_API_CALL ferry_clCreateSubDevices(cl_device_id in_device, const cl_device_partition_property *partition_properties, cl_uint num_entries, cl_device_id *out_devices, cl_uint *num_devices);
 cl_int CL_API_CALL ferry_clRetainDevice(cl_device_id device);
 cl_int CL_API_CALL ferry_clReleaseDevice(cl_device_id device);
 cl_int CL_API_CALL ferry_clUnloadPlatformCompiler(cl_platform_id platform);
+cl_int CL_API_CALL ferry_clEnqueueFillBuffer(cl_command_queue command_queue, cl_mem buffer, const void *pattern, size_t pattern_size, size_t offset, size_t cb, cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event);
+cl_int CL_API_CALL ferry_clEnqueueMigrateMemObjects(cl_command_queue command_queue, cl_uint num_mem_objects, const cl_mem *mem_objects, cl_mem_migration_flags flags, cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event);
 void * CL_API_CALL ferry_clGetExtensionFunctionAddressForPlatform(cl_platform_id platform, const char *function_name);
 cl_command_queue CL_API_CALL ferry_clCreateCommandQueueWithProperties(cl_context context, cl_device_id device, const cl_queue_properties * properties, cl_int * errcode_ret);
 void * CL_API_CALL ferry_clSVMAlloc(cl_context context, cl_svm_mem_flags flags, size_t size, unsigned int alignment);
@@ -432,6 +367,7 @@ cl_int CL_API_CALL ferry_clEnqueueSVMUnmap(cl_command_queue command_queue, void 
 cl_int CL_API_CALL ferry_clSetKernelArgSVMPointer(cl_kernel kernel, cl_uint arg_index, const void * arg_value);
 cl_int CL_API_CALL ferry_clSetKernelExecInfo(cl_kernel kernel, cl_kernel_exec_info param_name, size_t param_value_size, const void * param_value);
 cl_int CL_API_CALL ferry_clEnqueueSVMMigrateMem(cl_command_queue command_queue, cl_uint num_svm_pointers, const void **svm_pointers, const size_t *sizes, cl_mem_migration_flags flags, cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event);
+cl_mem CL_API_CALL ferry_clCreateBufferWithProperties(cl_context context, const cl_mem_properties *properties, cl_mem_flags flags, size_t size, void *host_ptr, cl_int *errcode_ret);
 
 const struct _cl_icd_dispatch ferry_dispatch = {
 	.clGetPlatformIDs = ferry_clGetPlatformIDs,
@@ -448,13 +384,13 @@ const struct _cl_icd_dispatch ferry_dispatch = {
 	.clReleaseCommandQueue = ferry_clReleaseCommandQueue,
 	.clGetCommandQueueInfo = ferry_clGetCommandQueueInfo,
 	.clSetCommandQueueProperty = unsupported_clSetCommandQueueProperty,
-	.clCreateBuffer = unsupported_clCreateBuffer,
+	.clCreateBuffer = ferry_clCreateBuffer,
 	.clCreateImage2D = unsupported_clCreateImage2D,
 	.clCreateImage3D = unsupported_clCreateImage3D,
-	.clRetainMemObject = unsupported_clRetainMemObject,
-	.clReleaseMemObject = unsupported_clReleaseMemObject,
+	.clRetainMemObject = ferry_clRetainMemObject,
+	.clReleaseMemObject = ferry_clReleaseMemObject,
 	.clGetSupportedImageFormats = unsupported_clGetSupportedImageFormats,
-	.clGetMemObjectInfo = unsupported_clGetMemObjectInfo,
+	.clGetMemObjectInfo = ferry_clGetMemObjectInfo,
 	.clGetImageInfo = unsupported_clGetImageInfo,
 	.clCreateSampler = unsupported_clCreateSampler,
 	.clRetainSampler = unsupported_clRetainSampler,
@@ -482,17 +418,17 @@ const struct _cl_icd_dispatch ferry_dispatch = {
 	.clGetEventProfilingInfo = ferry_clGetEventProfilingInfo,
 	.clFlush = ferry_clFlush,
 	.clFinish = ferry_clFinish,
-	.clEnqueueReadBuffer = unsupported_clEnqueueReadBuffer,
-	.clEnqueueWriteBuffer = unsupported_clEnqueueWriteBuffer,
-	.clEnqueueCopyBuffer = unsupported_clEnqueueCopyBuffer,
+	.clEnqueueReadBuffer = ferry_clEnqueueReadBuffer,
+	.clEnqueueWriteBuffer = ferry_clEnqueueWriteBuffer,
+	.clEnqueueCopyBuffer = ferry_clEnqueueCopyBuffer,
 	.clEnqueueReadImage = unsupported_clEnqueueReadImage,
 	.clEnqueueWriteImage = unsupported_clEnqueueWriteImage,
 	.clEnqueueCopyImage = unsupported_clEnqueueCopyImage,
 	.clEnqueueCopyImageToBuffer = unsupported_clEnqueueCopyImageToBuffer,
 	.clEnqueueCopyBufferToImage = unsupported_clEnqueueCopyBufferToImage,
-	.clEnqueueMapBuffer = unsupported_clEnqueueMapBuffer,
+	.clEnqueueMapBuffer = ferry_clEnqueueMapBuffer,
 	.clEnqueueMapImage = unsupported_clEnqueueMapImage,
-	.clEnqueueUnmapMemObject = unsupported_clEnqueueUnmapMemObject,
+	.clEnqueueUnmapMemObject = ferry_clEnqueueUnmapMemObject,
 	.clEnqueueNDRangeKernel = ferry_clEnqueueNDRangeKernel,
 	.clEnqueueTask = unsupported_clEnqueueTask,
 	.clEnqueueNativeKernel = unsupported_clEnqueueNativeKernel,
@@ -501,8 +437,8 @@ const struct _cl_icd_dispatch ferry_dispatch = {
 	.clEnqueueBarrier = unsupported_clEnqueueBarrier,
 	.clGetExtensionFunctionAddress = ferry_clGetExtensionFunctionAddress,
 	.clSetEventCallback = unsupported_clSetEventCallback,
-	.clCreateSubBuffer = unsupported_clCreateSubBuffer,
-	.clSetMemObjectDestructorCallback = unsupported_clSetMemObjectDestructorCallback,
+	.clCreateSubBuffer = ferry_clCreateSubBuffer,
+	.clSetMemObjectDestructorCallback = ferry_clSetMemObjectDestructorCallback,
 	.clCreateUserEvent = unsupported_clCreateUserEvent,
 	.clSetUserEventStatus = unsupported_clSetUserEventStatus,
 	.clEnqueueReadBufferRect = unsupported_clEnqueueReadBufferRect,
@@ -520,9 +456,9 @@ const struct _cl_icd_dispatch ferry_dispatch = {
 	.clLinkProgram = unsupported_clLinkProgram,
 	.clUnloadPlatformCompiler = ferry_clUnloadPlatformCompiler,
 	.clGetKernelArgInfo = unsupported_clGetKernelArgInfo,
-	.clEnqueueFillBuffer = unsupported_clEnqueueFillBuffer,
+	.clEnqueueFillBuffer = ferry_clEnqueueFillBuffer,
 	.clEnqueueFillImage = unsupported_clEnqueueFillImage,
-	.clEnqueueMigrateMemObjects = unsupported_clEnqueueMigrateMemObjects,
+	.clEnqueueMigrateMemObjects = ferry_clEnqueueMigrateMemObjects,
 	.clEnqueueMarkerWithWaitList = unsupported_clEnqueueMarkerWithWaitList,
 	.clEnqueueBarrierWithWaitList = unsupported_clEnqueueBarrierWithWaitList,
 	.clGetExtensionFunctionAddressForPlatform = ferry_clGetExtensionFunctionAddressForPlatform,
@@ -549,7 +485,7 @@ const struct _cl_icd_dispatch ferry_dispatch = {
 	.clSetDefaultDeviceCommandQueue = unsupported_clSetDefaultDeviceCommandQueue,
 	.clSetProgramReleaseCallback = unsupported_clSetProgramReleaseCallback,
 	.clSetProgramSpecializationConstant = unsupported_clSetProgramSpecializationConstant,
-	.clCreateBufferWithProperties = unsupported_clCreateBufferWithProperties,
+	.clCreateBufferWithProperties = ferry_clCreateBufferWithProperties,
 	.clCreateImageWithProperties = unsupported_clCreateImageWithProperties,
 	.clSetContextDestructorCallback = unsupported_clSetContextDestructorCallback,
 };

@@ -113,9 +113,21 @@ static cl_int set_arg(cl_kernel k, cl_uint idx, uint32_t kind, size_t size, cons
 CL_API_ENTRY cl_int CL_API_CALL ferry_clSetKernelArg(cl_kernel kernel, cl_uint arg_index,
 						     size_t arg_size, const void *arg_value)
 {
-	/* NULL value: __local memory of arg_size bytes. Buffers (cl_mem) come later. */
-	FERRY_RETURN_ERROR_ON(!arg_value && arg_size == 0, CL_INVALID_ARG_SIZE);
-	FERRY_RETURN_ERROR_ON(arg_value && arg_size == 0, CL_INVALID_ARG_SIZE);
+	/*
+	 * A buffer argument is a cl_mem (or a NULL one): the kernel gets the
+	 * buffer's window address. NULL value: __local memory of arg_size bytes.
+	 */
+	if (arg_value && arg_size == sizeof(cl_mem)) {
+		cl_mem m = *(const cl_mem *)arg_value;
+
+		if (ferry_valid_mem(m)) {
+			FERRY_RETURN_ERROR_ON(!ferry_valid_kernel(kernel), CL_INVALID_KERNEL);
+			FERRY_RETURN_ERROR_ON(m->context != kernel->program->context,
+					      CL_INVALID_MEM_OBJECT);
+			return set_arg(kernel, arg_index, FERRY_KARG_SVM, sizeof(m->ptr), &m->ptr);
+		}
+	}
+	FERRY_RETURN_ERROR_ON(arg_size == 0, CL_INVALID_ARG_SIZE);
 	return set_arg(kernel, arg_index, arg_value ? FERRY_KARG_VALUE : FERRY_KARG_LOCAL, arg_size,
 		       arg_value);
 }

@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: MIT */
+/* Buffers and sub-buffers on managed memory, through ocl-icd. */
+#define CL_TARGET_OPENCL_VERSION 300
+#include <CL/cl.h>
+#include <CL/cl_ext.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+static cl_device_id device;
+static cl_context ctx;
+static cl_command_queue q;
+static cl_kernel add;
+
+static const char *src = "__kernel void add(__global const int *a, __global const int *b,\n"
+			 "                  __global int *c)\n"
+			 "{\n"
+			 "	size_t i = get_global_id(0);\n"
+			 "	c[i] = a[i] + b[i];\n"
+			 "}\n";
+
+static int setup(void **state)
+{
+	cl_platform_id platform;
+	cl_program p;
+	cl_int err;
+
+	(void)state;
+	if (clGetPlatformIDs(1, &platform, NULL) ||
+	    clGetDeviceIDs(platform, CL_DEVICE_TYPE_ALL, 1, &device, NULL))
+		return -1;
+	ctx = clCreateContext(NULL, 1, &device, NULL, NULL, &err);
+	if (err)
+		return -1;
+	q = clCreateCommandQueueWithProperties(ctx, device, NULL, &err);
+	if (err)
+		return -1;
+	p = clCreateProgramWithSource(ctx, 1, &src, NULL, &err);
+	if (err || clBuildProgram(p, 1, &device, "", NULL, NULL))
+		return -1;
+	add = clCreateKernel(p, "add", &err);
+	clReleaseProgram(p);
+	return err ? -1 : 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	clReleaseKernel(add);
+	clReleaseCommandQueue(q);
+	clReleaseContext(ctx);
+	return 0;
+}
+
+static void test_kernel_over_buffers(void **state)
+{
+	const size_t n = 1 << 20;
+	int *ha = malloc(n * sizeof(int)), *hb = malloc(n * sizeof(int)),
+	    *hc = malloc(n * sizeof(int));
+	cl_mem a, b, c;
+	cl_int err;
+
+	(void)state;
+	assert_non_null(ha);
+	assert_non_null(hb);
+	assert_non_null(hc);
+	for (size_t i = 0; i < n; i++) {
+		ha[i] = (int)i;
+		hb[i] = 3 * (int)i;
+	}
+	a = clCreateBuffer(ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, n * sizeof(int), ha, &err);
+	assert_int_equal(err, CL_SUCCESS);
+	b = clCreateBuffer(ctx, CL_MEM_READ_ONLY, n * sizeof(int), NULL, &err);
+	assert_int_equal(err, CL_SUCCESS);
+	c = clCreateBuffer(ctx, CL_MEM_WRITE_ONLY, n * sizeof(int), NULL, &err);
+	assert_int_equal(err, CL_SUCCESS);
+	assert_int_equal(clEnqueueWriteBuffer(q, b, CL_TRUE, 0, n * sizeof(int), hb, 0, NULL, NULL),
+			 CL_SUCCESS);
+	assert_int_equal(clSetKernelArg(add, 0, sizeof(a), &a), CL_SUCCESS);
+	assert_int_equal(clSetKernelArg(add, 1, sizeof(b), &b), CL_SUCCESS);
+	assert_int_equal(clSetKernelArg(add, 2, sizeof(c), &c), CL_SUCCESS);
+	assert_int_equal(clEnqueueNDRangeKernel(q, add, 1, NULL, &n, NULL, 0, NULL, NULL),
+			 CL_SUCCESS);
+	assert_int_equal(clEnqueueReadBuffer(q, c, CL_TRUE, 0, n * sizeof(int), hc, 0, NULL, NULL),
+			 CL_SUCCESS);
+	for (size_t i = 0; i < n; i++)
+		if (hc[i] != 4 * (int)i)
+			fail_msg("c[%zu] = %d, expected %d", i, hc[i], 4 * (int)i);
+	/* migrate to the device and back: contents kept */
+	assert_int_equal(clEnqueueMigrateMemObjects(q, 1, &c, 0, 0, NULL, NULL), CL_SUCCESS);
+	assert_int_equal(
+		clEnqueueMigrateMemObjects(q, 1, &c, CL_MIGRATE_MEM_OBJECT_HOST, 0, NULL, NULL),
+		CL_SUCCESS);
+	assert_int_equal(clEnqueueReadBuffer(q, c, CL_TRUE, 4, sizeof(int), hc, 0, NULL, NULL),
+			 CL_SUCCESS);
+	assert_int_equal(hc[0], 4);
+	clReleaseMemObject(a);
+	clReleaseMemObject(b);
+	clReleaseMemObject(c);
+	free(ha);
+	free(hb);
+	free(hc);
+}
+
+static void test_fill_copy_map(void **state)
+{
+	const size_t n = 4096;
+	int pattern = 0x5a5a1234, *p, v[4];
+	cl_mem a, b;
+	cl_uint maps = 9;
+	cl_int err;
+
+	(void)state;
+	a = clCreateBuffer(ctx, CL_MEM_READ_WRITE, n * sizeof(int), NULL, &err);
+	assert_int_equal(err, CL_SUCCESS);
+	b = clCreateBuffer(ctx, CL_MEM_READ_WRITE, n * sizeof(int), NULL, &err);
+	assert_int_equal(err, CL_SUCCESS);
+	assert_int_equal(clEnqueueFillBuffer(q, a, &pattern, sizeof(pattern), 0, n * sizeof(int), 0,
+					     NULL, NULL),
+			 CL_SUCCESS);
+	assert_int_equal(clEnqueueCopyBuffer(q, a, b, 0, 0, n * sizeof(int), 0, NULL, NULL),
+			 CL_SUCCESS);
+	p = clEnqueueMapBuffer(q, b, CL_TRUE, CL_MAP_READ | CL_MAP_WRITE, 0, n * sizeof(int), 0,
+			       NULL, NULL, &err);
+	assert_int_equal(err, CL_SUCCESS);
+	assert_int_equal(p[0], pattern);
+	assert_int_equal(p[n - 1], pattern);
+	p[7] = 77;
+	assert_int_equal(clGetMemObjectInfo(b, CL_MEM_MAP_COUNT, sizeof(maps), &maps, NULL),
+			 CL_SUCCESS);
+	assert_int_equal(maps, 1);
+	assert_int_equal(clEnqueueUnmapMemObject(q, b, p, 0, NULL, NULL), CL_SUCCESS);
+	assert_int_equal(
+		clEnqueueReadBuffer(q, b, CL_TRUE, 7 * sizeof(int), sizeof(int), v, 0, NULL, NULL),
+		CL_SUCCESS);
+	assert_int_equal(v[0], 77);
+
+	/* errors the specification names */
+	assert_int_equal(clEnqueueCopyBuffer(q, a, a, 0, 8, 64, 0, NULL, NULL),
+			 CL_MEM_COPY_OVERLAP);
+	assert_int_equal(clEnqueueFillBuffer(q, a, &pattern, 3, 0, 12, 0, NULL, NULL),
+			 CL_INVALID_VALUE);
+	assert_int_equal(
+		clEnqueueReadBuffer(q, a, CL_TRUE, n * sizeof(int) - 4, 8, v, 0, NULL, NULL),
+		CL_INVALID_VALUE);
+	assert_int_equal(clEnqueueUnmapMemObject(q, a, v, 0, NULL, NULL), CL_INVALID_VALUE);
+	assert_int_equal(clEnqueueReadBuffer(q, (cl_mem)v, CL_TRUE, 0, 4, v, 0, NULL, NULL),
+			 CL_INVALID_MEM_OBJECT);
+	clReleaseMemObject(a);
+	clReleaseMemObject(b);
+}
+
+static void test_sub_buffer_and_host_ptr(void **state)
+{
+	int host[1024], out[4], *p;
+	cl_buffer_region r = {.origin = 256, .size = 512};
+	cl_mem a, sub, parent = NULL;
+	size_t off = 0;
+	cl_int err;
+
+	(void)state;
+	for (int i = 0; i < 1024; i++)
+		host[i] = i;
+	a = clCreateBuffer(ctx, CL_MEM_READ_WRITE | CL_MEM_USE_HOST_PTR, sizeof(host), host, &err);
+	assert_int_equal(err, CL_SUCCESS);
+	sub = clCreateSubBuffer(a, CL_MEM_READ_ONLY, CL_BUFFER_CREATE_TYPE_REGION, &r, &err);
+	assert_int_equal(err, CL_SUCCESS);
+	assert_int_equal(
+		clGetMemObjectInfo(sub, CL_MEM_ASSOCIATED_MEMOBJECT, sizeof(parent), &parent, NULL),
+		CL_SUCCESS);
+	assert_ptr_equal(parent, a);
+	assert_int_equal(clGetMemObjectInfo(sub, CL_MEM_OFFSET, sizeof(off), &off, NULL),
+			 CL_SUCCESS);
+	assert_int_equal(off, 256);
+	assert_int_equal(clEnqueueReadBuffer(q, sub, CL_TRUE, 0, sizeof(out), out, 0, NULL, NULL),
+			 CL_SUCCESS);
+	assert_int_equal(out[0], 64); /* byte 256 = int 64 */
+
+	/* USE_HOST_PTR: mapping returns the application's memory, updated */
+	assert_int_equal(
+		clEnqueueWriteBuffer(q, a, CL_TRUE, 0, sizeof(int), &(int){4242}, 0, NULL, NULL),
+		CL_SUCCESS);
+	p = clEnqueueMapBuffer(q, a, CL_TRUE, CL_MAP_READ, 0, sizeof(host), 0, NULL, NULL, &err);
+	assert_int_equal(err, CL_SUCCESS);
+	assert_ptr_equal(p, host);
+	assert_int_equal(host[0], 4242);
+	assert_int_equal(clEnqueueUnmapMemObject(q, a, p, 0, NULL, NULL), CL_SUCCESS);
+
+	/* errors */
+	r.origin = 4;
+	assert_null(clCreateSubBuffer(a, 0, CL_BUFFER_CREATE_TYPE_REGION, &r, &err));
+	assert_int_equal(err, CL_MISALIGNED_SUB_BUFFER_OFFSET);
+	r.origin = 0;
+	r.size = sizeof(host) + 1;
+	assert_null(clCreateSubBuffer(a, 0, CL_BUFFER_CREATE_TYPE_REGION, &r, &err));
+	assert_int_equal(err, CL_INVALID_VALUE);
+	clReleaseMemObject(sub);
+	clReleaseMemObject(a);
+
+	assert_null(clCreateBuffer(ctx, CL_MEM_READ_WRITE, 0, NULL, &err));
+	assert_int_equal(err, CL_INVALID_BUFFER_SIZE);
+	assert_null(clCreateBuffer(ctx, CL_MEM_USE_HOST_PTR, 16, NULL, &err));
+	assert_int_equal(err, CL_INVALID_HOST_PTR);
+	assert_null(clCreateBuffer(ctx, CL_MEM_READ_WRITE, 16, host, &err));
+	assert_int_equal(err, CL_INVALID_HOST_PTR);
+	assert_null(clCreateBuffer(ctx, CL_MEM_READ_ONLY | CL_MEM_WRITE_ONLY, 16, NULL, &err));
+	assert_int_equal(err, CL_INVALID_VALUE);
+}
+
+static int destructor_calls;
+
+static void CL_CALLBACK destructor(cl_mem m, void *user)
+{
+	(void)m;
+	destructor_calls += *(int *)user;
+}
+
+static void test_lifetimes(void **state)
+{
+	cl_uint refs = 0;
+	int one = 1;
+	cl_int err;
+	cl_mem a = clCreateBuffer(ctx, CL_MEM_READ_WRITE, 64, NULL, &err);
+
+	(void)state;
+	assert_int_equal(err, CL_SUCCESS);
+	assert_int_equal(clSetMemObjectDestructorCallback(a, destructor, &one), CL_SUCCESS);
+	assert_int_equal(clRetainMemObject(a), CL_SUCCESS);
+	assert_int_equal(clGetMemObjectInfo(a, CL_MEM_REFERENCE_COUNT, sizeof(refs), &refs, NULL),
+			 CL_SUCCESS);
+	assert_int_equal(refs, 2);
+	assert_int_equal(clReleaseMemObject(a), CL_SUCCESS);
+	assert_int_equal(destructor_calls, 0);
+	assert_int_equal(clReleaseMemObject(a), CL_SUCCESS);
+	assert_int_equal(destructor_calls, 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_kernel_over_buffers),
+		cmocka_unit_test(test_fill_copy_map),
+		cmocka_unit_test(test_sub_buffer_and_host_ptr),
+		cmocka_unit_test(test_lifetimes),
+	};
+
+	return cmocka_run_group_tests_name("api_buffer", tests, setup, teardown);
+}

@@ -1,0 +1,437 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * buffer.c - buffers and sub-buffers, implemented on managed memory: a
+ * buffer is an allocation in the window, passed to kernels as its address,
+ * so its pages migrate exactly as SVM pages do.
+ *
+ * CL_MEM_USE_HOST_PTR: the application's memory is outside the window, so
+ * the buffer keeps its own managed copy; the host pointer is updated when
+ * the buffer is mapped (and read back at unmap), as the specification's
+ * synchronisation points require.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+
+/* Live buffers, for recognising a cl_mem passed to clSetKernelArg. */
+static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
+static cl_mem *live;
+static size_t nlive, live_room;
+
+static int track(cl_mem m)
+{
+	pthread_mutex_lock(&live_lock);
+	if (nlive == live_room) {
+		size_t room = live_room ? 2 * live_room : 64;
+		cl_mem *n = realloc(live, room * sizeof(*n));
+
+		if (!n) {
+			pthread_mutex_unlock(&live_lock);
+			return -1;
+		}
+		live = n;
+		live_room = room;
+	}
+	live[nlive++] = m;
+	pthread_mutex_unlock(&live_lock);
+	return 0;
+}
+
+static void untrack(cl_mem m)
+{
+	pthread_mutex_lock(&live_lock);
+	for (size_t i = 0; i < nlive; i++)
+		if (live[i] == m) {
+			live[i] = live[--nlive];
+			break;
+		}
+	pthread_mutex_unlock(&live_lock);
+}
+
+int ferry_valid_mem(cl_mem m)
+{
+	int found = 0;
+
+	pthread_mutex_lock(&live_lock);
+	for (size_t i = 0; i < nlive && !found; i++)
+		found = live[i] == m;
+	pthread_mutex_unlock(&live_lock);
+	return found && atomic_load(&m->refcount) > 0;
+}
+
+static const cl_mem_flags ACCESS = CL_MEM_READ_WRITE | CL_MEM_WRITE_ONLY | CL_MEM_READ_ONLY;
+static const cl_mem_flags HOST_ACCESS =
+	CL_MEM_HOST_WRITE_ONLY | CL_MEM_HOST_READ_ONLY | CL_MEM_HOST_NO_ACCESS;
+
+static cl_mem new_mem(cl_context ctx, cl_mem_flags flags, size_t size)
+{
+	cl_mem m = calloc(1, sizeof(*m));
+
+	if (!m)
+		return NULL;
+	m->dispatch = &ferry_dispatch;
+	atomic_init(&m->refcount, 1);
+	atomic_init(&m->maps, 0);
+	m->context = ctx;
+	m->flags = flags;
+	m->size = size;
+	if (track(m)) {
+		free(m);
+		return NULL;
+	}
+	return m;
+}
+
+CL_API_ENTRY cl_mem CL_API_CALL ferry_clCreateBufferWithProperties(
+	cl_context context, const cl_mem_properties *properties, cl_mem_flags flags, size_t size,
+	void *host_ptr, cl_int *errcode_ret)
+{
+	const cl_mem_flags host =
+		CL_MEM_USE_HOST_PTR | CL_MEM_ALLOC_HOST_PTR | CL_MEM_COPY_HOST_PTR;
+	struct ferry_ctx *vas = ferry_api_vaspace(NULL);
+	cl_ulong cap = 0;
+	cl_mem m;
+
+	FERRY_RETURN_NULL_ON(!ferry_valid_context(context), CL_INVALID_CONTEXT);
+	FERRY_RETURN_NULL_ON(properties && properties[0], CL_INVALID_PROPERTY);
+	FERRY_RETURN_NULL_ON(flags & ~(ACCESS | HOST_ACCESS | host), CL_INVALID_VALUE);
+	FERRY_RETURN_NULL_ON(__builtin_popcountll(flags & ACCESS) > 1, CL_INVALID_VALUE);
+	FERRY_RETURN_NULL_ON(__builtin_popcountll(flags & HOST_ACCESS) > 1, CL_INVALID_VALUE);
+	FERRY_RETURN_NULL_ON((flags & CL_MEM_USE_HOST_PTR) &&
+				     (flags & (CL_MEM_ALLOC_HOST_PTR | CL_MEM_COPY_HOST_PTR)),
+			     CL_INVALID_VALUE);
+	FERRY_RETURN_NULL_ON(!host_ptr != !(flags & (CL_MEM_USE_HOST_PTR | CL_MEM_COPY_HOST_PTR)),
+			     CL_INVALID_HOST_PTR);
+	ferry_clGetDeviceInfo(context->device, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof(cap), &cap,
+			      NULL);
+	FERRY_RETURN_NULL_ON(size == 0 || size > cap, CL_INVALID_BUFFER_SIZE);
+	FERRY_RETURN_NULL_ON(!vas, CL_DEVICE_NOT_AVAILABLE);
+
+	m = new_mem(context, (flags & ACCESS) ? flags : flags | CL_MEM_READ_WRITE, size);
+	FERRY_RETURN_NULL_ON(!m, CL_OUT_OF_HOST_MEMORY);
+	m->ptr = ferry_alloc(vas, size, 128);
+	if (!m->ptr) {
+		untrack(m);
+		free(m);
+		FERRY_RETURN_NULL_ON(1, CL_MEM_OBJECT_ALLOCATION_FAILURE);
+	}
+	if (flags & CL_MEM_USE_HOST_PTR)
+		m->host_ptr = host_ptr;
+	if (host_ptr)
+		memcpy(m->ptr, host_ptr, size);
+	ferry_clRetainContext(context);
+	if (errcode_ret)
+		*errcode_ret = CL_SUCCESS;
+	return m;
+}
+
+CL_API_ENTRY cl_mem CL_API_CALL ferry_clCreateBuffer(cl_context context, cl_mem_flags flags,
+						     size_t size, void *host_ptr,
+						     cl_int *errcode_ret)
+{
+	return ferry_clCreateBufferWithProperties(context, NULL, flags, size, host_ptr,
+						  errcode_ret);
+}
+
+CL_API_ENTRY cl_mem CL_API_CALL ferry_clCreateSubBuffer(cl_mem buffer, cl_mem_flags flags,
+							cl_buffer_create_type type,
+							const void *info, cl_int *errcode_ret)
+{
+	const cl_buffer_region *r = info;
+	cl_mem m;
+
+	FERRY_RETURN_NULL_ON(!ferry_valid_mem(buffer) || buffer->parent, CL_INVALID_MEM_OBJECT);
+	FERRY_RETURN_NULL_ON(flags & ~(ACCESS | HOST_ACCESS), CL_INVALID_VALUE);
+	FERRY_RETURN_NULL_ON(__builtin_popcountll(flags & ACCESS) > 1, CL_INVALID_VALUE);
+	FERRY_RETURN_NULL_ON((buffer->flags & CL_MEM_WRITE_ONLY) &&
+				     (flags & (CL_MEM_READ_WRITE | CL_MEM_READ_ONLY)),
+			     CL_INVALID_VALUE);
+	FERRY_RETURN_NULL_ON((buffer->flags & CL_MEM_READ_ONLY) &&
+				     (flags & (CL_MEM_READ_WRITE | CL_MEM_WRITE_ONLY)),
+			     CL_INVALID_VALUE);
+	FERRY_RETURN_NULL_ON(type != CL_BUFFER_CREATE_TYPE_REGION || !r, CL_INVALID_VALUE);
+	FERRY_RETURN_NULL_ON(r->size == 0, CL_INVALID_BUFFER_SIZE);
+	FERRY_RETURN_NULL_ON(r->origin > buffer->size || r->size > buffer->size - r->origin,
+			     CL_INVALID_VALUE);
+	/* CL_DEVICE_MEM_BASE_ADDR_ALIGN is PoCL's 1024 bits */
+	FERRY_RETURN_NULL_ON(r->origin % 128, CL_MISALIGNED_SUB_BUFFER_OFFSET);
+	if (!(flags & ACCESS))
+		flags |= buffer->flags & ACCESS;
+	if (!(flags & HOST_ACCESS))
+		flags |= buffer->flags & HOST_ACCESS;
+	m = new_mem(buffer->context, flags | (buffer->flags & CL_MEM_USE_HOST_PTR), r->size);
+	FERRY_RETURN_NULL_ON(!m, CL_OUT_OF_HOST_MEMORY);
+	m->parent = buffer;
+	m->origin = r->origin;
+	m->ptr = (char *)buffer->ptr + r->origin;
+	if (buffer->host_ptr)
+		m->host_ptr = (char *)buffer->host_ptr + r->origin;
+	ferry_clRetainMemObject(buffer);
+	if (errcode_ret)
+		*errcode_ret = CL_SUCCESS;
+	return m;
+}
+
+CL_API_ENTRY cl_int CL_API_CALL ferry_clRetainMemObject(cl_mem m)
+{
+	FERRY_RETURN_ERROR_ON(!ferry_valid_mem(m), CL_INVALID_MEM_OBJECT);
+	atomic_fetch_add(&m->refcount, 1);
+	return CL_SUCCESS;
+}
+
+CL_API_ENTRY cl_int CL_API_CALL ferry_clReleaseMemObject(cl_mem m)
+{
+	FERRY_RETURN_ERROR_ON(!ferry_valid_mem(m), CL_INVALID_MEM_OBJECT);
+	if (atomic_fetch_sub(&m->refcount, 1) == 1) {
+		cl_context c = m->context;
+		cl_mem parent = m->parent;
+
+		untrack(m);
+		/* destructor callbacks run in reverse order of registration */
+		for (int i = m->ncallbacks - 1; i >= 0; i--)
+			m->callbacks[i].fn(m, m->callbacks[i].user_data);
+		if (!parent)
+			ferry_free(ferry_api_vaspace(NULL), m->ptr);
+		m->dispatch = NULL;
+		free(m);
+		if (parent)
+			ferry_clReleaseMemObject(parent);
+		else
+			ferry_clReleaseContext(c);
+	}
+	return CL_SUCCESS;
+}
+
+CL_API_ENTRY cl_int CL_API_CALL ferry_clSetMemObjectDestructorCallback(
+	cl_mem m, void(CL_CALLBACK *fn)(cl_mem, void *), void *user_data)
+{
+	FERRY_RETURN_ERROR_ON(!ferry_valid_mem(m), CL_INVALID_MEM_OBJECT);
+	FERRY_RETURN_ERROR_ON(!fn, CL_INVALID_VALUE);
+	FERRY_RETURN_ERROR_ON(m->ncallbacks >= FERRY_MEM_CALLBACKS, CL_OUT_OF_RESOURCES);
+	m->callbacks[m->ncallbacks].fn = fn;
+	m->callbacks[m->ncallbacks++].user_data = user_data;
+	return CL_SUCCESS;
+}
+
+CL_API_ENTRY cl_int CL_API_CALL ferry_clGetMemObjectInfo(cl_mem m, cl_mem_info param_name,
+							 size_t param_value_size, void *param_value,
+							 size_t *param_value_size_ret)
+{
+	cl_mem_object_type type = CL_MEM_OBJECT_BUFFER;
+	cl_uint refs, maps;
+	cl_bool no = CL_FALSE;
+	void *hp = m && ferry_valid_mem(m) ? m->host_ptr : NULL;
+
+	FERRY_RETURN_ERROR_ON(!ferry_valid_mem(m), CL_INVALID_MEM_OBJECT);
+#define RET(v) ferry_api_info(param_value_size, param_value, param_value_size_ret, &(v), sizeof(v))
+	switch (param_name) {
+	case CL_MEM_TYPE:
+		return RET(type);
+	case CL_MEM_FLAGS:
+		return RET(m->flags);
+	case CL_MEM_SIZE:
+		return RET(m->size);
+	case CL_MEM_HOST_PTR:
+		return RET(hp);
+	case CL_MEM_MAP_COUNT:
+		maps = atomic_load(&m->maps);
+		return RET(maps);
+	case CL_MEM_REFERENCE_COUNT:
+		refs = atomic_load(&m->refcount);
+		return RET(refs);
+	case CL_MEM_CONTEXT:
+		return RET(m->context);
+	case CL_MEM_ASSOCIATED_MEMOBJECT:
+		return RET(m->parent);
+	case CL_MEM_OFFSET:
+		return RET(m->origin);
+	case CL_MEM_USES_SVM_POINTER:
+		return RET(no);
+	case CL_MEM_PROPERTIES:
+		return ferry_api_info(param_value_size, param_value, param_value_size_ret, NULL, 0);
+	default:
+		return CL_INVALID_VALUE;
+	}
+#undef RET
+}
+
+/* Checks shared by the buffer commands. */
+static cl_int check_cmd(cl_command_queue q, cl_mem m, size_t offset, size_t size,
+			cl_uint num_events, const cl_event *events)
+{
+	FERRY_RETURN_ERROR_ON(!ferry_valid_queue(q), CL_INVALID_COMMAND_QUEUE);
+	FERRY_RETURN_ERROR_ON(!ferry_valid_mem(m), CL_INVALID_MEM_OBJECT);
+	FERRY_RETURN_ERROR_ON(m->context != q->context, CL_INVALID_CONTEXT);
+	FERRY_RETURN_ERROR_ON(offset > m->size || size > m->size - offset, CL_INVALID_VALUE);
+	return ferry_check_wait_list(q->context, num_events, events);
+}
+
+CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueReadBuffer(cl_command_queue q, cl_mem m,
+							  cl_bool blocking, size_t offset,
+							  size_t size, void *ptr,
+							  cl_uint num_events,
+							  const cl_event *events, cl_event *event)
+{
+	cl_ulong t = ferry_now_ns();
+	cl_int err = check_cmd(q, m, offset, size, num_events, events);
+
+	FERRY_RETURN_ERROR_ON(err, err);
+	FERRY_RETURN_ERROR_ON(!ptr || size == 0, CL_INVALID_VALUE);
+	FERRY_RETURN_ERROR_ON(m->flags & (CL_MEM_HOST_WRITE_ONLY | CL_MEM_HOST_NO_ACCESS),
+			      CL_INVALID_OPERATION);
+	(void)blocking;
+	memcpy(ptr, (char *)m->ptr + offset, size);
+	return ferry_finish_command(q, CL_COMMAND_READ_BUFFER, t, t, CL_SUCCESS, event);
+}
+
+CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueWriteBuffer(cl_command_queue q, cl_mem m,
+							   cl_bool blocking, size_t offset,
+							   size_t size, const void *ptr,
+							   cl_uint num_events,
+							   const cl_event *events, cl_event *event)
+{
+	cl_ulong t = ferry_now_ns();
+	cl_int err = check_cmd(q, m, offset, size, num_events, events);
+
+	FERRY_RETURN_ERROR_ON(err, err);
+	FERRY_RETURN_ERROR_ON(!ptr || size == 0, CL_INVALID_VALUE);
+	FERRY_RETURN_ERROR_ON(m->flags & (CL_MEM_HOST_READ_ONLY | CL_MEM_HOST_NO_ACCESS),
+			      CL_INVALID_OPERATION);
+	(void)blocking;
+	memcpy((char *)m->ptr + offset, ptr, size);
+	return ferry_finish_command(q, CL_COMMAND_WRITE_BUFFER, t, t, CL_SUCCESS, event);
+}
+
+CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueCopyBuffer(cl_command_queue q, cl_mem src,
+							  cl_mem dst, size_t src_offset,
+							  size_t dst_offset, size_t size,
+							  cl_uint num_events,
+							  const cl_event *events, cl_event *event)
+{
+	cl_ulong t = ferry_now_ns();
+	cl_int err = check_cmd(q, src, src_offset, size, num_events, events);
+
+	FERRY_RETURN_ERROR_ON(err, err);
+	err = check_cmd(q, dst, dst_offset, size, 0, NULL);
+	FERRY_RETURN_ERROR_ON(err, err);
+	FERRY_RETURN_ERROR_ON(size == 0, CL_INVALID_VALUE);
+	FERRY_RETURN_ERROR_ON(
+		(char *)src->ptr + src_offset < (char *)dst->ptr + dst_offset + size &&
+			(char *)dst->ptr + dst_offset < (char *)src->ptr + src_offset + size,
+		CL_MEM_COPY_OVERLAP);
+	memcpy((char *)dst->ptr + dst_offset, (char *)src->ptr + src_offset, size);
+	return ferry_finish_command(q, CL_COMMAND_COPY_BUFFER, t, t, CL_SUCCESS, event);
+}
+
+CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueFillBuffer(cl_command_queue q, cl_mem m,
+							  const void *pattern, size_t pattern_size,
+							  size_t offset, size_t size,
+							  cl_uint num_events,
+							  const cl_event *events, cl_event *event)
+{
+	cl_ulong t = ferry_now_ns();
+	cl_int err = check_cmd(q, m, offset, size, num_events, events);
+
+	FERRY_RETURN_ERROR_ON(err, err);
+	FERRY_RETURN_ERROR_ON(!pattern || pattern_size == 0 || pattern_size > 128 ||
+				      (pattern_size & (pattern_size - 1)),
+			      CL_INVALID_VALUE);
+	FERRY_RETURN_ERROR_ON(offset % pattern_size || size % pattern_size, CL_INVALID_VALUE);
+	for (size_t o = 0; o < size; o += pattern_size)
+		memcpy((char *)m->ptr + offset + o, pattern, pattern_size);
+	return ferry_finish_command(q, CL_COMMAND_FILL_BUFFER, t, t, CL_SUCCESS, event);
+}
+
+CL_API_ENTRY void *CL_API_CALL ferry_clEnqueueMapBuffer(cl_command_queue q, cl_mem m,
+							cl_bool blocking, cl_map_flags flags,
+							size_t offset, size_t size,
+							cl_uint num_events, const cl_event *events,
+							cl_event *event, cl_int *errcode_ret)
+{
+	cl_ulong t = ferry_now_ns();
+	cl_int err = check_cmd(q, m, offset, size, num_events, events);
+	char *p;
+
+	FERRY_RETURN_NULL_ON(err, err);
+	FERRY_RETURN_NULL_ON(size == 0, CL_INVALID_VALUE);
+	FERRY_RETURN_NULL_ON(flags & ~(cl_map_flags)(CL_MAP_READ | CL_MAP_WRITE |
+						     CL_MAP_WRITE_INVALIDATE_REGION),
+			     CL_INVALID_VALUE);
+	FERRY_RETURN_NULL_ON((flags & CL_MAP_WRITE_INVALIDATE_REGION) &&
+				     (flags & (CL_MAP_READ | CL_MAP_WRITE)),
+			     CL_INVALID_VALUE);
+	FERRY_RETURN_NULL_ON((flags & CL_MAP_READ) &&
+				     (m->flags & (CL_MEM_HOST_WRITE_ONLY | CL_MEM_HOST_NO_ACCESS)),
+			     CL_INVALID_OPERATION);
+	FERRY_RETURN_NULL_ON((flags & (CL_MAP_WRITE | CL_MAP_WRITE_INVALIDATE_REGION)) &&
+				     (m->flags & (CL_MEM_HOST_READ_ONLY | CL_MEM_HOST_NO_ACCESS)),
+			     CL_INVALID_OPERATION);
+	(void)blocking;
+	if (m->host_ptr) {
+		/* USE_HOST_PTR: the mapped region is the application's own memory */
+		p = (char *)m->host_ptr + offset;
+		if (!(flags & CL_MAP_WRITE_INVALIDATE_REGION))
+			memcpy(p, (char *)m->ptr + offset, size);
+	} else {
+		p = (char *)m->ptr + offset; /* the host view of managed memory */
+	}
+	atomic_fetch_add(&m->maps, 1);
+	err = ferry_finish_command(q, CL_COMMAND_MAP_BUFFER, t, t, CL_SUCCESS, event);
+	if (errcode_ret)
+		*errcode_ret = err;
+	return err ? NULL : p;
+}
+
+CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueUnmapMemObject(cl_command_queue q, cl_mem m,
+							      void *mapped, cl_uint num_events,
+							      const cl_event *events,
+							      cl_event *event)
+{
+	cl_ulong t = ferry_now_ns();
+	cl_int err = check_cmd(q, m, 0, 0, num_events, events);
+
+	FERRY_RETURN_ERROR_ON(err, err);
+	FERRY_RETURN_ERROR_ON(atomic_load(&m->maps) == 0, CL_INVALID_VALUE);
+	if (m->host_ptr) {
+		char *h = m->host_ptr;
+
+		FERRY_RETURN_ERROR_ON((char *)mapped < h || (char *)mapped >= h + m->size,
+				      CL_INVALID_VALUE);
+		/* the whole tail from the mapped pointer: the map's size is not recorded */
+		memcpy((char *)m->ptr + ((char *)mapped - h), mapped,
+		       m->size - (size_t)((char *)mapped - h));
+	} else {
+		FERRY_RETURN_ERROR_ON((char *)mapped < (char *)m->ptr ||
+					      (char *)mapped >= (char *)m->ptr + m->size,
+				      CL_INVALID_VALUE);
+	}
+	atomic_fetch_sub(&m->maps, 1);
+	return ferry_finish_command(q, CL_COMMAND_UNMAP_MEM_OBJECT, t, t, CL_SUCCESS, event);
+}
+
+CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueMigrateMemObjects(
+	cl_command_queue q, cl_uint num_mem_objects, const cl_mem *mem_objects,
+	cl_mem_migration_flags flags, cl_uint num_events, const cl_event *events, cl_event *event)
+{
+	const void *ptrs[64];
+	size_t sizes[64];
+
+	FERRY_RETURN_ERROR_ON(!ferry_valid_queue(q), CL_INVALID_COMMAND_QUEUE);
+	FERRY_RETURN_ERROR_ON(num_mem_objects == 0 || !mem_objects, CL_INVALID_VALUE);
+	FERRY_RETURN_ERROR_ON(num_mem_objects > 64, CL_OUT_OF_RESOURCES);
+	for (cl_uint i = 0; i < num_mem_objects; i++) {
+		FERRY_RETURN_ERROR_ON(!ferry_valid_mem(mem_objects[i]), CL_INVALID_MEM_OBJECT);
+		FERRY_RETURN_ERROR_ON(mem_objects[i]->context != q->context, CL_INVALID_CONTEXT);
+		ptrs[i] = mem_objects[i]->ptr;
+		sizes[i] = mem_objects[i]->size;
+	}
+	/* The same pages move the same way as SVM's. */
+	cl_int err = ferry_clEnqueueSVMMigrateMem(q, num_mem_objects, ptrs, sizes, flags,
+						  num_events, events, event);
+
+	if (!err && event && *event)
+		(*event)->type = CL_COMMAND_MIGRATE_MEM_OBJECTS;
+	return err;
+}
