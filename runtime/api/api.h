@@ -22,6 +22,7 @@
 #include <CL/cl_ext.h>
 #include <CL/cl_icd.h>
 #include <CL/cl_ext_ferry.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 
@@ -33,6 +34,16 @@
 
 extern const struct _cl_icd_dispatch ferry_dispatch;
 
+/* Object type tags (all objects share one dispatch table, so ocl-icd forwards any). */
+enum {
+	FERRY_MAGIC_CONTEXT = 0x46435458,
+	FERRY_MAGIC_QUEUE = 0x46515545,
+	FERRY_MAGIC_EVENT = 0x46455654,
+	FERRY_MAGIC_PROGRAM = 0x46505247,
+	FERRY_MAGIC_KERNEL = 0x464b524e,
+	FERRY_MAGIC_MEM = 0x464d454d
+};
+
 struct _cl_platform_id {
 	const struct _cl_icd_dispatch *dispatch;
 };
@@ -43,6 +54,7 @@ struct _cl_device_id {
 
 struct _cl_context {
 	const struct _cl_icd_dispatch *dispatch;
+	uint32_t magic; /* FERRY_MAGIC_*: a handle of another type is refused */
 	atomic_uint refcount;
 	cl_device_id device;
 	cl_context_properties props[8]; /* copied, 0-terminated */
@@ -51,33 +63,77 @@ struct _cl_context {
 	void *user_data;
 };
 
+struct ferry_cmd;
+
+/*
+ * An in-order command queue: enqueues return at once; one worker thread per
+ * queue runs the commands in order, each once the events it waits for are
+ * complete. The worker frees the queue when the last reference is gone and
+ * the last command has run.
+ */
 struct _cl_command_queue {
 	const struct _cl_icd_dispatch *dispatch;
+	uint32_t magic; /* FERRY_MAGIC_*: a handle of another type is refused */
 	atomic_uint refcount;
 	cl_context context;
 	cl_device_id device;
 	cl_command_queue_properties props;
 	cl_queue_properties props_list[4]; /* as given, 0-terminated */
 	size_t nprops;
+
+	pthread_mutex_t lock; /* lock order: queue lock, then the event lock */
+	pthread_cond_t cond;
+	struct ferry_cmd *head, *tail;
+	unsigned pending; /* commands enqueued and not complete */
+	pthread_t worker;
+};
+
+#define FERRY_EVENT_CALLBACKS 8
+
+/* Events of commands and user events. Status changes under one global lock. */
+struct _cl_event {
+	const struct _cl_icd_dispatch *dispatch;
+	uint32_t magic; /* FERRY_MAGIC_*: a handle of another type is refused */
+	atomic_uint refcount;
+	cl_context context;
+	cl_command_queue queue; /* NULL for user events */
+	cl_command_type type;
+	atomic_uint internal; /* references held by the runtime, not the application */
+	cl_int status;	      /* CL_QUEUED .. CL_COMPLETE, or a negative error */
+	int profiling;
+	cl_ulong t_queued, t_submit, t_start, t_end;
+	int ncallbacks;
+	struct {
+		void(CL_CALLBACK *fn)(cl_event, cl_int, void *);
+		cl_int type;
+		void *user_data;
+	} callbacks[FERRY_EVENT_CALLBACKS];
+};
+
+/* The body of a command, run by the queue's worker: returns CL_SUCCESS or an error. */
+typedef cl_int (*ferry_cmd_fn)(void *arg);
+
+/*
+ * Every command argument starts with this: @cleanup (may be NULL) drops
+ * what the argument holds (retained objects) whether or not the command ran.
+ */
+struct ferry_cmd_head {
+	void (*cleanup)(void *arg);
 };
 
 /*
- * Events. Commands run to completion before their clEnqueue* returns (the
- * queue is in order and the device answers each request in turn), so every
- * command's event is complete when the application sees it.
+ * Enqueue a command: @arg (malloc'd, starting with struct ferry_cmd_head;
+ * cleaned up and freed after the command ran or failed, also when the
+ * enqueue fails) is handed to @fn. With @blocking, wait for the command and
+ * return its error, if any.
  */
-struct _cl_event {
-	const struct _cl_icd_dispatch *dispatch;
-	atomic_uint refcount;
-	cl_context context;
-	cl_command_queue queue;
-	cl_command_type type;
-	cl_int status;
-	cl_ulong t_queued, t_submit, t_start, t_end;
-};
+cl_int ferry_enqueue(cl_command_queue q, cl_command_type type, cl_uint num_events,
+		     const cl_event *wait_list, cl_event *event, int blocking, ferry_cmd_fn fn,
+		     void *arg);
 
 struct _cl_program {
 	const struct _cl_icd_dispatch *dispatch;
+	uint32_t magic; /* FERRY_MAGIC_*: a handle of another type is refused */
 	atomic_uint refcount;
 	atomic_uint kernels; /* live kernels: a program with kernels cannot be rebuilt */
 	cl_context context;
@@ -97,6 +153,7 @@ struct ferry_kernel_arg {
 
 struct _cl_kernel {
 	const struct _cl_icd_dispatch *dispatch;
+	uint32_t magic; /* FERRY_MAGIC_*: a handle of another type is refused */
 	atomic_uint refcount;
 	cl_program program;
 	char *name;
@@ -110,6 +167,7 @@ struct _cl_kernel {
 /* A buffer: a managed allocation in the window (sub-buffers point into their parent's). */
 struct _cl_mem {
 	const struct _cl_icd_dispatch *dispatch;
+	uint32_t magic; /* FERRY_MAGIC_*: a handle of another type is refused */
 	atomic_uint refcount;
 	atomic_uint maps;
 	cl_context context;
@@ -167,9 +225,6 @@ int ferry_valid_kernel(cl_kernel k);
 /* Events (queue.c). */
 cl_ulong ferry_now_ns(void);
 cl_int ferry_check_wait_list(cl_context ctx, cl_uint n, const cl_event *list);
-/* The event of a finished command (returned through @event when not NULL). */
-cl_int ferry_finish_command(cl_command_queue q, cl_command_type type, cl_ulong t_queued,
-			    cl_ulong t_start, cl_int status, cl_event *event);
 
 /* platform.c */
 CL_API_ENTRY cl_int CL_API_CALL ferry_clGetPlatformIDs(cl_uint num_entries,
@@ -221,6 +276,10 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clReleaseProgram(cl_program program);
 CL_API_ENTRY cl_int CL_API_CALL ferry_clReleaseCommandQueue(cl_command_queue q);
 CL_API_ENTRY void CL_API_CALL ferry_clSVMFree(cl_context context, void *svm_pointer);
 
+CL_API_ENTRY cl_int CL_API_CALL ferry_clRetainEvent(cl_event e);
+CL_API_ENTRY cl_int CL_API_CALL ferry_clReleaseEvent(cl_event e);
+CL_API_ENTRY cl_int CL_API_CALL ferry_clRetainKernel(cl_kernel k);
+CL_API_ENTRY cl_int CL_API_CALL ferry_clReleaseKernel(cl_kernel k);
 CL_API_ENTRY cl_int CL_API_CALL ferry_clRetainMemObject(cl_mem m);
 CL_API_ENTRY cl_int CL_API_CALL ferry_clReleaseMemObject(cl_mem m);
 CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueSVMMigrateMem(

@@ -72,6 +72,7 @@ static cl_mem new_mem(cl_context ctx, cl_mem_flags flags, size_t size)
 	if (!m)
 		return NULL;
 	m->dispatch = &ferry_dispatch;
+	m->magic = FERRY_MAGIC_MEM;
 	atomic_init(&m->refcount, 1);
 	atomic_init(&m->maps, 0);
 	m->context = ctx;
@@ -268,22 +269,79 @@ static cl_int check_cmd(cl_command_queue q, cl_mem m, size_t offset, size_t size
 	return ferry_check_wait_list(q->context, num_events, events);
 }
 
+/* A buffer command: bytes between a buffer and host memory (or another buffer). */
+struct buf_arg {
+	struct ferry_cmd_head h;
+	cl_mem m, m2; /* retained */
+	char *dst;
+	const char *src;
+	size_t size;
+	size_t pattern_size;
+	unsigned char pattern[128];
+};
+
+static void buf_cleanup(void *p)
+{
+	struct buf_arg *a = p;
+
+	ferry_clReleaseMemObject(a->m);
+	if (a->m2)
+		ferry_clReleaseMemObject(a->m2);
+}
+
+static struct buf_arg *buf_arg(cl_mem m, cl_mem m2, void *dst, const void *src, size_t size)
+{
+	struct buf_arg *a = calloc(1, sizeof(*a));
+
+	if (!a)
+		return NULL;
+	a->h.cleanup = buf_cleanup;
+	a->m = m;
+	a->m2 = m2;
+	a->dst = dst;
+	a->src = src;
+	a->size = size;
+	ferry_clRetainMemObject(m);
+	if (m2)
+		ferry_clRetainMemObject(m2);
+	return a;
+}
+
+static cl_int copy_run(void *p)
+{
+	struct buf_arg *a = p;
+
+	if (a->size)
+		memcpy(a->dst, a->src, a->size);
+	return CL_SUCCESS;
+}
+
+static cl_int fill_run(void *p)
+{
+	struct buf_arg *a = p;
+
+	for (size_t o = 0; o < a->size; o += a->pattern_size)
+		memcpy(a->dst + o, a->pattern, a->pattern_size);
+	return CL_SUCCESS;
+}
+
 CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueReadBuffer(cl_command_queue q, cl_mem m,
 							  cl_bool blocking, size_t offset,
 							  size_t size, void *ptr,
 							  cl_uint num_events,
 							  const cl_event *events, cl_event *event)
 {
-	cl_ulong t = ferry_now_ns();
 	cl_int err = check_cmd(q, m, offset, size, num_events, events);
+	struct buf_arg *a;
 
 	FERRY_RETURN_ERROR_ON(err, err);
 	FERRY_RETURN_ERROR_ON(!ptr || size == 0, CL_INVALID_VALUE);
 	FERRY_RETURN_ERROR_ON(m->flags & (CL_MEM_HOST_WRITE_ONLY | CL_MEM_HOST_NO_ACCESS),
 			      CL_INVALID_OPERATION);
-	(void)blocking;
-	memcpy(ptr, (char *)m->ptr + offset, size);
-	return ferry_finish_command(q, CL_COMMAND_READ_BUFFER, t, t, CL_SUCCESS, event);
+	a = buf_arg(m, NULL, ptr, (char *)m->ptr + offset, size);
+	FERRY_RETURN_ERROR_ON(!a, CL_OUT_OF_HOST_MEMORY);
+	return ferry_enqueue(q, CL_COMMAND_READ_BUFFER, num_events, events, event, blocking,
+			     copy_run, a);
 }
 
 CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueWriteBuffer(cl_command_queue q, cl_mem m,
@@ -292,16 +350,17 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueWriteBuffer(cl_command_queue q, c
 							   cl_uint num_events,
 							   const cl_event *events, cl_event *event)
 {
-	cl_ulong t = ferry_now_ns();
 	cl_int err = check_cmd(q, m, offset, size, num_events, events);
+	struct buf_arg *a;
 
 	FERRY_RETURN_ERROR_ON(err, err);
 	FERRY_RETURN_ERROR_ON(!ptr || size == 0, CL_INVALID_VALUE);
 	FERRY_RETURN_ERROR_ON(m->flags & (CL_MEM_HOST_READ_ONLY | CL_MEM_HOST_NO_ACCESS),
 			      CL_INVALID_OPERATION);
-	(void)blocking;
-	memcpy((char *)m->ptr + offset, ptr, size);
-	return ferry_finish_command(q, CL_COMMAND_WRITE_BUFFER, t, t, CL_SUCCESS, event);
+	a = buf_arg(m, NULL, (char *)m->ptr + offset, ptr, size);
+	FERRY_RETURN_ERROR_ON(!a, CL_OUT_OF_HOST_MEMORY);
+	return ferry_enqueue(q, CL_COMMAND_WRITE_BUFFER, num_events, events, event, blocking,
+			     copy_run, a);
 }
 
 CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueCopyBuffer(cl_command_queue q, cl_mem src,
@@ -310,8 +369,8 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueCopyBuffer(cl_command_queue q, cl
 							  cl_uint num_events,
 							  const cl_event *events, cl_event *event)
 {
-	cl_ulong t = ferry_now_ns();
 	cl_int err = check_cmd(q, src, src_offset, size, num_events, events);
+	struct buf_arg *a;
 
 	FERRY_RETURN_ERROR_ON(err, err);
 	err = check_cmd(q, dst, dst_offset, size, 0, NULL);
@@ -321,8 +380,9 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueCopyBuffer(cl_command_queue q, cl
 		(char *)src->ptr + src_offset < (char *)dst->ptr + dst_offset + size &&
 			(char *)dst->ptr + dst_offset < (char *)src->ptr + src_offset + size,
 		CL_MEM_COPY_OVERLAP);
-	memcpy((char *)dst->ptr + dst_offset, (char *)src->ptr + src_offset, size);
-	return ferry_finish_command(q, CL_COMMAND_COPY_BUFFER, t, t, CL_SUCCESS, event);
+	a = buf_arg(src, dst, (char *)dst->ptr + dst_offset, (char *)src->ptr + src_offset, size);
+	FERRY_RETURN_ERROR_ON(!a, CL_OUT_OF_HOST_MEMORY);
+	return ferry_enqueue(q, CL_COMMAND_COPY_BUFFER, num_events, events, event, 0, copy_run, a);
 }
 
 CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueFillBuffer(cl_command_queue q, cl_mem m,
@@ -331,17 +391,19 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueFillBuffer(cl_command_queue q, cl
 							  cl_uint num_events,
 							  const cl_event *events, cl_event *event)
 {
-	cl_ulong t = ferry_now_ns();
 	cl_int err = check_cmd(q, m, offset, size, num_events, events);
+	struct buf_arg *a;
 
 	FERRY_RETURN_ERROR_ON(err, err);
 	FERRY_RETURN_ERROR_ON(!pattern || pattern_size == 0 || pattern_size > 128 ||
 				      (pattern_size & (pattern_size - 1)),
 			      CL_INVALID_VALUE);
 	FERRY_RETURN_ERROR_ON(offset % pattern_size || size % pattern_size, CL_INVALID_VALUE);
-	for (size_t o = 0; o < size; o += pattern_size)
-		memcpy((char *)m->ptr + offset + o, pattern, pattern_size);
-	return ferry_finish_command(q, CL_COMMAND_FILL_BUFFER, t, t, CL_SUCCESS, event);
+	a = buf_arg(m, NULL, (char *)m->ptr + offset, NULL, size);
+	FERRY_RETURN_ERROR_ON(!a, CL_OUT_OF_HOST_MEMORY);
+	a->pattern_size = pattern_size;
+	memcpy(a->pattern, pattern, pattern_size);
+	return ferry_enqueue(q, CL_COMMAND_FILL_BUFFER, num_events, events, event, 0, fill_run, a);
 }
 
 CL_API_ENTRY void *CL_API_CALL ferry_clEnqueueMapBuffer(cl_command_queue q, cl_mem m,
@@ -350,8 +412,8 @@ CL_API_ENTRY void *CL_API_CALL ferry_clEnqueueMapBuffer(cl_command_queue q, cl_m
 							cl_uint num_events, const cl_event *events,
 							cl_event *event, cl_int *errcode_ret)
 {
-	cl_ulong t = ferry_now_ns();
 	cl_int err = check_cmd(q, m, offset, size, num_events, events);
+	struct buf_arg *a;
 	char *p;
 
 	FERRY_RETURN_NULL_ON(err, err);
@@ -368,20 +430,33 @@ CL_API_ENTRY void *CL_API_CALL ferry_clEnqueueMapBuffer(cl_command_queue q, cl_m
 	FERRY_RETURN_NULL_ON((flags & (CL_MAP_WRITE | CL_MAP_WRITE_INVALIDATE_REGION)) &&
 				     (m->flags & (CL_MEM_HOST_READ_ONLY | CL_MEM_HOST_NO_ACCESS)),
 			     CL_INVALID_OPERATION);
-	(void)blocking;
 	if (m->host_ptr) {
-		/* USE_HOST_PTR: the mapped region is the application's own memory */
+		/* USE_HOST_PTR: the mapped region is the application's own memory, updated */
 		p = (char *)m->host_ptr + offset;
-		if (!(flags & CL_MAP_WRITE_INVALIDATE_REGION))
-			memcpy(p, (char *)m->ptr + offset, size);
+		a = buf_arg(m, NULL, p, (char *)m->ptr + offset,
+			    flags & CL_MAP_WRITE_INVALIDATE_REGION ? 0 : size);
 	} else {
 		p = (char *)m->ptr + offset; /* the host view of managed memory */
+		a = buf_arg(m, NULL, NULL, NULL, 0);
 	}
+	FERRY_RETURN_NULL_ON(!a, CL_OUT_OF_HOST_MEMORY);
 	atomic_fetch_add(&m->maps, 1);
-	err = ferry_finish_command(q, CL_COMMAND_MAP_BUFFER, t, t, CL_SUCCESS, event);
+	err = ferry_enqueue(q, CL_COMMAND_MAP_BUFFER, num_events, events, event, blocking, copy_run,
+			    a);
+	if (err)
+		atomic_fetch_sub(&m->maps, 1);
 	if (errcode_ret)
 		*errcode_ret = err;
 	return err ? NULL : p;
+}
+
+static cl_int unmap_run(void *p)
+{
+	struct buf_arg *a = p;
+
+	copy_run(p);
+	atomic_fetch_sub(&a->m->maps, 1);
+	return CL_SUCCESS;
 }
 
 CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueUnmapMemObject(cl_command_queue q, cl_mem m,
@@ -389,26 +464,28 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueUnmapMemObject(cl_command_queue q
 							      const cl_event *events,
 							      cl_event *event)
 {
-	cl_ulong t = ferry_now_ns();
 	cl_int err = check_cmd(q, m, 0, 0, num_events, events);
+	struct buf_arg *a;
 
 	FERRY_RETURN_ERROR_ON(err, err);
 	FERRY_RETURN_ERROR_ON(atomic_load(&m->maps) == 0, CL_INVALID_VALUE);
 	if (m->host_ptr) {
 		char *h = m->host_ptr;
+		size_t off = (size_t)((char *)mapped - h);
 
 		FERRY_RETURN_ERROR_ON((char *)mapped < h || (char *)mapped >= h + m->size,
 				      CL_INVALID_VALUE);
 		/* the whole tail from the mapped pointer: the map's size is not recorded */
-		memcpy((char *)m->ptr + ((char *)mapped - h), mapped,
-		       m->size - (size_t)((char *)mapped - h));
+		a = buf_arg(m, NULL, (char *)m->ptr + off, mapped, m->size - off);
 	} else {
 		FERRY_RETURN_ERROR_ON((char *)mapped < (char *)m->ptr ||
 					      (char *)mapped >= (char *)m->ptr + m->size,
 				      CL_INVALID_VALUE);
+		a = buf_arg(m, NULL, NULL, NULL, 0);
 	}
-	atomic_fetch_sub(&m->maps, 1);
-	return ferry_finish_command(q, CL_COMMAND_UNMAP_MEM_OBJECT, t, t, CL_SUCCESS, event);
+	FERRY_RETURN_ERROR_ON(!a, CL_OUT_OF_HOST_MEMORY);
+	return ferry_enqueue(q, CL_COMMAND_UNMAP_MEM_OBJECT, num_events, events, event, 0,
+			     unmap_run, a);
 }
 
 CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueMigrateMemObjects(

@@ -53,6 +53,7 @@ CL_API_ENTRY cl_context CL_API_CALL ferry_clCreateContext(
 	c = calloc(1, sizeof(*c));
 	FERRY_RETURN_NULL_ON(!c, CL_OUT_OF_HOST_MEMORY);
 	c->dispatch = &ferry_dispatch;
+	c->magic = FERRY_MAGIC_CONTEXT;
 	atomic_init(&c->refcount, 1);
 	c->device = &ferry_device;
 	c->notify = pfn_notify;
@@ -81,7 +82,8 @@ CL_API_ENTRY cl_context CL_API_CALL ferry_clCreateContextFromType(
 
 int ferry_valid_context(cl_context c)
 {
-	return c && c->dispatch == &ferry_dispatch && atomic_load(&c->refcount) > 0;
+	return c && c->dispatch == &ferry_dispatch && c->magic == FERRY_MAGIC_CONTEXT &&
+	       atomic_load(&c->refcount) > 0;
 }
 
 CL_API_ENTRY cl_int CL_API_CALL ferry_clRetainContext(cl_context context)

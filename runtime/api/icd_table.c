@@ -107,44 +107,7 @@ static void * CL_API_CALL unsupported_clEnqueueMapImage(cl_command_queue command
 	return NULL;
 }
 
-static cl_int CL_API_CALL unsupported_clEnqueueTask(cl_command_queue command_queue, cl_kernel kernel, cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event)
-{
-	return CL_INVALID_OPERATION;
-}
-
 static cl_int CL_API_CALL unsupported_clEnqueueNativeKernel(cl_command_queue command_queue, void(CL_CALLBACK *user_func)(void *), void *args, size_t cb_args, cl_uint num_mem_objects, const cl_mem *mem_list, const void **args_mem_loc, cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event)
-{
-	return CL_INVALID_OPERATION;
-}
-
-static cl_int CL_API_CALL unsupported_clEnqueueMarker(cl_command_queue command_queue, cl_event *event)
-{
-	return CL_INVALID_OPERATION;
-}
-
-static cl_int CL_API_CALL unsupported_clEnqueueWaitForEvents(cl_command_queue command_queue, cl_uint num_events, const cl_event *event_list)
-{
-	return CL_INVALID_OPERATION;
-}
-
-static cl_int CL_API_CALL unsupported_clEnqueueBarrier(cl_command_queue command_queue)
-{
-	return CL_INVALID_OPERATION;
-}
-
-static cl_int CL_API_CALL unsupported_clSetEventCallback(cl_event event, cl_int command_exec_callback_type, void(CL_CALLBACK * pfn_notify)(cl_event, cl_int, void *), void * user_data)
-{
-	return CL_INVALID_OPERATION;
-}
-
-static cl_event CL_API_CALL unsupported_clCreateUserEvent(cl_context context, cl_int * errcode_ret)
-{
-	if (errcode_ret)
-		*errcode_ret = CL_INVALID_OPERATION;
-	return NULL;
-}
-
-static cl_int CL_API_CALL unsupported_clSetUserEventStatus(cl_event event, cl_int execution_status)
 {
 	return CL_INVALID_OPERATION;
 }
@@ -211,16 +174,6 @@ static cl_int CL_API_CALL unsupported_clGetKernelArgInfo(cl_kernel kernel, cl_ui
 }
 
 static cl_int CL_API_CALL unsupported_clEnqueueFillImage(cl_command_queue command_queue, cl_mem image, const void *fill_color, const size_t origin[3], const size_t region[3], cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event)
-{
-	return CL_INVALID_OPERATION;
-}
-
-static cl_int CL_API_CALL unsupported_clEnqueueMarkerWithWaitList(cl_command_queue command_queue, cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event)
-{
-	return CL_INVALID_OPERATION;
-}
-
-static cl_int CL_API_CALL unsupported_clEnqueueBarrierWithWaitList(cl_command_queue command_queue, cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event)
 {
 	return CL_INVALID_OPERATION;
 }
@@ -346,15 +299,24 @@ cl_int CL_API_CALL ferry_clEnqueueCopyBuffer(cl_command_queue command_queue, cl_
 void * CL_API_CALL ferry_clEnqueueMapBuffer(cl_command_queue command_queue, cl_mem buffer, cl_bool blocking_map, cl_map_flags map_flags, size_t offset, size_t cb, cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event, cl_int *errcode_ret);
 cl_int CL_API_CALL ferry_clEnqueueUnmapMemObject(cl_command_queue command_queue, cl_mem memobj, void *mapped_ptr, cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event);
 cl_int CL_API_CALL ferry_clEnqueueNDRangeKernel(cl_command_queue command_queue, cl_kernel kernel, cl_uint work_dim, const size_t *global_work_offset, const size_t *global_work_size, const size_t *local_work_size, cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event);
+cl_int CL_API_CALL ferry_clEnqueueTask(cl_command_queue command_queue, cl_kernel kernel, cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event);
+cl_int CL_API_CALL ferry_clEnqueueMarker(cl_command_queue command_queue, cl_event *event);
+cl_int CL_API_CALL ferry_clEnqueueWaitForEvents(cl_command_queue command_queue, cl_uint num_events, const cl_event *event_list);
+cl_int CL_API_CALL ferry_clEnqueueBarrier(cl_command_queue command_queue);
 void * CL_API_CALL ferry_clGetExtensionFunctionAddress(const char *function_name);
+cl_int CL_API_CALL ferry_clSetEventCallback(cl_event event, cl_int command_exec_callback_type, void(CL_CALLBACK * pfn_notify)(cl_event, cl_int, void *), void * user_data);
 cl_mem CL_API_CALL ferry_clCreateSubBuffer(cl_mem buffer, cl_mem_flags flags, cl_buffer_create_type buffer_create_type, const void * buffer_create_info, cl_int * errcode_ret);
 cl_int CL_API_CALL ferry_clSetMemObjectDestructorCallback(cl_mem memobj, void(CL_CALLBACK * pfn_notify)(cl_mem memobj, void * user_data), void * user_data);
+cl_event CL_API_CALL ferry_clCreateUserEvent(cl_context context, cl_int * errcode_ret);
+cl_int CL_API_CALL ferry_clSetUserEventStatus(cl_event event, cl_int execution_status);
 cl_int CL_API_CALL ferry_clCreateSubDevices(cl_device_id in_device, const cl_device_partition_property *partition_properties, cl_uint num_entries, cl_device_id *out_devices, cl_uint *num_devices);
 cl_int CL_API_CALL ferry_clRetainDevice(cl_device_id device);
 cl_int CL_API_CALL ferry_clReleaseDevice(cl_device_id device);
 cl_int CL_API_CALL ferry_clUnloadPlatformCompiler(cl_platform_id platform);
 cl_int CL_API_CALL ferry_clEnqueueFillBuffer(cl_command_queue command_queue, cl_mem buffer, const void *pattern, size_t pattern_size, size_t offset, size_t cb, cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event);
 cl_int CL_API_CALL ferry_clEnqueueMigrateMemObjects(cl_command_queue command_queue, cl_uint num_mem_objects, const cl_mem *mem_objects, cl_mem_migration_flags flags, cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event);
+cl_int CL_API_CALL ferry_clEnqueueMarkerWithWaitList(cl_command_queue command_queue, cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event);
+cl_int CL_API_CALL ferry_clEnqueueBarrierWithWaitList(cl_command_queue command_queue, cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event);
 void * CL_API_CALL ferry_clGetExtensionFunctionAddressForPlatform(cl_platform_id platform, const char *function_name);
 cl_command_queue CL_API_CALL ferry_clCreateCommandQueueWithProperties(cl_context context, cl_device_id device, const cl_queue_properties * properties, cl_int * errcode_ret);
 void * CL_API_CALL ferry_clSVMAlloc(cl_context context, cl_svm_mem_flags flags, size_t size, unsigned int alignment);
@@ -430,17 +392,17 @@ const struct _cl_icd_dispatch ferry_dispatch = {
 	.clEnqueueMapImage = unsupported_clEnqueueMapImage,
 	.clEnqueueUnmapMemObject = ferry_clEnqueueUnmapMemObject,
 	.clEnqueueNDRangeKernel = ferry_clEnqueueNDRangeKernel,
-	.clEnqueueTask = unsupported_clEnqueueTask,
+	.clEnqueueTask = ferry_clEnqueueTask,
 	.clEnqueueNativeKernel = unsupported_clEnqueueNativeKernel,
-	.clEnqueueMarker = unsupported_clEnqueueMarker,
-	.clEnqueueWaitForEvents = unsupported_clEnqueueWaitForEvents,
-	.clEnqueueBarrier = unsupported_clEnqueueBarrier,
+	.clEnqueueMarker = ferry_clEnqueueMarker,
+	.clEnqueueWaitForEvents = ferry_clEnqueueWaitForEvents,
+	.clEnqueueBarrier = ferry_clEnqueueBarrier,
 	.clGetExtensionFunctionAddress = ferry_clGetExtensionFunctionAddress,
-	.clSetEventCallback = unsupported_clSetEventCallback,
+	.clSetEventCallback = ferry_clSetEventCallback,
 	.clCreateSubBuffer = ferry_clCreateSubBuffer,
 	.clSetMemObjectDestructorCallback = ferry_clSetMemObjectDestructorCallback,
-	.clCreateUserEvent = unsupported_clCreateUserEvent,
-	.clSetUserEventStatus = unsupported_clSetUserEventStatus,
+	.clCreateUserEvent = ferry_clCreateUserEvent,
+	.clSetUserEventStatus = ferry_clSetUserEventStatus,
 	.clEnqueueReadBufferRect = unsupported_clEnqueueReadBufferRect,
 	.clEnqueueWriteBufferRect = unsupported_clEnqueueWriteBufferRect,
 	.clEnqueueCopyBufferRect = unsupported_clEnqueueCopyBufferRect,
@@ -459,8 +421,8 @@ const struct _cl_icd_dispatch ferry_dispatch = {
 	.clEnqueueFillBuffer = ferry_clEnqueueFillBuffer,
 	.clEnqueueFillImage = unsupported_clEnqueueFillImage,
 	.clEnqueueMigrateMemObjects = ferry_clEnqueueMigrateMemObjects,
-	.clEnqueueMarkerWithWaitList = unsupported_clEnqueueMarkerWithWaitList,
-	.clEnqueueBarrierWithWaitList = unsupported_clEnqueueBarrierWithWaitList,
+	.clEnqueueMarkerWithWaitList = ferry_clEnqueueMarkerWithWaitList,
+	.clEnqueueBarrierWithWaitList = ferry_clEnqueueBarrierWithWaitList,
 	.clGetExtensionFunctionAddressForPlatform = ferry_clGetExtensionFunctionAddressForPlatform,
 	.clCreateCommandQueueWithProperties = ferry_clCreateCommandQueueWithProperties,
 	.clCreatePipe = unsupported_clCreatePipe,

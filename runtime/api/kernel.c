@@ -8,7 +8,8 @@
 
 int ferry_valid_kernel(cl_kernel k)
 {
-	return k && k->dispatch == &ferry_dispatch && atomic_load(&k->refcount) > 0;
+	return k && k->dispatch == &ferry_dispatch && k->magic == FERRY_MAGIC_KERNEL &&
+	       atomic_load(&k->refcount) > 0;
 }
 
 CL_API_ENTRY cl_kernel CL_API_CALL ferry_clCreateKernel(cl_program program, const char *kernel_name,
@@ -46,6 +47,7 @@ CL_API_ENTRY cl_kernel CL_API_CALL ferry_clCreateKernel(cl_program program, cons
 		FERRY_RETURN_NULL_ON(1, CL_OUT_OF_HOST_MEMORY);
 	}
 	k->dispatch = &ferry_dispatch;
+	k->magic = FERRY_MAGIC_KERNEL;
 	atomic_init(&k->refcount, 1);
 	k->program = program;
 	k->id = m.u.cl.id2;
@@ -190,16 +192,36 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clGetKernelInfo(cl_kernel k, cl_kernel_inf
 #undef RET
 }
 
+struct launch_arg {
+	struct ferry_cmd_head h;
+	cl_kernel kernel; /* retained until the launch ran */
+	struct ferry_msg m;
+	size_t bytes;
+	uint8_t payload[];
+};
+
+static void launch_cleanup(void *p)
+{
+	ferry_clReleaseKernel(((struct launch_arg *)p)->kernel);
+}
+
+static cl_int launch_run(void *p)
+{
+	struct launch_arg *a = p;
+	struct ferry_ctx *vas = ferry_api_vaspace(NULL);
+
+	if (!vas)
+		return CL_DEVICE_NOT_AVAILABLE;
+	return ferry_device_call(vas, &a->m, a->payload, a->bytes, NULL, 0);
+}
+
 CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueNDRangeKernel(
 	cl_command_queue q, cl_kernel k, cl_uint work_dim, const size_t *global_work_offset,
 	const size_t *global_work_size, const size_t *local_work_size,
 	cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event)
 {
-	struct ferry_msg m = {.op = FERRY_MSG_CL_LAUNCH};
-	struct ferry_ctx *vas = ferry_api_vaspace(NULL);
-	cl_ulong t_queued = ferry_now_ns(), t_start;
+	struct launch_arg *a;
 	size_t bytes = 0, o = 0;
-	uint8_t *payload;
 	cl_int err;
 
 	FERRY_RETURN_ERROR_ON(!ferry_valid_queue(q), CL_INVALID_COMMAND_QUEUE);
@@ -226,31 +248,45 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueNDRangeKernel(
 	err = ferry_check_wait_list(q->context, num_events_in_wait_list, event_wait_list);
 	FERRY_RETURN_ERROR_ON(err, err);
 	FERRY_RETURN_ERROR_ON(bytes > FERRY_STAGING_SIZE, CL_OUT_OF_RESOURCES);
-	FERRY_RETURN_ERROR_ON(!vas, CL_DEVICE_NOT_AVAILABLE);
 
-	payload = malloc(bytes ? bytes : 1);
-	FERRY_RETURN_ERROR_ON(!payload, CL_OUT_OF_HOST_MEMORY);
+	/* The arguments as they are now: later clSetKernelArg calls do not change this launch. */
+	a = calloc(1, sizeof(*a) + bytes);
+	FERRY_RETURN_ERROR_ON(!a, CL_OUT_OF_HOST_MEMORY);
 	for (cl_uint i = 0; i < k->nargs; i++) {
-		struct ferry_karg a = {.kind = k->args[i].kind, .size = k->args[i].size};
+		struct ferry_karg ka = {.kind = k->args[i].kind, .size = k->args[i].size};
 
-		memcpy(payload + o, &a, sizeof(a));
-		o += sizeof(a);
-		if (a.kind != FERRY_KARG_LOCAL) {
-			memcpy(payload + o, k->args[i].value, a.size);
-			o += a.size;
+		memcpy(a->payload + o, &ka, sizeof(ka));
+		o += sizeof(ka);
+		if (ka.kind != FERRY_KARG_LOCAL) {
+			memcpy(a->payload + o, k->args[i].value, ka.size);
+			o += ka.size;
 		}
 	}
-	m.u.cl.id = k->id;
-	m.u.cl.work_dim = work_dim;
-	m.u.cl.nargs = k->nargs;
-	m.u.cl.size = bytes;
+	a->h.cleanup = launch_cleanup;
+	a->kernel = k;
+	ferry_clRetainKernel(k);
+	a->bytes = bytes;
+	a->m.op = FERRY_MSG_CL_LAUNCH;
+	a->m.u.cl.id = k->id;
+	a->m.u.cl.work_dim = work_dim;
+	a->m.u.cl.nargs = k->nargs;
+	a->m.u.cl.size = bytes;
 	for (cl_uint d = 0; d < work_dim; d++) {
-		m.u.cl.offset[d] = global_work_offset ? global_work_offset[d] : 0;
-		m.u.cl.global[d] = global_work_size[d];
-		m.u.cl.local[d] = local_work_size ? local_work_size[d] : 0;
+		a->m.u.cl.offset[d] = global_work_offset ? global_work_offset[d] : 0;
+		a->m.u.cl.global[d] = global_work_size[d];
+		a->m.u.cl.local[d] = local_work_size ? local_work_size[d] : 0;
 	}
-	t_start = ferry_now_ns();
-	err = ferry_device_call(vas, &m, payload, bytes, NULL, 0);
-	free(payload);
-	return ferry_finish_command(q, CL_COMMAND_NDRANGE_KERNEL, t_queued, t_start, err, event);
+	return ferry_enqueue(q, CL_COMMAND_NDRANGE_KERNEL, num_events_in_wait_list, event_wait_list,
+			     event, 0, launch_run, a);
+}
+
+CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueTask(cl_command_queue q, cl_kernel k,
+						    cl_uint num_events_in_wait_list,
+						    const cl_event *event_wait_list,
+						    cl_event *event)
+{
+	size_t one = 1;
+
+	return ferry_clEnqueueNDRangeKernel(q, k, 1, NULL, &one, &one, num_events_in_wait_list,
+					    event_wait_list, event);
 }

@@ -21,17 +21,62 @@ static cl_int svm_pages(struct ferry_ctx *vas, const void *ptr, size_t size, uin
 	return CL_SUCCESS;
 }
 
+struct advise_arg {
+	struct ferry_cmd_head h;
+	uint64_t first, len;
+	cl_svm_advice_ferry advice;
+	uint32_t loc;
+};
+
+static cl_int advise_run(void *p)
+{
+	struct advise_arg *a = p;
+	struct ferry_ctx *vas = ferry_api_vaspace(NULL);
+	void *start = (void *)(uintptr_t)a->first;
+	uint64_t mask = 0;
+	int r;
+
+	if (!vas)
+		return CL_DEVICE_NOT_AVAILABLE;
+	switch (a->advice) {
+	case CL_SVM_ADVICE_SET_READ_MOSTLY_FERRY:
+	case CL_SVM_ADVICE_UNSET_READ_MOSTLY_FERRY:
+		r = ferry_set_attr(vas, start, a->len, FERRY_ATTR_READ_MOSTLY,
+				   a->advice == CL_SVM_ADVICE_SET_READ_MOSTLY_FERRY);
+		break;
+	case CL_SVM_ADVICE_SET_PREFERRED_LOCATION_FERRY:
+	case CL_SVM_ADVICE_UNSET_PREFERRED_LOCATION_FERRY:
+		r = ferry_set_attr(vas, start, a->len, FERRY_ATTR_PREFERRED_LOC,
+				   a->advice == CL_SVM_ADVICE_SET_PREFERRED_LOCATION_FERRY
+					   ? a->loc
+					   : FERRY_LOC_NONE);
+		break;
+	default:
+		/* accessed-by is a set: read it, change one bit, write it back */
+		r = ferry_get_attr(vas, start, a->len, FERRY_ATTR_ACCESSED_BY, &mask);
+		if (!r) {
+			if (mask == FERRY_ATTR_MIXED)
+				mask = 0;
+			if (a->advice == CL_SVM_ADVICE_SET_ACCESSED_BY_FERRY)
+				mask |= 1ULL << a->loc;
+			else
+				mask &= ~(1ULL << a->loc);
+			r = ferry_set_attr(vas, start, a->len, FERRY_ATTR_ACCESSED_BY, mask);
+		}
+		break;
+	}
+	return r == 0 ? CL_SUCCESS : r == -ENODEV ? CL_DEVICE_NOT_AVAILABLE : CL_INVALID_VALUE;
+}
+
 CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueSVMAdviseMemFERRY(
 	cl_command_queue q, const void *svm_ptr, size_t size, cl_svm_advice_ferry advice,
 	cl_device_id device, cl_uint num_events_in_wait_list, const cl_event *event_wait_list,
 	cl_event *event)
 {
 	struct ferry_ctx *vas = ferry_api_vaspace(NULL);
-	cl_ulong t_queued = ferry_now_ns();
-	uint32_t loc = device ? FERRY_LOC_DEVICE : FERRY_LOC_HOST;
-	uint64_t first, len, mask = 0;
+	struct advise_arg *a;
+	uint64_t first, len;
 	cl_int err;
-	int r;
 
 	FERRY_RETURN_ERROR_ON(!ferry_valid_queue(q), CL_INVALID_COMMAND_QUEUE);
 	FERRY_RETURN_ERROR_ON(device && device != q->device, CL_INVALID_DEVICE);
@@ -43,41 +88,14 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueSVMAdviseMemFERRY(
 	FERRY_RETURN_ERROR_ON(err, err);
 	err = ferry_check_wait_list(q->context, num_events_in_wait_list, event_wait_list);
 	FERRY_RETURN_ERROR_ON(err, err);
-
-	switch (advice) {
-	case CL_SVM_ADVICE_SET_READ_MOSTLY_FERRY:
-	case CL_SVM_ADVICE_UNSET_READ_MOSTLY_FERRY:
-		r = ferry_set_attr(vas, (void *)(uintptr_t)first, len, FERRY_ATTR_READ_MOSTLY,
-				   advice == CL_SVM_ADVICE_SET_READ_MOSTLY_FERRY);
-		break;
-	case CL_SVM_ADVICE_SET_PREFERRED_LOCATION_FERRY:
-	case CL_SVM_ADVICE_UNSET_PREFERRED_LOCATION_FERRY:
-		r = ferry_set_attr(vas, (void *)(uintptr_t)first, len, FERRY_ATTR_PREFERRED_LOC,
-				   advice == CL_SVM_ADVICE_SET_PREFERRED_LOCATION_FERRY
-					   ? loc
-					   : FERRY_LOC_NONE);
-		break;
-	default:
-		/* accessed-by is a set: read it, change one bit, write it back */
-		r = ferry_get_attr(vas, (void *)(uintptr_t)first, len, FERRY_ATTR_ACCESSED_BY,
-				   &mask);
-		if (!r) {
-			if (mask == FERRY_ATTR_MIXED)
-				mask = 0;
-			if (advice == CL_SVM_ADVICE_SET_ACCESSED_BY_FERRY)
-				mask |= 1ULL << loc;
-			else
-				mask &= ~(1ULL << loc);
-			r = ferry_set_attr(vas, (void *)(uintptr_t)first, len,
-					   FERRY_ATTR_ACCESSED_BY, mask);
-		}
-		break;
-	}
-	return ferry_finish_command(q, CL_COMMAND_SVM_MIGRATE_MEM, t_queued, t_queued,
-				    r == 0	   ? CL_SUCCESS
-				    : r == -ENODEV ? CL_DEVICE_NOT_AVAILABLE
-						   : CL_INVALID_VALUE,
-				    event);
+	a = calloc(1, sizeof(*a));
+	FERRY_RETURN_ERROR_ON(!a, CL_OUT_OF_HOST_MEMORY);
+	a->first = first;
+	a->len = len;
+	a->advice = advice;
+	a->loc = device ? FERRY_LOC_DEVICE : FERRY_LOC_HOST;
+	return ferry_enqueue(q, CL_COMMAND_SVM_MIGRATE_MEM, num_events_in_wait_list,
+			     event_wait_list, event, 0, advise_run, a);
 }
 
 CL_API_ENTRY cl_int CL_API_CALL ferry_clGetSVMResidencyFERRY(cl_context context,

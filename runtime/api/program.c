@@ -8,7 +8,8 @@
 
 int ferry_valid_program(cl_program p)
 {
-	return p && p->dispatch == &ferry_dispatch && atomic_load(&p->refcount) > 0;
+	return p && p->dispatch == &ferry_dispatch && p->magic == FERRY_MAGIC_PROGRAM &&
+	       atomic_load(&p->refcount) > 0;
 }
 
 CL_API_ENTRY cl_program CL_API_CALL ferry_clCreateProgramWithSource(cl_context context,
@@ -41,6 +42,7 @@ CL_API_ENTRY cl_program CL_API_CALL ferry_clCreateProgramWithSource(cl_context c
 	}
 	p->source[o] = 0;
 	p->dispatch = &ferry_dispatch;
+	p->magic = FERRY_MAGIC_PROGRAM;
 	atomic_init(&p->refcount, 1);
 	atomic_init(&p->kernels, 0);
 	p->context = context;

@@ -16,13 +16,28 @@ cl_ulong ferry_now_ns(void)
 
 int ferry_valid_queue(cl_command_queue q)
 {
-	return q && q->dispatch == &ferry_dispatch && atomic_load(&q->refcount) > 0;
+	return q && q->dispatch == &ferry_dispatch && q->magic == FERRY_MAGIC_QUEUE &&
+	       atomic_load(&q->refcount) > 0;
 }
 
 int ferry_valid_event(cl_event e)
 {
-	return e && e->dispatch == &ferry_dispatch && atomic_load(&e->refcount) > 0;
+	return e && e->dispatch == &ferry_dispatch && e->magic == FERRY_MAGIC_EVENT &&
+	       atomic_load(&e->refcount) > 0;
 }
+
+/* Every event's status changes under this lock and is announced on this condition. */
+static pthread_mutex_t ev_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t ev_cond = PTHREAD_COND_INITIALIZER;
+
+struct ferry_cmd {
+	struct ferry_cmd *next;
+	cl_event event; /* the queue's reference */
+	cl_uint nwait;
+	cl_event *wait; /* retained */
+	ferry_cmd_fn fn;
+	void *arg;
+};
 
 cl_int ferry_check_wait_list(cl_context ctx, cl_uint n, const cl_event *list)
 {
@@ -31,35 +46,193 @@ cl_int ferry_check_wait_list(cl_context ctx, cl_uint n, const cl_event *list)
 		FERRY_RETURN_ERROR_ON(!ferry_valid_event(list[i]), CL_INVALID_EVENT_WAIT_LIST);
 		FERRY_RETURN_ERROR_ON(list[i]->context != ctx, CL_INVALID_CONTEXT);
 	}
-	/* Every event is complete when it is handed out: nothing to wait for. */
 	return CL_SUCCESS;
 }
 
-cl_int ferry_finish_command(cl_command_queue q, cl_command_type type, cl_ulong t_queued,
-			    cl_ulong t_start, cl_int status, cl_event *event)
+static cl_event new_event(cl_context ctx, cl_command_queue q, cl_command_type type, cl_int status)
 {
-	cl_event e;
+	cl_event e = calloc(1, sizeof(*e));
 
-	if (!event)
-		return status;
-	*event = NULL;
-	if (status != CL_SUCCESS)
-		return status; /* a failed enqueue returns no event */
-	e = calloc(1, sizeof(*e));
-	FERRY_RETURN_ERROR_ON(!e, CL_OUT_OF_HOST_MEMORY);
+	if (!e)
+		return NULL;
 	e->dispatch = &ferry_dispatch;
+	e->magic = FERRY_MAGIC_EVENT;
 	atomic_init(&e->refcount, 1);
-	e->context = q->context;
+	e->context = ctx;
 	e->queue = q;
 	e->type = type;
-	e->status = CL_COMPLETE;
-	e->t_queued = t_queued;
-	e->t_submit = t_start;
-	e->t_start = t_start;
-	e->t_end = ferry_now_ns();
-	atomic_fetch_add(&q->refcount, 1); /* an event keeps its queue */
-	*event = e;
-	return CL_SUCCESS;
+	e->status = status;
+	e->profiling = q && (q->props & CL_QUEUE_PROFILING_ENABLE);
+	e->t_queued = ferry_now_ns();
+	ferry_clRetainContext(ctx);
+	return e;
+}
+
+/* Set a status and run the callbacks it triggers, outside the lock. */
+static void set_status(cl_event e, cl_int status)
+{
+	struct {
+		void(CL_CALLBACK *fn)(cl_event, cl_int, void *);
+		void *user_data;
+	} run[FERRY_EVENT_CALLBACKS];
+	int n = 0;
+
+	pthread_mutex_lock(&ev_lock);
+	e->status = status;
+	for (int i = 0; i < e->ncallbacks; i++) {
+		/* fires once its status, or an error, is reached */
+		if (e->callbacks[i].fn && status <= e->callbacks[i].type) {
+			run[n].fn = e->callbacks[i].fn;
+			run[n++].user_data = e->callbacks[i].user_data;
+			e->callbacks[i].fn = NULL;
+		}
+	}
+	pthread_cond_broadcast(&ev_cond);
+	pthread_mutex_unlock(&ev_lock);
+	for (int i = 0; i < n; i++)
+		run[i].fn(e, status, run[i].user_data);
+}
+
+/* Wait until @e is complete or failed; returns its final status. */
+static cl_int wait_event(cl_event e)
+{
+	cl_int s;
+
+	pthread_mutex_lock(&ev_lock);
+	while (e->status > CL_COMPLETE)
+		pthread_cond_wait(&ev_cond, &ev_lock);
+	s = e->status;
+	pthread_mutex_unlock(&ev_lock);
+	return s;
+}
+
+static void drop_arg(void *arg)
+{
+	struct ferry_cmd_head *h = arg;
+
+	if (h && h->cleanup)
+		h->cleanup(arg);
+	free(arg);
+}
+
+static void free_queue(cl_command_queue q)
+{
+	cl_context c = q->context;
+
+	pthread_mutex_destroy(&q->lock);
+	pthread_cond_destroy(&q->cond);
+	q->dispatch = NULL;
+	free(q);
+	ferry_clReleaseContext(c);
+}
+
+static void *worker_main(void *arg)
+{
+	cl_command_queue q = arg;
+
+	pthread_mutex_lock(&q->lock);
+	for (;;) {
+		struct ferry_cmd *c;
+		cl_int st = CL_SUCCESS;
+
+		while (!q->head && atomic_load(&q->refcount) > 0)
+			pthread_cond_wait(&q->cond, &q->lock);
+		if (!q->head)
+			break; /* released, and nothing left to run */
+		c = q->head;
+		pthread_mutex_unlock(&q->lock);
+
+		for (cl_uint i = 0; i < c->nwait; i++)
+			if (wait_event(c->wait[i]) < 0)
+				st = CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST;
+		c->event->t_submit = ferry_now_ns();
+		set_status(c->event, CL_SUBMITTED);
+		c->event->t_start = ferry_now_ns();
+		set_status(c->event, CL_RUNNING);
+		if (st == CL_SUCCESS && c->fn)
+			st = c->fn(c->arg);
+		c->event->t_end = ferry_now_ns();
+		set_status(c->event, st == CL_SUCCESS ? CL_COMPLETE : st);
+		for (cl_uint i = 0; i < c->nwait; i++)
+			ferry_clReleaseEvent(c->wait[i]);
+		free(c->wait);
+		drop_arg(c->arg);
+		atomic_fetch_sub(&c->event->internal, 1);
+		ferry_clReleaseEvent(c->event);
+
+		pthread_mutex_lock(&q->lock);
+		q->head = c->next;
+		if (!q->head)
+			q->tail = NULL;
+		q->pending--;
+		free(c);
+		pthread_cond_broadcast(&q->cond);
+	}
+	pthread_mutex_unlock(&q->lock);
+	free_queue(q);
+	return NULL;
+}
+
+cl_int ferry_enqueue(cl_command_queue q, cl_command_type type, cl_uint num_events,
+		     const cl_event *wait_list, cl_event *event, int blocking, ferry_cmd_fn fn,
+		     void *arg)
+{
+	struct ferry_cmd *c;
+	cl_event ev;
+	cl_int err = CL_OUT_OF_HOST_MEMORY;
+
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		goto fail;
+	c->event = new_event(q->context, q, type, CL_QUEUED);
+	if (c->event)
+		atomic_store(&c->event->internal, 1); /* the queue's reference */
+	c->wait = num_events ? malloc(num_events * sizeof(cl_event)) : NULL;
+	if (!c->event || (num_events && !c->wait)) {
+		if (c->event)
+			ferry_clReleaseEvent(c->event);
+		free(c->wait);
+		free(c);
+		goto fail;
+	}
+	for (cl_uint i = 0; i < num_events; i++) {
+		c->wait[i] = wait_list[i];
+		ferry_clRetainEvent(wait_list[i]);
+	}
+	c->nwait = num_events;
+	c->fn = fn;
+	c->arg = arg;
+	if (event) {
+		ferry_clRetainEvent(c->event);
+		*event = c->event;
+	}
+	ev = c->event; /* the worker may free c as soon as it is queued */
+	if (blocking) {
+		atomic_fetch_add(&ev->internal, 1);
+		ferry_clRetainEvent(ev);
+	}
+
+	pthread_mutex_lock(&q->lock);
+	if (q->tail)
+		q->tail->next = c;
+	else
+		q->head = c;
+	q->tail = c;
+	q->pending++;
+	pthread_cond_broadcast(&q->cond);
+	pthread_mutex_unlock(&q->lock);
+
+	if (!blocking)
+		return CL_SUCCESS;
+	err = wait_event(ev);
+	atomic_fetch_sub(&ev->internal, 1);
+	ferry_clReleaseEvent(ev);
+	return err < 0 ? err : CL_SUCCESS;
+fail:
+	drop_arg(arg);
+	if (event)
+		*event = NULL;
+	return err;
 }
 
 CL_API_ENTRY cl_command_queue CL_API_CALL
@@ -84,12 +257,19 @@ ferry_clCreateCommandQueueWithProperties(cl_context context, cl_device_id device
 						       CL_QUEUE_ON_DEVICE |
 						       CL_QUEUE_ON_DEVICE_DEFAULT),
 		CL_INVALID_VALUE);
+	/* on-device queues are out of order; a default device queue is on the device */
+	FERRY_RETURN_NULL_ON((props & CL_QUEUE_ON_DEVICE) &&
+				     !(props & CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE),
+			     CL_INVALID_VALUE);
+	FERRY_RETURN_NULL_ON((props & CL_QUEUE_ON_DEVICE_DEFAULT) && !(props & CL_QUEUE_ON_DEVICE),
+			     CL_INVALID_VALUE);
 	/* In-order host queues only (CL_DEVICE_QUEUE_ON_HOST_PROPERTIES). */
 	FERRY_RETURN_NULL_ON(props & ~(cl_command_queue_properties)CL_QUEUE_PROFILING_ENABLE,
 			     CL_INVALID_QUEUE_PROPERTIES);
 	q = calloc(1, sizeof(*q));
 	FERRY_RETURN_NULL_ON(!q, CL_OUT_OF_HOST_MEMORY);
 	q->dispatch = &ferry_dispatch;
+	q->magic = FERRY_MAGIC_QUEUE;
 	atomic_init(&q->refcount, 1);
 	q->context = context;
 	q->device = device;
@@ -98,7 +278,17 @@ ferry_clCreateCommandQueueWithProperties(cl_context context, cl_device_id device
 		memcpy(q->props_list, properties, n * sizeof(*properties));
 		q->nprops = n + 1;
 	}
+	pthread_mutex_init(&q->lock, NULL);
+	pthread_cond_init(&q->cond, NULL);
 	ferry_clRetainContext(context);
+	if (pthread_create(&q->worker, NULL, worker_main, q)) {
+		pthread_mutex_destroy(&q->lock);
+		pthread_cond_destroy(&q->cond);
+		free(q);
+		ferry_clReleaseContext(context);
+		FERRY_RETURN_NULL_ON(1, CL_OUT_OF_HOST_MEMORY);
+	}
+	pthread_detach(q->worker);
 	if (errcode_ret)
 		*errcode_ret = CL_SUCCESS;
 	return q;
@@ -127,13 +317,11 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clRetainCommandQueue(cl_command_queue q)
 CL_API_ENTRY cl_int CL_API_CALL ferry_clReleaseCommandQueue(cl_command_queue q)
 {
 	FERRY_RETURN_ERROR_ON(!ferry_valid_queue(q), CL_INVALID_COMMAND_QUEUE);
-	if (atomic_fetch_sub(&q->refcount, 1) == 1) {
-		cl_context c = q->context;
-
-		q->dispatch = NULL;
-		free(q);
-		ferry_clReleaseContext(c);
-	}
+	pthread_mutex_lock(&q->lock);
+	/* the worker frees the queue once its last command has run */
+	if (atomic_fetch_sub(&q->refcount, 1) == 1)
+		pthread_cond_broadcast(&q->cond);
+	pthread_mutex_unlock(&q->lock);
 	return CL_SUCCESS;
 }
 
@@ -176,13 +364,17 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clGetCommandQueueInfo(cl_command_queue q,
 CL_API_ENTRY cl_int CL_API_CALL ferry_clFlush(cl_command_queue q)
 {
 	FERRY_RETURN_ERROR_ON(!ferry_valid_queue(q), CL_INVALID_COMMAND_QUEUE);
-	return CL_SUCCESS; /* commands are submitted as they are enqueued */
+	return CL_SUCCESS; /* the worker takes commands as they are enqueued */
 }
 
 CL_API_ENTRY cl_int CL_API_CALL ferry_clFinish(cl_command_queue q)
 {
 	FERRY_RETURN_ERROR_ON(!ferry_valid_queue(q), CL_INVALID_COMMAND_QUEUE);
-	return CL_SUCCESS; /* and complete before their enqueue returns */
+	pthread_mutex_lock(&q->lock);
+	while (q->pending)
+		pthread_cond_wait(&q->cond, &q->lock);
+	pthread_mutex_unlock(&q->lock);
+	return CL_SUCCESS;
 }
 
 CL_API_ENTRY cl_int CL_API_CALL ferry_clWaitForEvents(cl_uint num_events,
@@ -195,8 +387,8 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clWaitForEvents(cl_uint num_events,
 				      CL_INVALID_CONTEXT);
 	}
 	for (cl_uint i = 0; i < num_events; i++)
-		FERRY_RETURN_ERROR_ON(event_list[i]->status < 0,
-				      CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST);
+		if (wait_event(event_list[i]) < 0)
+			return CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST;
 	return CL_SUCCESS;
 }
 
@@ -215,10 +407,16 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clGetEventInfo(cl_event e, cl_event_info p
 		return RET(e->context);
 	case CL_EVENT_COMMAND_TYPE:
 		return RET(e->type);
-	case CL_EVENT_COMMAND_EXECUTION_STATUS:
-		return RET(e->status);
+	case CL_EVENT_COMMAND_EXECUTION_STATUS: {
+		cl_int st;
+
+		pthread_mutex_lock(&ev_lock);
+		st = e->status;
+		pthread_mutex_unlock(&ev_lock);
+		return RET(st);
+	}
 	case CL_EVENT_REFERENCE_COUNT:
-		refs = atomic_load(&e->refcount);
+		refs = atomic_load(&e->refcount) - atomic_load(&e->internal);
 		return RET(refs);
 	default:
 		return CL_INVALID_VALUE;
@@ -235,8 +433,11 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clGetEventProfilingInfo(cl_event e,
 	cl_ulong v;
 
 	FERRY_RETURN_ERROR_ON(!ferry_valid_event(e), CL_INVALID_EVENT);
-	FERRY_RETURN_ERROR_ON(!e->queue || !(e->queue->props & CL_QUEUE_PROFILING_ENABLE),
-			      CL_PROFILING_INFO_NOT_AVAILABLE);
+	FERRY_RETURN_ERROR_ON(!e->profiling, CL_PROFILING_INFO_NOT_AVAILABLE);
+	pthread_mutex_lock(&ev_lock);
+	v = (cl_ulong)(cl_long)e->status;
+	pthread_mutex_unlock(&ev_lock);
+	FERRY_RETURN_ERROR_ON(v != CL_COMPLETE, CL_PROFILING_INFO_NOT_AVAILABLE);
 	switch (param_name) {
 	case CL_PROFILING_COMMAND_QUEUED:
 		v = e->t_queued;
@@ -268,12 +469,118 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clReleaseEvent(cl_event e)
 {
 	FERRY_RETURN_ERROR_ON(!ferry_valid_event(e), CL_INVALID_EVENT);
 	if (atomic_fetch_sub(&e->refcount, 1) == 1) {
-		cl_command_queue q = e->queue;
+		cl_context c = e->context;
 
 		e->dispatch = NULL;
 		free(e);
-		if (q)
-			ferry_clReleaseCommandQueue(q);
+		ferry_clReleaseContext(c);
 	}
 	return CL_SUCCESS;
+}
+
+CL_API_ENTRY cl_event CL_API_CALL ferry_clCreateUserEvent(cl_context context, cl_int *errcode_ret)
+{
+	cl_event e;
+
+	FERRY_RETURN_NULL_ON(!ferry_valid_context(context), CL_INVALID_CONTEXT);
+	e = new_event(context, NULL, CL_COMMAND_USER, CL_SUBMITTED);
+	FERRY_RETURN_NULL_ON(!e, CL_OUT_OF_HOST_MEMORY);
+	if (errcode_ret)
+		*errcode_ret = CL_SUCCESS;
+	return e;
+}
+
+CL_API_ENTRY cl_int CL_API_CALL ferry_clSetUserEventStatus(cl_event e, cl_int status)
+{
+	cl_int cur;
+
+	FERRY_RETURN_ERROR_ON(!ferry_valid_event(e) || e->type != CL_COMMAND_USER,
+			      CL_INVALID_EVENT);
+	FERRY_RETURN_ERROR_ON(status != CL_COMPLETE && status >= 0, CL_INVALID_VALUE);
+	pthread_mutex_lock(&ev_lock);
+	cur = e->status;
+	pthread_mutex_unlock(&ev_lock);
+	FERRY_RETURN_ERROR_ON(cur != CL_SUBMITTED, CL_INVALID_OPERATION); /* set once */
+	e->t_end = ferry_now_ns();
+	set_status(e, status);
+	return CL_SUCCESS;
+}
+
+CL_API_ENTRY cl_int CL_API_CALL ferry_clSetEventCallback(
+	cl_event e, cl_int type, void(CL_CALLBACK *fn)(cl_event, cl_int, void *), void *user_data)
+{
+	int now = 0;
+	cl_int st;
+
+	FERRY_RETURN_ERROR_ON(!ferry_valid_event(e), CL_INVALID_EVENT);
+	FERRY_RETURN_ERROR_ON(!fn, CL_INVALID_VALUE);
+	FERRY_RETURN_ERROR_ON(type != CL_SUBMITTED && type != CL_RUNNING && type != CL_COMPLETE,
+			      CL_INVALID_VALUE);
+	pthread_mutex_lock(&ev_lock);
+	st = e->status;
+	if (st <= type) {
+		now = 1; /* already reached: call at once */
+	} else if (e->ncallbacks < FERRY_EVENT_CALLBACKS) {
+		e->callbacks[e->ncallbacks].fn = fn;
+		e->callbacks[e->ncallbacks].type = type;
+		e->callbacks[e->ncallbacks++].user_data = user_data;
+	} else {
+		pthread_mutex_unlock(&ev_lock);
+		return CL_OUT_OF_RESOURCES;
+	}
+	pthread_mutex_unlock(&ev_lock);
+	if (now)
+		fn(e, st, user_data);
+	return CL_SUCCESS;
+}
+
+static cl_int no_op(void *arg)
+{
+	(void)arg;
+	return CL_SUCCESS;
+}
+
+CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueMarkerWithWaitList(cl_command_queue q,
+								  cl_uint num_events,
+								  const cl_event *wait_list,
+								  cl_event *event)
+{
+	cl_int err;
+
+	FERRY_RETURN_ERROR_ON(!ferry_valid_queue(q), CL_INVALID_COMMAND_QUEUE);
+	err = ferry_check_wait_list(q->context, num_events, wait_list);
+	FERRY_RETURN_ERROR_ON(err, err);
+	/* in order: the marker completes after every earlier command */
+	return ferry_enqueue(q, CL_COMMAND_MARKER, num_events, wait_list, event, 0, no_op, NULL);
+}
+
+CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueBarrierWithWaitList(cl_command_queue q,
+								   cl_uint num_events,
+								   const cl_event *wait_list,
+								   cl_event *event)
+{
+	cl_int err;
+
+	FERRY_RETURN_ERROR_ON(!ferry_valid_queue(q), CL_INVALID_COMMAND_QUEUE);
+	err = ferry_check_wait_list(q->context, num_events, wait_list);
+	FERRY_RETURN_ERROR_ON(err, err);
+	return ferry_enqueue(q, CL_COMMAND_BARRIER, num_events, wait_list, event, 0, no_op, NULL);
+}
+
+CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueMarker(cl_command_queue q, cl_event *event)
+{
+	FERRY_RETURN_ERROR_ON(!event, CL_INVALID_VALUE);
+	return ferry_clEnqueueMarkerWithWaitList(q, 0, NULL, event);
+}
+
+CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueBarrier(cl_command_queue q)
+{
+	return ferry_clEnqueueBarrierWithWaitList(q, 0, NULL, NULL);
+}
+
+CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueWaitForEvents(cl_command_queue q, cl_uint num_events,
+							     const cl_event *event_list)
+{
+	FERRY_RETURN_ERROR_ON(num_events == 0 || !event_list, CL_INVALID_VALUE);
+	return ferry_clEnqueueBarrierWithWaitList(q, num_events, event_list, NULL);
 }

@@ -59,25 +59,82 @@ static cl_int check_svm_range(const void *p, size_t size)
 	return CL_SUCCESS;
 }
 
+struct svmfree_arg {
+	struct ferry_cmd_head h;
+	cl_command_queue q;
+	void(CL_CALLBACK *fn)(cl_command_queue, cl_uint, void *[], void *);
+	void *user_data;
+	cl_uint n;
+	void *ptrs[];
+};
+
+static cl_int svmfree_run(void *p)
+{
+	struct svmfree_arg *a = p;
+
+	if (a->fn)
+		a->fn(a->q, a->n, a->ptrs, a->user_data);
+	else
+		for (cl_uint i = 0; i < a->n; i++)
+			ferry_clSVMFree(a->q->context, a->ptrs[i]);
+	return CL_SUCCESS;
+}
+
 CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueSVMFree(
 	cl_command_queue q, cl_uint num_svm_pointers, void *svm_pointers[],
 	void(CL_CALLBACK *pfn_free_func)(cl_command_queue, cl_uint, void *[], void *),
 	void *user_data, cl_uint num_events_in_wait_list, const cl_event *event_wait_list,
 	cl_event *event)
 {
-	cl_ulong t_queued = ferry_now_ns();
+	struct svmfree_arg *a;
 	cl_int err;
 
 	FERRY_RETURN_ERROR_ON(!ferry_valid_queue(q), CL_INVALID_COMMAND_QUEUE);
 	FERRY_RETURN_ERROR_ON(num_svm_pointers == 0 || !svm_pointers, CL_INVALID_VALUE);
 	err = ferry_check_wait_list(q->context, num_events_in_wait_list, event_wait_list);
 	FERRY_RETURN_ERROR_ON(err, err);
-	if (pfn_free_func)
-		pfn_free_func(q, num_svm_pointers, svm_pointers, user_data);
-	else
-		for (cl_uint i = 0; i < num_svm_pointers; i++)
-			ferry_clSVMFree(q->context, svm_pointers[i]);
-	return ferry_finish_command(q, CL_COMMAND_SVM_FREE, t_queued, t_queued, CL_SUCCESS, event);
+	a = calloc(1, sizeof(*a) + num_svm_pointers * sizeof(void *));
+	FERRY_RETURN_ERROR_ON(!a, CL_OUT_OF_HOST_MEMORY);
+	a->q = q;
+	a->fn = pfn_free_func;
+	a->user_data = user_data;
+	a->n = num_svm_pointers;
+	memcpy(a->ptrs, svm_pointers, num_svm_pointers * sizeof(void *));
+	return ferry_enqueue(q, CL_COMMAND_SVM_FREE, num_events_in_wait_list, event_wait_list,
+			     event, 0, svmfree_run, a);
+}
+
+struct copy_arg {
+	struct ferry_cmd_head h;
+	void *dst;
+	const void *src;
+	size_t size;
+	size_t pattern_size; /* fill: the pattern is in @pattern */
+	unsigned char pattern[128];
+};
+
+static cl_int copy_run(void *p)
+{
+	struct copy_arg *a = p;
+
+	/* Either side may be host memory; window pages fault over to the host. */
+	memcpy(a->dst, a->src, a->size);
+	return CL_SUCCESS;
+}
+
+static cl_int fill_run(void *p)
+{
+	struct copy_arg *a = p;
+
+	for (size_t o = 0; o < a->size; o += a->pattern_size)
+		memcpy((char *)a->dst + o, a->pattern, a->pattern_size);
+	return CL_SUCCESS;
+}
+
+static cl_int no_op(void *p)
+{
+	(void)p;
+	return CL_SUCCESS;
 }
 
 CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueSVMMemcpy(cl_command_queue q, cl_bool blocking,
@@ -86,7 +143,7 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueSVMMemcpy(cl_command_queue q, cl_
 							 const cl_event *event_wait_list,
 							 cl_event *event)
 {
-	cl_ulong t_queued = ferry_now_ns();
+	struct copy_arg *a;
 	cl_int err;
 
 	FERRY_RETURN_ERROR_ON(!ferry_valid_queue(q), CL_INVALID_COMMAND_QUEUE);
@@ -96,18 +153,20 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueSVMMemcpy(cl_command_queue q, cl_
 			      CL_MEM_COPY_OVERLAP);
 	err = ferry_check_wait_list(q->context, num_events_in_wait_list, event_wait_list);
 	FERRY_RETURN_ERROR_ON(err, err);
-	/* Either side may be host memory; a window page faults over to the host. */
-	memcpy(dst, src, size);
-	(void)blocking;
-	return ferry_finish_command(q, CL_COMMAND_SVM_MEMCPY, t_queued, t_queued, CL_SUCCESS,
-				    event);
+	a = calloc(1, sizeof(*a));
+	FERRY_RETURN_ERROR_ON(!a, CL_OUT_OF_HOST_MEMORY);
+	a->dst = dst;
+	a->src = src;
+	a->size = size;
+	return ferry_enqueue(q, CL_COMMAND_SVM_MEMCPY, num_events_in_wait_list, event_wait_list,
+			     event, blocking, copy_run, a);
 }
 
 CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueSVMMemFill(
 	cl_command_queue q, void *svm_ptr, const void *pattern, size_t pattern_size, size_t size,
 	cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event)
 {
-	cl_ulong t_queued = ferry_now_ns();
+	struct copy_arg *a;
 	cl_int err;
 
 	FERRY_RETURN_ERROR_ON(!ferry_valid_queue(q), CL_INVALID_COMMAND_QUEUE);
@@ -119,10 +178,14 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueSVMMemFill(
 			      CL_INVALID_VALUE);
 	err = ferry_check_wait_list(q->context, num_events_in_wait_list, event_wait_list);
 	FERRY_RETURN_ERROR_ON(err, err);
-	for (size_t o = 0; o < size; o += pattern_size)
-		memcpy((char *)svm_ptr + o, pattern, pattern_size);
-	return ferry_finish_command(q, CL_COMMAND_SVM_MEMFILL, t_queued, t_queued, CL_SUCCESS,
-				    event);
+	a = calloc(1, sizeof(*a));
+	FERRY_RETURN_ERROR_ON(!a, CL_OUT_OF_HOST_MEMORY);
+	a->dst = svm_ptr;
+	a->size = size;
+	a->pattern_size = pattern_size;
+	memcpy(a->pattern, pattern, pattern_size);
+	return ferry_enqueue(q, CL_COMMAND_SVM_MEMFILL, num_events_in_wait_list, event_wait_list,
+			     event, 0, fill_run, a);
 }
 
 CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueSVMMap(cl_command_queue q, cl_bool blocking,
@@ -131,7 +194,6 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueSVMMap(cl_command_queue q, cl_boo
 						      const cl_event *event_wait_list,
 						      cl_event *event)
 {
-	cl_ulong t_queued = ferry_now_ns();
 	cl_int err;
 
 	FERRY_RETURN_ERROR_ON(!ferry_valid_queue(q), CL_INVALID_COMMAND_QUEUE);
@@ -144,9 +206,10 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueSVMMap(cl_command_queue q, cl_boo
 			      CL_INVALID_VALUE);
 	err = ferry_check_wait_list(q->context, num_events_in_wait_list, event_wait_list);
 	FERRY_RETURN_ERROR_ON(err, err);
-	(void)blocking;
-	/* The host view is always coherent: host touches fault the pages over. */
-	return ferry_finish_command(q, CL_COMMAND_SVM_MAP, t_queued, t_queued, CL_SUCCESS, event);
+	/* The host view is always coherent (host touches fault the pages over): a map only orders.
+	 */
+	return ferry_enqueue(q, CL_COMMAND_SVM_MAP, num_events_in_wait_list, event_wait_list, event,
+			     blocking, no_op, NULL);
 }
 
 CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueSVMUnmap(cl_command_queue q, void *svm_ptr,
@@ -154,14 +217,45 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueSVMUnmap(cl_command_queue q, void
 							const cl_event *event_wait_list,
 							cl_event *event)
 {
-	cl_ulong t_queued = ferry_now_ns();
 	cl_int err;
 
 	FERRY_RETURN_ERROR_ON(!ferry_valid_queue(q), CL_INVALID_COMMAND_QUEUE);
 	FERRY_RETURN_ERROR_ON(!svm_ptr, CL_INVALID_VALUE);
 	err = ferry_check_wait_list(q->context, num_events_in_wait_list, event_wait_list);
 	FERRY_RETURN_ERROR_ON(err, err);
-	return ferry_finish_command(q, CL_COMMAND_SVM_UNMAP, t_queued, t_queued, CL_SUCCESS, event);
+	return ferry_enqueue(q, CL_COMMAND_SVM_UNMAP, num_events_in_wait_list, event_wait_list,
+			     event, 0, no_op, NULL);
+}
+
+struct migrate_arg {
+	struct ferry_cmd_head h;
+	uint32_t target;
+	int discard;
+	cl_uint n;
+	struct {
+		uint64_t first, end;   /* pages to move, rounded out */
+		uint64_t dfirst, dend; /* whole pages to discard first */
+	} r[];
+};
+
+static cl_int migrate_run(void *p)
+{
+	struct migrate_arg *a = p;
+	struct ferry_ctx *vas = ferry_api_vaspace(NULL);
+	int r = 0;
+
+	if (!vas)
+		return CL_DEVICE_NOT_AVAILABLE;
+	for (cl_uint i = 0; i < a->n && !r; i++) {
+		if (a->discard && a->r[i].dend > a->r[i].dfirst)
+			r = ferry_migrate(vas, (void *)(uintptr_t)a->r[i].dfirst,
+					  a->r[i].dend - a->r[i].dfirst, a->target,
+					  FERRY_MIGRATE_DISCARD, NULL);
+		if (!r)
+			r = ferry_migrate(vas, (void *)(uintptr_t)a->r[i].first,
+					  a->r[i].end - a->r[i].first, a->target, 0, NULL);
+	}
+	return r == 0 ? CL_SUCCESS : r == -ENODEV ? CL_DEVICE_NOT_AVAILABLE : CL_OUT_OF_RESOURCES;
 }
 
 CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueSVMMigrateMem(
@@ -172,10 +266,8 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueSVMMigrateMem(
 	struct ferry_ctx *vas = ferry_api_vaspace(NULL);
 	const cl_mem_migration_flags known =
 		CL_MIGRATE_MEM_OBJECT_HOST | CL_MIGRATE_MEM_OBJECT_CONTENT_UNDEFINED;
-	uint32_t target = flags & CL_MIGRATE_MEM_OBJECT_HOST ? FERRY_LOC_HOST : FERRY_LOC_DEVICE;
-	cl_ulong t_queued = ferry_now_ns();
+	struct migrate_arg *a;
 	cl_int err;
-	int r = 0;
 
 	FERRY_RETURN_ERROR_ON(!ferry_valid_queue(q), CL_INVALID_COMMAND_QUEUE);
 	FERRY_RETURN_ERROR_ON(num_svm_pointers == 0 || !svm_pointers, CL_INVALID_VALUE);
@@ -188,30 +280,23 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueSVMMigrateMem(
 	err = ferry_check_wait_list(q->context, num_events_in_wait_list, event_wait_list);
 	FERRY_RETURN_ERROR_ON(err, err);
 
-	for (cl_uint i = 0; i < num_svm_pointers && !r; i++) {
-		uint64_t base, asize, a = (uint64_t)(uintptr_t)svm_pointers[i];
-		uint64_t len, first, end;
+	a = calloc(1, sizeof(*a) + num_svm_pointers * sizeof(a->r[0]));
+	FERRY_RETURN_ERROR_ON(!a, CL_OUT_OF_HOST_MEMORY);
+	a->target = flags & CL_MIGRATE_MEM_OBJECT_HOST ? FERRY_LOC_HOST : FERRY_LOC_DEVICE;
+	a->discard = !!(flags & CL_MIGRATE_MEM_OBJECT_CONTENT_UNDEFINED);
+	a->n = num_svm_pointers;
+	for (cl_uint i = 0; i < num_svm_pointers; i++) {
+		uint64_t base, asize, p = (uint64_t)(uintptr_t)svm_pointers[i], len;
 
 		ferry_alloc_find(vas, svm_pointers[i], &base, &asize);
 		/* size 0: from the pointer to the end of its allocation */
-		len = sizes && sizes[i] ? sizes[i] : asize - (a - base);
-		first = a & ~(PG - 1);
-		end = (a + len + PG - 1) & ~(PG - 1);
-		if (flags & CL_MIGRATE_MEM_OBJECT_CONTENT_UNDEFINED) {
-			/* discard whole pages only: partial pages keep their neighbours' bytes */
-			uint64_t df = (a + PG - 1) & ~(PG - 1), de = (a + len) & ~(PG - 1);
-
-			if (de > df)
-				r = ferry_migrate(vas, (void *)(uintptr_t)df, de - df, target,
-						  FERRY_MIGRATE_DISCARD, NULL);
-		}
-		if (!r)
-			r = ferry_migrate(vas, (void *)(uintptr_t)first, end - first, target, 0,
-					  NULL);
+		len = sizes && sizes[i] ? sizes[i] : asize - (p - base);
+		a->r[i].first = p & ~(PG - 1);
+		a->r[i].end = (p + len + PG - 1) & ~(PG - 1);
+		/* discard whole pages only: partial pages keep their neighbours' bytes */
+		a->r[i].dfirst = (p + PG - 1) & ~(PG - 1);
+		a->r[i].dend = (p + len) & ~(PG - 1);
 	}
-	return ferry_finish_command(q, CL_COMMAND_SVM_MIGRATE_MEM, t_queued, t_queued,
-				    r == 0	   ? CL_SUCCESS
-				    : r == -ENODEV ? CL_DEVICE_NOT_AVAILABLE
-						   : CL_OUT_OF_RESOURCES,
-				    event);
+	return ferry_enqueue(q, CL_COMMAND_SVM_MIGRATE_MEM, num_events_in_wait_list,
+			     event_wait_list, event, 0, migrate_run, a);
 }
