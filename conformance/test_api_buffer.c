@@ -190,6 +190,8 @@ static void test_sub_buffer_and_host_ptr(void **state)
 	assert_ptr_equal(p, host);
 	assert_int_equal(host[0], 4242);
 	assert_int_equal(clEnqueueUnmapMemObject(q, a, p, 0, NULL, NULL), CL_SUCCESS);
+	/* the unmap reads host[] when it runs: keep it alive until then */
+	assert_int_equal(clFinish(q), CL_SUCCESS);
 
 	/* errors */
 	r.origin = 4;
@@ -210,6 +212,49 @@ static void test_sub_buffer_and_host_ptr(void **state)
 	assert_int_equal(err, CL_INVALID_HOST_PTR);
 	assert_null(clCreateBuffer(ctx, CL_MEM_READ_ONLY | CL_MEM_WRITE_ONLY, 16, NULL, &err));
 	assert_int_equal(err, CL_INVALID_VALUE);
+}
+
+/* A buffer released while a kernel that uses it is still queued keeps its data. */
+static void test_release_while_queued(void **state)
+{
+	const size_t n = 1 << 18;
+	int *h = malloc(n * sizeof(int)), zero = 0;
+	cl_mem a, b, c;
+	cl_event gate;
+	cl_int err;
+
+	(void)state;
+	assert_non_null(h);
+	for (size_t i = 0; i < n; i++)
+		h[i] = (int)i;
+	a = clCreateBuffer(ctx, CL_MEM_COPY_HOST_PTR, n * sizeof(int), h, &err);
+	assert_int_equal(err, CL_SUCCESS);
+	b = clCreateBuffer(ctx, CL_MEM_COPY_HOST_PTR, n * sizeof(int), h, &err);
+	assert_int_equal(err, CL_SUCCESS);
+	c = clCreateBuffer(ctx, CL_MEM_READ_WRITE, n * sizeof(int), NULL, &err);
+	assert_int_equal(err, CL_SUCCESS);
+	assert_int_equal(
+		clEnqueueFillBuffer(q, c, &zero, sizeof(zero), 0, n * sizeof(int), 0, NULL, NULL),
+		CL_SUCCESS);
+	/* a user event holds the kernel back until the buffers are released */
+	gate = clCreateUserEvent(ctx, &err);
+	assert_int_equal(err, CL_SUCCESS);
+	assert_int_equal(clSetKernelArg(add, 0, sizeof(a), &a), CL_SUCCESS);
+	assert_int_equal(clSetKernelArg(add, 1, sizeof(b), &b), CL_SUCCESS);
+	assert_int_equal(clSetKernelArg(add, 2, sizeof(c), &c), CL_SUCCESS);
+	assert_int_equal(clEnqueueNDRangeKernel(q, add, 1, NULL, &n, NULL, 1, &gate, NULL),
+			 CL_SUCCESS);
+	assert_int_equal(clReleaseMemObject(a), CL_SUCCESS);
+	assert_int_equal(clReleaseMemObject(b), CL_SUCCESS);
+	assert_int_equal(clSetUserEventStatus(gate, CL_COMPLETE), CL_SUCCESS);
+	assert_int_equal(clEnqueueReadBuffer(q, c, CL_TRUE, 0, n * sizeof(int), h, 0, NULL, NULL),
+			 CL_SUCCESS);
+	for (size_t i = 0; i < n; i++)
+		if (h[i] != 2 * (int)i)
+			fail_msg("c[%zu] = %d, expected %d", i, h[i], 2 * (int)i);
+	clReleaseEvent(gate);
+	clReleaseMemObject(c);
+	free(h);
 }
 
 static int destructor_calls;
@@ -247,6 +292,7 @@ int main(void)
 		cmocka_unit_test(test_fill_copy_map),
 		cmocka_unit_test(test_sub_buffer_and_host_ptr),
 		cmocka_unit_test(test_lifetimes),
+		cmocka_unit_test(test_release_while_queued),
 	};
 
 	return cmocka_run_group_tests_name("api_buffer", tests, setup, teardown);

@@ -225,6 +225,8 @@ int ferry_valid_kernel(cl_kernel k);
 /* Events (queue.c). */
 cl_ulong ferry_now_ns(void);
 cl_int ferry_check_wait_list(cl_context ctx, cl_uint n, const cl_event *list);
+/* 1 if commands are in flight and the free of @ptr was deferred until they drain. */
+int ferry_defer_svm_free(void *ptr);
 
 /* platform.c */
 CL_API_ENTRY cl_int CL_API_CALL ferry_clGetPlatformIDs(cl_uint num_entries,

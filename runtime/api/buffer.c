@@ -193,7 +193,8 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clReleaseMemObject(cl_mem m)
 		/* destructor callbacks run in reverse order of registration */
 		for (int i = m->ncallbacks - 1; i >= 0; i--)
 			m->callbacks[i].fn(m, m->callbacks[i].user_data);
-		if (!parent)
+		/* queued commands may still use the memory: freed once they drain */
+		if (!parent && !ferry_defer_svm_free(m->ptr))
 			ferry_free(ferry_api_vaspace(NULL), m->ptr);
 		m->dispatch = NULL;
 		free(m);

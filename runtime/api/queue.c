@@ -30,6 +30,65 @@ int ferry_valid_event(cl_event e)
 static pthread_mutex_t ev_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t ev_cond = PTHREAD_COND_INITIALIZER;
 
+/*
+ * Commands enqueued on any queue and not yet complete, and SVM frees deferred
+ * until that drops to zero (clSVMFree must not pull memory from under a
+ * queued kernel: the free waits for the queues instead, like cudaFree).
+ */
+static pthread_mutex_t inflight_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned long inflight;
+static struct deferred {
+	struct deferred *next;
+	void *ptr;
+} * deferred_frees;
+
+int ferry_defer_svm_free(void *ptr)
+{
+	struct deferred *d;
+	int deferred = 0;
+
+	pthread_mutex_lock(&inflight_lock);
+	if (inflight) {
+		d = malloc(sizeof(*d));
+		if (d) {
+			d->ptr = ptr;
+			d->next = deferred_frees;
+			deferred_frees = d;
+			deferred = 1;
+		}
+	}
+	pthread_mutex_unlock(&inflight_lock);
+	return deferred;
+}
+
+static void inflight_add(void)
+{
+	pthread_mutex_lock(&inflight_lock);
+	inflight++;
+	pthread_mutex_unlock(&inflight_lock);
+}
+
+static void inflight_done(void)
+{
+	struct deferred *list = NULL;
+	struct ferry_ctx *vas = ferry_api_vaspace(NULL);
+
+	pthread_mutex_lock(&inflight_lock);
+	if (--inflight == 0) {
+		list = deferred_frees;
+		deferred_frees = NULL;
+	}
+	pthread_mutex_unlock(&inflight_lock);
+	while (list) {
+		struct deferred *n = list->next;
+
+		if (vas)
+			ferry_free(vas, list->ptr);
+		free(list);
+		list = n;
+	}
+}
+
 struct ferry_cmd {
 	struct ferry_cmd *next;
 	cl_event event; /* the queue's reference */
@@ -160,6 +219,7 @@ static void *worker_main(void *arg)
 		atomic_fetch_sub(&c->event->internal, 1);
 		ferry_clReleaseEvent(c->event);
 
+		inflight_done();
 		pthread_mutex_lock(&q->lock);
 		q->head = c->next;
 		if (!q->head)
@@ -212,6 +272,7 @@ cl_int ferry_enqueue(cl_command_queue q, cl_command_type type, cl_uint num_event
 		ferry_clRetainEvent(ev);
 	}
 
+	inflight_add();
 	pthread_mutex_lock(&q->lock);
 	if (q->tail)
 		q->tail->next = c;

@@ -43,8 +43,9 @@ CL_API_ENTRY void CL_API_CALL ferry_clSVMFree(cl_context context, void *svm_poin
 
 	if (!ferry_valid_context(context) || !vas || !svm_pointer)
 		return;
-	/* Commands complete before their enqueue returns: nothing can still use it. */
-	ferry_free(vas, svm_pointer);
+	/* A queued command may still use it: then it is freed once the queues drain. */
+	if (!ferry_defer_svm_free(svm_pointer))
+		ferry_free(vas, svm_pointer);
 }
 
 /* A range lies inside one SVM allocation. */
