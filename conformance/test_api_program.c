@@ -300,15 +300,15 @@ static void test_program_info(void **state)
 	assert_int_equal(build_status(p), CL_BUILD_NONE);
 	assert_build_string(p, CL_PROGRAM_BUILD_LOG, "");
 	assert_build_string(p, CL_PROGRAM_BUILD_OPTIONS, "");
-	assert_int_equal(clGetProgramBuildInfo(p, device, CL_PROGRAM_BINARY_TYPE, sizeof(bt), &bt,
-					       NULL),
-			 CL_SUCCESS);
+	assert_int_equal(
+		clGetProgramBuildInfo(p, device, CL_PROGRAM_BINARY_TYPE, sizeof(bt), &bt, NULL),
+		CL_SUCCESS);
 	assert_int_equal(bt, CL_PROGRAM_BINARY_TYPE_NONE);
 
 	assert_int_equal(clBuildProgram(p, 1, &device, NULL, NULL, NULL), CL_SUCCESS);
-	assert_int_equal(clGetProgramBuildInfo(p, device, CL_PROGRAM_BINARY_TYPE, sizeof(bt), &bt,
-					       NULL),
-			 CL_SUCCESS);
+	assert_int_equal(
+		clGetProgramBuildInfo(p, device, CL_PROGRAM_BINARY_TYPE, sizeof(bt), &bt, NULL),
+		CL_SUCCESS);
 	assert_int_equal(bt, CL_PROGRAM_BINARY_TYPE_EXECUTABLE);
 
 	/* Errors. */
@@ -317,11 +317,11 @@ static void test_program_info(void **state)
 			 CL_INVALID_VALUE);
 	assert_int_equal(clGetProgramInfo(NULL, CL_PROGRAM_CONTEXT, sizeof(c), &c, NULL),
 			 CL_INVALID_PROGRAM);
+	assert_int_equal(clGetProgramBuildInfo(p, device, 0x7777, sizeof(n), &n, NULL),
+			 CL_INVALID_VALUE);
 	assert_int_equal(
-		clGetProgramBuildInfo(p, device, 0x7777, sizeof(n), &n, NULL), CL_INVALID_VALUE);
-	assert_int_equal(clGetProgramBuildInfo(p, NULL, CL_PROGRAM_BUILD_STATUS, sizeof(n), &n,
-					       NULL),
-			 CL_INVALID_DEVICE);
+		clGetProgramBuildInfo(p, NULL, CL_PROGRAM_BUILD_STATUS, sizeof(n), &n, NULL),
+		CL_INVALID_DEVICE);
 	assert_int_equal(clGetProgramBuildInfo(p, (cl_device_id)platform, CL_PROGRAM_BUILD_STATUS,
 					       sizeof(n), &n, NULL),
 			 CL_INVALID_DEVICE);
@@ -398,17 +398,16 @@ static void test_build_failure(void **state)
 	char *log;
 
 	(void)state;
-	assert_int_equal(clBuildProgram(p, 1, &device, NULL, NULL, NULL),
-			 CL_BUILD_PROGRAM_FAILURE);
+	assert_int_equal(clBuildProgram(p, 1, &device, NULL, NULL, NULL), CL_BUILD_PROGRAM_FAILURE);
 	assert_int_equal(build_status(p), CL_BUILD_ERROR);
 	log = build_string(p, CL_PROGRAM_BUILD_LOG);
 	assert_true(strlen(log) > 0);
 	if (!strstr(log, "ferry_undeclared_identifier"))
 		fail_msg("the build log does not name the error:\n%s", log);
 	free(log);
-	assert_int_equal(clGetProgramBuildInfo(p, device, CL_PROGRAM_BINARY_TYPE, sizeof(bt), &bt,
-					       NULL),
-			 CL_SUCCESS);
+	assert_int_equal(
+		clGetProgramBuildInfo(p, device, CL_PROGRAM_BINARY_TYPE, sizeof(bt), &bt, NULL),
+		CL_SUCCESS);
 	assert_int_equal(bt, CL_PROGRAM_BINARY_TYPE_NONE);
 	assert_null(clCreateKernel(p, "broken", &err));
 	assert_int_equal(err, CL_INVALID_PROGRAM_EXECUTABLE);
@@ -610,8 +609,8 @@ static void test_kernel_info(void **state)
 	cl_int base = 500;
 
 	(void)state;
-	assert_int_equal(
-		clGetKernelInfo(k, CL_KERNEL_FUNCTION_NAME, sizeof(name), name, &ret), CL_SUCCESS);
+	assert_int_equal(clGetKernelInfo(k, CL_KERNEL_FUNCTION_NAME, sizeof(name), name, &ret),
+			 CL_SUCCESS);
 	assert_string_equal(name, "fill");
 	assert_int_equal(ret, 5);
 	assert_int_equal(clGetKernelInfo(k, CL_KERNEL_FUNCTION_NAME, 0, NULL, &ret), CL_SUCCESS);

@@ -149,6 +149,9 @@ struct ferry_kernel_arg {
 	uint32_t size;
 	int set;
 	void *value;
+	/* from the compiler (0 when PoCL has no argument info) */
+	cl_kernel_arg_address_qualifier address;
+	size_t type_size; /* by-value scalar and vector arguments; 0 = unknown */
 };
 
 struct _cl_kernel {
@@ -160,6 +163,9 @@ struct _cl_kernel {
 	uint64_t id;
 	cl_uint nargs;
 	struct ferry_kernel_arg *args;
+	size_t max_wg;	     /* CL_KERNEL_WORK_GROUP_SIZE */
+	size_t reqd_wg[3];   /* CL_KERNEL_COMPILE_WORK_GROUP_SIZE, 0 = none */
+	size_t max_items[3]; /* CL_DEVICE_MAX_WORK_ITEM_SIZES */
 };
 
 #define FERRY_MEM_CALLBACKS 8
@@ -199,6 +205,11 @@ struct ferry_ctx *ferry_api_vaspace(int *err);
 /* Copy a query result the way every clGet*Info does. */
 cl_int ferry_api_info(size_t param_value_size, void *param_value, size_t *param_value_size_ret,
 		      const void *src, size_t src_size);
+
+/* clGet*Info of a program or kernel inside ferry-device (PoCL's answer). */
+cl_int ferry_api_object_info(uint64_t id, uint32_t kind, uint32_t param, uint32_t index,
+			     size_t param_value_size, void *param_value,
+			     size_t *param_value_size_ret);
 
 /* Argument checks, one line each (PoCL's POCL_RETURN_ERROR_COND). */
 #define FERRY_RETURN_ERROR_ON(cond, err)                                                           \

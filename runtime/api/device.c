@@ -203,8 +203,7 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clGetDeviceInfo(cl_device_id device,
 		return RET(platform);
 	case CL_DEVICE_AVAILABLE:
 		return vas && ferry_device_alive(vas) ? RET(yes) : RET(no);
-	case CL_DEVICE_GLOBAL_MEM_SIZE:
-	case CL_DEVICE_MAX_MEM_ALLOC_SIZE: {
+	case CL_DEVICE_GLOBAL_MEM_SIZE: {
 		struct ferry_counters c;
 
 		if (!vas || ferry_counters(vas, &c))
@@ -212,6 +211,12 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clGetDeviceInfo(cl_device_id device,
 		mem = c.device_capacity_pages * FERRY_PAGE_SIZE;
 		return RET(mem);
 	}
+	case CL_DEVICE_MAX_MEM_ALLOC_SIZE:
+		/* managed memory oversubscribes: one allocation may fill the whole window */
+		if (!vas)
+			return CL_DEVICE_NOT_AVAILABLE;
+		mem = ferry_window_size(vas);
+		return RET(mem);
 	case CL_DEVICE_HOST_UNIFIED_MEMORY:
 	case CL_DEVICE_IMAGE_SUPPORT:
 	case CL_DEVICE_PIPE_SUPPORT:

@@ -70,11 +70,6 @@ static cl_int CL_API_CALL unsupported_clCreateKernelsInProgram(cl_program progra
 	return CL_INVALID_OPERATION;
 }
 
-static cl_int CL_API_CALL unsupported_clGetKernelWorkGroupInfo(cl_kernel kernel, cl_device_id device, cl_kernel_work_group_info param_name, size_t param_value_size, void *param_value, size_t *param_value_size_ret)
-{
-	return CL_INVALID_OPERATION;
-}
-
 static cl_int CL_API_CALL unsupported_clEnqueueReadImage(cl_command_queue command_queue, cl_mem image, cl_bool blocking_read, const size_t *origin, const size_t *region, size_t row_pitch, size_t slice_pitch, void *ptr, cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event)
 {
 	return CL_INVALID_OPERATION;
@@ -166,11 +161,6 @@ static cl_program CL_API_CALL unsupported_clLinkProgram(cl_context context, cl_u
 	if (errcode_ret)
 		*errcode_ret = CL_INVALID_OPERATION;
 	return NULL;
-}
-
-static cl_int CL_API_CALL unsupported_clGetKernelArgInfo(cl_kernel kernel, cl_uint arg_indx, cl_kernel_arg_info param_name, size_t param_value_size, void *param_value, size_t *param_value_size_ret)
-{
-	return CL_INVALID_OPERATION;
 }
 
 static cl_int CL_API_CALL unsupported_clEnqueueFillImage(cl_command_queue command_queue, cl_mem image, const void *fill_color, const size_t origin[3], const size_t region[3], cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event)
@@ -286,6 +276,7 @@ cl_int CL_API_CALL ferry_clRetainKernel(cl_kernel kernel);
 cl_int CL_API_CALL ferry_clReleaseKernel(cl_kernel kernel);
 cl_int CL_API_CALL ferry_clSetKernelArg(cl_kernel kernel, cl_uint arg_index, size_t arg_size, const void *arg_value);
 cl_int CL_API_CALL ferry_clGetKernelInfo(cl_kernel kernel, cl_kernel_info param_name, size_t param_value_size, void *param_value, size_t *param_value_size_ret);
+cl_int CL_API_CALL ferry_clGetKernelWorkGroupInfo(cl_kernel kernel, cl_device_id device, cl_kernel_work_group_info param_name, size_t param_value_size, void *param_value, size_t *param_value_size_ret);
 cl_int CL_API_CALL ferry_clWaitForEvents(cl_uint num_events, const cl_event *event_list);
 cl_int CL_API_CALL ferry_clGetEventInfo(cl_event event, cl_event_info param_name, size_t param_value_size, void *param_value, size_t *param_value_size_ret);
 cl_int CL_API_CALL ferry_clRetainEvent(cl_event event);
@@ -313,6 +304,7 @@ cl_int CL_API_CALL ferry_clCreateSubDevices(cl_device_id in_device, const cl_dev
 cl_int CL_API_CALL ferry_clRetainDevice(cl_device_id device);
 cl_int CL_API_CALL ferry_clReleaseDevice(cl_device_id device);
 cl_int CL_API_CALL ferry_clUnloadPlatformCompiler(cl_platform_id platform);
+cl_int CL_API_CALL ferry_clGetKernelArgInfo(cl_kernel kernel, cl_uint arg_indx, cl_kernel_arg_info param_name, size_t param_value_size, void *param_value, size_t *param_value_size_ret);
 cl_int CL_API_CALL ferry_clEnqueueFillBuffer(cl_command_queue command_queue, cl_mem buffer, const void *pattern, size_t pattern_size, size_t offset, size_t cb, cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event);
 cl_int CL_API_CALL ferry_clEnqueueMigrateMemObjects(cl_command_queue command_queue, cl_uint num_mem_objects, const cl_mem *mem_objects, cl_mem_migration_flags flags, cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event);
 cl_int CL_API_CALL ferry_clEnqueueMarkerWithWaitList(cl_command_queue command_queue, cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event);
@@ -372,7 +364,7 @@ const struct _cl_icd_dispatch ferry_dispatch = {
 	.clReleaseKernel = ferry_clReleaseKernel,
 	.clSetKernelArg = ferry_clSetKernelArg,
 	.clGetKernelInfo = ferry_clGetKernelInfo,
-	.clGetKernelWorkGroupInfo = unsupported_clGetKernelWorkGroupInfo,
+	.clGetKernelWorkGroupInfo = ferry_clGetKernelWorkGroupInfo,
 	.clWaitForEvents = ferry_clWaitForEvents,
 	.clGetEventInfo = ferry_clGetEventInfo,
 	.clRetainEvent = ferry_clRetainEvent,
@@ -417,7 +409,7 @@ const struct _cl_icd_dispatch ferry_dispatch = {
 	.clCompileProgram = unsupported_clCompileProgram,
 	.clLinkProgram = unsupported_clLinkProgram,
 	.clUnloadPlatformCompiler = ferry_clUnloadPlatformCompiler,
-	.clGetKernelArgInfo = unsupported_clGetKernelArgInfo,
+	.clGetKernelArgInfo = ferry_clGetKernelArgInfo,
 	.clEnqueueFillBuffer = ferry_clEnqueueFillBuffer,
 	.clEnqueueFillImage = unsupported_clEnqueueFillImage,
 	.clEnqueueMigrateMemObjects = ferry_clEnqueueMigrateMemObjects,

@@ -12,6 +12,65 @@ int ferry_valid_kernel(cl_kernel k)
 	       atomic_load(&k->refcount) > 0;
 }
 
+/* Bytes of a by-value OpenCL C scalar or vector type ("int", "float4", "uchar16"), 0 if unknown. */
+static size_t type_size(const char *t)
+{
+	static const struct {
+		const char *name;
+		size_t size;
+	} base[] = {{"char", 1},   {"uchar", 1},     {"short", 2},    {"ushort", 2},
+		    {"int", 4},	   {"uint", 4},	     {"long", 8},     {"ulong", 8},
+		    {"float", 4},  {"double", 8},    {"half", 2},     {"bool", 1},
+		    {"size_t", 8}, {"ptrdiff_t", 8}, {"intptr_t", 8}, {"uintptr_t", 8}};
+	char name[32];
+	size_t n = 0, width = 1;
+
+	if (!strncmp(t, "unsigned ", 9)) {
+		name[n++] = 'u';
+		t += 9;
+	}
+	while (*t && (*t < '0' || *t > '9') && n < sizeof(name) - 1)
+		name[n++] = *t++;
+	name[n] = 0;
+	if (*t) {
+		width = strtoul(t, NULL, 10);
+		if (width == 3)
+			width = 4; /* a 3-vector is stored as a 4-vector */
+	}
+	for (size_t i = 0; i < sizeof(base) / sizeof(base[0]); i++)
+		if (!strcmp(name, base[i].name))
+			return base[i].size * width;
+	return 0;
+}
+
+/* What the compiler knows of the kernel: argument kinds and work-group limits. */
+static void describe(cl_kernel k, uint64_t id)
+{
+	size_t dims[3] = {0};
+
+	for (cl_uint i = 0; i < k->nargs; i++) {
+		char tname[128] = "";
+
+		if (ferry_api_object_info(id, FERRY_OBJINFO_KERNEL_ARG,
+					  CL_KERNEL_ARG_ADDRESS_QUALIFIER, i,
+					  sizeof(k->args[i].address), &k->args[i].address, NULL))
+			k->args[i].address = 0;
+		if (k->args[i].address == CL_KERNEL_ARG_ADDRESS_PRIVATE &&
+		    !ferry_api_object_info(id, FERRY_OBJINFO_KERNEL_ARG, CL_KERNEL_ARG_TYPE_NAME, i,
+					   sizeof(tname) - 1, tname, NULL))
+			k->args[i].type_size = type_size(tname);
+	}
+	if (ferry_api_object_info(id, FERRY_OBJINFO_KERNEL_WG, CL_KERNEL_WORK_GROUP_SIZE, 0,
+				  sizeof(k->max_wg), &k->max_wg, NULL))
+		k->max_wg = 0;
+	if (ferry_api_object_info(id, FERRY_OBJINFO_KERNEL_WG, CL_KERNEL_COMPILE_WORK_GROUP_SIZE, 0,
+				  sizeof(k->reqd_wg), k->reqd_wg, NULL))
+		memset(k->reqd_wg, 0, sizeof(k->reqd_wg));
+	if (ferry_clGetDeviceInfo(&ferry_device, CL_DEVICE_MAX_WORK_ITEM_SIZES, sizeof(dims), dims,
+				  NULL) == CL_SUCCESS)
+		memcpy(k->max_items, dims, sizeof(dims));
+}
+
 CL_API_ENTRY cl_kernel CL_API_CALL ferry_clCreateKernel(cl_program program, const char *kernel_name,
 							cl_int *errcode_ret)
 {
@@ -52,6 +111,7 @@ CL_API_ENTRY cl_kernel CL_API_CALL ferry_clCreateKernel(cl_program program, cons
 	k->program = program;
 	k->id = m.u.cl.id2;
 	k->nargs = m.u.cl.nargs;
+	describe(k, m.u.cl.id2);
 	ferry_clRetainProgram(program);
 	atomic_fetch_add(&program->kernels, 1);
 	if (errcode_ret)
@@ -129,6 +189,28 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clSetKernelArg(cl_kernel kernel, cl_uint a
 			return set_arg(kernel, arg_index, FERRY_KARG_SVM, sizeof(m->ptr), &m->ptr);
 		}
 	}
+	FERRY_RETURN_ERROR_ON(!ferry_valid_kernel(kernel), CL_INVALID_KERNEL);
+	FERRY_RETURN_ERROR_ON(arg_index >= kernel->nargs, CL_INVALID_ARG_INDEX);
+	switch (kernel->args[arg_index].address) {
+	case CL_KERNEL_ARG_ADDRESS_LOCAL:
+		FERRY_RETURN_ERROR_ON(arg_value, CL_INVALID_ARG_VALUE);
+		break;
+	case CL_KERNEL_ARG_ADDRESS_GLOBAL:
+	case CL_KERNEL_ARG_ADDRESS_CONSTANT:
+		/* a buffer was recognised above: anything else must be a NULL cl_mem */
+		FERRY_RETURN_ERROR_ON(arg_size != sizeof(cl_mem), CL_INVALID_ARG_SIZE);
+		FERRY_RETURN_ERROR_ON(arg_value && *(const cl_mem *)arg_value,
+				      CL_INVALID_MEM_OBJECT);
+		return set_arg(kernel, arg_index, FERRY_KARG_SVM, sizeof(void *), &(void *){NULL});
+	case CL_KERNEL_ARG_ADDRESS_PRIVATE:
+		FERRY_RETURN_ERROR_ON(!arg_value, CL_INVALID_ARG_VALUE);
+		FERRY_RETURN_ERROR_ON(kernel->args[arg_index].type_size &&
+					      arg_size != kernel->args[arg_index].type_size,
+				      CL_INVALID_ARG_SIZE);
+		break;
+	default:
+		break;
+	}
 	FERRY_RETURN_ERROR_ON(arg_size == 0, CL_INVALID_ARG_SIZE);
 	return set_arg(kernel, arg_index, arg_value ? FERRY_KARG_VALUE : FERRY_KARG_LOCAL, arg_size,
 		       arg_value);
@@ -192,6 +274,29 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clGetKernelInfo(cl_kernel k, cl_kernel_inf
 #undef RET
 }
 
+CL_API_ENTRY cl_int CL_API_CALL ferry_clGetKernelArgInfo(cl_kernel k, cl_uint arg_index,
+							 cl_kernel_arg_info param_name,
+							 size_t param_value_size, void *param_value,
+							 size_t *param_value_size_ret)
+{
+	FERRY_RETURN_ERROR_ON(!ferry_valid_kernel(k), CL_INVALID_KERNEL);
+	FERRY_RETURN_ERROR_ON(arg_index >= k->nargs, CL_INVALID_ARG_INDEX);
+	return ferry_api_object_info(k->id, FERRY_OBJINFO_KERNEL_ARG, param_name, arg_index,
+				     param_value_size, param_value, param_value_size_ret);
+}
+
+CL_API_ENTRY cl_int CL_API_CALL ferry_clGetKernelWorkGroupInfo(cl_kernel k, cl_device_id device,
+							       cl_kernel_work_group_info param_name,
+							       size_t param_value_size,
+							       void *param_value,
+							       size_t *param_value_size_ret)
+{
+	FERRY_RETURN_ERROR_ON(!ferry_valid_kernel(k), CL_INVALID_KERNEL);
+	FERRY_RETURN_ERROR_ON(device && device != &ferry_device, CL_INVALID_DEVICE);
+	return ferry_api_object_info(k->id, FERRY_OBJINFO_KERNEL_WG, param_name, 0,
+				     param_value_size, param_value, param_value_size_ret);
+}
+
 struct launch_arg {
 	struct ferry_cmd_head h;
 	cl_kernel kernel; /* retained until the launch ran */
@@ -221,7 +326,8 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueNDRangeKernel(
 	cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event)
 {
 	struct launch_arg *a;
-	size_t bytes = 0, o = 0;
+	size_t bytes = 0, o = 0, wg = 1;
+	int empty = 0;
 	cl_int err;
 
 	FERRY_RETURN_ERROR_ON(!ferry_valid_queue(q), CL_INVALID_COMMAND_QUEUE);
@@ -230,16 +336,33 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueNDRangeKernel(
 	FERRY_RETURN_ERROR_ON(work_dim < 1 || work_dim > 3, CL_INVALID_WORK_DIMENSION);
 	FERRY_RETURN_ERROR_ON(!global_work_size, CL_INVALID_GLOBAL_WORK_SIZE);
 	for (cl_uint d = 0; d < work_dim; d++) {
-		FERRY_RETURN_ERROR_ON(global_work_size[d] == 0, CL_INVALID_GLOBAL_WORK_SIZE);
+		if (global_work_size[d] == 0)
+			empty = 1; /* OpenCL 2.1+: a trivially complete command */
 		FERRY_RETURN_ERROR_ON(global_work_offset &&
 					      global_work_size[d] + global_work_offset[d] <
 						      global_work_size[d],
 				      CL_INVALID_GLOBAL_OFFSET);
 		/* no non-uniform work-groups (CL_DEVICE_NON_UNIFORM_WORK_GROUP_SUPPORT) */
-		FERRY_RETURN_ERROR_ON(local_work_size && (local_work_size[d] == 0 ||
-							  global_work_size[d] % local_work_size[d]),
-				      CL_INVALID_WORK_GROUP_SIZE);
+		FERRY_RETURN_ERROR_ON(
+			local_work_size &&
+				(local_work_size[d] == 0 ||
+				 (global_work_size[d] && global_work_size[d] % local_work_size[d])),
+			CL_INVALID_WORK_GROUP_SIZE);
+		FERRY_RETURN_ERROR_ON(local_work_size && k->max_items[d] &&
+					      local_work_size[d] > k->max_items[d],
+				      CL_INVALID_WORK_ITEM_SIZE);
+		if (local_work_size)
+			wg *= local_work_size[d];
 	}
+	FERRY_RETURN_ERROR_ON(local_work_size && k->max_wg && wg > k->max_wg,
+			      CL_INVALID_WORK_GROUP_SIZE);
+	if (k->reqd_wg[0]) /* __attribute__((reqd_work_group_size)) */
+		for (cl_uint d = 0; d < 3; d++)
+			FERRY_RETURN_ERROR_ON(!local_work_size ||
+						      (d < work_dim ? local_work_size[d] : 1) !=
+							      k->reqd_wg[d],
+					      CL_INVALID_WORK_GROUP_SIZE);
+
 	for (cl_uint i = 0; i < k->nargs; i++) {
 		FERRY_RETURN_ERROR_ON(!k->args[i].set, CL_INVALID_KERNEL_ARGS);
 		bytes += sizeof(struct ferry_karg) +
@@ -248,6 +371,10 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueNDRangeKernel(
 	err = ferry_check_wait_list(q->context, num_events_in_wait_list, event_wait_list);
 	FERRY_RETURN_ERROR_ON(err, err);
 	FERRY_RETURN_ERROR_ON(bytes > FERRY_STAGING_SIZE, CL_OUT_OF_RESOURCES);
+
+	if (empty)
+		return ferry_enqueue(q, CL_COMMAND_NDRANGE_KERNEL, num_events_in_wait_list,
+				     event_wait_list, event, 0, NULL, NULL);
 
 	/* The arguments as they are now: later clSetKernelArg calls do not change this launch. */
 	a = calloc(1, sizeof(*a) + bytes);

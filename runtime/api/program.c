@@ -178,6 +178,12 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clGetProgramInfo(cl_program p, cl_program_
 	case CL_PROGRAM_SOURCE:
 		return ferry_api_info(param_value_size, param_value, param_value_size_ret,
 				      p->source, strlen(p->source) + 1);
+	case CL_PROGRAM_NUM_KERNELS:
+	case CL_PROGRAM_KERNEL_NAMES:
+		FERRY_RETURN_ERROR_ON(p->status != CL_BUILD_SUCCESS || !p->id,
+				      CL_INVALID_PROGRAM_EXECUTABLE);
+		return ferry_api_object_info(p->id, FERRY_OBJINFO_PROGRAM, param_name, 0,
+					     param_value_size, param_value, param_value_size_ret);
 	case CL_PROGRAM_IL:
 		return ferry_api_info(param_value_size, param_value, param_value_size_ret, NULL, 0);
 	default:

@@ -34,6 +34,14 @@ CL_API_ENTRY void *CL_API_CALL ferry_clSVMAlloc(cl_context context, cl_svm_mem_f
 		return NULL; /* not a device capability yet */
 	if (alignment & (alignment - 1) || alignment > FERRY_REGION_SIZE)
 		return NULL;
+	{
+		cl_ulong max = 0;
+
+		if (ferry_clGetDeviceInfo(context->device, CL_DEVICE_MAX_MEM_ALLOC_SIZE,
+					  sizeof(max), &max, NULL) ||
+		    size > max)
+			return NULL;
+	}
 	return ferry_alloc(vas, size, alignment);
 }
 

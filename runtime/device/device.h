@@ -21,6 +21,8 @@ int ferry_pocl_build(const char *source, const char *options, uint64_t *id, char
 		     uint64_t log_room, uint64_t *log_size);
 int ferry_pocl_kernel(uint64_t program, const char *name, uint64_t *id, uint32_t *nargs);
 int ferry_pocl_release(uint64_t id, int is_kernel);
+int ferry_pocl_object_info(uint64_t id, uint32_t kind, uint32_t param, uint32_t index,
+			   uint64_t size, void *value, uint64_t *size_ret);
 int ferry_pocl_launch(uint64_t kernel, uint32_t work_dim, const uint64_t *offset,
 		      const uint64_t *global, const uint64_t *local, uint32_t nargs,
 		      const uint8_t *args, uint64_t args_size);

@@ -204,6 +204,13 @@ int main(int argc, char **argv)
 			m.status = ferry_pocl_kernel(m.u.cl.id, (const char *)staging, &m.u.cl.id2,
 						     &m.u.cl.nargs);
 			break;
+		case FERRY_MSG_CL_OBJINFO:
+			if (m.u.cl.size > FERRY_STAGING_SIZE)
+				m.u.cl.size = FERRY_STAGING_SIZE;
+			m.status = ferry_pocl_object_info(m.u.cl.id, (uint32_t)m.u.cl.id2,
+							  m.u.cl.nargs, m.u.cl.work_dim,
+							  m.u.cl.size, staging, &m.u.cl.size);
+			break;
 		case FERRY_MSG_CL_RELEASE:
 			m.status = ferry_pocl_release(m.u.cl.id, (int)m.u.cl.id2);
 			break;

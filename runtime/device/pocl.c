@@ -89,6 +89,7 @@ int ferry_pocl_build(const char *source, const char *options, uint64_t *id, char
 {
 	cl_int err = ensure_queue(), build;
 	cl_program prog;
+	char *opts;
 	size_t ls = 0;
 	int slot;
 
@@ -101,7 +102,16 @@ int ferry_pocl_build(const char *source, const char *options, uint64_t *id, char
 	prog = dispatch->clCreateProgramWithSource(context, 1, &source, NULL, &err);
 	if (!prog)
 		return err;
-	build = dispatch->clBuildProgram(prog, 1, &device, options, NULL, NULL);
+	/* Ferry checks kernel arguments against their types: always keep argument info. */
+	opts = malloc(strlen(options) + sizeof(" -cl-kernel-arg-info"));
+	if (!opts) {
+		dispatch->clReleaseProgram(prog);
+		return CL_OUT_OF_HOST_MEMORY;
+	}
+	strcpy(opts, options);
+	strcat(opts, " -cl-kernel-arg-info");
+	build = dispatch->clBuildProgram(prog, 1, &device, opts, NULL, NULL);
+	free(opts);
 	if (dispatch->clGetProgramBuildInfo(prog, device, CL_PROGRAM_BUILD_LOG, log_room, log,
 					    &ls) == CL_SUCCESS)
 		*log_size = ls;
@@ -218,6 +228,46 @@ int ferry_pocl_device_info(uint32_t param, uint64_t size, void *value, uint64_t 
 	if (!device)
 		return CL_DEVICE_NOT_AVAILABLE;
 	err = dispatch->clGetDeviceInfo(device, param, (size_t)size, size ? value : NULL, &ret);
+	*size_ret = ret;
+	return err;
+}
+
+int ferry_pocl_object_info(uint64_t id, uint32_t kind, uint32_t param, uint32_t index,
+			   uint64_t size, void *value, uint64_t *size_ret)
+{
+	size_t ret = 0;
+	cl_int err;
+
+	if (id == 0 || id >= MAX_OBJECTS)
+		return kind == FERRY_OBJINFO_PROGRAM || kind == FERRY_OBJINFO_PROGRAM_BUILD
+			       ? CL_INVALID_PROGRAM
+			       : CL_INVALID_KERNEL;
+	switch (kind) {
+	case FERRY_OBJINFO_PROGRAM:
+	case FERRY_OBJINFO_PROGRAM_BUILD:
+		if (!programs[id])
+			return CL_INVALID_PROGRAM;
+		err = kind == FERRY_OBJINFO_PROGRAM
+			      ? dispatch->clGetProgramInfo(programs[id], param, size,
+							   size ? value : NULL, &ret)
+			      : dispatch->clGetProgramBuildInfo(programs[id], device, param, size,
+								size ? value : NULL, &ret);
+		break;
+	case FERRY_OBJINFO_KERNEL_ARG:
+		if (!kernels[id])
+			return CL_INVALID_KERNEL;
+		err = dispatch->clGetKernelArgInfo(kernels[id], index, param, size,
+						   size ? value : NULL, &ret);
+		break;
+	case FERRY_OBJINFO_KERNEL_WG:
+		if (!kernels[id])
+			return CL_INVALID_KERNEL;
+		err = dispatch->clGetKernelWorkGroupInfo(kernels[id], device, param, size,
+							 size ? value : NULL, &ret);
+		break;
+	default:
+		return CL_INVALID_VALUE;
+	}
 	*size_ret = ret;
 	return err;
 }

@@ -30,7 +30,16 @@ enum ferry_msg_op {
 	FERRY_MSG_CL_BUILD = 6,	  /* staging: source, options (NUL-terminated); out: id, log */
 	FERRY_MSG_CL_KERNEL = 7,  /* staging: name; u.cl.id = program; out: id, nargs */
 	FERRY_MSG_CL_LAUNCH = 8,  /* u.cl: kernel, ND-range; staging: struct ferry_karg list */
-	FERRY_MSG_CL_RELEASE = 9  /* u.cl.id: program or kernel (u.cl.id2 = 1 for a kernel) */
+	FERRY_MSG_CL_RELEASE = 9, /* u.cl.id: program or kernel (u.cl.id2 = 1 for a kernel) */
+	FERRY_MSG_CL_OBJINFO = 10 /* u.cl: id, id2 = FERRY_OBJINFO_*, nargs = param,
+				   * work_dim = argument index; value in staging */
+};
+
+enum {
+	FERRY_OBJINFO_PROGRAM = 0,   /* clGetProgramInfo */
+	FERRY_OBJINFO_KERNEL_ARG = 1, /* clGetKernelArgInfo */
+	FERRY_OBJINFO_KERNEL_WG = 2,  /* clGetKernelWorkGroupInfo */
+	FERRY_OBJINFO_PROGRAM_BUILD = 3 /* clGetProgramBuildInfo */
 };
 
 /* One kernel argument in a FERRY_MSG_CL_LAUNCH payload, followed by @size bytes. */
