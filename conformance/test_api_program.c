@@ -22,6 +22,18 @@
 
 #include <cmocka.h>
 
+/* Compiled with AddressSanitizer (GCC defines the macro, Clang has the feature). */
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+#ifndef UNDER_ASAN
+#define UNDER_ASAN 0
+#endif
+
 #define N 256
 
 static cl_platform_id platform;
@@ -700,6 +712,39 @@ static void test_usable_after_failures(void **state)
 	assert_int_equal(clReleaseProgram(p), CL_SUCCESS);
 }
 
+/*
+ * Builds that fail before compiling (invalid options), thousands of times
+ * over: each fails the same way and leaves nothing behind, so a valid
+ * build still works afterwards. Last: a failure leaves the process unable
+ * to build. Not under AddressSanitizer, where a build costs milliseconds
+ * (the release run covers it).
+ */
+static void test_many_failed_builds(void **state)
+{
+	cl_program p = create(good_source), q;
+	cl_int err = CL_SUCCESS;
+	int i;
+
+	(void)state;
+	if (UNDER_ASAN) {
+		assert_int_equal(clReleaseProgram(p), CL_SUCCESS);
+		skip();
+	}
+	for (i = 0; i < 5000; i++) {
+		err = clBuildProgram(p, 1, &device, "-cl-ferry-no-such-option", NULL, NULL);
+		if (err != CL_INVALID_BUILD_OPTIONS)
+			break;
+	}
+	if (i < 5000)
+		fail_msg("failed build %d returned %d", i, err);
+	assert_int_equal(clBuildProgram(p, 1, &device, NULL, NULL, NULL), CL_SUCCESS);
+	run_fill(p, 8);
+	q = build(good_source, NULL);
+	run_fill(q, 9);
+	assert_int_equal(clReleaseProgram(q), CL_SUCCESS);
+	assert_int_equal(clReleaseProgram(p), CL_SUCCESS);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -716,6 +761,7 @@ int main(void)
 		cmocka_unit_test(test_create_kernel_errors),
 		cmocka_unit_test(test_kernel_info),
 		cmocka_unit_test(test_usable_after_failures),
+		cmocka_unit_test(test_many_failed_builds),
 	};
 
 	return cmocka_run_group_tests_name("api_program", tests, setup, teardown);

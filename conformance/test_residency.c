@@ -249,7 +249,14 @@ static void test_window_and_counters(void **state)
 	q = ft_alloc(ctx, FT_MIB(3), 0);
 
 	ft_residency(ctx, base, wsize, NULL, count);
-	ft_assert_u64_eq(count[FERRY_RES_UNTOUCHED], wsize / FT_PAGE);
+	/*
+	 * Fresh: every managed page untouched; the coherent region at the top
+	 * of the window (ferry_alloc_coherent) is system memory: host.
+	 */
+	ft_assert_u64_eq(count[FERRY_RES_UNTOUCHED] + count[FERRY_RES_HOST], wsize / FT_PAGE);
+	ft_assert_u64_eq(count[FERRY_RES_DEVICE] + count[FERRY_RES_DUPLICATED], 0);
+	assert_true(ferry_is_coherent(ctx, base + wsize - FT_PAGE));
+	assert_false(ferry_is_coherent(ctx, base + wsize - FT_PAGE * (count[FERRY_RES_HOST] + 1)));
 	ft_counters(ctx, &c);
 	ft_assert_u64_eq(c.device_resident_pages, 0);
 	ft_assert_u64_eq(c.device_capacity_pages, FT_DEVICE_MEMORY / FT_PAGE);

@@ -85,6 +85,14 @@ int ferry_get_attr(struct ferry_ctx *ctx, void *start, uint64_t size, uint32_t t
  */
 void *ferry_alloc(struct ferry_ctx *ctx, uint64_t size, uint64_t align);
 int ferry_free(struct ferry_ctx *ctx, void *ptr);
+/*
+ * Coherent (fine-grained) allocations: from the top of the window, one set of
+ * pages mapped by both processes at the same address, never migrated, so
+ * that host and device see every store at once and atomics work across
+ * them. ferry_free releases them too.
+ */
+void *ferry_alloc_coherent(struct ferry_ctx *ctx, uint64_t size, uint64_t align);
+int ferry_is_coherent(const struct ferry_ctx *ctx, const void *ptr);
 /* The allocation containing @ptr: 0, or -ENOENT when @ptr is in none. */
 int ferry_alloc_find(struct ferry_ctx *ctx, const void *ptr, uint64_t *base, uint64_t *size);
 

@@ -226,8 +226,10 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clGetDeviceInfo(cl_device_id device,
 	case CL_DEVICE_SUB_GROUP_INDEPENDENT_FORWARD_PROGRESS:
 		return RET(no);
 	case CL_DEVICE_SVM_CAPABILITIES: {
-		/* managed, migrating coarse-grained buffers (fine-grained: not yet) */
-		cl_device_svm_capabilities svm = CL_DEVICE_SVM_COARSE_GRAIN_BUFFER;
+		/* managed coarse-grained buffers; coherent fine-grained ones, with atomics */
+		cl_device_svm_capabilities svm = CL_DEVICE_SVM_COARSE_GRAIN_BUFFER |
+						 CL_DEVICE_SVM_FINE_GRAIN_BUFFER |
+						 CL_DEVICE_SVM_ATOMICS;
 
 		return RET(svm);
 	}

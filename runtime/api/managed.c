@@ -38,6 +38,8 @@ static cl_int advise_run(void *p)
 
 	if (!vas)
 		return CL_DEVICE_NOT_AVAILABLE;
+	if (ferry_is_coherent(vas, start))
+		return CL_SUCCESS; /* fine-grained memory never moves: nothing to advise */
 	switch (a->advice) {
 	case CL_SVM_ADVICE_SET_READ_MOSTLY_FERRY:
 	case CL_SVM_ADVICE_UNSET_READ_MOSTLY_FERRY:

@@ -4,10 +4,12 @@
  * window, reached at the same address by the host and by kernels, whose
  * pages migrate on first touch or on clEnqueueSVMMigrateMem.
  *
- * Coarse-grained buffers only for now (CL_DEVICE_SVM_CAPABILITIES): the
- * window is coherent at every instant (a touch on either side faults the
- * page over), so map and unmap have nothing to do; fine-grained buffers and
- * SVM atomics are refused until the coherent region exists.
+ * Coarse-grained buffers are managed memory: the window is coherent at every
+ * instant (a touch on either side faults the page over), so map and unmap
+ * only order. Fine-grained buffers (and SVM atomics) come from the coherent
+ * region at the top of the window: the same pages mapped by the host and
+ * by ferry-device, so stores and atomics of both sides meet without moving
+ * anything.
  */
 #include <errno.h>
 #include <string.h>
@@ -30,8 +32,6 @@ CL_API_ENTRY void *CL_API_CALL ferry_clSVMAlloc(cl_context context, cl_svm_mem_f
 		return NULL;
 	if ((flags & CL_MEM_SVM_ATOMICS) && !(flags & CL_MEM_SVM_FINE_GRAIN_BUFFER))
 		return NULL;
-	if (flags & CL_MEM_SVM_FINE_GRAIN_BUFFER)
-		return NULL; /* not a device capability yet */
 	if (alignment & (alignment - 1) || alignment > FERRY_REGION_SIZE)
 		return NULL;
 	{
@@ -42,6 +42,9 @@ CL_API_ENTRY void *CL_API_CALL ferry_clSVMAlloc(cl_context context, cl_svm_mem_f
 		    size > max)
 			return NULL;
 	}
+	/* fine-grained: the coherent region, mapped by both processes (zero-copy) */
+	if (flags & CL_MEM_SVM_FINE_GRAIN_BUFFER)
+		return ferry_alloc_coherent(vas, size, alignment);
 	return ferry_alloc(vas, size, alignment);
 }
 
@@ -256,6 +259,8 @@ static cl_int migrate_run(void *p)
 	if (!vas)
 		return CL_DEVICE_NOT_AVAILABLE;
 	for (cl_uint i = 0; i < a->n && !r; i++) {
+		if (ferry_is_coherent(vas, (void *)(uintptr_t)a->r[i].first))
+			continue; /* fine-grained memory never moves */
 		if (a->discard && a->r[i].dend > a->r[i].dfirst)
 			r = ferry_migrate(vas, (void *)(uintptr_t)a->r[i].dfirst,
 					  a->r[i].dend - a->r[i].dfirst, a->target,

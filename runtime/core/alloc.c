@@ -5,13 +5,16 @@
  * that they start on a prefetch region.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
 #include <stdlib.h>
 
 #include "core/ctx.h"
 
 #define PG FERRY_PAGE_SIZE
 
-void *ferry_alloc(struct ferry_ctx *ctx, uint64_t size, uint64_t align)
+static void *alloc_from(struct ferry_ctx *ctx, struct ferry_range **list, uint64_t size,
+			uint64_t align)
 {
 	struct ferry_range **pp, *f, *used;
 	uint64_t start = 0;
@@ -28,7 +31,7 @@ void *ferry_alloc(struct ferry_ctx *ctx, uint64_t size, uint64_t align)
 	if (!used)
 		return NULL;
 	pthread_mutex_lock(&ctx->alloc_lock);
-	for (pp = &ctx->free_list; (f = *pp); pp = &f->next) {
+	for (pp = list; (f = *pp); pp = &f->next) {
 		uint64_t a = (f->start + align - 1) & ~(align - 1);
 
 		if (a - f->start + size > f->size)
@@ -72,11 +75,28 @@ void *ferry_alloc(struct ferry_ctx *ctx, uint64_t size, uint64_t align)
 	return (void *)(uintptr_t)start;
 }
 
+void *ferry_alloc(struct ferry_ctx *ctx, uint64_t size, uint64_t align)
+{
+	return ctx ? alloc_from(ctx, &ctx->free_list, size, align) : NULL;
+}
+
+void *ferry_alloc_coherent(struct ferry_ctx *ctx, uint64_t size, uint64_t align)
+{
+	return ctx ? alloc_from(ctx, &ctx->fine_list, size, align) : NULL;
+}
+
+int ferry_is_coherent(const struct ferry_ctx *ctx, const void *ptr)
+{
+	uint64_t a = (uint64_t)(uintptr_t)ptr;
+
+	return ctx && a >= ctx->base + ctx->size - ctx->fine_size && a < ctx->base + ctx->size;
+}
+
 int ferry_free(struct ferry_ctx *ctx, void *ptr)
 {
 	struct ferry_range **pp, *u, *f, *prev = NULL;
 	uint64_t a = (uint64_t)(uintptr_t)ptr;
-	int r;
+	int r, coherent;
 
 	if (!ctx || !ptr)
 		return -EINVAL;
@@ -91,13 +111,24 @@ int ferry_free(struct ferry_ctx *ctx, void *ptr)
 	*pp = u->next;
 	pthread_mutex_unlock(&ctx->alloc_lock);
 
-	/* Discard the contents so that the next user starts from untouched pages. */
-	r = ferry_migrate(ctx, ptr, u->size, FERRY_LOC_HOST, FERRY_MIGRATE_DISCARD, NULL);
-	if (r == -ENODEV)
-		r = 0;
+	/* Discard the contents so that the next user starts from zeroed pages. */
+	coherent = ferry_is_coherent(ctx, ptr);
+	if (coherent) {
+		uint64_t off = a - (ctx->base + ctx->size - ctx->fine_size);
+
+		r = fallocate(ctx->fine_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off,
+			      (off_t)u->size)
+			    ? -errno
+			    : 0;
+	} else {
+		r = ferry_migrate(ctx, ptr, u->size, FERRY_LOC_HOST, FERRY_MIGRATE_DISCARD, NULL);
+		if (r == -ENODEV)
+			r = 0;
+	}
 
 	pthread_mutex_lock(&ctx->alloc_lock);
-	for (pp = &ctx->free_list; (f = *pp) && f->start < u->start; pp = &f->next)
+	for (pp = coherent ? &ctx->fine_list : &ctx->free_list; (f = *pp) && f->start < u->start;
+	     pp = &f->next)
 		prev = f;
 	u->next = f;
 	*pp = u;

@@ -22,6 +22,13 @@ struct ferry_range {
 
 struct ferry_ctx {
 	uint64_t base, size, npages;
+	/*
+	 * The coherent region: the top fine_size bytes of the window are one
+	 * memfd mapped at the same address in both processes (not managed,
+	 * never migrated) for fine-grained SVM; managed memory is below it.
+	 */
+	uint64_t fine_size;
+	int fine_fd;
 	uint64_t device_memory, block_size;
 	int prefetch;
 
@@ -41,7 +48,7 @@ struct ferry_ctx {
 	bool agent_started;
 
 	pthread_mutex_t alloc_lock;
-	struct ferry_range *free_list, *used_list;
+	struct ferry_range *free_list, *fine_list, *used_list;
 };
 
 /* One request, one reply; 0 or the reply's negative status, -ENODEV when dead. */

@@ -238,8 +238,10 @@ static int spawn_device(struct ferry_ctx *ctx, const char *path, int child_sock)
  */
 static void recover(struct ferry_ctx *ctx)
 {
-	struct uffdio_writeprotect wp = {.range = {.start = ctx->base, .len = ctx->size}};
-	struct uffdio_range rng = {.start = ctx->base, .len = ctx->size};
+	/* the managed part: the coherent region is not registered */
+	struct uffdio_writeprotect wp = {
+		.range = {.start = ctx->base, .len = ctx->size - ctx->fine_size}};
+	struct uffdio_range rng = {.start = ctx->base, .len = ctx->size - ctx->fine_size};
 	uint8_t *st = ctx->meta->state;
 
 	for (uint64_t p = 0; p < ctx->npages; p++) {
@@ -364,8 +366,8 @@ static void ctx_free(struct ferry_ctx *ctx)
 		munmap(ctx->vram_alias, ctx->size);
 	if (ctx->base)
 		munmap((void *)(uintptr_t)ctx->base, ctx->size);
-	int fds[] = {ctx->sys_fd, ctx->vram_fd, ctx->meta_fd, ctx->staging_fd,
-		     ctx->uffd,	  ctx->sock,	ctx->pidfd,   ctx->stop_efd};
+	int fds[] = {ctx->sys_fd, ctx->vram_fd, ctx->meta_fd,  ctx->staging_fd, ctx->uffd,
+		     ctx->sock,	  ctx->pidfd,	ctx->stop_efd, ctx->fine_fd};
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
@@ -374,6 +376,12 @@ static void ctx_free(struct ferry_ctx *ctx)
 
 		free(ctx->free_list);
 		ctx->free_list = n;
+	}
+	while (ctx->fine_list) {
+		struct ferry_range *n = ctx->fine_list->next;
+
+		free(ctx->fine_list);
+		ctx->fine_list = n;
 	}
 	while (ctx->used_list) {
 		struct ferry_range *n = ctx->used_list->next;
@@ -399,7 +407,8 @@ static int bind_window(struct ferry_ctx *ctx)
 {
 	struct uffdio_register reg;
 	struct ferry_msg m;
-	int fds[5] = {ctx->sys_fd, ctx->vram_fd, ctx->meta_fd, ctx->staging_fd, ctx->uffd};
+	int fds[6] = {ctx->sys_fd,     ctx->vram_fd, ctx->meta_fd,
+		      ctx->staging_fd, ctx->uffd,    ctx->fine_fd};
 	void *keep[4] = {0};
 	int r = -EEXIST;
 
@@ -433,13 +442,21 @@ static int bind_window(struct ferry_ctx *ctx)
 		m.u.init.device_memory = ctx->device_memory;
 		m.u.init.block_size = ctx->block_size;
 		m.u.init.prefetch = ctx->prefetch;
-		r = ferry_msg_send(ctx->sock, &m, attempt == 0 ? fds : NULL, attempt == 0 ? 5 : 0);
+		m.u.init.fine_size = ctx->fine_size;
+		r = ferry_msg_send(ctx->sock, &m, attempt == 0 ? fds : NULL, attempt == 0 ? 6 : 0);
 		if (!r)
 			r = ferry_msg_recv(ctx->sock, &m, NULL, NULL, 0);
 		if (!r)
 			r = (int)m.status;
 		if (r == 0) {
 			ctx->base = base;
+			/* the coherent region replaces the top of the (managed) window */
+			if (mmap((char *)w + ctx->size - ctx->fine_size, ctx->fine_size,
+				 PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED | MAP_NORESERVE,
+				 ctx->fine_fd, 0) == MAP_FAILED) {
+				r = -errno;
+				break;
+			}
 			/*
 			 * A child of fork() would get a mapping that nobody
 			 * migrates for: it gets none rather than wrong data.
@@ -471,13 +488,17 @@ int ferry_open(const struct ferry_options *opt, struct ferry_ctx **out)
 	if (!ctx)
 		return -ENOMEM;
 	ctx->sys_fd = ctx->vram_fd = ctx->meta_fd = ctx->staging_fd = -1;
-	ctx->uffd = ctx->sock = ctx->pidfd = ctx->stop_efd = -1;
+	ctx->uffd = ctx->sock = ctx->pidfd = ctx->stop_efd = ctx->fine_fd = -1;
 	pthread_mutex_init(&ctx->io, NULL);
 	pthread_mutex_init(&ctx->alloc_lock, NULL);
 	r = resolve_options(opt, ctx, &dev);
 	if (r)
 		goto fail;
 	ctx->npages = ctx->size / PG;
+	/* 1/16 of the window, at least 2 MiB */
+	ctx->fine_size = (ctx->size / 16) & ~(FERRY_REGION_SIZE - 1);
+	if (ctx->fine_size < FERRY_REGION_SIZE)
+		ctx->fine_size = FERRY_REGION_SIZE;
 
 	r = new_uffd();
 	if (r < 0)
@@ -493,6 +514,9 @@ int ferry_open(const struct ferry_options *opt, struct ferry_ctx **out)
 	if (r < 0)
 		goto fail;
 	ctx->staging_fd = r = new_memfd("ferry-staging", FERRY_STAGING_SIZE);
+	if (r < 0)
+		goto fail;
+	ctx->fine_fd = r = new_memfd("ferry-coherent", ctx->fine_size);
 	if (r < 0)
 		goto fail;
 	ctx->meta = map_shared(ctx->meta_fd, ferry_meta_size(ctx->npages));
@@ -539,7 +563,14 @@ int ferry_open(const struct ferry_options *opt, struct ferry_ctx **out)
 		return -ENOMEM;
 	}
 	ctx->free_list->start = ctx->base;
-	ctx->free_list->size = ctx->size;
+	ctx->free_list->size = ctx->size - ctx->fine_size;
+	ctx->fine_list = calloc(1, sizeof(*ctx->fine_list));
+	if (!ctx->fine_list) {
+		ferry_close(ctx);
+		return -ENOMEM;
+	}
+	ctx->fine_list->start = ctx->base + ctx->size - ctx->fine_size;
+	ctx->fine_list->size = ctx->fine_size;
 	*out = ctx;
 	return 0;
 
@@ -586,7 +617,7 @@ void ferry_close(struct ferry_ctx *ctx)
 	waitpid(ctx->pid, NULL, 0);
 reaped:
 	if (!atomic_load(&ctx->recovered)) {
-		struct uffdio_range rng = {.start = ctx->base, .len = ctx->size};
+		struct uffdio_range rng = {.start = ctx->base, .len = ctx->size - ctx->fine_size};
 
 		ioctl(ctx->uffd, UFFDIO_UNREGISTER, &rng);
 	}

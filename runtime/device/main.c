@@ -27,7 +27,7 @@
 #define CL_INVALID_VALUE_ERR (-30)     /* CL_INVALID_VALUE */
 #define CL_OUT_OF_HOST_MEMORY_ERR (-6) /* CL_OUT_OF_HOST_MEMORY */
 
-enum { FD_SYS, FD_VRAM, FD_META, FD_STAGING, FD_HOST_UFFD, NFDS };
+enum { FD_SYS, FD_VRAM, FD_META, FD_STAGING, FD_HOST_UFFD, FD_FINE, NFDS };
 
 static struct udrv drv;
 
@@ -63,7 +63,12 @@ static int do_init(const struct ferry_msg *m, int *fds, uint8_t **staging)
 {
 	struct ferry_meta *meta;
 	uint64_t npages = m->u.init.size / FERRY_PAGE_SIZE;
+	uint64_t fine = m->u.init.fine_size, managed = m->u.init.size - fine;
+	void *coherent;
 	int r;
+
+	if (fine % FERRY_REGION_SIZE || fine >= m->u.init.size)
+		return -EINVAL;
 
 	if (!*staging) {
 		*staging = mmap(NULL, FERRY_STAGING_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
@@ -73,15 +78,24 @@ static int do_init(const struct ferry_msg *m, int *fds, uint8_t **staging)
 			return -ENOMEM;
 		}
 	}
+	/* The coherent region: the same pages as the host's, at the same address. */
+	coherent = mmap((void *)(uintptr_t)(m->u.init.base + managed), fine, PROT_READ | PROT_WRITE,
+			MAP_SHARED | MAP_FIXED_NOREPLACE | MAP_NORESERVE, fds[FD_FINE], 0);
+	if (coherent == MAP_FAILED)
+		return errno == EEXIST ? -EEXIST : -errno;
 	meta = mmap(NULL, ferry_meta_size(npages), PROT_READ | PROT_WRITE, MAP_SHARED, fds[FD_META],
 		    0);
-	if (meta == MAP_FAILED)
+	if (meta == MAP_FAILED) {
+		munmap(coherent, fine);
 		return -ENOMEM;
-	r = udrv_init(&drv, m->u.init.base, m->u.init.size, m->u.init.device_memory,
-		      m->u.init.block_size, m->u.init.prefetch, fds[FD_SYS], fds[FD_VRAM],
-		      fds[FD_HOST_UFFD], meta);
-	if (r == -EEXIST)
-		munmap(meta, ferry_meta_size(npages)); /* the host will try another address */
+	}
+	/* The driver manages the window below the coherent region. */
+	r = udrv_init(&drv, m->u.init.base, managed, m->u.init.device_memory, m->u.init.block_size,
+		      m->u.init.prefetch, fds[FD_SYS], fds[FD_VRAM], fds[FD_HOST_UFFD], meta);
+	if (r == -EEXIST) { /* the host will try another address */
+		munmap(meta, ferry_meta_size(npages));
+		munmap(coherent, fine);
+	}
 	return r;
 }
 

@@ -115,6 +115,12 @@ int ferry_pocl_build(const char *source, const char *options, uint64_t *id, char
 	if (dispatch->clGetProgramBuildInfo(prog, device, CL_PROGRAM_BUILD_LOG, log_room, log,
 					    &ls) == CL_SUCCESS)
 		*log_size = ls;
+	if (build != CL_SUCCESS && build != CL_BUILD_PROGRAM_FAILURE) {
+		/* nothing to keep: the host keeps ids of built or failed-to-compile programs */
+		dispatch->clReleaseProgram(prog);
+		*id = 0;
+		return build;
+	}
 	programs[slot] = prog;
 	*id = (uint64_t)slot;
 	return build;

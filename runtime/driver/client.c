@@ -84,7 +84,10 @@ static int residency(struct ferry_ctx *ctx, struct ferry_residency_query *q)
 	st = ctx->meta->state + first;
 	memset(q->count, 0, sizeof(q->count));
 	for (uint64_t i = 0; i < n; i++) {
-		uint8_t s = __atomic_load_n(&st[i], __ATOMIC_RELAXED);
+		/* coherent-region pages are system memory both processes map */
+		uint8_t s = first + i >= (ctx->size - ctx->fine_size) / FERRY_PAGE_SIZE
+				    ? FERRY_RES_HOST
+				    : __atomic_load_n(&st[i], __ATOMIC_RELAXED);
 
 		q->count[s & 3]++;
 		if (q->out)

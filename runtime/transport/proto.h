@@ -64,6 +64,7 @@ struct ferry_msg {
 			uint64_t block_size;
 			int32_t prefetch;
 			uint32_t pad;
+			uint64_t fine_size; /* the coherent region at the window's top */
 		} init;
 		struct ferry_version version;
 		struct ferry_migrate migrate;
