@@ -177,9 +177,9 @@ int main(int argc, char **argv)
 		case FERRY_MSG_DEVWORK:
 			m.status = work_check(&m.u.work);
 			if (!m.status) {
-				__atomic_add_fetch(&drv.busy, 1, __ATOMIC_RELAXED);
+				udrv_busy(&drv, 1);
 				m.status = ferry_device_run(&m.u.work, staging);
-				__atomic_sub_fetch(&drv.busy, 1, __ATOMIC_RELAXED);
+				udrv_busy(&drv, -1);
 			}
 			break;
 		case FERRY_MSG_CL_DEVINFO:
@@ -206,10 +206,10 @@ int main(int argc, char **argv)
 				break;
 			}
 			memcpy(copy, staging, FERRY_STAGING_SIZE);
-			__atomic_add_fetch(&drv.busy, 1, __ATOMIC_RELAXED);
+			udrv_busy(&drv, 1);
 			m.status = ferry_pocl_build(copy, copy + n + 1, &m.u.cl.id, (char *)staging,
 						    FERRY_STAGING_SIZE, &m.u.cl.size);
-			__atomic_sub_fetch(&drv.busy, 1, __ATOMIC_RELAXED);
+			udrv_busy(&drv, -1);
 			free(copy);
 			break;
 		}
@@ -233,11 +233,11 @@ int main(int argc, char **argv)
 				m.status = CL_INVALID_VALUE_ERR;
 				break;
 			}
-			__atomic_add_fetch(&drv.busy, 1, __ATOMIC_RELAXED);
+			udrv_busy(&drv, 1);
 			m.status = ferry_pocl_launch(m.u.cl.id, m.u.cl.work_dim, m.u.cl.offset,
 						     m.u.cl.global, m.u.cl.local, m.u.cl.nargs,
 						     staging, m.u.cl.size);
-			__atomic_sub_fetch(&drv.busy, 1, __ATOMIC_RELAXED);
+			udrv_busy(&drv, -1);
 			break;
 		case FERRY_MSG_SHUTDOWN:
 			m.status = 0;

@@ -24,6 +24,16 @@
 
 #define PG FERRY_PAGE_SIZE
 
+void udrv_busy(struct udrv *u, int delta)
+{
+	/*
+	 * Device work is running: the fault thread polls, and so does the host
+	 * agent (zap requests come from device faults then).
+	 */
+	__atomic_add_fetch(&u->busy, delta, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&u->meta->zap_hot, (uint32_t)delta, __ATOMIC_RELEASE);
+}
+
 uint64_t udrv_now_ns(void)
 {
 	struct timespec ts;
@@ -469,7 +479,7 @@ static int do_migrate(struct udrv *u, const struct udrv_mreq *q)
 
 	/* A multi-region move to the device zaps the host view many times: keep the agent awake. */
 	if (q->target == FERRY_LOC_DEVICE && q->npages > FERRY_REGION_PAGES)
-		__atomic_store_n(&u->meta->zap_hot, 1, __ATOMIC_RELEASE);
+		__atomic_add_fetch(&u->meta->zap_hot, 1, __ATOMIC_RELEASE);
 
 	for (uint64_t p = q->first; p < end;) {
 		/* one 2 MiB region at a time, so faults interleave */
@@ -486,7 +496,8 @@ static int do_migrate(struct udrv *u, const struct udrv_mreq *q)
 		pthread_mutex_unlock(&u->lock);
 		p += n;
 	}
-	__atomic_store_n(&u->meta->zap_hot, 0, __ATOMIC_RELEASE);
+	if (q->target == FERRY_LOC_DEVICE && q->npages > FERRY_REGION_PAGES)
+		__atomic_sub_fetch(&u->meta->zap_hot, 1, __ATOMIC_RELEASE);
 	__atomic_fetch_add(&u->meta->counters.migrate_ns, udrv_now_ns() - t0, __ATOMIC_RELAXED);
 	return 0;
 }
@@ -724,7 +735,7 @@ int udrv_init(struct udrv *u, uint64_t base, uint64_t size, uint64_t device_memo
 	u->prefetch = prefetch;
 	u->capacity_pages = device_memory / PG;
 	u->spin_us = 50;
-	u->agent_min_pages = (64 << 10) / PG;
+	u->agent_min_pages = 1; /* the agent polls while device work runs: always worth it */
 	if (getenv("FERRY_AGENT_MIN"))
 		u->agent_min_pages = strtoull(getenv("FERRY_AGENT_MIN"), NULL, 0) / PG;
 	if (getenv("FERRY_FAULT_SPIN_US"))
