@@ -1,6 +1,6 @@
 #!/bin/bash
-# Ferry's main job: set up what is missing, build, run the demo (user backend)
-# and the migration benchmark.
+# Ferry's main job: set up what is missing, build, run the demo (user backend),
+# the migration benchmark and the OpenCL benchmark (Ferry against PoCL).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup.sh
@@ -9,3 +9,5 @@ cmake --build build -j"$(nproc)" >/dev/null
 ./build/samples/ferry-demo "${FERRY_DEMO_MIB:-256}"
 echo
 ./build/bench/ferry-bench-migrate "$@"
+echo
+FERRY_BENCH_ICD=$PWD/build/ferry.icd ./build/bench/ferry-bench-opencl "$@"

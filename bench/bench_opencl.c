@@ -1,0 +1,1375 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bench_opencl.c - Ferry against PoCL through OpenCL, in the same run.
+ *
+ * Ferry's device runs kernels on PoCL inside ferry-device; the baseline is
+ * PoCL's own CPU device in this process, loaded through the same ICD loader.
+ * Before any OpenCL call the benchmark makes a temporary vendors directory
+ * holding copies of Ferry's ICD file (FERRY_BENCH_ICD, or the build tree's
+ * ferry.icd next to bench/) and of Debian's pocl.icd, and points
+ * OCL_ICD_VENDORS at it; both platforms are then picked by name.
+ *
+ * Measures:
+ *   1. the same kernel over the same data resident on the device (Ferry: SVM
+ *      prefetched with clEnqueueSVMMigrateMem and checked page by page with
+ *      clGetSVMResidencyFERRY): best kernel time, Ferry / PoCL throughput;
+ *   2. the launch latency of an empty kernel (enqueue + clFinish), mean,
+ *      median, tails, back-to-back launches, and where the time goes
+ *      (profiling events);
+ *   3. a vector add over data the host just wrote, end to end (from the host
+ *      writes being done to the result readable on the host), on Ferry with
+ *      first-touch faults, with a prefetch (also: c migrated back explicitly,
+ *      and c sent CL_MIGRATE_MEM_OBJECT_CONTENT_UNDEFINED), and with explicit
+ *      buffer copies (the baseline), plus PoCL's explicit copies for
+ *      reference; a breakdown from profiling events and Ferry's migration
+ *      counters for each.
+ *
+ * Every figure carries its ratio to a baseline measured in the same run;
+ * targets are printed with PASS/MISS. Exit status 0 whatever the figures; 1
+ * when something failed (an API error, a wrong result, a page not where it
+ * had to be), with a message.
+ *
+ * GB/s here is 10^9 bytes per second; sizes are in MiB (2^20 bytes).
+ */
+#define CL_TARGET_OPENCL_VERSION 300
+#include <CL/cl.h>
+#include <CL/cl_ext_ferry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MIB ((size_t)1 << 20)
+#define PAGE ((size_t)4096)
+
+#define TARGET_RESIDENT 0.95 /* Ferry GB/s / PoCL GB/s, same kernel on resident data */
+#define TARGET_LAUNCH 2.0    /* Ferry launch latency / PoCL launch latency */
+#define TARGET_PREFETCH 1.05 /* prefetch end to end / explicit copies end to end */
+
+#define PLATFORM_FERRY "Ferry"
+#define PLATFORM_POCL "Portable Computing Language"
+#define POCL_ICD "/etc/OpenCL/vendors/pocl.icd"
+
+static struct {
+	size_t resident_bytes; /* per array, test 1 */
+	size_t vecadd_bytes;   /* per array, test 3 */
+	unsigned resident_reps;
+	unsigned vecadd_reps;
+	unsigned launches;
+	unsigned timeout;
+	int quick;
+	unsigned tests;
+} cfg;
+
+enum { TEST_RESIDENT = 1, TEST_LAUNCH = 2, TEST_VECADD = 4, TEST_ALL = 7 };
+
+static const char *const test_names[] = {"resident", "launch", "vecadd"};
+
+static int g_failures;
+static int g_pass, g_miss;
+
+/* The temporary vendors directory and the two files in it. */
+static char g_icd_dir[PATH_MAX];
+static char g_icd_file[2][PATH_MAX + 32];
+
+/* ------------------------------------------------------------------ helpers */
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static double gbs(double bytes, uint64_t ns)
+{
+	return ns ? bytes / (double)ns : 0.0;
+}
+
+static void icd_cleanup(void)
+{
+	for (int i = 0; i < 2; i++)
+		if (g_icd_file[i][0])
+			unlink(g_icd_file[i]);
+	if (g_icd_dir[0])
+		rmdir(g_icd_dir);
+	g_icd_file[0][0] = g_icd_file[1][0] = g_icd_dir[0] = 0;
+}
+
+__attribute__((format(printf, 1, 2), noreturn)) static void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fprintf(stderr, "ferry-bench-opencl: error: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(1);
+}
+
+static const char *cl_err_name(cl_int e)
+{
+	switch (e) {
+#define E(x)                                                                                       \
+	case x:                                                                                    \
+		return #x
+		E(CL_DEVICE_NOT_AVAILABLE);
+		E(CL_OUT_OF_RESOURCES);
+		E(CL_OUT_OF_HOST_MEMORY);
+		E(CL_BUILD_PROGRAM_FAILURE);
+		E(CL_MEM_OBJECT_ALLOCATION_FAILURE);
+		E(CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST);
+		E(CL_INVALID_VALUE);
+		E(CL_INVALID_PLATFORM);
+		E(CL_INVALID_DEVICE);
+		E(CL_INVALID_CONTEXT);
+		E(CL_INVALID_COMMAND_QUEUE);
+		E(CL_INVALID_MEM_OBJECT);
+		E(CL_INVALID_PROGRAM);
+		E(CL_INVALID_PROGRAM_EXECUTABLE);
+		E(CL_INVALID_KERNEL_NAME);
+		E(CL_INVALID_KERNEL);
+		E(CL_INVALID_ARG_INDEX);
+		E(CL_INVALID_ARG_VALUE);
+		E(CL_INVALID_ARG_SIZE);
+		E(CL_INVALID_KERNEL_ARGS);
+		E(CL_INVALID_WORK_DIMENSION);
+		E(CL_INVALID_WORK_GROUP_SIZE);
+		E(CL_INVALID_WORK_ITEM_SIZE);
+		E(CL_INVALID_GLOBAL_OFFSET);
+		E(CL_INVALID_EVENT_WAIT_LIST);
+		E(CL_INVALID_EVENT);
+		E(CL_INVALID_OPERATION);
+		E(CL_INVALID_BUFFER_SIZE);
+		E(CL_INVALID_GLOBAL_WORK_SIZE);
+#undef E
+	default:
+		return "?";
+	}
+}
+
+#define CK(call)                                                                                   \
+	do {                                                                                       \
+		cl_int e_ = (call);                                                                \
+		if (e_ != CL_SUCCESS)                                                              \
+			die("%s:%d: %s = %d (%s)", __FILE__, __LINE__, #call, e_,                  \
+			    cl_err_name(e_));                                                      \
+	} while (0)
+
+/* A failed check: the run goes on (to show the rest), the exit status is 1. */
+__attribute__((format(printf, 1, 2))) static void fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	g_failures++;
+	fflush(stdout);
+	fprintf(stderr, "ferry-bench-opencl: FAILED: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	printf("  !! FAILED: ");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	fflush(stdout);
+}
+
+static void on_alarm(int sig)
+{
+	static const char msg[] = "ferry-bench-opencl: error: timed out (the runtime hung?); "
+				  "raise or disable with --timeout SEC\n";
+	ssize_t r;
+
+	(void)sig;
+	r = write(STDERR_FILENO, msg, sizeof(msg) - 1);
+	(void)r;
+	for (int i = 0; i < 2; i++)
+		if (g_icd_file[i][0])
+			unlink(g_icd_file[i]);
+	if (g_icd_dir[0])
+		rmdir(g_icd_dir);
+	_exit(1);
+}
+
+static void *xmalloc(size_t size)
+{
+	void *p = malloc(size);
+
+	if (!p)
+		die("out of memory (%zu bytes)", size);
+	return p;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Percentile (0..100) of a sorted array, nearest rank, in microseconds. */
+static double pct_us(const uint64_t *sorted, unsigned n, double p)
+{
+	double x = p / 100.0 * n;
+	unsigned i = (unsigned)x;
+
+	if (i < x)
+		i++;
+	if (i > 0)
+		i--;
+	if (i >= n)
+		i = n - 1;
+	return (double)sorted[i] / 1000.0;
+}
+
+static double mean_us(const uint64_t *v, unsigned n)
+{
+	double s = 0;
+
+	for (unsigned i = 0; i < n; i++)
+		s += (double)v[i];
+	return n ? s / n / 1000.0 : NAN;
+}
+
+static uint64_t min_u64(const uint64_t *v, unsigned n)
+{
+	uint64_t m = UINT64_MAX;
+
+	for (unsigned i = 0; i < n; i++)
+		if (v[i] < m)
+			m = v[i];
+	return m;
+}
+
+static uint64_t median_u64(const uint64_t *v, unsigned n)
+{
+	uint64_t *s = xmalloc(n * sizeof(*s)), m;
+
+	memcpy(s, v, n * sizeof(*s));
+	qsort(s, n, sizeof(*s), cmp_u64);
+	m = s[(n - 1) / 2];
+	free(s);
+	return m;
+}
+
+/* ------------------------------------------------------------------- table */
+
+enum verdict { V_NONE = -1, V_MISS = 0, V_PASS = 1 };
+
+__attribute__((format(printf, 1, 2))) static void section(const char *fmt, ...)
+{
+	va_list ap;
+
+	putchar('\n');
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+}
+
+static void table_header(void)
+{
+	printf("  %-46s %10s %-6s %8s  %-16s %-8s %s\n", "figure", "value", "unit", "ratio",
+	       "ratio to", "target", "");
+	printf("  %-46s %10s %-6s %8s  %-16s %-8s %s\n", "------", "-----", "----", "-----",
+	       "--------", "------", "");
+}
+
+static void row(const char *name, double value, int prec, const char *unit, double ratio,
+		const char *vs, const char *target, enum verdict v)
+{
+	char rbuf[32];
+
+	if (isnan(ratio))
+		snprintf(rbuf, sizeof(rbuf), "-");
+	else
+		snprintf(rbuf, sizeof(rbuf), "%.3f", ratio);
+	printf("  %-46s %10.*f %-6s %8s  %-16s %-8s %s\n", name, prec, value, unit, rbuf,
+	       vs ? vs : "-", target ? target : "-",
+	       v == V_PASS   ? "PASS"
+	       : v == V_MISS ? "MISS"
+			     : "");
+	if (v == V_PASS)
+		g_pass++;
+	else if (v == V_MISS)
+		g_miss++;
+	fflush(stdout);
+}
+
+__attribute__((format(printf, 1, 2))) static void note(const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("    ");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	fflush(stdout);
+}
+
+static double safe_ratio(double a, double b)
+{
+	return b > 0.0 ? a / b : NAN;
+}
+
+static enum verdict at_least(double ratio, double target)
+{
+	return isnan(ratio) ? V_NONE : ratio >= target ? V_PASS : V_MISS;
+}
+
+static enum verdict at_most(double ratio, double target)
+{
+	return isnan(ratio) ? V_NONE : ratio <= target ? V_PASS : V_MISS;
+}
+
+static double load_average(void)
+{
+	double l[1];
+
+	return getloadavg(l, 1) == 1 ? l[0] : NAN;
+}
+
+/* ------------------------------------------------------- vendors directory */
+
+static void copy_file(const char *src, const char *dst)
+{
+	char buf[4096];
+	int in = open(src, O_RDONLY | O_CLOEXEC), out;
+	ssize_t n;
+
+	if (in < 0)
+		die("cannot read %s: %s", src, strerror(errno));
+	out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (out < 0)
+		die("cannot create %s: %s", dst, strerror(errno));
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, (size_t)n) != n)
+			die("cannot write %s: %s", dst, strerror(errno));
+	if (n < 0)
+		die("cannot read %s: %s", src, strerror(errno));
+	close(in);
+	if (close(out))
+		die("cannot write %s: %s", dst, strerror(errno));
+}
+
+/*
+ * A vendors directory with exactly Ferry and PoCL, made before any OpenCL
+ * call (ocl-icd reads OCL_ICD_VENDORS once, at the first one).
+ */
+static void setup_vendors(void)
+{
+	const char *ferry = getenv("FERRY_BENCH_ICD");
+	const char *tmp = getenv("TMPDIR");
+	char def[PATH_MAX + 32];
+	struct stat st;
+
+	if (!ferry || !*ferry) {
+		char exe[PATH_MAX];
+		ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+		char *slash;
+
+		if (n <= 0)
+			die("readlink /proc/self/exe: %s; set FERRY_BENCH_ICD", strerror(errno));
+		exe[n] = 0;
+		slash = strrchr(exe, '/');
+		if (slash)
+			*slash = 0;
+		/* <build>/bench/ferry-bench-opencl -> <build>/ferry.icd */
+		snprintf(def, sizeof(def), "%s/../ferry.icd", exe);
+		ferry = def;
+	}
+	if (stat(ferry, &st) != 0)
+		die("Ferry's ICD file %s: %s; set FERRY_BENCH_ICD to the build tree's ferry.icd",
+		    ferry, strerror(errno));
+	if (stat(POCL_ICD, &st) != 0)
+		die("%s: %s; PoCL is the baseline (Debian: apt-get install pocl-opencl-icd)",
+		    POCL_ICD, strerror(errno));
+	snprintf(g_icd_dir, sizeof(g_icd_dir), "%s/ferry-bench-opencl.XXXXXX",
+		 tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(g_icd_dir)) {
+		g_icd_dir[0] = 0;
+		die("mkdtemp: %s", strerror(errno));
+	}
+	atexit(icd_cleanup);
+	snprintf(g_icd_file[0], sizeof(g_icd_file[0]), "%s/ferry.icd", g_icd_dir);
+	copy_file(ferry, g_icd_file[0]);
+	snprintf(g_icd_file[1], sizeof(g_icd_file[1]), "%s/pocl.icd", g_icd_dir);
+	copy_file(POCL_ICD, g_icd_file[1]);
+	if (setenv("OCL_ICD_VENDORS", g_icd_dir, 1))
+		die("setenv: %s", strerror(errno));
+	printf("vendors: %s (copies of %s and %s)\n", g_icd_dir, ferry, POCL_ICD);
+}
+
+/* ---------------------------------------------------------------- platforms */
+
+static const char *kernel_source =
+	"__kernel void saxpy8(__global float *y, __global const float *x, float a)\n"
+	"{\n"
+	"	size_t i = get_global_id(0);\n"
+	"	float xv = x[i], yv = y[i];\n"
+	"	for (int r = 0; r < 8; r++)\n"
+	"		yv = a * xv + yv;\n"
+	"	y[i] = yv;\n"
+	"}\n"
+	"__kernel void empty(void)\n"
+	"{\n"
+	"}\n"
+	"__kernel void vadd(__global const float *a, __global const float *b,\n"
+	"		   __global float *c)\n"
+	"{\n"
+	"	size_t i = get_global_id(0);\n"
+	"	c[i] = a[i] + b[i];\n"
+	"}\n";
+
+struct plat {
+	const char *label; /* "Ferry", "PoCL" */
+	cl_platform_id platform;
+	cl_device_id device;
+	cl_context ctx;
+	cl_command_queue q;  /* no profiling: tests 1 and 2 */
+	cl_command_queue qp; /* profiling: test 3's breakdowns */
+	cl_program prog;
+	cl_kernel saxpy8, empty, vadd_svm, vadd_buf;
+	double build_s;
+	/* cl_ferry_managed_memory (Ferry only) */
+	clGetSVMResidencyFERRY_fn residency;
+	clGetSVMCountersFERRY_fn counters;
+};
+
+static struct plat F = {.label = "Ferry"}, P = {.label = "PoCL"};
+
+static cl_kernel make_kernel(struct plat *pl, const char *name)
+{
+	cl_int err;
+	cl_kernel k = clCreateKernel(pl->prog, name, &err);
+
+	if (!k)
+		die("%s: clCreateKernel(%s) = %d (%s)", pl->label, name, err, cl_err_name(err));
+	return k;
+}
+
+static void open_platform(struct plat *pl, cl_platform_id id)
+{
+	cl_queue_properties prof[] = {CL_QUEUE_PROPERTIES, CL_QUEUE_PROFILING_ENABLE, 0};
+	char name[256] = "", ver[256] = "", dname[256] = "";
+	cl_uint cu = 0;
+	cl_device_svm_capabilities svm = 0;
+	cl_int err;
+	uint64_t t0;
+
+	pl->platform = id;
+	CK(clGetDeviceIDs(id, CL_DEVICE_TYPE_ALL, 1, &pl->device, NULL));
+	CK(clGetPlatformInfo(id, CL_PLATFORM_NAME, sizeof(name), name, NULL));
+	CK(clGetPlatformInfo(id, CL_PLATFORM_VERSION, sizeof(ver), ver, NULL));
+	CK(clGetDeviceInfo(pl->device, CL_DEVICE_NAME, sizeof(dname), dname, NULL));
+	CK(clGetDeviceInfo(pl->device, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof(cu), &cu, NULL));
+	CK(clGetDeviceInfo(pl->device, CL_DEVICE_SVM_CAPABILITIES, sizeof(svm), &svm, NULL));
+	printf("%-5s: platform \"%s\" (%s), device \"%s\", %u compute units\n", pl->label, name,
+	       ver, dname, cu);
+	if (!(svm & CL_DEVICE_SVM_COARSE_GRAIN_BUFFER))
+		die("%s: the device has no coarse-grained SVM", pl->label);
+	pl->ctx = clCreateContext(NULL, 1, &pl->device, NULL, NULL, &err);
+	if (!pl->ctx)
+		die("%s: clCreateContext = %d (%s)", pl->label, err, cl_err_name(err));
+	pl->q = clCreateCommandQueueWithProperties(pl->ctx, pl->device, NULL, &err);
+	if (!pl->q)
+		die("%s: clCreateCommandQueueWithProperties = %d (%s)", pl->label, err,
+		    cl_err_name(err));
+	pl->qp = clCreateCommandQueueWithProperties(pl->ctx, pl->device, prof, &err);
+	if (!pl->qp)
+		die("%s: clCreateCommandQueueWithProperties (profiling) = %d (%s)", pl->label, err,
+		    cl_err_name(err));
+
+	t0 = now_ns();
+	pl->prog = clCreateProgramWithSource(pl->ctx, 1, &kernel_source, NULL, &err);
+	if (!pl->prog)
+		die("%s: clCreateProgramWithSource = %d (%s)", pl->label, err, cl_err_name(err));
+	err = clBuildProgram(pl->prog, 1, &pl->device, "", NULL, NULL);
+	if (err != CL_SUCCESS) {
+		static char log[65536];
+
+		log[0] = 0;
+		clGetProgramBuildInfo(pl->prog, pl->device, CL_PROGRAM_BUILD_LOG, sizeof(log) - 1,
+				      log, NULL);
+		die("%s: clBuildProgram = %d (%s):\n%s", pl->label, err, cl_err_name(err), log);
+	}
+	pl->build_s = (now_ns() - t0) / 1e9;
+	pl->saxpy8 = make_kernel(pl, "saxpy8");
+	pl->empty = make_kernel(pl, "empty");
+	pl->vadd_svm = make_kernel(pl, "vadd");
+	pl->vadd_buf = make_kernel(pl, "vadd");
+}
+
+static void close_platform(struct plat *pl)
+{
+	cl_kernel ks[] = {pl->saxpy8, pl->empty, pl->vadd_svm, pl->vadd_buf};
+
+	for (size_t i = 0; i < sizeof(ks) / sizeof(ks[0]); i++)
+		CK(clReleaseKernel(ks[i]));
+	CK(clReleaseProgram(pl->prog));
+	CK(clReleaseCommandQueue(pl->qp));
+	CK(clReleaseCommandQueue(pl->q));
+	CK(clReleaseContext(pl->ctx));
+}
+
+static void open_platforms(void)
+{
+	cl_platform_id ids[16], fid = NULL, pid = NULL;
+	cl_uint n = 0;
+	cl_int err = clGetPlatformIDs(16, ids, &n);
+
+	if (err != CL_SUCCESS || n == 0)
+		die("clGetPlatformIDs = %d (%s): no platform in %s", err, cl_err_name(err),
+		    g_icd_dir);
+	if (n > 16)
+		n = 16;
+	for (cl_uint i = 0; i < n; i++) {
+		char name[256] = "";
+
+		CK(clGetPlatformInfo(ids[i], CL_PLATFORM_NAME, sizeof(name), name, NULL));
+		if (!strcmp(name, PLATFORM_FERRY))
+			fid = ids[i];
+		else if (!strcmp(name, PLATFORM_POCL))
+			pid = ids[i];
+	}
+	/* The loader has read the vendors directory: it is no longer needed. */
+	icd_cleanup();
+	if (!fid)
+		die("no \"%s\" platform: is FERRY_BENCH_ICD the build tree's ferry.icd?",
+		    PLATFORM_FERRY);
+	if (!pid)
+		die("no \"%s\" platform: is pocl-opencl-icd installed?", PLATFORM_POCL);
+
+	open_platform(&P, pid);
+	open_platform(&F, fid);
+	F.residency = (clGetSVMResidencyFERRY_fn)clGetExtensionFunctionAddressForPlatform(
+		fid, "clGetSVMResidencyFERRY");
+	F.counters = (clGetSVMCountersFERRY_fn)clGetExtensionFunctionAddressForPlatform(
+		fid, "clGetSVMCountersFERRY");
+	if (!F.residency || !F.counters)
+		die("Ferry: cl_ferry_managed_memory entry points missing "
+		    "(clGetExtensionFunctionAddressForPlatform)");
+	printf("build: the benchmark's program, %.2f s on PoCL, %.2f s on Ferry\n", P.build_s,
+	       F.build_s);
+}
+
+/* ------------------------------------------------------------- Ferry state */
+
+/* Pages of [p, p + size) resident on the device (and the total in @npages). */
+static size_t device_pages(const void *p, size_t size, size_t *npages)
+{
+	size_t n = 0, dev = 0;
+	cl_svm_residency_ferry *r;
+
+	CK(F.residency(F.ctx, p, size, NULL, &n));
+	r = xmalloc(n ? n : 1);
+	CK(F.residency(F.ctx, p, size, r, &n));
+	for (size_t i = 0; i < n; i++)
+		dev += r[i] == CL_SVM_RESIDENCY_DEVICE_FERRY;
+	free(r);
+	if (npages)
+		*npages = n;
+	return dev;
+}
+
+static void expect_on_device(const void *p, size_t size, const char *what)
+{
+	size_t n, dev = device_pages(p, size, &n);
+
+	if (dev != n || n != (size + PAGE - 1) / PAGE)
+		fail("%s: %zu of %zu pages on the device (clGetSVMResidencyFERRY)", what, dev, n);
+}
+
+static void counters(cl_svm_counters_ferry *c)
+{
+	memset(c, 0, sizeof(*c));
+	CK(F.counters(F.ctx, c));
+}
+
+/* c1 - c0, field by field (the fields that are running totals). */
+static cl_svm_counters_ferry counters_delta(const cl_svm_counters_ferry *c0,
+					    const cl_svm_counters_ferry *c1)
+{
+	cl_svm_counters_ferry d;
+
+	memset(&d, 0, sizeof(d));
+#define D(f) d.f = c1->f - c0->f
+	D(faults_host);
+	D(faults_device);
+	D(pages_to_device);
+	D(pages_to_host);
+	D(bytes_to_device);
+	D(bytes_to_host);
+	D(pages_prefetched);
+	D(evictions);
+	D(pages_evicted);
+	D(thrashing);
+	D(fault_ns);
+	D(migrate_ns);
+#undef D
+	d.device_resident_pages = c1->device_resident_pages;
+	d.device_capacity_pages = c1->device_capacity_pages;
+	return d;
+}
+
+static void note_counters(const char *what, const cl_svm_counters_ferry *d)
+{
+	note("%-22s faults host %5" PRIu64 " device %5" PRIu64 "; pages to device %7" PRIu64
+	     " to host %7" PRIu64 " (prefetched %" PRIu64 "); fault_ns %.1f ms, migrate_ns %.1f "
+	     "ms; evictions %" PRIu64,
+	     what, (uint64_t)d->faults_host, (uint64_t)d->faults_device,
+	     (uint64_t)d->pages_to_device, (uint64_t)d->pages_to_host,
+	     (uint64_t)d->pages_prefetched, d->fault_ns / 1e6, d->migrate_ns / 1e6,
+	     (uint64_t)d->evictions);
+}
+
+/* -------------------------------------------- 1. same kernel, resident data */
+
+static void init_saxpy(float *x, float *y, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		x[i] = (float)(i & 15);
+		y[i] = (float)(i % 7);
+	}
+}
+
+/*
+ * y after @launches launches of saxpy8 with a = 0.5: every step adds 0.5 * x,
+ * a multiple of 0.5 well below 2^23, so every intermediate is exact.
+ */
+static size_t saxpy_mismatches(const float *y, size_t n, unsigned launches)
+{
+	size_t bad = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		float e = (float)(i % 7) + (float)(8u * launches) * 0.5f * (float)(i & 15);
+
+		bad += y[i] != e;
+	}
+	return bad;
+}
+
+static uint64_t time_launch(struct plat *pl, cl_kernel k, size_t global, const size_t *local)
+{
+	uint64_t t0 = now_ns();
+
+	CK(clEnqueueNDRangeKernel(pl->q, k, 1, NULL, &global, local, 0, NULL, NULL));
+	CK(clFinish(pl->q));
+	return now_ns() - t0;
+}
+
+static void bench_resident(void)
+{
+	const size_t bytes = cfg.resident_bytes, n = bytes / sizeof(float);
+	const unsigned reps = cfg.resident_reps;
+	const float a = 0.5f;
+	uint64_t *tf = xmalloc(reps * sizeof(*tf)), *tp = xmalloc(reps * sizeof(*tp));
+	cl_svm_counters_ferry c0, c1, d;
+	float *fx, *fy, *px, *py;
+	const void *fptrs[2];
+	size_t sizes[2] = {bytes, bytes}, bad;
+	double gf, gp, r;
+	unsigned launches = 0;
+	char name[96];
+
+	section("1. same kernel, same data, resident on the device: saxpy8 (y = a*x + y, 8 times "
+		"per element)\n   over 2 x %zu MiB floats (12 bytes and 16 flops per element), "
+		"best of %u launches (enqueue + clFinish),\n   Ferry on SVM prefetched with "
+		"clEnqueueSVMMigrateMem and checked resident, PoCL on SVM",
+		bytes / MIB, reps);
+	table_header();
+
+	fx = clSVMAlloc(F.ctx, CL_MEM_READ_WRITE, bytes, 0);
+	fy = clSVMAlloc(F.ctx, CL_MEM_READ_WRITE, bytes, 0);
+	px = clSVMAlloc(P.ctx, CL_MEM_READ_WRITE, bytes, 0);
+	py = clSVMAlloc(P.ctx, CL_MEM_READ_WRITE, bytes, 0);
+	if (!fx || !fy || !px || !py)
+		die("clSVMAlloc(%zu MiB) failed", bytes / MIB);
+
+	/* Ferry: the host writes (pages on the host), then everything moves to the device. */
+	init_saxpy(fx, fy, n);
+	fptrs[0] = fx;
+	fptrs[1] = fy;
+	CK(clEnqueueSVMMigrateMem(F.q, 2, fptrs, sizes, 0, 0, NULL, NULL));
+	CK(clFinish(F.q));
+	expect_on_device(fx, bytes, "x after clEnqueueSVMMigrateMem");
+	expect_on_device(fy, bytes, "y after clEnqueueSVMMigrateMem");
+
+	/* PoCL: coarse-grained SVM, written under a map. */
+	CK(clEnqueueSVMMap(P.q, CL_TRUE, CL_MAP_WRITE_INVALIDATE_REGION, px, bytes, 0, NULL, NULL));
+	CK(clEnqueueSVMMap(P.q, CL_TRUE, CL_MAP_WRITE_INVALIDATE_REGION, py, bytes, 0, NULL, NULL));
+	init_saxpy(px, py, n);
+	CK(clEnqueueSVMUnmap(P.q, px, 0, NULL, NULL));
+	CK(clEnqueueSVMUnmap(P.q, py, 0, NULL, NULL));
+	CK(clFinish(P.q));
+
+	CK(clSetKernelArgSVMPointer(F.saxpy8, 0, fy));
+	CK(clSetKernelArgSVMPointer(F.saxpy8, 1, fx));
+	CK(clSetKernelArg(F.saxpy8, 2, sizeof(a), &a));
+	CK(clSetKernelArgSVMPointer(P.saxpy8, 0, py));
+	CK(clSetKernelArgSVMPointer(P.saxpy8, 1, px));
+	CK(clSetKernelArg(P.saxpy8, 2, sizeof(a), &a));
+
+	/* Warm: PoCL compiles the work-group function at the first launch, on both sides. */
+	time_launch(&F, F.saxpy8, n, NULL);
+	time_launch(&P, P.saxpy8, n, NULL);
+	launches++;
+	expect_on_device(fx, bytes, "x after the warm-up launch");
+	expect_on_device(fy, bytes, "y after the warm-up launch");
+
+	/* Interleaved, so that drift of the machine affects both alike. */
+	counters(&c0);
+	for (unsigned i = 0; i < reps; i++) {
+		tf[i] = time_launch(&F, F.saxpy8, n, NULL);
+		tp[i] = time_launch(&P, P.saxpy8, n, NULL);
+		launches++;
+	}
+	counters(&c1);
+	d = counters_delta(&c0, &c1);
+	expect_on_device(fx, bytes, "x after the timed launches");
+	expect_on_device(fy, bytes, "y after the timed launches");
+
+	gf = gbs(12.0 * n, min_u64(tf, reps));
+	gp = gbs(12.0 * n, min_u64(tp, reps));
+	r = safe_ratio(gf, gp);
+	snprintf(name, sizeof(name), "PoCL kernel time, best of %u", reps);
+	row(name, min_u64(tp, reps) / 1e6, 2, "ms", 1.0, "PoCL", "-", V_NONE);
+	snprintf(name, sizeof(name), "Ferry kernel time, best of %u", reps);
+	row(name, min_u64(tf, reps) / 1e6, 2, "ms",
+	    safe_ratio(min_u64(tf, reps), min_u64(tp, reps)), "PoCL", "-", V_NONE);
+	row("PoCL throughput (best)", gp, 2, "GB/s", 1.0, "PoCL", "-", V_NONE);
+	row("Ferry throughput (best)", gf, 2, "GB/s", r, "PoCL", ">= 0.95",
+	    at_least(r, TARGET_RESIDENT));
+	row("PoCL GFLOP/s (best)", gbs(16.0 * n, min_u64(tp, reps)), 2, "GFLOPS", 1.0, "PoCL", "-",
+	    V_NONE);
+	row("Ferry GFLOP/s (best)", gbs(16.0 * n, min_u64(tf, reps)), 2, "GFLOPS", r, "PoCL", "-",
+	    V_NONE);
+	row("Ferry throughput (median)", gbs(12.0 * n, median_u64(tf, reps)), 2, "GB/s",
+	    safe_ratio(gbs(12.0 * n, median_u64(tf, reps)), gbs(12.0 * n, median_u64(tp, reps))),
+	    "PoCL median", "-", V_NONE);
+	note_counters("timed launches:", &d);
+	if (d.faults_device || d.faults_host || d.pages_to_device || d.pages_to_host)
+		fail("resident data: %" PRIu64 " faults and %" PRIu64
+		     " pages moved during the timed launches (expected none)",
+		     (uint64_t)(d.faults_device + d.faults_host),
+		     (uint64_t)(d.pages_to_device + d.pages_to_host));
+
+	/* Results: Ferry's y comes back to the host on touch. */
+	bad = saxpy_mismatches(fy, n, launches);
+	if (bad)
+		fail("saxpy8 on Ferry: %zu wrong results of %zu", bad, n);
+	CK(clEnqueueSVMMap(P.q, CL_TRUE, CL_MAP_READ, py, bytes, 0, NULL, NULL));
+	bad = saxpy_mismatches(py, n, launches);
+	CK(clEnqueueSVMUnmap(P.q, py, 0, NULL, NULL));
+	CK(clFinish(P.q));
+	if (bad)
+		fail("saxpy8 on PoCL: %zu wrong results of %zu", bad, n);
+	note("results checked on the host: %u launches, %zu elements, both platforms", launches, n);
+
+	clSVMFree(F.ctx, fx);
+	clSVMFree(F.ctx, fy);
+	clSVMFree(P.ctx, px);
+	clSVMFree(P.ctx, py);
+	free(tf);
+	free(tp);
+}
+
+/* ---------------------------------------------------- 2. launch latency */
+
+/*
+ * Where a launch's time goes, from profiling events (queue with profiling):
+ * median of START - QUEUED (waiting for the queue to take it) and of
+ * END - START (running it), in microseconds, over @n launches.
+ */
+static void launch_profile(struct plat *pl, unsigned n, double *queued_us, double *run_us)
+{
+	const size_t one = 1;
+	uint64_t *qd = xmalloc(n * sizeof(*qd)), *rn = xmalloc(n * sizeof(*rn));
+
+	for (unsigned i = 0; i < n; i++) {
+		cl_ulong tq = 0, ts = 0, te = 0;
+		cl_event e;
+
+		CK(clEnqueueNDRangeKernel(pl->qp, pl->empty, 1, NULL, &one, &one, 0, NULL, &e));
+		CK(clWaitForEvents(1, &e));
+		CK(clGetEventProfilingInfo(e, CL_PROFILING_COMMAND_QUEUED, sizeof(tq), &tq, NULL));
+		CK(clGetEventProfilingInfo(e, CL_PROFILING_COMMAND_START, sizeof(ts), &ts, NULL));
+		CK(clGetEventProfilingInfo(e, CL_PROFILING_COMMAND_END, sizeof(te), &te, NULL));
+		CK(clReleaseEvent(e));
+		qd[i] = ts >= tq ? ts - tq : 0;
+		rn[i] = te >= ts ? te - ts : 0;
+	}
+	qsort(qd, n, sizeof(*qd), cmp_u64);
+	qsort(rn, n, sizeof(*rn), cmp_u64);
+	*queued_us = pct_us(qd, n, 50);
+	*run_us = pct_us(rn, n, 50);
+	free(qd);
+	free(rn);
+}
+
+static void bench_launch(void)
+{
+	const unsigned L = cfg.launches, block = L >= 10 ? 10 : L, batch = 100;
+	const size_t one = 1;
+	uint64_t *lf = xmalloc(L * sizeof(*lf)), *lp = xmalloc(L * sizeof(*lp));
+	uint64_t bf = UINT64_MAX, bp = UINT64_MAX;
+	double mf, mp, df, dp;
+	char name[96];
+
+	section("2. launch latency: an empty kernel, one work-item, no arguments; %u launches "
+		"each, every one\n   timed from clEnqueueNDRangeKernel to clFinish's return "
+		"(blocks of %u, alternating platforms)",
+		L, block);
+	table_header();
+	for (int i = 0; i < 50; i++) {
+		time_launch(&F, F.empty, 1, &one);
+		time_launch(&P, P.empty, 1, &one);
+	}
+	for (unsigned b = 0; b < L; b += block) {
+		unsigned e = b + block < L ? b + block : L;
+
+		for (unsigned i = b; i < e; i++)
+			lf[i] = time_launch(&F, F.empty, 1, &one);
+		for (unsigned i = b; i < e; i++)
+			lp[i] = time_launch(&P, P.empty, 1, &one);
+	}
+	/* Throughput of back-to-back launches: @batch enqueued, one clFinish. */
+	for (int rep = 0; rep < 5; rep++) {
+		struct plat *pls[2] = {&F, &P};
+
+		for (int w = 0; w < 2; w++) {
+			uint64_t t0 = now_ns(), t;
+
+			for (unsigned i = 0; i < batch; i++)
+				CK(clEnqueueNDRangeKernel(pls[w]->q, pls[w]->empty, 1, NULL, &one,
+							  &one, 0, NULL, NULL));
+			CK(clFinish(pls[w]->q));
+			t = now_ns() - t0;
+			if (w == 0 && t < bf)
+				bf = t;
+			if (w == 1 && t < bp)
+				bp = t;
+		}
+	}
+	mf = mean_us(lf, L);
+	mp = mean_us(lp, L);
+	qsort(lf, L, sizeof(*lf), cmp_u64);
+	qsort(lp, L, sizeof(*lp), cmp_u64);
+	df = pct_us(lf, L, 50);
+	dp = pct_us(lp, L, 50);
+	row("PoCL mean", mp, 1, "us", 1.0, "PoCL", "-", V_NONE);
+	row("Ferry mean", mf, 1, "us", safe_ratio(mf, mp), "PoCL mean", "<= 2.00",
+	    at_most(safe_ratio(mf, mp), TARGET_LAUNCH));
+	row("PoCL median", dp, 1, "us", 1.0, "PoCL", "-", V_NONE);
+	row("Ferry median", df, 1, "us", safe_ratio(df, dp), "PoCL median", "<= 2.00",
+	    at_most(safe_ratio(df, dp), TARGET_LAUNCH));
+	row("PoCL min", pct_us(lp, L, 0), 1, "us", 1.0, "PoCL", "-", V_NONE);
+	row("Ferry min", pct_us(lf, L, 0), 1, "us", safe_ratio(pct_us(lf, L, 0), pct_us(lp, L, 0)),
+	    "PoCL min", "-", V_NONE);
+	row("PoCL p99", pct_us(lp, L, 99), 1, "us", 1.0, "PoCL", "-", V_NONE);
+	row("Ferry p99", pct_us(lf, L, 99), 1, "us",
+	    safe_ratio(pct_us(lf, L, 99), pct_us(lp, L, 99)), "PoCL p99", "-", V_NONE);
+	snprintf(name, sizeof(name), "PoCL, %u back-to-back, per launch", batch);
+	row(name, bp / 1e3 / batch, 1, "us", 1.0, "PoCL", "-", V_NONE);
+	snprintf(name, sizeof(name), "Ferry, %u back-to-back, per launch", batch);
+	row(name, bf / 1e3 / batch, 1, "us", safe_ratio((double)bf, (double)bp), "PoCL", "-",
+	    V_NONE);
+	{
+		double fq, fr, pq, pr;
+		unsigned m = L < 500 ? L : 500;
+
+		launch_profile(&F, m, &fq, &fr);
+		launch_profile(&P, m, &pq, &pr);
+		note("profiling events, median of %u launches (clWaitForEvents on each): "
+		     "queued->start %.1f us Ferry, %.1f us PoCL; start->end %.1f us Ferry, %.1f us "
+		     "PoCL",
+		     m, fq, pq, fr, pr);
+	}
+	free(lf);
+	free(lp);
+}
+
+/* ----------------------------------------------- 3. vector add, end to end */
+
+enum {
+	VA_FIRST, /* (a) SVM, first-touch faults */
+	VA_PREF,  /* (b) SVM, a, b, c migrated to the device first */
+	VA_BACK,  /* (b2) SVM, a, b, c migrated to the device, c migrated back */
+	VA_UNDEF, /* (b3) as b2, but c goes to the device CONTENT_UNDEFINED */
+	VA_COPY,  /* (c) Ferry buffers, write / kernel / read */
+	VA_POCL,  /* PoCL buffers, write / kernel / read (reference) */
+	VA_N
+};
+
+static const char *const va_names[VA_N] = {
+	"(a) SVM, first-touch faults",
+	"(b) SVM, prefetch a,b,c",
+	"(b2) SVM, prefetch a,b,c, migrate c back",
+	"(b3) as b2, c CONTENT_UNDEFINED",
+	"(c) Ferry buffers, write/kernel/read",
+	"PoCL buffers, write/kernel/read",
+};
+
+static const char *const va_short[VA_N] = {
+	"(a) first touch:",  "(b) prefetch:",	   "(b2) prefetch, c back:",
+	"(b3) c undefined:", "(c) buffer copies:", ""};
+
+/* Steps whose device-side time the profiling events give. */
+enum { ST_DISCARD, ST_TO_DEV, ST_WRITE, ST_KERNEL, ST_BACK, ST_N };
+
+struct va_rep {
+	uint64_t write_ns; /* the host writes (not in the end-to-end time) */
+	uint64_t e2e_ns;   /* host writes done -> result readable on the host */
+	uint64_t touch_ns; /* the host touching c (SVM) */
+	uint64_t step_ns[ST_N];
+	cl_svm_counters_ferry cw; /* during the host writes */
+	cl_svm_counters_ferry ct; /* during the timed part */
+};
+
+static float va_a(size_t i, unsigned s)
+{
+	return (float)((i + s) & 1023);
+}
+
+static float va_b(size_t i, unsigned s)
+{
+	return (float)(((i >> 3) + 2 * s) & 4095);
+}
+
+static void va_write(float *a, float *b, size_t n, unsigned s)
+{
+	for (size_t i = 0; i < n; i++) {
+		a[i] = va_a(i, s);
+		b[i] = va_b(i, s);
+	}
+}
+
+static size_t va_mismatches(const float *c, size_t n, unsigned s)
+{
+	size_t bad = 0;
+
+	for (size_t i = 0; i < n; i++)
+		bad += c[i] != va_a(i, s) + va_b(i, s);
+	return bad;
+}
+
+/* The host touches every page of c once (brings it over), no more. */
+static uint64_t touch_pages(const float *c, size_t bytes)
+{
+	const volatile char *p = (const volatile char *)c;
+	uint64_t sum = 0;
+
+	for (size_t o = 0; o < bytes; o += PAGE)
+		sum += (uint64_t)p[o];
+	return sum;
+}
+
+static uint64_t event_ns(cl_event e)
+{
+	cl_ulong s = 0, t = 0;
+
+	if (!e)
+		return 0;
+	CK(clWaitForEvents(1, &e));
+	CK(clGetEventProfilingInfo(e, CL_PROFILING_COMMAND_START, sizeof(s), &s, NULL));
+	CK(clGetEventProfilingInfo(e, CL_PROFILING_COMMAND_END, sizeof(t), &t, NULL));
+	CK(clReleaseEvent(e));
+	return t >= s ? t - s : 0;
+}
+
+struct va_data {
+	size_t n, bytes;
+	float *sa, *sb, *sc; /* Ferry SVM */
+	cl_mem fa, fb, fc;   /* Ferry buffers */
+	cl_mem pa, pb, pc;   /* PoCL buffers */
+	float *ha, *hb, *hc; /* malloc'd host arrays for the buffer variants */
+	volatile uint64_t sink;
+};
+
+static void va_run(struct va_data *v, int var, unsigned seed, struct va_rep *out)
+{
+	const size_t n = v->n, bytes = v->bytes;
+	struct plat *pl = var == VA_POCL ? &P : &F;
+	cl_command_queue q = pl->qp;
+	cl_event ev[ST_N] = {NULL, NULL, NULL, NULL, NULL};
+	cl_svm_counters_ferry cb, c0, c1;
+	uint64_t t0, t1, tw;
+	size_t bad;
+
+	memset(out, 0, sizeof(*out));
+	counters(&cb);
+	tw = now_ns();
+	if (var == VA_COPY || var == VA_POCL)
+		va_write(v->ha, v->hb, n, seed);
+	else
+		va_write(v->sa, v->sb, n, seed);
+	t0 = now_ns();
+	out->write_ns = t0 - tw;
+	counters(&c0);
+	t0 = now_ns();
+
+	switch (var) {
+	case VA_FIRST:
+		CK(clEnqueueNDRangeKernel(q, F.vadd_svm, 1, NULL, &n, NULL, 0, NULL,
+					  &ev[ST_KERNEL]));
+		CK(clFinish(q));
+		t1 = now_ns();
+		v->sink += touch_pages(v->sc, bytes);
+		break;
+	case VA_PREF: {
+		const void *ptrs[3] = {v->sa, v->sb, v->sc};
+		size_t sizes[3] = {bytes, bytes, bytes};
+
+		CK(clEnqueueSVMMigrateMem(q, 3, ptrs, sizes, 0, 0, NULL, &ev[ST_TO_DEV]));
+		CK(clEnqueueNDRangeKernel(q, F.vadd_svm, 1, NULL, &n, NULL, 0, NULL,
+					  &ev[ST_KERNEL]));
+		CK(clFinish(q));
+		t1 = now_ns();
+		v->sink += touch_pages(v->sc, bytes);
+		break;
+	}
+	case VA_BACK:
+	case VA_UNDEF: {
+		const void *ptrs[3] = {v->sa, v->sb, v->sc}, *pc = v->sc;
+		size_t sizes[3] = {bytes, bytes, bytes};
+
+		if (var == VA_UNDEF)
+			CK(clEnqueueSVMMigrateMem(q, 1, &pc, &bytes,
+						  CL_MIGRATE_MEM_OBJECT_CONTENT_UNDEFINED, 0, NULL,
+						  &ev[ST_DISCARD]));
+		CK(clEnqueueSVMMigrateMem(q, var == VA_UNDEF ? 2 : 3, ptrs, sizes, 0, 0, NULL,
+					  &ev[ST_TO_DEV]));
+		CK(clEnqueueNDRangeKernel(q, F.vadd_svm, 1, NULL, &n, NULL, 0, NULL,
+					  &ev[ST_KERNEL]));
+		CK(clEnqueueSVMMigrateMem(q, 1, &pc, &bytes, CL_MIGRATE_MEM_OBJECT_HOST, 0, NULL,
+					  &ev[ST_BACK]));
+		CK(clFinish(q));
+		t1 = now_ns();
+		v->sink += touch_pages(v->sc, bytes);
+		break;
+	}
+	case VA_COPY:
+	case VA_POCL: {
+		cl_mem a = var == VA_COPY ? v->fa : v->pa, b = var == VA_COPY ? v->fb : v->pb;
+		cl_mem c = var == VA_COPY ? v->fc : v->pc;
+		cl_event w2 = NULL;
+
+		CK(clEnqueueWriteBuffer(q, a, CL_FALSE, 0, bytes, v->ha, 0, NULL, &ev[ST_WRITE]));
+		CK(clEnqueueWriteBuffer(q, b, CL_FALSE, 0, bytes, v->hb, 0, NULL, &w2));
+		CK(clEnqueueNDRangeKernel(q, pl->vadd_buf, 1, NULL, &n, NULL, 0, NULL,
+					  &ev[ST_KERNEL]));
+		CK(clEnqueueReadBuffer(q, c, CL_TRUE, 0, bytes, v->hc, 0, NULL, &ev[ST_BACK]));
+		t1 = now_ns();
+		out->step_ns[ST_WRITE] = event_ns(w2);
+		break;
+	}
+	default:
+		die("bad variant %d", var);
+	}
+	out->e2e_ns = now_ns() - t0;
+	out->touch_ns = out->e2e_ns - (t1 - t0);
+	counters(&c1);
+	out->cw = counters_delta(&cb, &c0);
+	out->ct = counters_delta(&c0, &c1);
+	for (int s = 0; s < ST_N; s++)
+		out->step_ns[s] += event_ns(ev[s]);
+
+	bad = va_mismatches(var == VA_COPY || var == VA_POCL ? v->hc : v->sc, n, seed);
+	if (bad)
+		fail("vector add, %s: %zu wrong results of %zu", va_names[var], bad, n);
+	if (var != VA_COPY && var != VA_POCL) {
+		size_t np, dev = device_pages(v->sc, bytes, &np);
+
+		if (dev)
+			fail("vector add, %s: %zu of %zu pages of c still on the device after "
+			     "the host touched them",
+			     va_names[var], dev, np);
+	}
+	if ((var == VA_PREF || var == VA_BACK || var == VA_UNDEF) && out->ct.faults_device)
+		fail("vector add, %s: %" PRIu64 " device faults after the prefetch", va_names[var],
+		     (uint64_t)out->ct.faults_device);
+}
+
+static void bench_vecadd(void)
+{
+	const unsigned reps = cfg.vecadd_reps;
+	struct va_data v;
+	struct va_rep *r = xmalloc((size_t)VA_N * (reps + 1) * sizeof(*r)), best[VA_N];
+	uint64_t e2e[VA_N], incl[VA_N];
+	unsigned seed = 1;
+	cl_int err;
+
+	memset(&v, 0, sizeof(v));
+	v.bytes = cfg.vecadd_bytes;
+	v.n = v.bytes / sizeof(float);
+	section("3. vector add c = a + b over 3 x %zu MiB floats the host just wrote, end to end: "
+		"from the host writes\n   being done to c readable on the host (SVM: the host "
+		"touches every page of c; buffers:\n   clEnqueueReadBuffer into a malloc'd "
+		"array); warm, best of %u, variants interleaved;\n   (c) is the baseline: "
+		"host arrays copied into Ferry buffers and back",
+		v.bytes / MIB, reps);
+	table_header();
+
+	v.sa = clSVMAlloc(F.ctx, CL_MEM_READ_WRITE, v.bytes, 0);
+	v.sb = clSVMAlloc(F.ctx, CL_MEM_READ_WRITE, v.bytes, 0);
+	v.sc = clSVMAlloc(F.ctx, CL_MEM_READ_WRITE, v.bytes, 0);
+	if (!v.sa || !v.sb || !v.sc)
+		die("Ferry: clSVMAlloc(%zu MiB) failed", v.bytes / MIB);
+#define MKBUF(pl, m, flags)                                                                        \
+	do {                                                                                       \
+		m = clCreateBuffer(pl.ctx, flags, v.bytes, NULL, &err);                            \
+		if (!m)                                                                            \
+			die("%s: clCreateBuffer(%zu MiB) = %d (%s)", pl.label, v.bytes / MIB, err, \
+			    cl_err_name(err));                                                     \
+	} while (0)
+	MKBUF(F, v.fa, CL_MEM_READ_ONLY);
+	MKBUF(F, v.fb, CL_MEM_READ_ONLY);
+	MKBUF(F, v.fc, CL_MEM_WRITE_ONLY);
+	MKBUF(P, v.pa, CL_MEM_READ_ONLY);
+	MKBUF(P, v.pb, CL_MEM_READ_ONLY);
+	MKBUF(P, v.pc, CL_MEM_WRITE_ONLY);
+#undef MKBUF
+	v.ha = xmalloc(v.bytes);
+	v.hb = xmalloc(v.bytes);
+	v.hc = xmalloc(v.bytes);
+	memset(v.ha, 0, v.bytes); /* pre-fault the host arrays */
+	memset(v.hb, 0, v.bytes);
+	memset(v.hc, 0, v.bytes);
+
+	CK(clSetKernelArgSVMPointer(F.vadd_svm, 0, v.sa));
+	CK(clSetKernelArgSVMPointer(F.vadd_svm, 1, v.sb));
+	CK(clSetKernelArgSVMPointer(F.vadd_svm, 2, v.sc));
+	CK(clSetKernelArg(F.vadd_buf, 0, sizeof(cl_mem), &v.fa));
+	CK(clSetKernelArg(F.vadd_buf, 1, sizeof(cl_mem), &v.fb));
+	CK(clSetKernelArg(F.vadd_buf, 2, sizeof(cl_mem), &v.fc));
+	CK(clSetKernelArg(P.vadd_buf, 0, sizeof(cl_mem), &v.pa));
+	CK(clSetKernelArg(P.vadd_buf, 1, sizeof(cl_mem), &v.pb));
+	CK(clSetKernelArg(P.vadd_buf, 2, sizeof(cl_mem), &v.pc));
+
+	/* Round 0 warms every variant (kernels compiled and run once); rounds 1.. are timed. */
+	for (unsigned rep = 0; rep <= reps; rep++)
+		for (int var = 0; var < VA_N; var++)
+			va_run(&v, var, seed++, &r[rep * VA_N + var]);
+
+	for (int var = 0; var < VA_N; var++) {
+		unsigned k = 1;
+
+		incl[var] = UINT64_MAX;
+		for (unsigned rep = 1; rep <= reps; rep++) {
+			const struct va_rep *x = &r[rep * VA_N + var];
+
+			if (x->e2e_ns < r[k * VA_N + var].e2e_ns)
+				k = rep;
+			if (x->e2e_ns + x->write_ns < incl[var])
+				incl[var] = x->e2e_ns + x->write_ns;
+		}
+		best[var] = r[k * VA_N + var];
+		e2e[var] = best[var].e2e_ns;
+	}
+	for (int var = 0; var < VA_N; var++) {
+		double ratio = safe_ratio((double)e2e[var], (double)e2e[VA_COPY]);
+
+		if (var == VA_PREF)
+			row(va_names[var], e2e[var] / 1e6, 2, "ms", ratio, "(c) copies", "<= 1.05",
+			    at_most(ratio, TARGET_PREFETCH));
+		else if (var == VA_COPY)
+			row(va_names[var], e2e[var] / 1e6, 2, "ms",
+			    safe_ratio((double)e2e[var], (double)e2e[VA_POCL]), "PoCL copies", "-",
+			    V_NONE);
+		else
+			row(va_names[var], e2e[var] / 1e6, 2, "ms", ratio, "(c) copies", "-",
+			    V_NONE);
+	}
+	note("end to end including the host writes (best of %u each; on SVM the writes fault a "
+	     "and b back from the device):",
+	     reps);
+	for (int var = 0; var < VA_N; var++)
+		note("  %-42s %8.2f ms  (%.3f x (c); writes in the best run %.2f ms)",
+		     va_names[var], incl[var] / 1e6,
+		     safe_ratio((double)incl[var], (double)incl[VA_COPY]),
+		     best[var].write_ns / 1e6);
+	note("breakdown of the best runs (device-side times from profiling events; 'host touch' "
+	     "is the host reading one word per page of c after clFinish):");
+	for (int var = 0; var < VA_N; var++) {
+		const struct va_rep *b = &best[var];
+
+		note("  %-42s c undefined %6.2f ms, to device/write %6.2f ms, kernel %6.2f ms, "
+		     "back %6.2f ms, host touch %6.2f ms",
+		     va_names[var], b->step_ns[ST_DISCARD] / 1e6,
+		     (b->step_ns[ST_TO_DEV] + b->step_ns[ST_WRITE]) / 1e6,
+		     b->step_ns[ST_KERNEL] / 1e6, b->step_ns[ST_BACK] / 1e6, b->touch_ns / 1e6);
+	}
+	note("Ferry counters of the best runs, timed part (and the host writes before it):");
+	for (int var = 0; var < VA_POCL; var++) {
+		note_counters(va_short[var], &best[var].ct);
+		note_counters("   host writes:", &best[var].cw);
+	}
+	note("results checked on the host in every run (%u runs of each variant, warm-up "
+	     "included)",
+	     reps + 1);
+
+	clSVMFree(F.ctx, v.sa);
+	clSVMFree(F.ctx, v.sb);
+	clSVMFree(F.ctx, v.sc);
+	CK(clReleaseMemObject(v.fa));
+	CK(clReleaseMemObject(v.fb));
+	CK(clReleaseMemObject(v.fc));
+	CK(clReleaseMemObject(v.pa));
+	CK(clReleaseMemObject(v.pb));
+	CK(clReleaseMemObject(v.pc));
+	free(v.ha);
+	free(v.hb);
+	free(v.hc);
+	free(r);
+}
+
+/* -------------------------------------------------------------------- main */
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: ferry-bench-opencl [--quick] [--size MiB] [--reps N] [--launches N] "
+		"[--timeout SEC] [--test NAME]...\n"
+		"  --quick         smoke test: 8 MiB arrays, 200 launches, 3 repetitions\n"
+		"  --size MiB      per array in tests 1 and 3 (default 64)\n"
+		"  --reps N        repetitions of tests 1 and 3 (default 20 and 7; test 3 "
+		"uses half)\n"
+		"  --launches N    empty-kernel launches per platform (default 2000)\n"
+		"  --timeout SEC   abort when the whole run takes longer (default 300, 0 = none)\n"
+		"  --test NAME     run only this test (repeatable): resident, launch, vecadd\n"
+		"environment: FERRY_BENCH_ICD = Ferry's ICD file (default: <build>/ferry.icd, "
+		"next to bench/)\n");
+}
+
+static unsigned long parse_num(const char *opt, const char *s)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = s ? strtoul(s, &end, 10) : 0;
+	if (!s || errno || *end || end == s) {
+		fprintf(stderr, "ferry-bench-opencl: error: %s needs a number\n", opt);
+		usage(stderr);
+		exit(1);
+	}
+	return v;
+}
+
+int main(int argc, char **argv)
+{
+	uint64_t t0 = now_ns();
+	long size_mib = -1, reps = -1, launches = -1;
+
+	cfg.timeout = 300;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "--quick"))
+			cfg.quick = 1;
+		else if (!strcmp(a, "--size"))
+			size_mib = (long)parse_num(a, i + 1 < argc ? argv[++i] : NULL);
+		else if (!strcmp(a, "--reps"))
+			reps = (long)parse_num(a, i + 1 < argc ? argv[++i] : NULL);
+		else if (!strcmp(a, "--launches"))
+			launches = (long)parse_num(a, i + 1 < argc ? argv[++i] : NULL);
+		else if (!strcmp(a, "--timeout"))
+			cfg.timeout = (unsigned)parse_num(a, i + 1 < argc ? argv[++i] : NULL);
+		else if (!strcmp(a, "--test")) {
+			const char *name = i + 1 < argc ? argv[++i] : "";
+			unsigned t;
+
+			for (t = 0; t < 3 && strcmp(name, test_names[t]); t++)
+				;
+			if (t == 3) {
+				fprintf(stderr, "ferry-bench-opencl: error: unknown test '%s'\n",
+					name);
+				usage(stderr);
+				return 1;
+			}
+			cfg.tests |= 1u << t;
+		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			usage(stdout);
+			return 0;
+		} else {
+			fprintf(stderr, "ferry-bench-opencl: error: unknown argument '%s'\n", a);
+			usage(stderr);
+			return 1;
+		}
+	}
+	cfg.resident_bytes = cfg.vecadd_bytes = (cfg.quick ? 8 : 64) * MIB;
+	cfg.resident_reps = cfg.quick ? 3 : 20;
+	cfg.vecadd_reps = cfg.quick ? 3 : 7;
+	cfg.launches = cfg.quick ? 200 : 2000;
+	if (size_mib >= 0) {
+		if (size_mib < 1 || size_mib > 4096) {
+			fprintf(stderr,
+				"ferry-bench-opencl: error: --size must be 1 to 4096 (MiB)\n");
+			return 1;
+		}
+		cfg.resident_bytes = cfg.vecadd_bytes = (size_t)size_mib * MIB;
+	}
+	if (reps >= 0) {
+		if (reps < 1) {
+			fprintf(stderr, "ferry-bench-opencl: error: --reps must be at least 1\n");
+			return 1;
+		}
+		cfg.resident_reps = (unsigned)reps;
+		cfg.vecadd_reps = reps > 1 ? (unsigned)reps / 2 : 1;
+	}
+	if (launches >= 0) {
+		if (launches < 1) {
+			fprintf(stderr,
+				"ferry-bench-opencl: error: --launches must be at least 1\n");
+			return 1;
+		}
+		cfg.launches = (unsigned)launches;
+	}
+	if (!cfg.tests)
+		cfg.tests = TEST_ALL;
+	if (cfg.timeout) {
+		signal(SIGALRM, on_alarm);
+		alarm(cfg.timeout);
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+
+	printf("ferry-bench-opencl: %zu MiB arrays%s, %ld CPUs online, load average %.2f before "
+	       "the run\n",
+	       cfg.resident_bytes / MIB, cfg.quick ? " (--quick)" : "",
+	       sysconf(_SC_NPROCESSORS_ONLN), load_average());
+	setup_vendors(); /* before any OpenCL call */
+	open_platforms();
+
+	if (cfg.tests & TEST_RESIDENT)
+		bench_resident();
+	if (cfg.tests & TEST_LAUNCH)
+		bench_launch();
+	if (cfg.tests & TEST_VECADD)
+		bench_vecadd();
+
+	close_platform(&F);
+	close_platform(&P);
+	printf("\ntargets: %d PASS, %d MISS; load average %.2f; total time %.1f s\n", g_pass,
+	       g_miss, load_average(), (now_ns() - t0) / 1e9);
+	if (g_failures) {
+		fprintf(stderr, "ferry-bench-opencl: %d check(s) FAILED (see above)\n", g_failures);
+		return 1;
+	}
+	return 0;
+}
