@@ -317,6 +317,46 @@ static cl_int copy_run(void *p)
 	return CL_SUCCESS;
 }
 
+/*
+ * Is most of [p, p + size) on the device? Then a transfer is done by the
+ * device through its view (a DMA, on a GPU) instead of faulting the pages
+ * back to the host only to overwrite or read them there.
+ */
+static int mostly_on_device(struct ferry_ctx *vas, const void *p, size_t size)
+{
+	uint64_t a = (uint64_t)(uintptr_t)p & ~(FERRY_PAGE_SIZE - 1);
+	uint64_t end =
+		((uint64_t)(uintptr_t)p + size + FERRY_PAGE_SIZE - 1) & ~(FERRY_PAGE_SIZE - 1);
+	uint64_t count[4];
+
+	if (!vas || ferry_is_coherent(vas, p) ||
+	    ferry_residency(vas, (void *)(uintptr_t)a, end - a, NULL, count))
+		return 0;
+	return count[FERRY_RES_DEVICE] > count[FERRY_RES_HOST] + count[FERRY_RES_UNTOUCHED];
+}
+
+static cl_int write_run(void *p)
+{
+	struct buf_arg *a = p;
+	struct ferry_ctx *vas = ferry_api_vaspace(NULL);
+
+	if (mostly_on_device(vas, a->dst, a->size))
+		return ferry_dev_write(vas, a->dst, a->src, a->size) ? CL_OUT_OF_RESOURCES
+								     : CL_SUCCESS;
+	return copy_run(p);
+}
+
+static cl_int read_run(void *p)
+{
+	struct buf_arg *a = p;
+	struct ferry_ctx *vas = ferry_api_vaspace(NULL);
+
+	if (mostly_on_device(vas, a->src, a->size))
+		return ferry_dev_read(vas, a->src, a->dst, a->size) ? CL_OUT_OF_RESOURCES
+								    : CL_SUCCESS;
+	return copy_run(p);
+}
+
 static cl_int fill_run(void *p)
 {
 	struct buf_arg *a = p;
@@ -342,7 +382,7 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueReadBuffer(cl_command_queue q, cl
 	a = buf_arg(m, NULL, ptr, (char *)m->ptr + offset, size);
 	FERRY_RETURN_ERROR_ON(!a, CL_OUT_OF_HOST_MEMORY);
 	return ferry_enqueue(q, CL_COMMAND_READ_BUFFER, num_events, events, event, blocking,
-			     copy_run, a);
+			     read_run, a);
 }
 
 CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueWriteBuffer(cl_command_queue q, cl_mem m,
@@ -361,7 +401,7 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueWriteBuffer(cl_command_queue q, c
 	a = buf_arg(m, NULL, (char *)m->ptr + offset, ptr, size);
 	FERRY_RETURN_ERROR_ON(!a, CL_OUT_OF_HOST_MEMORY);
 	return ferry_enqueue(q, CL_COMMAND_WRITE_BUFFER, num_events, events, event, blocking,
-			     copy_run, a);
+			     write_run, a);
 }
 
 CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueCopyBuffer(cl_command_queue q, cl_mem src,
