@@ -257,6 +257,62 @@ static void test_release_while_queued(void **state)
 	free(h);
 }
 
+/* Rectangular transfers: a 2D tile written, copied inside the buffer, and read back. */
+static void test_rect(void **state)
+{
+	enum { W = 64, H = 32 };
+	unsigned char host[H][W], out[H][W];
+	const size_t bo[3] = {8, 4, 0}, ho[3] = {0, 0, 0}, region[3] = {16, 8, 1};
+	const size_t co[3] = {32, 16, 0};
+	cl_mem m;
+	cl_int err;
+
+	(void)state;
+	for (int y = 0; y < H; y++)
+		for (int x = 0; x < W; x++)
+			host[y][x] = (unsigned char)(y * W + x);
+	m = clCreateBuffer(ctx, CL_MEM_READ_WRITE, W * H, NULL, &err);
+	assert_int_equal(err, CL_SUCCESS);
+	assert_int_equal(clEnqueueFillBuffer(q, m, &(char){0}, 1, 0, W * H, 0, NULL, NULL),
+			 CL_SUCCESS);
+	/* the 16x8 tile at host (0,0) goes to buffer (8,4), rows W bytes apart on both sides */
+	assert_int_equal(clEnqueueWriteBufferRect(q, m, CL_TRUE, bo, ho, region, W, 0, W, 0, host,
+						  0, NULL, NULL),
+			 CL_SUCCESS);
+	assert_int_equal(
+		clEnqueueCopyBufferRect(q, m, m, bo, co, region, W, 0, W, 0, 0, NULL, NULL),
+		CL_SUCCESS);
+	assert_int_equal(clEnqueueReadBuffer(q, m, CL_TRUE, 0, W * H, out, 0, NULL, NULL),
+			 CL_SUCCESS);
+	for (int y = 0; y < H; y++)
+		for (int x = 0; x < W; x++) {
+			unsigned char want = 0;
+
+			if (x >= 8 && x < 24 && y >= 4 && y < 12)
+				want = host[y - 4][x - 8];
+			if (x >= 32 && x < 48 && y >= 16 && y < 24)
+				want = host[y - 16][x - 32];
+			if (out[y][x] != want)
+				fail_msg("(%d,%d) = %d, expected %d", x, y, out[y][x], want);
+		}
+	/* and back out with a rectangular read */
+	memset(out, 0xff, sizeof(out));
+	assert_int_equal(clEnqueueReadBufferRect(q, m, CL_TRUE, co, ho, region, W, 0, W, 0, out, 0,
+						 NULL, NULL),
+			 CL_SUCCESS);
+	for (int y = 0; y < 8; y++)
+		for (int x = 0; x < 16; x++)
+			assert_int_equal(out[y][x], host[y][x]);
+	/* errors */
+	assert_int_equal(clEnqueueReadBufferRect(q, m, CL_TRUE, co, ho, region, 8, 0, W, 0, out, 0,
+						 NULL, NULL),
+			 CL_INVALID_VALUE); /* row pitch < region width */
+	assert_int_equal(
+		clEnqueueCopyBufferRect(q, m, m, bo, bo, region, W, 0, W, 0, 0, NULL, NULL),
+		CL_MEM_COPY_OVERLAP);
+	clReleaseMemObject(m);
+}
+
 static int destructor_calls;
 
 static void CL_CALLBACK destructor(cl_mem m, void *user)
@@ -293,6 +349,7 @@ int main(void)
 		cmocka_unit_test(test_sub_buffer_and_host_ptr),
 		cmocka_unit_test(test_lifetimes),
 		cmocka_unit_test(test_release_while_queued),
+		cmocka_unit_test(test_rect),
 	};
 
 	return cmocka_run_group_tests_name("api_buffer", tests, setup, teardown);

@@ -553,3 +553,159 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueMigrateMemObjects(
 		(*event)->type = CL_COMMAND_MIGRATE_MEM_OBJECTS;
 	return err;
 }
+
+/* Rectangular transfers: rows of a 3D region, copied on the host in queue order. */
+struct rect_arg {
+	struct ferry_cmd_head h;
+	cl_mem m, m2; /* retained */
+	char *dst;
+	const char *src;
+	size_t region[3];
+	size_t dst_row, dst_slice, src_row, src_slice;
+};
+
+static void rect_cleanup(void *p)
+{
+	struct rect_arg *a = p;
+
+	ferry_clReleaseMemObject(a->m);
+	if (a->m2)
+		ferry_clReleaseMemObject(a->m2);
+}
+
+static cl_int rect_run(void *p)
+{
+	struct rect_arg *a = p;
+
+	for (size_t z = 0; z < a->region[2]; z++)
+		for (size_t y = 0; y < a->region[1]; y++)
+			memcpy(a->dst + z * a->dst_slice + y * a->dst_row,
+			       a->src + z * a->src_slice + y * a->src_row, a->region[0]);
+	return CL_SUCCESS;
+}
+
+/* Pitches defaulted and checked as the specification says; the offset of the origin. */
+static cl_int rect_layout(const size_t *origin, const size_t *region, size_t *row, size_t *slice,
+			  size_t *offset)
+{
+	FERRY_RETURN_ERROR_ON(!origin || !region, CL_INVALID_VALUE);
+	FERRY_RETURN_ERROR_ON(!region[0] || !region[1] || !region[2], CL_INVALID_VALUE);
+	if (*row == 0)
+		*row = region[0];
+	FERRY_RETURN_ERROR_ON(*row < region[0], CL_INVALID_VALUE);
+	if (*slice == 0)
+		*slice = region[1] * *row;
+	FERRY_RETURN_ERROR_ON(*slice < region[1] * *row || *slice % *row, CL_INVALID_VALUE);
+	*offset = origin[2] * *slice + origin[1] * *row + origin[0];
+	return CL_SUCCESS;
+}
+
+static size_t rect_extent(const size_t *region, size_t row, size_t slice)
+{
+	return (region[2] - 1) * slice + (region[1] - 1) * row + region[0];
+}
+
+static cl_int enqueue_rect(cl_command_queue q, cl_command_type type, cl_mem m, cl_mem m2, char *dst,
+			   const char *src, const size_t *region, size_t dst_row, size_t dst_slice,
+			   size_t src_row, size_t src_slice, int blocking, cl_uint num_events,
+			   const cl_event *events, cl_event *event)
+{
+	struct rect_arg *a = calloc(1, sizeof(*a));
+
+	FERRY_RETURN_ERROR_ON(!a, CL_OUT_OF_HOST_MEMORY);
+	a->h.cleanup = rect_cleanup;
+	a->m = m;
+	a->m2 = m2;
+	ferry_clRetainMemObject(m);
+	if (m2)
+		ferry_clRetainMemObject(m2);
+	a->dst = dst;
+	a->src = src;
+	memcpy(a->region, region, sizeof(a->region));
+	a->dst_row = dst_row;
+	a->dst_slice = dst_slice;
+	a->src_row = src_row;
+	a->src_slice = src_slice;
+	return ferry_enqueue(q, type, num_events, events, event, blocking, rect_run, a);
+}
+
+CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueReadBufferRect(
+	cl_command_queue q, cl_mem m, cl_bool blocking, const size_t *buffer_origin,
+	const size_t *host_origin, const size_t *region, size_t buffer_row_pitch,
+	size_t buffer_slice_pitch, size_t host_row_pitch, size_t host_slice_pitch, void *ptr,
+	cl_uint num_events, const cl_event *events, cl_event *event)
+{
+	size_t boff, hoff;
+	cl_int err = check_cmd(q, m, 0, 0, num_events, events);
+
+	FERRY_RETURN_ERROR_ON(err, err);
+	FERRY_RETURN_ERROR_ON(!ptr, CL_INVALID_VALUE);
+	FERRY_RETURN_ERROR_ON(m->flags & (CL_MEM_HOST_WRITE_ONLY | CL_MEM_HOST_NO_ACCESS),
+			      CL_INVALID_OPERATION);
+	err = rect_layout(buffer_origin, region, &buffer_row_pitch, &buffer_slice_pitch, &boff);
+	FERRY_RETURN_ERROR_ON(err, err);
+	err = rect_layout(host_origin, region, &host_row_pitch, &host_slice_pitch, &hoff);
+	FERRY_RETURN_ERROR_ON(err, err);
+	FERRY_RETURN_ERROR_ON(boff + rect_extent(region, buffer_row_pitch, buffer_slice_pitch) >
+				      m->size,
+			      CL_INVALID_VALUE);
+	return enqueue_rect(q, CL_COMMAND_READ_BUFFER_RECT, m, NULL, (char *)ptr + hoff,
+			    (char *)m->ptr + boff, region, host_row_pitch, host_slice_pitch,
+			    buffer_row_pitch, buffer_slice_pitch, blocking, num_events, events,
+			    event);
+}
+
+CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueWriteBufferRect(
+	cl_command_queue q, cl_mem m, cl_bool blocking, const size_t *buffer_origin,
+	const size_t *host_origin, const size_t *region, size_t buffer_row_pitch,
+	size_t buffer_slice_pitch, size_t host_row_pitch, size_t host_slice_pitch, const void *ptr,
+	cl_uint num_events, const cl_event *events, cl_event *event)
+{
+	size_t boff, hoff;
+	cl_int err = check_cmd(q, m, 0, 0, num_events, events);
+
+	FERRY_RETURN_ERROR_ON(err, err);
+	FERRY_RETURN_ERROR_ON(!ptr, CL_INVALID_VALUE);
+	FERRY_RETURN_ERROR_ON(m->flags & (CL_MEM_HOST_READ_ONLY | CL_MEM_HOST_NO_ACCESS),
+			      CL_INVALID_OPERATION);
+	err = rect_layout(buffer_origin, region, &buffer_row_pitch, &buffer_slice_pitch, &boff);
+	FERRY_RETURN_ERROR_ON(err, err);
+	err = rect_layout(host_origin, region, &host_row_pitch, &host_slice_pitch, &hoff);
+	FERRY_RETURN_ERROR_ON(err, err);
+	FERRY_RETURN_ERROR_ON(boff + rect_extent(region, buffer_row_pitch, buffer_slice_pitch) >
+				      m->size,
+			      CL_INVALID_VALUE);
+	return enqueue_rect(q, CL_COMMAND_WRITE_BUFFER_RECT, m, NULL, (char *)m->ptr + boff,
+			    (const char *)ptr + hoff, region, buffer_row_pitch, buffer_slice_pitch,
+			    host_row_pitch, host_slice_pitch, blocking, num_events, events, event);
+}
+
+CL_API_ENTRY cl_int CL_API_CALL
+ferry_clEnqueueCopyBufferRect(cl_command_queue q, cl_mem src, cl_mem dst, const size_t *src_origin,
+			      const size_t *dst_origin, const size_t *region, size_t src_row_pitch,
+			      size_t src_slice_pitch, size_t dst_row_pitch, size_t dst_slice_pitch,
+			      cl_uint num_events, const cl_event *events, cl_event *event)
+{
+	size_t soff, doff;
+	cl_int err = check_cmd(q, src, 0, 0, num_events, events);
+
+	FERRY_RETURN_ERROR_ON(err, err);
+	err = check_cmd(q, dst, 0, 0, 0, NULL);
+	FERRY_RETURN_ERROR_ON(err, err);
+	err = rect_layout(src_origin, region, &src_row_pitch, &src_slice_pitch, &soff);
+	FERRY_RETURN_ERROR_ON(err, err);
+	err = rect_layout(dst_origin, region, &dst_row_pitch, &dst_slice_pitch, &doff);
+	FERRY_RETURN_ERROR_ON(err, err);
+	FERRY_RETURN_ERROR_ON(
+		soff + rect_extent(region, src_row_pitch, src_slice_pitch) > src->size ||
+			doff + rect_extent(region, dst_row_pitch, dst_slice_pitch) > dst->size,
+		CL_INVALID_VALUE);
+	/* the same buffer: the regions must not overlap (checked on their bounding ranges) */
+	FERRY_RETURN_ERROR_ON(
+		src == dst && soff < doff + rect_extent(region, dst_row_pitch, dst_slice_pitch) &&
+			doff < soff + rect_extent(region, src_row_pitch, src_slice_pitch),
+		CL_MEM_COPY_OVERLAP);
+	return enqueue_rect(q, CL_COMMAND_COPY_BUFFER_RECT, src, dst, (char *)dst->ptr + doff,
+			    (const char *)src->ptr + soff, region, dst_row_pitch, dst_slice_pitch,
+			    src_row_pitch, src_slice_pitch, 0, num_events, events, event);
+}

@@ -107,21 +107,6 @@ static cl_int CL_API_CALL unsupported_clEnqueueNativeKernel(cl_command_queue com
 	return CL_INVALID_OPERATION;
 }
 
-static cl_int CL_API_CALL unsupported_clEnqueueReadBufferRect(cl_command_queue command_queue, cl_mem buffer, cl_bool blocking_read, const size_t *buffer_origin, const size_t *host_origin, const size_t *region, size_t buffer_row_pitch, size_t buffer_slice_pitch, size_t host_row_pitch, size_t host_slice_pitch, void *ptr, cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event)
-{
-	return CL_INVALID_OPERATION;
-}
-
-static cl_int CL_API_CALL unsupported_clEnqueueWriteBufferRect(cl_command_queue command_queue, cl_mem buffer, cl_bool blocking_read, const size_t *buffer_origin, const size_t *host_origin, const size_t *region, size_t buffer_row_pitch, size_t buffer_slice_pitch, size_t host_row_pitch, size_t host_slice_pitch, const void *ptr, cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event)
-{
-	return CL_INVALID_OPERATION;
-}
-
-static cl_int CL_API_CALL unsupported_clEnqueueCopyBufferRect(cl_command_queue command_queue, cl_mem src_buffer, cl_mem dst_buffer, const size_t *src_origin, const size_t *dst_origin, const size_t *region, size_t src_row_pitch, size_t src_slice_pitch, size_t dst_row_pitch, size_t dst_slice_pitch, cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event)
-{
-	return CL_INVALID_OPERATION;
-}
-
 static cl_int CL_API_CALL unsupported_clCreateSubDevicesEXT(cl_device_id in_device, const cl_device_partition_property_ext *partition_properties, cl_uint num_entries, cl_device_id *out_devices, cl_uint *num_devices)
 {
 	return CL_INVALID_OPERATION;
@@ -300,6 +285,9 @@ cl_mem CL_API_CALL ferry_clCreateSubBuffer(cl_mem buffer, cl_mem_flags flags, cl
 cl_int CL_API_CALL ferry_clSetMemObjectDestructorCallback(cl_mem memobj, void(CL_CALLBACK * pfn_notify)(cl_mem memobj, void * user_data), void * user_data);
 cl_event CL_API_CALL ferry_clCreateUserEvent(cl_context context, cl_int * errcode_ret);
 cl_int CL_API_CALL ferry_clSetUserEventStatus(cl_event event, cl_int execution_status);
+cl_int CL_API_CALL ferry_clEnqueueReadBufferRect(cl_command_queue command_queue, cl_mem buffer, cl_bool blocking_read, const size_t *buffer_origin, const size_t *host_origin, const size_t *region, size_t buffer_row_pitch, size_t buffer_slice_pitch, size_t host_row_pitch, size_t host_slice_pitch, void *ptr, cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event);
+cl_int CL_API_CALL ferry_clEnqueueWriteBufferRect(cl_command_queue command_queue, cl_mem buffer, cl_bool blocking_read, const size_t *buffer_origin, const size_t *host_origin, const size_t *region, size_t buffer_row_pitch, size_t buffer_slice_pitch, size_t host_row_pitch, size_t host_slice_pitch, const void *ptr, cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event);
+cl_int CL_API_CALL ferry_clEnqueueCopyBufferRect(cl_command_queue command_queue, cl_mem src_buffer, cl_mem dst_buffer, const size_t *src_origin, const size_t *dst_origin, const size_t *region, size_t src_row_pitch, size_t src_slice_pitch, size_t dst_row_pitch, size_t dst_slice_pitch, cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event);
 cl_int CL_API_CALL ferry_clCreateSubDevices(cl_device_id in_device, const cl_device_partition_property *partition_properties, cl_uint num_entries, cl_device_id *out_devices, cl_uint *num_devices);
 cl_int CL_API_CALL ferry_clRetainDevice(cl_device_id device);
 cl_int CL_API_CALL ferry_clReleaseDevice(cl_device_id device);
@@ -395,9 +383,9 @@ const struct _cl_icd_dispatch ferry_dispatch = {
 	.clSetMemObjectDestructorCallback = ferry_clSetMemObjectDestructorCallback,
 	.clCreateUserEvent = ferry_clCreateUserEvent,
 	.clSetUserEventStatus = ferry_clSetUserEventStatus,
-	.clEnqueueReadBufferRect = unsupported_clEnqueueReadBufferRect,
-	.clEnqueueWriteBufferRect = unsupported_clEnqueueWriteBufferRect,
-	.clEnqueueCopyBufferRect = unsupported_clEnqueueCopyBufferRect,
+	.clEnqueueReadBufferRect = ferry_clEnqueueReadBufferRect,
+	.clEnqueueWriteBufferRect = ferry_clEnqueueWriteBufferRect,
+	.clEnqueueCopyBufferRect = ferry_clEnqueueCopyBufferRect,
 	.clCreateSubDevicesEXT = unsupported_clCreateSubDevicesEXT,
 	.clRetainDeviceEXT = unsupported_clRetainDeviceEXT,
 	.clReleaseDeviceEXT = unsupported_clReleaseDeviceEXT,
