@@ -27,7 +27,8 @@ enum { SIDE_DEVICE = 0, SIDE_HOST = 1 };
 struct fault {
 	uint64_t page;
 	uint32_t side;
-	uint32_t wp;
+	uint16_t wp;
+	uint16_t write;
 };
 
 static int cmp_fault(const void *a, const void *b)
@@ -60,6 +61,7 @@ static int drain(struct udrv *u, int uffd, uint32_t side, struct fault *out, int
 			out[n].page = (a - u->base) / PG;
 			out[n].side = side;
 			out[n].wp = !!(msg[i].arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WP);
+			out[n].write = !!(msg[i].arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WRITE);
 			n++;
 		}
 	}
@@ -100,13 +102,22 @@ static uint64_t count_not(const struct udrv *u, uint64_t first, uint64_t n, uint
 	return c;
 }
 
-static void resolve_device(struct udrv *u, uint64_t page)
+static void resolve_device(struct udrv *u, uint64_t page, bool write, bool wp)
 {
 	uint64_t bfirst = page & ~((uint64_t)u->block_pages - 1);
 	uint64_t in_block = count_not(u, bfirst, u->block_pages, FERRY_RES_DEVICE);
 	uint64_t first, n, moved = 0;
 
 	bool was_resident = u->state[page] == FERRY_RES_DEVICE;
+
+	if (!write && u->attr_rm[page] && u->state[page] == FERRY_RES_HOST) {
+		/* a read of read-mostly data: a read-only copy, the host keeps its own */
+		udrv_duplicate(u, bfirst, u->block_pages);
+		udrv_wake(u->dev_uffd, u->base + bfirst * PG, (uint64_t)u->block_pages * PG);
+		return;
+	}
+	if (wp && was_resident) /* a leftover protection on a page that is the device's */
+		device_wp_off_page(u, page);
 
 	fault_range(u, page, FERRY_RES_DEVICE, &first, &n);
 	udrv_to_device(u, first, n, true, &moved);
@@ -168,7 +179,7 @@ static void resolve(struct udrv *u, struct fault *f, int n)
 		last_block = block;
 		last_side = f[i].side;
 		if (f[i].side == SIDE_DEVICE)
-			resolve_device(u, f[i].page);
+			resolve_device(u, f[i].page, f[i].write, f[i].wp);
 		else
 			resolve_host(u, f[i].page, f[i].wp);
 	}

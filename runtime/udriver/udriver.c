@@ -208,6 +208,46 @@ static void ensure_capacity(struct udrv *u, uint64_t need, uint32_t pinned)
 	}
 }
 
+/* Device-resident for capacity: a device copy (duplicated pages have one too). */
+static bool on_device(uint8_t s)
+{
+	return s == FERRY_RES_DEVICE || s == FERRY_RES_DUPLICATED;
+}
+
+#ifndef UFFDIO_CONTINUE_MODE_WP
+#define UFFDIO_CONTINUE_MODE_WP ((__u64)1 << 1) /* Linux 6.4 */
+#endif
+
+/* Map device pages read-only (duplicated) with a write-protected UFFDIO_CONTINUE. */
+static void map_device_ro(struct udrv *u, uint64_t page, uint64_t n)
+{
+	struct uffdio_continue c = {
+		.range = {.start = addr_of(u, page), .len = n * PG},
+		.mode = UFFDIO_CONTINUE_MODE_DONTWAKE | UFFDIO_CONTINUE_MODE_WP,
+	};
+
+	/* a page already mapped stays as it is; the fault path fixes it up */
+	if (ioctl(u->dev_uffd, UFFDIO_CONTINUE, &c) && errno != EEXIST && errno != EAGAIN)
+		die_errno("UFFDIO_CONTINUE(WP)");
+}
+
+/* Lift the device view's write protection (a duplicated page becomes the device's). */
+static void device_wp_off(struct udrv *u, uint64_t page, uint64_t n)
+{
+	struct uffdio_writeprotect wp = {.range = {.start = addr_of(u, page), .len = n * PG}};
+
+	while (ioctl(u->dev_uffd, UFFDIO_WRITEPROTECT, &wp)) {
+		if (errno == EAGAIN || errno == EINTR)
+			continue;
+		die_errno("UFFDIO_WRITEPROTECT(device)");
+	}
+}
+
+void device_wp_off_page(struct udrv *u, uint64_t page)
+{
+	device_wp_off(u, page, 1);
+}
+
 /* ---- the vram page cache ---- */
 
 static void stale_add(struct udrv *u, uint64_t page, int64_t delta)
@@ -229,7 +269,7 @@ static void stale_drop_region(struct udrv *u, uint32_t r)
 	for (uint64_t p = first; p < end;) {
 		uint64_t q = p;
 
-		while (q < end && u->vcached[q] && u->state[q] != FERRY_RES_DEVICE)
+		while (q < end && u->vcached[q] && !on_device(u->state[q]))
 			q++;
 		if (q > p) {
 			punch(u->vram_fd, p, q - p);
@@ -331,7 +371,7 @@ void udrv_to_device(struct udrv *u, uint64_t first, uint64_t n, bool map, uint64
 	uint32_t region = (uint32_t)(first / FERRY_REGION_PAGES);
 
 	for (uint64_t p = first; p < end; p++)
-		need += u->state[p] != FERRY_RES_DEVICE;
+		need += !on_device(u->state[p]);
 	if (need) {
 		ensure_capacity(u, need, region);
 		vram_reserve(u, vram_uncached(u, first, n));
@@ -350,8 +390,20 @@ void udrv_to_device(struct udrv *u, uint64_t first, uint64_t n, bool map, uint64
 			memset(u->state + p, FERRY_RES_DEVICE, len);
 			c->zero_fill_device += len;
 			break;
-		case FERRY_RES_HOST:
 		case FERRY_RES_DUPLICATED:
+			/* the device copy is current: take the host's away, allow writes */
+			if (len >= u->agent_min_pages && host_zap(u, p, len)) {
+				memset(u->skept + p, 1, len);
+			} else {
+				udrv_host_wp(u, p, len, true);
+				punch(u->sys_fd, p, len);
+				udrv_host_wp(u, p, len, false);
+			}
+			memset(u->state + p, FERRY_RES_DEVICE, len);
+			device_wp_off(u, p, len);
+			p += len; /* already counted as device-resident */
+			continue;
+		case FERRY_RES_HOST:
 			if (len >= u->agent_min_pages && host_zap(u, p, len)) {
 				/*
 				 * The host's PTEs are gone: a host touch now
@@ -429,9 +481,62 @@ void udrv_to_host(struct udrv *u, uint64_t first, uint64_t n, bool map, bool zer
 			if (map)
 				udrv_map_range(u->host_uffd, addr_of(u, p), len * PG);
 			break;
+		case FERRY_RES_DUPLICATED:
+			/* the host copy is current: drop the device's, allow host writes */
+			if (madvise((void *)addr_of(u, p), len * PG, MADV_DONTNEED))
+				die_errno("madvise(DONTNEED)");
+			memset(u->state + p, FERRY_RES_HOST, len);
+			stale_add(u, p, (int64_t)len);
+			region_add(u, p, -(int64_t)len);
+			udrv_host_wp(u, p, len, false);
+			if (map)
+				udrv_map_range(u->host_uffd, addr_of(u, p), len * PG);
+			break;
 		default:
 			break;
 		}
+		p += len;
+	}
+}
+
+void udrv_duplicate(struct udrv *u, uint64_t first, uint64_t n)
+{
+	struct ferry_counters *c = &u->meta->counters;
+	uint64_t end = first + n, need = 0;
+
+	for (uint64_t p = first; p < end; p++)
+		need += u->state[p] == FERRY_RES_HOST && u->attr_rm[p];
+	if (!need)
+		return;
+	ensure_capacity(u, need, (uint32_t)(first / FERRY_REGION_PAGES));
+	vram_reserve(u, vram_uncached(u, first, n));
+	for (uint64_t p = first; p < end;) {
+		uint64_t len = run_len(u, p, end), q = p;
+
+		if (u->state[p] != FERRY_RES_HOST) {
+			p += len;
+			continue;
+		}
+		while (q < p + len && u->attr_rm[q]) /* read-mostly pages only */
+			q++;
+		if (q == p) {
+			p++;
+			continue;
+		}
+		len = q - p;
+		/* write-protect first: a host write during the copy waits, then collapses */
+		udrv_host_wp(u, p, len, true);
+		if (vram_uncached(u, p, len) == 0)
+			memcpy(u->vram_alias + p * PG, u->sys_alias + p * PG, len * PG);
+		else
+			copy_into(u->vram_fd, u->sys_alias, p, len);
+		vram_take(u, p, len);
+		__atomic_thread_fence(__ATOMIC_RELEASE);
+		memset(u->state + p, FERRY_RES_DUPLICATED, len);
+		region_add(u, p, (int64_t)len);
+		c->pages_to_device += len;
+		c->bytes_to_device += len * PG;
+		map_device_ro(u, p, len);
 		p += len;
 	}
 }
@@ -441,7 +546,7 @@ void udrv_discard(struct udrv *u, uint64_t first, uint64_t n)
 	uint64_t end = first + n, dev = 0, cached = 0;
 
 	for (uint64_t p = first; p < end; p++) {
-		dev += u->state[p] == FERRY_RES_DEVICE;
+		dev += on_device(u->state[p]);
 		cached += u->vcached[p];
 	}
 	/* Drop every copy: device pages, stale vram pages, (stale) sysmem pages. */
@@ -449,7 +554,7 @@ void udrv_discard(struct udrv *u, uint64_t first, uint64_t n)
 		for (uint64_t p = first; p < end;) {
 			uint64_t len = run_len(u, p, end);
 
-			if (u->state[p] == FERRY_RES_DEVICE)
+			if (on_device(u->state[p]))
 				region_add(u, p, -(int64_t)len);
 			p += len;
 		}
@@ -457,7 +562,7 @@ void udrv_discard(struct udrv *u, uint64_t first, uint64_t n)
 		uint64_t stale = cached;
 
 		for (uint64_t p = first; p < end; p++)
-			stale -= u->vcached[p] && u->state[p] == FERRY_RES_DEVICE;
+			stale -= u->vcached[p] && on_device(u->state[p]);
 		if (stale)
 			stale_add(u, first, -(int64_t)stale);
 		u->meta->counters.device_cached_pages -= cached;
@@ -682,7 +787,7 @@ int udrv_ioctl(struct udrv *u, uint64_t cmd, struct ferry_msg *m)
 		m->u.version.minor = FERRY_UAPI_VERSION_MINOR;
 		m->u.version.backend = FERRY_BACKEND_USER;
 		m->u.version.features = FERRY_FEATURE_PREFETCHER | FERRY_FEATURE_EVICTION |
-					FERRY_FEATURE_ASYNC_MIGRATE;
+					FERRY_FEATURE_ASYNC_MIGRATE | FERRY_FEATURE_READ_MOSTLY;
 		return 0;
 	case FERRY_IOCTL_MIGRATE:
 		return migrate_ioctl(u, &m->u.migrate);
@@ -715,7 +820,8 @@ int udrv_init(struct udrv *u, uint64_t base, uint64_t size, uint64_t device_memo
 {
 	struct uffdio_api api = {
 		.api = UFFD_API,
-		.features = UFFD_FEATURE_MISSING_SHMEM | UFFD_FEATURE_MINOR_SHMEM,
+		.features = UFFD_FEATURE_MISSING_SHMEM | UFFD_FEATURE_MINOR_SHMEM |
+			    UFFD_FEATURE_WP_HUGETLBFS_SHMEM,
 	};
 	struct uffdio_register reg;
 	void *view;
@@ -765,7 +871,9 @@ int udrv_init(struct udrv *u, uint64_t base, uint64_t size, uint64_t device_memo
 		return -errno;
 	reg = (struct uffdio_register){
 		.range = {.start = base, .len = size},
-		.mode = UFFDIO_REGISTER_MODE_MISSING | UFFDIO_REGISTER_MODE_MINOR,
+		/* write-protect: read-only duplicated pages */
+		.mode = UFFDIO_REGISTER_MODE_MISSING | UFFDIO_REGISTER_MODE_MINOR |
+			UFFDIO_REGISTER_MODE_WP,
 	};
 	if (ioctl(u->dev_uffd, UFFDIO_REGISTER, &reg))
 		return -errno;

@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Read-mostly advice: device reads make read-only device copies while the
+ * host keeps its own (no faults on either side for reads), and a write on
+ * either side collapses the pages to that side, losing nothing.
+ */
+#include "test_common.h"
+
+static void test_read_duplication(void **state)
+{
+	struct ferry_counters c0, c1;
+	struct ferry_ctx *ctx;
+	uint8_t *p;
+	const uint64_t size = FT_MIB(2);
+
+	(void)state;
+	ctx = ft_open(NULL);
+	p = ft_alloc(ctx, size, FT_REGION);
+	ft_host_fill(p, size, 21);
+	ft_assert_ok(ferry_set_attr(ctx, p, size, FERRY_ATTR_READ_MOSTLY, 1));
+
+	ft_step("device reads: duplicated, host copy kept");
+	ft_assert_dev_pattern(ctx, p, size, 21);
+	ft_assert_resident(ctx, p, size, FERRY_RES_DUPLICATED);
+	ft_counters(ctx, &c0);
+	ft_assert_host_pattern(p, size, 21);	 /* the host reads its own copy: no fault */
+	ft_assert_dev_pattern(ctx, p, size, 21); /* and so does the device */
+	ft_counters(ctx, &c1);
+	ft_assert_u64_eq(c1.faults_host - c0.faults_host, 0);
+	ft_assert_u64_eq(c1.faults_device - c0.faults_device, 0);
+	ft_assert_resident(ctx, p, size, FERRY_RES_DUPLICATED);
+
+	ft_step("a host write collapses to the host");
+	ft_host_fill(p, FT_KIB(64), 22);
+	ft_assert_resident(ctx, p, FT_KIB(64), FERRY_RES_HOST);
+	ft_assert_resident(ctx, p + FT_KIB(64), size - FT_KIB(64), FERRY_RES_DUPLICATED);
+	ft_assert_dev_pattern(ctx, p, FT_KIB(64), 22); /* the device sees the new bytes */
+	ft_assert_dev_pattern(ctx, p + FT_KIB(64), size - FT_KIB(64), 21);
+
+	ft_step("a device write collapses to the device");
+	ft_assert_ok(ferry_dev_fill(ctx, p, size, 23));
+	ft_assert_resident(ctx, p, size, FERRY_RES_DEVICE);
+	ft_assert_host_pattern(p, size, 23);
+	ft_assert_resident(ctx, p, size, FERRY_RES_HOST);
+
+	ft_step("advice off: device reads migrate again");
+	ft_assert_ok(ferry_set_attr(ctx, p, size, FERRY_ATTR_READ_MOSTLY, 0));
+	ft_assert_dev_pattern(ctx, p, size, 23);
+	ft_assert_resident(ctx, p, size, FERRY_RES_DEVICE);
+	ft_close(ctx);
+}
+
+/* Duplicated pages hold device memory: eviction drops the device copy, nothing else. */
+static void test_duplicates_and_capacity(void **state)
+{
+	struct ferry_options o;
+	struct ferry_counters c;
+	struct ferry_ctx *ctx;
+	uint8_t *p;
+	const uint64_t size = FT_MIB(8);
+
+	(void)state;
+	ft_default_options(&o);
+	o.device_memory = FT_MIB(4);
+	ctx = ft_open(&o);
+	p = ft_alloc(ctx, size, FT_REGION);
+	ft_host_fill(p, size, 31);
+	ft_assert_ok(ferry_set_attr(ctx, p, size, FERRY_ATTR_READ_MOSTLY, 1));
+	ft_assert_dev_pattern(ctx, p, size, 31);
+	ft_counters(ctx, &c);
+	ft_assert_u64_cmp(c.device_peak_pages, <=, c.device_capacity_pages);
+	ft_assert_u64_cmp(c.evictions, >, 0);
+	ft_assert_host_pattern(p, size, 31);
+	ft_close(ctx);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_read_duplication),
+		cmocka_unit_test(test_duplicates_and_capacity),
+	};
+
+	return cmocka_run_group_tests_name("read_mostly", tests, NULL, NULL);
+}
