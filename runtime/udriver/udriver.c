@@ -499,6 +499,50 @@ void udrv_to_host(struct udrv *u, uint64_t first, uint64_t n, bool map, bool zer
 	}
 }
 
+void udrv_discard_to_device(struct udrv *u, uint64_t first, uint64_t n)
+{
+	uint64_t end = first + n, need = 0;
+
+	for (uint64_t p = first; p < end; p++)
+		need += !on_device(u->state[p]);
+	if (need) {
+		ensure_capacity(u, need, (uint32_t)(first / FERRY_REGION_PAGES));
+		vram_reserve(u, vram_uncached(u, first, n));
+	}
+	for (uint64_t p = first; p < end;) {
+		uint64_t len = run_len(u, p, end);
+		uint8_t s = u->state[p];
+
+		if (s == FERRY_RES_HOST || s == FERRY_RES_DUPLICATED) {
+			/* the host's copy goes; its pages are kept for later when the agent zaps */
+			if (len >= u->agent_min_pages && host_zap(u, p, len)) {
+				memset(u->skept + p, 1, len);
+			} else {
+				udrv_host_wp(u, p, len, true);
+				punch(u->sys_fd, p, len);
+				udrv_host_wp(u, p, len, false);
+			}
+		}
+		if (s == FERRY_RES_DUPLICATED)
+			device_wp_off(u, p, len);
+		/* zero-filled device pages, in recycled memory where there is some */
+		if (vram_uncached(u, p, len) == 0) {
+			memset(u->vram_alias + p * PG, 0, len * PG);
+		} else {
+			punch(u->vram_fd, p, len);
+			allocate(u->vram_fd, p, len);
+		}
+		if (!on_device(s)) {
+			vram_take(u, p, len);
+			region_add(u, p, (int64_t)len);
+		}
+		memset(u->state + p, FERRY_RES_DEVICE, len);
+		if (!on_device(s))
+			udrv_map_range(u->dev_uffd, addr_of(u, p), len * PG);
+		p += len;
+	}
+}
+
 void udrv_duplicate(struct udrv *u, uint64_t first, uint64_t n)
 {
 	struct ferry_counters *c = &u->meta->counters;
@@ -592,9 +636,11 @@ static int do_migrate(struct udrv *u, const struct udrv_mreq *q)
 		uint64_t n = (rend < end ? rend : end) - p;
 
 		pthread_mutex_lock(&u->lock);
-		if (q->flags & FERRY_MIGRATE_DISCARD)
+		if ((q->flags & FERRY_MIGRATE_DISCARD) && q->target == FERRY_LOC_DEVICE)
+			udrv_discard_to_device(u, p, n);
+		else if (q->flags & FERRY_MIGRATE_DISCARD)
 			udrv_discard(u, p, n);
-		if (q->target == FERRY_LOC_DEVICE)
+		else if (q->target == FERRY_LOC_DEVICE)
 			udrv_to_device(u, p, n, true, NULL);
 		else
 			udrv_to_host(u, p, n, true, false);

@@ -103,6 +103,8 @@ int udrv_ioctl(struct udrv *u, uint64_t cmd, struct ferry_msg *m);
 void udrv_to_device(struct udrv *u, uint64_t first, uint64_t n, bool map, uint64_t *moved);
 void udrv_to_host(struct udrv *u, uint64_t first, uint64_t n, bool map, bool zero_fill);
 void udrv_discard(struct udrv *u, uint64_t first, uint64_t n);
+/* Discard with target device: zero-filled device pages, recycling what exists. */
+void udrv_discard_to_device(struct udrv *u, uint64_t first, uint64_t n);
 /*
  * Read duplication (read-mostly advice): host pages of the range get a
  * read-only device copy; the host keeps its copy, write-protected. A write on
