@@ -313,6 +313,50 @@ static void test_rect(void **state)
 	clReleaseMemObject(m);
 }
 
+/* Back-to-back launches are pipelined to the device: each still sees the one before. */
+static void test_launch_chain(void **state)
+{
+	const size_t n = 4096;
+	const int launches = 200;
+	int *h = malloc(n * sizeof(int)), zero = 0;
+	cl_mem a, c;
+	cl_event last;
+	cl_int err, status = 1;
+
+	(void)state;
+	assert_non_null(h);
+	for (size_t i = 0; i < n; i++)
+		h[i] = (int)i;
+	a = clCreateBuffer(ctx, CL_MEM_COPY_HOST_PTR, n * sizeof(int), h, &err);
+	assert_int_equal(err, CL_SUCCESS);
+	c = clCreateBuffer(ctx, CL_MEM_READ_WRITE, n * sizeof(int), NULL, &err);
+	assert_int_equal(err, CL_SUCCESS);
+	assert_int_equal(
+		clEnqueueFillBuffer(q, c, &zero, sizeof(zero), 0, n * sizeof(int), 0, NULL, NULL),
+		CL_SUCCESS);
+	assert_int_equal(clSetKernelArg(add, 0, sizeof(a), &a), CL_SUCCESS);
+	assert_int_equal(clSetKernelArg(add, 1, sizeof(c), &c), CL_SUCCESS);
+	assert_int_equal(clSetKernelArg(add, 2, sizeof(c), &c), CL_SUCCESS);
+	for (int l = 0; l < launches - 1; l++) /* c += a, launch after launch */
+		assert_int_equal(clEnqueueNDRangeKernel(q, add, 1, NULL, &n, NULL, 0, NULL, NULL),
+				 CL_SUCCESS);
+	assert_int_equal(clEnqueueNDRangeKernel(q, add, 1, NULL, &n, NULL, 0, NULL, &last),
+			 CL_SUCCESS);
+	assert_int_equal(clEnqueueReadBuffer(q, c, CL_TRUE, 0, n * sizeof(int), h, 0, NULL, NULL),
+			 CL_SUCCESS);
+	assert_int_equal(clGetEventInfo(last, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof(status),
+					&status, NULL),
+			 CL_SUCCESS);
+	assert_int_equal(status, CL_COMPLETE);
+	for (size_t i = 0; i < n; i++)
+		if (h[i] != launches * (int)i)
+			fail_msg("c[%zu] = %d, expected %d", i, h[i], launches * (int)i);
+	clReleaseEvent(last);
+	clReleaseMemObject(a);
+	clReleaseMemObject(c);
+	free(h);
+}
+
 static int destructor_calls;
 
 static void CL_CALLBACK destructor(cl_mem m, void *user)
@@ -350,6 +394,7 @@ int main(void)
 		cmocka_unit_test(test_lifetimes),
 		cmocka_unit_test(test_release_while_queued),
 		cmocka_unit_test(test_rect),
+		cmocka_unit_test(test_launch_chain),
 	};
 
 	return cmocka_run_group_tests_name("api_buffer", tests, setup, teardown);

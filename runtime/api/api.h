@@ -119,6 +119,8 @@ typedef cl_int (*ferry_cmd_fn)(void *arg);
  */
 struct ferry_cmd_head {
 	void (*cleanup)(void *arg);
+	int pipeline;	/* may be issued before the previous command completed */
+	uint64_t fence; /* set by the body: completion comes later (kernel launches) */
 };
 
 /*

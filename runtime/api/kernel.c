@@ -315,9 +315,15 @@ static cl_int launch_run(void *p)
 	struct launch_arg *a = p;
 	struct ferry_ctx *vas = ferry_api_vaspace(NULL);
 
+	cl_int err;
+
 	if (!vas)
 		return CL_DEVICE_NOT_AVAILABLE;
-	return ferry_device_call(vas, &a->m, a->payload, a->bytes, NULL, 0);
+	a->m.u.cl.pad = 1; /* asynchronous: the queue's worker waits for the fence */
+	err = ferry_device_call(vas, &a->m, a->payload, a->bytes, NULL, 0);
+	if (err == CL_SUCCESS)
+		a->h.fence = a->m.u.cl.id2;
+	return err;
 }
 
 CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueNDRangeKernel(
@@ -390,6 +396,7 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueNDRangeKernel(
 		}
 	}
 	a->h.cleanup = launch_cleanup;
+	a->h.pipeline = 1;
 	a->kernel = k;
 	ferry_clRetainKernel(k);
 	a->bytes = bytes;

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "api/api.h"
+#include "core/ctx.h"
 
 cl_ulong ferry_now_ns(void)
 {
@@ -185,20 +186,70 @@ static void free_queue(cl_command_queue q)
 	ferry_clReleaseContext(c);
 }
 
+/* Retire a command: final status, dependencies and argument dropped, queue bookkeeping. */
+static void retire(cl_command_queue q, struct ferry_cmd *c, cl_int st)
+{
+	c->event->t_end = ferry_now_ns();
+	set_status(c->event, st == CL_SUCCESS ? CL_COMPLETE : st);
+	for (cl_uint i = 0; i < c->nwait; i++)
+		ferry_clReleaseEvent(c->wait[i]);
+	free(c->wait);
+	drop_arg(c->arg);
+	atomic_fetch_sub(&c->event->internal, 1);
+	ferry_clReleaseEvent(c->event);
+	inflight_done();
+	pthread_mutex_lock(&q->lock);
+	q->pending--;
+	free(c);
+	pthread_cond_broadcast(&q->cond);
+	pthread_mutex_unlock(&q->lock);
+}
+
+/* Wait for the launches in flight, in order, and retire them. */
+static void drain(cl_command_queue q, struct ferry_cmd **flight)
+{
+	struct ferry_ctx *vas = ferry_api_vaspace(NULL);
+
+	while (*flight) {
+		struct ferry_cmd *c = *flight;
+		struct ferry_cmd_head *h = c->arg;
+
+		*flight = c->next;
+		retire(q, c, vas ? ferry_wait_launch(vas, h->fence) : CL_DEVICE_NOT_AVAILABLE);
+	}
+}
+
 static void *worker_main(void *arg)
 {
 	cl_command_queue q = arg;
+	struct ferry_cmd *flight = NULL, **flight_tail = &flight;
 
 	pthread_mutex_lock(&q->lock);
 	for (;;) {
 		struct ferry_cmd *c;
+		struct ferry_cmd_head *h;
 		cl_int st = CL_SUCCESS;
 
+		if (flight && (!q->head || q->head->nwait || !q->head->arg ||
+			       !((struct ferry_cmd_head *)q->head->arg)->pipeline)) {
+			/*
+			 * Launches are in flight and the next command may depend on
+			 * them (or there is none): complete them first.
+			 */
+			pthread_mutex_unlock(&q->lock);
+			drain(q, &flight);
+			flight_tail = &flight;
+			pthread_mutex_lock(&q->lock);
+			continue;
+		}
 		while (!q->head && atomic_load(&q->refcount) > 0)
 			pthread_cond_wait(&q->cond, &q->lock);
 		if (!q->head)
 			break; /* released, and nothing left to run */
 		c = q->head;
+		q->head = c->next;
+		if (!q->head)
+			q->tail = NULL;
 		pthread_mutex_unlock(&q->lock);
 
 		for (cl_uint i = 0; i < c->nwait; i++)
@@ -210,23 +261,16 @@ static void *worker_main(void *arg)
 		set_status(c->event, CL_RUNNING);
 		if (st == CL_SUCCESS && c->fn)
 			st = c->fn(c->arg);
-		c->event->t_end = ferry_now_ns();
-		set_status(c->event, st == CL_SUCCESS ? CL_COMPLETE : st);
-		for (cl_uint i = 0; i < c->nwait; i++)
-			ferry_clReleaseEvent(c->wait[i]);
-		free(c->wait);
-		drop_arg(c->arg);
-		atomic_fetch_sub(&c->event->internal, 1);
-		ferry_clReleaseEvent(c->event);
-
-		inflight_done();
+		h = c->arg;
+		if (st == CL_SUCCESS && h && h->fence) {
+			/* issued; it completes later: keep it in flight, in order */
+			c->next = NULL;
+			*flight_tail = c;
+			flight_tail = &c->next;
+		} else {
+			retire(q, c, st);
+		}
 		pthread_mutex_lock(&q->lock);
-		q->head = c->next;
-		if (!q->head)
-			q->tail = NULL;
-		q->pending--;
-		free(c);
-		pthread_cond_broadcast(&q->cond);
 	}
 	pthread_mutex_unlock(&q->lock);
 	free_queue(q);

@@ -71,5 +71,7 @@ int ferry_device_cl_info(struct ferry_ctx *ctx, uint32_t param, size_t size, voi
  */
 int ferry_device_call(struct ferry_ctx *ctx, struct ferry_msg *m, const void *in, size_t in_size,
 		      void *out, size_t out_room);
+/* Wait for an asynchronous launch's fence: its cl_int status, or CL_DEVICE_NOT_AVAILABLE. */
+int ferry_wait_launch(struct ferry_ctx *ctx, uint64_t fence);
 
 #endif

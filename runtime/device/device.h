@@ -23,8 +23,14 @@ int ferry_pocl_kernel(uint64_t program, const char *name, uint64_t *id, uint32_t
 int ferry_pocl_release(uint64_t id, int is_kernel);
 int ferry_pocl_object_info(uint64_t id, uint32_t kind, uint32_t param, uint32_t index,
 			   uint64_t size, void *value, uint64_t *size_ret);
+/*
+ * With @fence != 0 the launch is asynchronous: the function returns once the
+ * kernel is queued, and @done (ferry_pocl_start_completions) is called with
+ * @fence when it completed, in launch order.
+ */
 int ferry_pocl_launch(uint64_t kernel, uint32_t work_dim, const uint64_t *offset,
 		      const uint64_t *global, const uint64_t *local, uint32_t nargs,
-		      const uint8_t *args, uint64_t args_size);
+		      const uint8_t *args, uint64_t args_size, uint64_t fence);
+int ferry_pocl_start_completions(void (*done)(uint64_t fence, int status));
 
 #endif

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <linux/futex.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -30,6 +31,24 @@
 enum { FD_SYS, FD_VRAM, FD_META, FD_STAGING, FD_HOST_UFFD, FD_FINE, NFDS };
 
 static struct udrv drv;
+static uint64_t launch_fence;
+
+/* An asynchronous launch finished: publish it in the shared metadata. */
+static void launch_complete(uint64_t fence, int status)
+{
+	struct ferry_meta *m = drv.meta;
+
+	m->launch_status[fence % FERRY_FENCE_RING] = status;
+	__atomic_store_n(&m->launch_done, fence, __ATOMIC_RELEASE);
+	__atomic_fetch_add(&m->launch_futex, 1, __ATOMIC_RELEASE);
+	syscall(SYS_futex, &m->launch_futex, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
+}
+
+static void launch_done_cb(uint64_t fence, int status)
+{
+	udrv_busy(&drv, -1);
+	launch_complete(fence, status);
+}
 
 /* Exit within milliseconds of the host's death, whatever the other threads do. */
 static void *watchdog(void *arg)
@@ -162,6 +181,8 @@ int main(int argc, char **argv)
 			return r == -EPIPE ? 0 : 2;
 	}
 
+	if (ferry_pocl_start_completions(launch_done_cb))
+		return 1;
 	for (;;) {
 		r = ferry_msg_recv(sock, &m, NULL, NULL, 0);
 		if (r == -EPIPE)
@@ -228,7 +249,10 @@ int main(int argc, char **argv)
 		case FERRY_MSG_CL_RELEASE:
 			m.status = ferry_pocl_release(m.u.cl.id, (int)m.u.cl.id2);
 			break;
-		case FERRY_MSG_CL_LAUNCH:
+		case FERRY_MSG_CL_LAUNCH: {
+			/* u.cl.pad = 1: asynchronous, the fence comes back in u.cl.id2 */
+			uint64_t fence = m.u.cl.pad ? ++launch_fence : 0;
+
 			if (m.u.cl.size > FERRY_STAGING_SIZE) {
 				m.status = CL_INVALID_VALUE_ERR;
 				break;
@@ -236,9 +260,15 @@ int main(int argc, char **argv)
 			udrv_busy(&drv, 1);
 			m.status = ferry_pocl_launch(m.u.cl.id, m.u.cl.work_dim, m.u.cl.offset,
 						     m.u.cl.global, m.u.cl.local, m.u.cl.nargs,
-						     staging, m.u.cl.size);
-			udrv_busy(&drv, -1);
+						     staging, m.u.cl.size, fence);
+			if (!fence || m.status) {
+				udrv_busy(&drv, -1);
+				if (fence) /* the fence was taken: complete it, failed */
+					launch_complete(fence, (int)m.status);
+			}
+			m.u.cl.id2 = fence;
 			break;
+		}
 		case FERRY_MSG_SHUTDOWN:
 			m.status = 0;
 			udrv_fini(&drv);

@@ -166,9 +166,59 @@ int ferry_pocl_release(uint64_t id, int is_kernel)
 	return CL_SUCCESS;
 }
 
+/* Asynchronous launches complete in order on this thread. */
+struct pending {
+	struct pending *next;
+	cl_event event;
+	uint64_t fence;
+};
+
+static pthread_mutex_t pend_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t pend_cond = PTHREAD_COND_INITIALIZER;
+static struct pending *pend_head, *pend_tail;
+static void (*launch_done)(uint64_t fence, int status);
+
+static void *completion_main(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		struct pending *p;
+		cl_int st = CL_SUCCESS;
+
+		pthread_mutex_lock(&pend_lock);
+		while (!pend_head)
+			pthread_cond_wait(&pend_cond, &pend_lock);
+		p = pend_head;
+		pthread_mutex_unlock(&pend_lock);
+
+		if (dispatch->clWaitForEvents(1, &p->event) != CL_SUCCESS ||
+		    dispatch->clGetEventInfo(p->event, CL_EVENT_COMMAND_EXECUTION_STATUS,
+					     sizeof(st), &st, NULL) != CL_SUCCESS)
+			st = CL_OUT_OF_RESOURCES;
+		dispatch->clReleaseEvent(p->event);
+
+		pthread_mutex_lock(&pend_lock);
+		pend_head = p->next;
+		if (!pend_head)
+			pend_tail = NULL;
+		pthread_mutex_unlock(&pend_lock);
+		launch_done(p->fence, st < 0 ? st : CL_SUCCESS);
+		free(p);
+	}
+	return NULL;
+}
+
+int ferry_pocl_start_completions(void (*done)(uint64_t fence, int status))
+{
+	pthread_t t;
+
+	launch_done = done;
+	return pthread_create(&t, NULL, completion_main, NULL) ? -1 : 0;
+}
+
 int ferry_pocl_launch(uint64_t kernel, uint32_t work_dim, const uint64_t *offset,
 		      const uint64_t *global, const uint64_t *local, uint32_t nargs,
-		      const uint8_t *args, uint64_t args_size)
+		      const uint8_t *args, uint64_t args_size, uint64_t fence)
 {
 	size_t off[3], glo[3], loc[3];
 	uint64_t pos = 0;
@@ -217,6 +267,33 @@ int ferry_pocl_launch(uint64_t kernel, uint32_t work_dim, const uint64_t *offset
 		off[d] = (size_t)offset[d];
 		glo[d] = (size_t)global[d];
 		loc[d] = (size_t)local[d];
+	}
+	if (fence) {
+		/* asynchronous: the completion thread reports the fence */
+		struct pending *p = malloc(sizeof(*p));
+		cl_event ev = NULL;
+
+		if (!p)
+			return CL_OUT_OF_HOST_MEMORY;
+		err = dispatch->clEnqueueNDRangeKernel(queue, k, work_dim, off, glo,
+						       local[0] ? loc : NULL, 0, NULL, &ev);
+		if (err) {
+			free(p);
+			return err;
+		}
+		dispatch->clFlush(queue);
+		p->event = ev;
+		p->fence = fence;
+		p->next = NULL;
+		pthread_mutex_lock(&pend_lock);
+		if (pend_tail)
+			pend_tail->next = p;
+		else
+			pend_head = p;
+		pend_tail = p;
+		pthread_cond_signal(&pend_cond);
+		pthread_mutex_unlock(&pend_lock);
+		return CL_SUCCESS;
 	}
 	err = dispatch->clEnqueueNDRangeKernel(queue, k, work_dim, off, glo, local[0] ? loc : NULL,
 					       0, NULL, NULL);

@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* devwork.c - asking ferry-device to touch window memory (device work). */
 #include <errno.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "core/ctx.h"
@@ -171,4 +175,20 @@ int ferry_device_call(struct ferry_ctx *ctx, struct ferry_msg *m, const void *in
 		return FERRY_CL_DEVICE_NOT_AVAILABLE;
 	}
 	return (int)m->status;
+}
+
+int ferry_wait_launch(struct ferry_ctx *ctx, uint64_t fence)
+{
+	struct ferry_meta *m = ctx->meta;
+
+	for (;;) {
+		uint32_t seen = __atomic_load_n(&m->launch_futex, __ATOMIC_ACQUIRE);
+		struct timespec ts = {.tv_sec = 0, .tv_nsec = 20 * 1000 * 1000};
+
+		if (__atomic_load_n(&m->launch_done, __ATOMIC_ACQUIRE) >= fence)
+			return m->launch_status[fence % FERRY_FENCE_RING];
+		if (atomic_load(&ctx->dead) || !ferry_device_alive(ctx))
+			return FERRY_CL_DEVICE_NOT_AVAILABLE;
+		syscall(SYS_futex, &m->launch_futex, FUTEX_WAIT, seen, &ts, NULL, 0);
+	}
 }

@@ -36,9 +36,9 @@ enum ferry_msg_op {
 };
 
 enum {
-	FERRY_OBJINFO_PROGRAM = 0,   /* clGetProgramInfo */
-	FERRY_OBJINFO_KERNEL_ARG = 1, /* clGetKernelArgInfo */
-	FERRY_OBJINFO_KERNEL_WG = 2,  /* clGetKernelWorkGroupInfo */
+	FERRY_OBJINFO_PROGRAM = 0,	/* clGetProgramInfo */
+	FERRY_OBJINFO_KERNEL_ARG = 1,	/* clGetKernelArgInfo */
+	FERRY_OBJINFO_KERNEL_WG = 2,	/* clGetKernelWorkGroupInfo */
 	FERRY_OBJINFO_PROGRAM_BUILD = 3 /* clGetProgramBuildInfo */
 };
 
@@ -104,6 +104,11 @@ struct ferry_meta {
 	uint32_t fence_futex; /* bumped (and woken) on every completion */
 	uint32_t pad;
 	int32_t fence_status[FERRY_FENCE_RING]; /* by fence % FERRY_FENCE_RING */
+	/* Asynchronous kernel launches: the same scheme, their own numbering. */
+	uint64_t launch_done;
+	uint32_t launch_futex;
+	uint32_t pad3;
+	int32_t launch_status[FERRY_FENCE_RING]; /* cl_int */
 	struct ferry_counters counters;
 	/*
 	 * The host agent's mailbox: the driver asks the host process to zap
