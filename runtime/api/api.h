@@ -139,7 +139,9 @@ struct _cl_program {
 	atomic_uint refcount;
 	atomic_uint kernels; /* live kernels: a program with kernels cannot be rebuilt */
 	cl_context context;
-	char *source;
+	char *source;		/* "" for a program made from a binary */
+	unsigned char *binary; /* clCreateProgramWithBinary's, until built */
+	size_t binary_size;
 	char *options;
 	char *log;
 	uint64_t id; /* in ferry-device, 0 = never built */

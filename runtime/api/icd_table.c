@@ -53,13 +53,6 @@ static cl_int CL_API_CALL unsupported_clGetSamplerInfo(cl_sampler sampler, cl_sa
 	return CL_INVALID_OPERATION;
 }
 
-static cl_program CL_API_CALL unsupported_clCreateProgramWithBinary(cl_context context, cl_uint num_devices, const cl_device_id *device_list, const size_t *lengths, const unsigned char **binaries, cl_int *binary_status, cl_int *errcode_ret)
-{
-	if (errcode_ret)
-		*errcode_ret = CL_INVALID_OPERATION;
-	return NULL;
-}
-
 static cl_int CL_API_CALL unsupported_clUnloadCompiler(void)
 {
 	return CL_INVALID_OPERATION;
@@ -251,6 +244,7 @@ cl_int CL_API_CALL ferry_clRetainMemObject(cl_mem memobj);
 cl_int CL_API_CALL ferry_clReleaseMemObject(cl_mem memobj);
 cl_int CL_API_CALL ferry_clGetMemObjectInfo(cl_mem memobj, cl_mem_info param_name, size_t param_value_size, void *param_value, size_t *param_value_size_ret);
 cl_program CL_API_CALL ferry_clCreateProgramWithSource(cl_context context, cl_uint count, const char **strings, const size_t *lengths, cl_int *errcode_ret);
+cl_program CL_API_CALL ferry_clCreateProgramWithBinary(cl_context context, cl_uint num_devices, const cl_device_id *device_list, const size_t *lengths, const unsigned char **binaries, cl_int *binary_status, cl_int *errcode_ret);
 cl_int CL_API_CALL ferry_clRetainProgram(cl_program program);
 cl_int CL_API_CALL ferry_clReleaseProgram(cl_program program);
 cl_int CL_API_CALL ferry_clBuildProgram(cl_program program, cl_uint num_devices, const cl_device_id *device_list, const char *options, void(CL_CALLBACK *pfn_notify)(cl_program program, void *user_data), void *user_data);
@@ -339,7 +333,7 @@ const struct _cl_icd_dispatch ferry_dispatch = {
 	.clReleaseSampler = unsupported_clReleaseSampler,
 	.clGetSamplerInfo = unsupported_clGetSamplerInfo,
 	.clCreateProgramWithSource = ferry_clCreateProgramWithSource,
-	.clCreateProgramWithBinary = unsupported_clCreateProgramWithBinary,
+	.clCreateProgramWithBinary = ferry_clCreateProgramWithBinary,
 	.clRetainProgram = ferry_clRetainProgram,
 	.clReleaseProgram = ferry_clReleaseProgram,
 	.clBuildProgram = ferry_clBuildProgram,

@@ -75,7 +75,10 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clBuildProgram(
 {
 	struct ferry_ctx *vas;
 	struct ferry_msg m = {.op = FERRY_MSG_CL_BUILD};
-	size_t ls = strlen(program && ferry_valid_program(program) ? program->source : "");
+	int from_binary = program && ferry_valid_program(program) && program->binary;
+	size_t ls = from_binary ? program->binary_size - 1
+				: strlen(program && ferry_valid_program(program) ? program->source
+										 : "");
 	size_t os = options ? strlen(options) : 0;
 	char *payload, *log;
 	cl_int err;
@@ -97,7 +100,13 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clBuildProgram(
 		free(log);
 		return CL_OUT_OF_HOST_MEMORY;
 	}
-	memcpy(payload, program->source, ls + 1);
+	if (from_binary) { /* the binary, then the options */
+		memcpy(payload, program->binary, program->binary_size);
+		m.u.cl.work_dim = 1;
+		m.u.cl.offset[0] = program->binary_size;
+	} else {
+		memcpy(payload, program->source, ls + 1);
+	}
 	memcpy(payload + ls + 1, options ? options : "", os + 1);
 	forget_build(program);
 	program->status = CL_BUILD_IN_PROGRESS;
@@ -114,7 +123,54 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clBuildProgram(
 	program->status = err == CL_SUCCESS ? CL_BUILD_SUCCESS : CL_BUILD_ERROR;
 	if (pfn_notify)
 		pfn_notify(program, user_data);
-	return err;
+	/* PoCL's word for a binary it cannot use */
+	return from_binary && err == CL_INVALID_VALUE ? CL_INVALID_BINARY : err;
+}
+
+CL_API_ENTRY cl_program CL_API_CALL ferry_clCreateProgramWithBinary(
+	cl_context context, cl_uint num_devices, const cl_device_id *device_list,
+	const size_t *lengths, const unsigned char **binaries, cl_int *binary_status,
+	cl_int *errcode_ret)
+{
+	cl_program p;
+
+	FERRY_RETURN_NULL_ON(!ferry_valid_context(context), CL_INVALID_CONTEXT);
+	FERRY_RETURN_NULL_ON(num_devices == 0 || !device_list, CL_INVALID_VALUE);
+	for (cl_uint i = 0; i < num_devices; i++)
+		FERRY_RETURN_NULL_ON(device_list[i] != &ferry_device, CL_INVALID_DEVICE);
+	FERRY_RETURN_NULL_ON(num_devices != 1, CL_INVALID_DEVICE); /* the one device, once */
+	FERRY_RETURN_NULL_ON(!lengths || !binaries, CL_INVALID_VALUE);
+	if (!lengths[0] || !binaries[0] || lengths[0] >= FERRY_STAGING_SIZE / 2) {
+		if (binary_status)
+			binary_status[0] = CL_INVALID_VALUE;
+		FERRY_RETURN_NULL_ON(1, CL_INVALID_VALUE);
+	}
+	p = calloc(1, sizeof(*p));
+	FERRY_RETURN_NULL_ON(!p, CL_OUT_OF_HOST_MEMORY);
+	p->source = strdup("");
+	/* one extra byte, so that the build payload can treat it like a source's NUL */
+	p->binary = malloc(lengths[0] + 1);
+	if (!p->source || !p->binary) {
+		free(p->source);
+		free(p->binary);
+		free(p);
+		FERRY_RETURN_NULL_ON(1, CL_OUT_OF_HOST_MEMORY);
+	}
+	memcpy(p->binary, binaries[0], lengths[0]);
+	p->binary[lengths[0]] = 0;
+	p->binary_size = lengths[0] + 1;
+	p->dispatch = &ferry_dispatch;
+	p->magic = FERRY_MAGIC_PROGRAM;
+	atomic_init(&p->refcount, 1);
+	atomic_init(&p->kernels, 0);
+	p->context = context;
+	p->status = CL_BUILD_NONE;
+	ferry_clRetainContext(context);
+	if (binary_status)
+		binary_status[0] = CL_SUCCESS;
+	if (errcode_ret)
+		*errcode_ret = CL_SUCCESS;
+	return p;
 }
 
 CL_API_ENTRY cl_int CL_API_CALL ferry_clGetProgramBuildInfo(cl_program p, cl_device_id device,
@@ -184,6 +240,29 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clGetProgramInfo(cl_program p, cl_program_
 				      CL_INVALID_PROGRAM_EXECUTABLE);
 		return ferry_api_object_info(p->id, FERRY_OBJINFO_PROGRAM, param_name, 0,
 					     param_value_size, param_value, param_value_size_ret);
+	case CL_PROGRAM_BINARY_SIZES:
+	case CL_PROGRAM_BINARIES: {
+		size_t bsize = 0;
+		cl_int err = CL_SUCCESS;
+
+		/* no binary before a successful build */
+		if (p->status == CL_BUILD_SUCCESS && p->id)
+			err = ferry_api_object_info(p->id, FERRY_OBJINFO_PROGRAM_BINARY, 0, 0, 0,
+						    NULL, &bsize);
+		FERRY_RETURN_ERROR_ON(err, err);
+		if (param_name == CL_PROGRAM_BINARY_SIZES)
+			return RET(bsize);
+		FERRY_RETURN_ERROR_ON(param_value && param_value_size < sizeof(unsigned char *),
+				      CL_INVALID_VALUE);
+		if (param_value && bsize && ((unsigned char **)param_value)[0])
+			err = ferry_api_object_info(p->id, FERRY_OBJINFO_PROGRAM_BINARY, 0, 0,
+						    bsize, ((unsigned char **)param_value)[0],
+						    NULL);
+		FERRY_RETURN_ERROR_ON(err, err);
+		if (param_value_size_ret)
+			*param_value_size_ret = sizeof(unsigned char *);
+		return CL_SUCCESS;
+	}
 	case CL_PROGRAM_IL:
 		return ferry_api_info(param_value_size, param_value, param_value_size_ret, NULL, 0);
 	default:
@@ -207,6 +286,7 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clReleaseProgram(cl_program p)
 
 		forget_build(p);
 		free(p->source);
+		free(p->binary);
 		p->dispatch = NULL;
 		free(p);
 		ferry_clReleaseContext(c);

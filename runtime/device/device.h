@@ -17,8 +17,10 @@ int ferry_device_run(struct ferry_dev_work *w, uint8_t *staging);
 int ferry_pocl_device_info(uint32_t param, uint64_t size, void *value, uint64_t *size_ret);
 
 /* Programs, kernels and launches on PoCL; cl_int results. */
-int ferry_pocl_build(const char *source, const char *options, uint64_t *id, char *log,
-		     uint64_t log_room, uint64_t *log_size);
+/* From @source, or from @binary when it is not NULL. */
+int ferry_pocl_build(const char *source, const unsigned char *binary, size_t binary_size,
+		     const char *options, uint64_t *id, char *log, uint64_t log_room,
+		     uint64_t *log_size);
 int ferry_pocl_kernel(uint64_t program, const char *name, uint64_t *id, uint32_t *nargs);
 int ferry_pocl_release(uint64_t id, int is_kernel);
 int ferry_pocl_object_info(uint64_t id, uint32_t kind, uint32_t param, uint32_t index,

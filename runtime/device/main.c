@@ -210,16 +210,22 @@ int main(int argc, char **argv)
 							  &m.u.clq.size_ret);
 			break;
 		case FERRY_MSG_CL_BUILD: {
-			/* staging: source\0options\0; the log replaces it */
-			char *src = (char *)staging, *opt;
-			size_t n = strnlen(src, FERRY_STAGING_SIZE);
+			/*
+			 * staging: source\0options\0, or with u.cl.work_dim = 1 a
+			 * binary of u.cl.offset[0] bytes then options\0; the build
+			 * log replaces it.
+			 */
+			int from_binary = m.u.cl.work_dim == 1;
+			size_t blen = from_binary ? m.u.cl.offset[0] : 0, n;
 			char *copy;
 
 			m.status = CL_INVALID_VALUE_ERR;
-			if (n + 1 >= FERRY_STAGING_SIZE)
+			if (blen >= FERRY_STAGING_SIZE)
 				break;
-			opt = src + n + 1;
-			if (strnlen(opt, FERRY_STAGING_SIZE - n - 1) >= FERRY_STAGING_SIZE - n - 1)
+			n = from_binary ? blen : strnlen((char *)staging, FERRY_STAGING_SIZE) + 1;
+			if (n >= FERRY_STAGING_SIZE ||
+			    strnlen((char *)staging + n, FERRY_STAGING_SIZE - n) >=
+				    FERRY_STAGING_SIZE - n)
 				break;
 			copy = malloc(FERRY_STAGING_SIZE);
 			if (!copy) {
@@ -228,7 +234,9 @@ int main(int argc, char **argv)
 			}
 			memcpy(copy, staging, FERRY_STAGING_SIZE);
 			udrv_busy(&drv, 1);
-			m.status = ferry_pocl_build(copy, copy + n + 1, &m.u.cl.id, (char *)staging,
+			m.status = ferry_pocl_build(from_binary ? NULL : copy,
+						    from_binary ? (unsigned char *)copy : NULL,
+						    blen, copy + n, &m.u.cl.id, (char *)staging,
 						    FERRY_STAGING_SIZE, &m.u.cl.size);
 			udrv_busy(&drv, -1);
 			free(copy);

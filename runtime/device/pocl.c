@@ -84,8 +84,9 @@ static int free_slot(void **table)
 	return -1;
 }
 
-int ferry_pocl_build(const char *source, const char *options, uint64_t *id, char *log,
-		     uint64_t log_room, uint64_t *log_size)
+int ferry_pocl_build(const char *source, const unsigned char *binary, size_t binary_size,
+		     const char *options, uint64_t *id, char *log, uint64_t log_room,
+		     uint64_t *log_size)
 {
 	cl_int err = ensure_queue(), build;
 	cl_program prog;
@@ -99,9 +100,18 @@ int ferry_pocl_build(const char *source, const char *options, uint64_t *id, char
 	slot = free_slot((void **)programs);
 	if (slot < 0)
 		return CL_OUT_OF_RESOURCES;
-	prog = dispatch->clCreateProgramWithSource(context, 1, &source, NULL, &err);
-	if (!prog)
-		return err;
+	if (binary) {
+		cl_int st = CL_SUCCESS;
+
+		prog = dispatch->clCreateProgramWithBinary(context, 1, &device, &binary_size,
+							   &binary, &st, &err);
+		if (!prog)
+			return err ? err : st;
+	} else {
+		prog = dispatch->clCreateProgramWithSource(context, 1, &source, NULL, &err);
+		if (!prog)
+			return err;
+	}
 	/* Ferry checks kernel arguments against their types: always keep argument info. */
 	opts = malloc(strlen(options) + sizeof(" -cl-kernel-arg-info"));
 	if (!opts) {
@@ -336,6 +346,26 @@ int ferry_pocl_object_info(uint64_t id, uint32_t kind, uint32_t param, uint32_t 
 			      : dispatch->clGetProgramBuildInfo(programs[id], device, param, size,
 								size ? value : NULL, &ret);
 		break;
+	case FERRY_OBJINFO_PROGRAM_BINARY: {
+		size_t bsize = 0;
+		unsigned char *bin;
+
+		if (!programs[id])
+			return CL_INVALID_PROGRAM;
+		err = dispatch->clGetProgramInfo(programs[id], CL_PROGRAM_BINARY_SIZES,
+						 sizeof(bsize), &bsize, NULL);
+		if (err)
+			return err;
+		ret = bsize;
+		if (size && size < bsize)
+			return CL_INVALID_VALUE;
+		if (!size || !bsize)
+			break;
+		bin = value;
+		err = dispatch->clGetProgramInfo(programs[id], CL_PROGRAM_BINARIES, sizeof(bin),
+						 &bin, NULL);
+		break;
+	}
 	case FERRY_OBJINFO_KERNEL_ARG:
 		if (!kernels[id])
 			return CL_INVALID_KERNEL;

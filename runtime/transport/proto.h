@@ -39,7 +39,8 @@ enum {
 	FERRY_OBJINFO_PROGRAM = 0,	/* clGetProgramInfo */
 	FERRY_OBJINFO_KERNEL_ARG = 1,	/* clGetKernelArgInfo */
 	FERRY_OBJINFO_KERNEL_WG = 2,	/* clGetKernelWorkGroupInfo */
-	FERRY_OBJINFO_PROGRAM_BUILD = 3 /* clGetProgramBuildInfo */
+	FERRY_OBJINFO_PROGRAM_BUILD = 3, /* clGetProgramBuildInfo */
+	FERRY_OBJINFO_PROGRAM_BINARY = 4 /* the program's one binary (CL_PROGRAM_BINARIES) */
 };
 
 /* One kernel argument in a FERRY_MSG_CL_LAUNCH payload, followed by @size bytes. */
