@@ -34,5 +34,7 @@ int ferry_pocl_launch(uint64_t kernel, uint32_t work_dim, const uint64_t *offset
 		      const uint64_t *global, const uint64_t *local, uint32_t nargs,
 		      const uint8_t *args, uint64_t args_size, uint64_t fence);
 int ferry_pocl_start_completions(void (*done)(uint64_t fence, int status));
+/* A launch whose fence was taken failed: complete the fence in order, with @status. */
+int ferry_pocl_fail_fence(uint64_t fence, int status);
 
 #endif

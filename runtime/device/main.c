@@ -269,10 +269,12 @@ int main(int argc, char **argv)
 			m.status = ferry_pocl_launch(m.u.cl.id, m.u.cl.work_dim, m.u.cl.offset,
 						     m.u.cl.global, m.u.cl.local, m.u.cl.nargs,
 						     staging, m.u.cl.size, fence);
-			if (!fence || m.status) {
+			if (!fence) {
 				udrv_busy(&drv, -1);
-				if (fence) /* the fence was taken: complete it, failed */
-					launch_complete(fence, (int)m.status);
+			} else if (m.status && ferry_pocl_fail_fence(fence, (int)m.status)) {
+				/* the fence completes, failed, after the earlier ones */
+				udrv_busy(&drv, -1);
+				launch_complete(fence, (int)m.status);
 			}
 			m.u.cl.id2 = fence;
 			break;

@@ -179,8 +179,9 @@ int ferry_pocl_release(uint64_t id, int is_kernel)
 /* Asynchronous launches complete in order on this thread. */
 struct pending {
 	struct pending *next;
-	cl_event event;
+	cl_event event; /* NULL: a launch that failed to queue, with @status */
 	uint64_t fence;
+	cl_int status;
 };
 
 static pthread_mutex_t pend_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -201,11 +202,14 @@ static void *completion_main(void *arg)
 		p = pend_head;
 		pthread_mutex_unlock(&pend_lock);
 
-		if (dispatch->clWaitForEvents(1, &p->event) != CL_SUCCESS ||
-		    dispatch->clGetEventInfo(p->event, CL_EVENT_COMMAND_EXECUTION_STATUS,
-					     sizeof(st), &st, NULL) != CL_SUCCESS)
+		if (!p->event)
+			st = p->status;
+		else if (dispatch->clWaitForEvents(1, &p->event) != CL_SUCCESS ||
+			 dispatch->clGetEventInfo(p->event, CL_EVENT_COMMAND_EXECUTION_STATUS,
+						  sizeof(st), &st, NULL) != CL_SUCCESS)
 			st = CL_OUT_OF_RESOURCES;
-		dispatch->clReleaseEvent(p->event);
+		if (p->event)
+			dispatch->clReleaseEvent(p->event);
 
 		pthread_mutex_lock(&pend_lock);
 		pend_head = p->next;
@@ -216,6 +220,33 @@ static void *completion_main(void *arg)
 		free(p);
 	}
 	return NULL;
+}
+
+static int push_pending(cl_event ev, uint64_t fence, cl_int status)
+{
+	struct pending *p = malloc(sizeof(*p));
+
+	if (!p)
+		return -1;
+	p->event = ev;
+	p->fence = fence;
+	p->status = status;
+	p->next = NULL;
+	pthread_mutex_lock(&pend_lock);
+	if (pend_tail)
+		pend_tail->next = p;
+	else
+		pend_head = p;
+	pend_tail = p;
+	pthread_cond_signal(&pend_cond);
+	pthread_mutex_unlock(&pend_lock);
+	return 0;
+}
+
+int ferry_pocl_fail_fence(uint64_t fence, int status)
+{
+	/* completed in order after the launches queued before it */
+	return push_pending(NULL, fence, status);
 }
 
 int ferry_pocl_start_completions(void (*done)(uint64_t fence, int status))
@@ -280,29 +311,18 @@ int ferry_pocl_launch(uint64_t kernel, uint32_t work_dim, const uint64_t *offset
 	}
 	if (fence) {
 		/* asynchronous: the completion thread reports the fence */
-		struct pending *p = malloc(sizeof(*p));
 		cl_event ev = NULL;
 
-		if (!p)
-			return CL_OUT_OF_HOST_MEMORY;
 		err = dispatch->clEnqueueNDRangeKernel(queue, k, work_dim, off, glo,
 						       local[0] ? loc : NULL, 0, NULL, &ev);
-		if (err) {
-			free(p);
+		if (err)
 			return err;
-		}
 		dispatch->clFlush(queue);
-		p->event = ev;
-		p->fence = fence;
-		p->next = NULL;
-		pthread_mutex_lock(&pend_lock);
-		if (pend_tail)
-			pend_tail->next = p;
-		else
-			pend_head = p;
-		pend_tail = p;
-		pthread_cond_signal(&pend_cond);
-		pthread_mutex_unlock(&pend_lock);
+		if (push_pending(ev, fence, CL_SUCCESS)) {
+			dispatch->clWaitForEvents(1, &ev);
+			dispatch->clReleaseEvent(ev);
+			return CL_OUT_OF_HOST_MEMORY;
+		}
 		return CL_SUCCESS;
 	}
 	err = dispatch->clEnqueueNDRangeKernel(queue, k, work_dim, off, glo, local[0] ? loc : NULL,
