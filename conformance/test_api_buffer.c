@@ -357,6 +357,34 @@ static void test_launch_chain(void **state)
 	free(h);
 }
 
+/* Dangling SVM pointers (freed allocations) are refused, and the process goes on. */
+static void test_dangling_svm(void **state)
+{
+	int host[16] = {0}, pattern = 1;
+	char *p = clSVMAlloc(ctx, CL_MEM_READ_WRITE, 1 << 20, 0);
+
+	(void)state;
+	assert_non_null(p);
+	/* nothing queued: the free is immediate (with commands queued it waits for them) */
+	assert_int_equal(clFinish(q), CL_SUCCESS);
+	clSVMFree(ctx, p);
+	clSVMFree(ctx, p); /* a double free changes nothing */
+	assert_int_equal(clSetKernelArgSVMPointer(add, 0, p + 64), CL_INVALID_ARG_VALUE);
+	assert_int_equal(clEnqueueSVMMemcpy(q, CL_TRUE, p, host, sizeof(host), 0, NULL, NULL),
+			 CL_INVALID_VALUE);
+	assert_int_equal(clEnqueueSVMMemcpy(q, CL_TRUE, host, p, sizeof(host), 0, NULL, NULL),
+			 CL_INVALID_VALUE);
+	assert_int_equal(clEnqueueSVMMemFill(q, p, &pattern, sizeof(pattern), 64, 0, NULL, NULL),
+			 CL_INVALID_VALUE);
+	/* NULL stays a valid kernel argument, and host memory a valid copy target */
+	assert_int_equal(clSetKernelArgSVMPointer(add, 0, NULL), CL_SUCCESS);
+	p = clSVMAlloc(ctx, CL_MEM_READ_WRITE, 4096, 0);
+	assert_non_null(p);
+	assert_int_equal(clEnqueueSVMMemcpy(q, CL_TRUE, host, p, sizeof(host), 0, NULL, NULL),
+			 CL_SUCCESS);
+	clSVMFree(ctx, p);
+}
+
 static int destructor_calls;
 
 static void CL_CALLBACK destructor(cl_mem m, void *user)
@@ -395,6 +423,7 @@ int main(void)
 		cmocka_unit_test(test_release_while_queued),
 		cmocka_unit_test(test_rect),
 		cmocka_unit_test(test_launch_chain),
+		cmocka_unit_test(test_dangling_svm),
 	};
 
 	return cmocka_run_group_tests_name("api_buffer", tests, setup, teardown);

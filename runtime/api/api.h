@@ -139,7 +139,7 @@ struct _cl_program {
 	atomic_uint refcount;
 	atomic_uint kernels; /* live kernels: a program with kernels cannot be rebuilt */
 	cl_context context;
-	char *source;		/* "" for a program made from a binary */
+	char *source;	       /* "" for a program made from a binary */
 	unsigned char *binary; /* clCreateProgramWithBinary's, until built */
 	size_t binary_size;
 	char *options;
@@ -209,6 +209,9 @@ struct ferry_ctx *ferry_api_vaspace(int *err);
 /* Copy a query result the way every clGet*Info does. */
 cl_int ferry_api_info(size_t param_value_size, void *param_value, size_t *param_value_size_ret,
 		      const void *src, size_t src_size);
+
+/* CL_INVALID_VALUE for a window pointer outside every live allocation (svm.c). */
+cl_int ferry_api_check_ptr(const void *p, size_t size);
 
 /* clGet*Info of a program or kernel inside ferry-device (PoCL's answer). */
 cl_int ferry_api_object_info(uint64_t id, uint32_t kind, uint32_t param, uint32_t index,

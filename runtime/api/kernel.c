@@ -219,7 +219,12 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clSetKernelArg(cl_kernel kernel, cl_uint a
 CL_API_ENTRY cl_int CL_API_CALL ferry_clSetKernelArgSVMPointer(cl_kernel kernel, cl_uint arg_index,
 							       const void *arg_value)
 {
-	/* Any pointer is accepted, as PoCL does: it may point inside an allocation. */
+	/*
+	 * Any pointer into an allocation is accepted, as PoCL does, and so is
+	 * NULL; a window address outside every live allocation (freed, or never
+	 * allocated) is refused: the kernel would fault on the device.
+	 */
+	FERRY_RETURN_ERROR_ON(arg_value && ferry_api_check_ptr(arg_value, 1), CL_INVALID_ARG_VALUE);
 	return set_arg(kernel, arg_index, FERRY_KARG_SVM, sizeof(arg_value), &arg_value);
 }
 

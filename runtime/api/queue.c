@@ -189,15 +189,19 @@ static void free_queue(cl_command_queue q)
 /* Retire a command: final status, dependencies and argument dropped, queue bookkeeping. */
 static void retire(cl_command_queue q, struct ferry_cmd *c, cl_int st)
 {
-	c->event->t_end = ferry_now_ns();
-	set_status(c->event, st == CL_SUCCESS ? CL_COMPLETE : st);
+	/*
+	 * What the command held goes first (deferred SVM frees included), so
+	 * that whoever waits for the event finds it all done.
+	 */
 	for (cl_uint i = 0; i < c->nwait; i++)
 		ferry_clReleaseEvent(c->wait[i]);
 	free(c->wait);
 	drop_arg(c->arg);
+	inflight_done();
+	c->event->t_end = ferry_now_ns();
+	set_status(c->event, st == CL_SUCCESS ? CL_COMPLETE : st);
 	atomic_fetch_sub(&c->event->internal, 1);
 	ferry_clReleaseEvent(c->event);
-	inflight_done();
 	pthread_mutex_lock(&q->lock);
 	q->pending--;
 	free(c);

@@ -71,6 +71,20 @@ static cl_int check_svm_range(const void *p, size_t size)
 	return CL_SUCCESS;
 }
 
+/*
+ * A pointer the host may pass: outside the window it is system memory (not
+ * ours to check); inside, it must lie in a live allocation (not a freed one).
+ */
+cl_int ferry_api_check_ptr(const void *p, size_t size)
+{
+	struct ferry_ctx *vas = ferry_api_vaspace(NULL);
+	uint64_t a = (uint64_t)(uintptr_t)p, base = (uint64_t)(uintptr_t)ferry_window_base(vas);
+
+	if (!vas || a < base || a - base >= ferry_window_size(vas))
+		return CL_SUCCESS;
+	return check_svm_range(p, size);
+}
+
 struct svmfree_arg {
 	struct ferry_cmd_head h;
 	cl_command_queue q;
@@ -160,6 +174,8 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueSVMMemcpy(cl_command_queue q, cl_
 
 	FERRY_RETURN_ERROR_ON(!ferry_valid_queue(q), CL_INVALID_COMMAND_QUEUE);
 	FERRY_RETURN_ERROR_ON(!dst || !src, CL_INVALID_VALUE);
+	FERRY_RETURN_ERROR_ON(ferry_api_check_ptr(dst, size), CL_INVALID_VALUE);
+	FERRY_RETURN_ERROR_ON(ferry_api_check_ptr(src, size), CL_INVALID_VALUE);
 	FERRY_RETURN_ERROR_ON((const char *)dst < (const char *)src + size &&
 				      (const char *)src < (const char *)dst + size,
 			      CL_MEM_COPY_OVERLAP);
@@ -183,6 +199,7 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueSVMMemFill(
 
 	FERRY_RETURN_ERROR_ON(!ferry_valid_queue(q), CL_INVALID_COMMAND_QUEUE);
 	FERRY_RETURN_ERROR_ON(!svm_ptr || !pattern, CL_INVALID_VALUE);
+	FERRY_RETURN_ERROR_ON(ferry_api_check_ptr(svm_ptr, size), CL_INVALID_VALUE);
 	FERRY_RETURN_ERROR_ON(pattern_size == 0 || pattern_size > 128 ||
 				      (pattern_size & (pattern_size - 1)),
 			      CL_INVALID_VALUE);
