@@ -8,7 +8,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 cache=${FERRY_GUEST_CACHE:-/var/cache/ferry-guest}
 
 pkgs=(linux-source-6.12 flex bison bc libelf-dev libssl-dev rsync cpio xz-utils
-      build-essential qemu-system-x86)
+      build-essential qemu-system-x86 kmod)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
