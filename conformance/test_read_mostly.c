@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Read-mostly advice: device reads make read-only device copies while the
+ * Advice. Read-mostly: device reads make read-only device copies while the
  * host keeps its own (no faults on either side for reads), and a write on
- * either side collapses the pages to that side, losing nothing.
+ * either side collapses the pages to that side, losing nothing. Accessed-by
+ * the device: the device works on host pages in place.
  */
 #include "test_common.h"
 
@@ -74,11 +75,47 @@ static void test_duplicates_and_capacity(void **state)
 	ft_close(ctx);
 }
 
+/* Accessed-by (device): the device works on host pages in place, nothing migrates. */
+static void test_accessed_by_device(void **state)
+{
+	struct ferry_counters c0, c1;
+	struct ferry_ctx *ctx;
+	uint8_t *p;
+	const uint64_t size = FT_MIB(2);
+
+	(void)state;
+	ctx = ft_open(NULL);
+	p = ft_alloc(ctx, size, FT_REGION);
+	ft_host_fill(p, size, 41);
+	ft_assert_ok(ferry_set_attr(ctx, p, size, FERRY_ATTR_ACCESSED_BY, 1u << FERRY_LOC_DEVICE));
+	ft_counters(ctx, &c0);
+	ft_assert_dev_pattern(ctx, p, size, 41);
+	ft_assert_ok(ferry_dev_fill(ctx, p, size, 42)); /* device writes land in host memory */
+	ft_counters(ctx, &c1);
+	ft_assert_u64_eq(c1.pages_to_device - c0.pages_to_device, 0);
+	ft_assert_resident(ctx, p, size, FERRY_RES_HOST);
+	ft_counters(ctx, &c0);
+	ft_assert_host_pattern(p, size, 42); /* and the host reads them without a fault */
+	ft_counters(ctx, &c1);
+	ft_assert_u64_eq(c1.faults_host - c0.faults_host, 0);
+
+	ft_step("an explicit prefetch still migrates; clearing the advice restores migration");
+	ft_migrate(ctx, p, FT_KIB(64), FERRY_LOC_DEVICE);
+	ft_assert_resident(ctx, p, FT_KIB(64), FERRY_RES_DEVICE);
+	ft_assert_dev_pattern(ctx, p, size, 42);
+	ft_assert_ok(ferry_set_attr(ctx, p, size, FERRY_ATTR_ACCESSED_BY, 0));
+	ft_assert_ok(ferry_dev_fill(ctx, p, size, 43));
+	ft_assert_resident(ctx, p, size, FERRY_RES_DEVICE);
+	ft_assert_host_pattern(p, size, 43);
+	ft_close(ctx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_read_duplication),
 		cmocka_unit_test(test_duplicates_and_capacity),
+		cmocka_unit_test(test_accessed_by_device),
 	};
 
 	return cmocka_run_group_tests_name("read_mostly", tests, NULL, NULL);

@@ -110,6 +110,12 @@ static void resolve_device(struct udrv *u, uint64_t page, bool write, bool wp)
 
 	bool was_resident = u->state[page] == FERRY_RES_DEVICE;
 
+	if ((u->attr_access[page] & (1u << FERRY_LOC_DEVICE)) &&
+	    udrv_remote_map(u, bfirst, u->block_pages)) {
+		/* accessed-by: the device works on the host's pages where they are */
+		udrv_wake(u->dev_uffd, u->base + bfirst * PG, (uint64_t)u->block_pages * PG);
+		return;
+	}
 	if (!write && u->attr_rm[page] && u->state[page] == FERRY_RES_HOST) {
 		/* a read of read-mostly data: a read-only copy, the host keeps its own */
 		udrv_duplicate(u, bfirst, u->block_pages);

@@ -370,6 +370,8 @@ void udrv_to_device(struct udrv *u, uint64_t first, uint64_t n, bool map, uint64
 	uint64_t end = first + n, need = 0, done = 0;
 	uint32_t region = (uint32_t)(first / FERRY_REGION_PAGES);
 
+	udrv_remote_unmap(u, first, n); /* migrating ends remote access */
+
 	for (uint64_t p = first; p < end; p++)
 		need += !on_device(u->state[p]);
 	if (need) {
@@ -499,10 +501,67 @@ void udrv_to_host(struct udrv *u, uint64_t first, uint64_t n, bool map, bool zer
 	}
 }
 
+bool udrv_remote_map(struct udrv *u, uint64_t first, uint64_t n)
+{
+	void *at = (void *)addr_of(u, first);
+
+	for (uint64_t p = first; p < first + n; p++)
+		if (u->state[p] != FERRY_RES_HOST && u->state[p] != FERRY_RES_UNTOUCHED)
+			return false; /* data on the device: migrate instead */
+	for (uint64_t p = first; p < first + n;) {
+		uint64_t len = run_len(u, p, first + n);
+
+		if (u->state[p] == FERRY_RES_UNTOUCHED) {
+			allocate(u->sys_fd, p, len);
+			memset(u->state + p, FERRY_RES_HOST, len);
+			u->meta->counters.zero_fill_host += len;
+		}
+		p += len;
+	}
+	/* the device view of the range becomes the host's pages (not registered: no faults) */
+	if (mmap(at, n * PG, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, u->sys_fd,
+		 (off_t)(first * PG)) == MAP_FAILED)
+		die_errno("mmap(remote)");
+	memset(u->remote + first, 1, n);
+	return true;
+}
+
+void udrv_remote_unmap(struct udrv *u, uint64_t first, uint64_t n)
+{
+	struct uffdio_register reg;
+
+	if (!memchr(u->remote + first, 1, n))
+		return;
+	for (uint64_t p = first; p < first + n;) {
+		uint64_t q = p;
+
+		while (q < first + n && u->remote[q])
+			q++;
+		if (q == p) {
+			p++;
+			continue;
+		}
+		if (mmap((void *)addr_of(u, p), (q - p) * PG, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_FIXED | MAP_NORESERVE, u->vram_fd,
+			 (off_t)(p * PG)) == MAP_FAILED)
+			die_errno("mmap(device view)");
+		reg = (struct uffdio_register){
+			.range = {.start = addr_of(u, p), .len = (q - p) * PG},
+			.mode = UFFDIO_REGISTER_MODE_MISSING | UFFDIO_REGISTER_MODE_MINOR |
+				UFFDIO_REGISTER_MODE_WP,
+		};
+		if (ioctl(u->dev_uffd, UFFDIO_REGISTER, &reg))
+			die_errno("UFFDIO_REGISTER(device view)");
+		memset(u->remote + p, 0, q - p);
+		p = q;
+	}
+}
+
 void udrv_discard_to_device(struct udrv *u, uint64_t first, uint64_t n)
 {
 	uint64_t end = first + n, need = 0;
 
+	udrv_remote_unmap(u, first, n);
 	for (uint64_t p = first; p < end; p++)
 		need += !on_device(u->state[p]);
 	if (need) {
@@ -552,6 +611,7 @@ void udrv_duplicate(struct udrv *u, uint64_t first, uint64_t n)
 		need += u->state[p] == FERRY_RES_HOST && u->attr_rm[p];
 	if (!need)
 		return;
+	udrv_remote_unmap(u, first, n);
 	ensure_capacity(u, need, (uint32_t)(first / FERRY_REGION_PAGES));
 	vram_reserve(u, vram_uncached(u, first, n));
 	for (uint64_t p = first; p < end;) {
@@ -588,6 +648,8 @@ void udrv_duplicate(struct udrv *u, uint64_t first, uint64_t n)
 void udrv_discard(struct udrv *u, uint64_t first, uint64_t n)
 {
 	uint64_t end = first + n, dev = 0, cached = 0;
+
+	udrv_remote_unmap(u, first, n);
 
 	for (uint64_t p = first; p < end; p++) {
 		dev += on_device(u->state[p]);
@@ -798,6 +860,9 @@ static int attrs_ioctl(struct udrv *u, struct ferry_msg *m, bool set)
 		uint8_t *arr = attr_array(u, a->type);
 
 		if (set) {
+			if (a->type == FERRY_ATTR_ACCESSED_BY &&
+			    !(a->value & (1u << FERRY_LOC_DEVICE)))
+				udrv_remote_unmap(u, first, n);
 			if (arr)
 				memset(arr + first, (int)a->value, n);
 			else if (a->type == FERRY_ATTR_BLOCK_SIZE)
@@ -928,10 +993,11 @@ int udrv_init(struct udrv *u, uint64_t base, uint64_t size, uint64_t device_memo
 	u->region_dev_pages = calloc(u->nregions, sizeof(uint32_t));
 	u->region_evicted_ns = calloc(u->nregions, sizeof(uint64_t));
 	u->vcached = map_sparse(u->npages);
+	u->remote = map_sparse(u->npages);
 	u->skept = map_sparse(u->npages);
 	u->region_stale_pages = calloc(u->nregions, sizeof(uint32_t));
 	u->stale_nodes = calloc(u->nregions, sizeof(*u->stale_nodes));
-	if (!u->vcached || !u->skept || !u->region_stale_pages || !u->stale_nodes)
+	if (!u->vcached || !u->remote || !u->skept || !u->region_stale_pages || !u->stale_nodes)
 		return -ENOMEM;
 	ferry_lru_init(&u->stale_lru, u->stale_nodes, u->nregions);
 	u->attr_pref = map_sparse(u->npages);

@@ -74,6 +74,7 @@ struct udrv {
 
 	uint8_t *attr_pref;   /* per page: enum ferry_location */
 	uint8_t *attr_access; /* per page: accessed-by mask */
+	uint8_t *remote;      /* per page: the device view maps the sysmem page (accessed-by) */
 	uint8_t *attr_rm;     /* per page: read-mostly */
 
 	/* Explicit migrations, done in order by the worker. */
@@ -111,6 +112,13 @@ void udrv_discard_to_device(struct udrv *u, uint64_t first, uint64_t n);
  * either side collapses the page to that side.
  */
 void udrv_duplicate(struct udrv *u, uint64_t first, uint64_t n);
+/*
+ * Accessed-by (device) advice: the device view maps the host's pages of the
+ * range in place (remote access, no migration); udrv_remote_unmap restores the
+ * managed device view. Both need the range's pages host-resident.
+ */
+bool udrv_remote_map(struct udrv *u, uint64_t first, uint64_t n);
+void udrv_remote_unmap(struct udrv *u, uint64_t first, uint64_t n);
 void device_wp_off_page(struct udrv *u, uint64_t page);
 
 /* The fault thread (fault.c). */
