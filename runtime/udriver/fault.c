@@ -123,7 +123,7 @@ static void resolve_device(struct udrv *u, uint64_t page, bool write, bool wp)
 		return;
 	}
 	if (wp && was_resident) /* a leftover protection on a page that is the device's */
-		device_wp_off_page(u, page);
+		udrv_device_wp_off(u, page, 1);
 
 	fault_range(u, page, FERRY_RES_DEVICE, &first, &n);
 	udrv_to_device(u, first, n, true, &moved);

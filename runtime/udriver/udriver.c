@@ -87,34 +87,53 @@ static void copy_into(int dst_fd, const uint8_t *src_alias, uint64_t page, uint6
 	}
 }
 
-/* Write-protect (or release) the host view; the host may be gone: ignore ESRCH. */
-void udrv_host_wp(struct udrv *u, uint64_t page, uint64_t n, bool on)
+/*
+ * Write-protect (or release) a range of a view. The host may be gone
+ * (@host: ESRCH and ENOENT are ignored); anything else unexpected is fatal.
+ */
+static void writeprotect(int uffd, uint64_t addr, uint64_t len, bool on, bool host)
 {
 	struct uffdio_writeprotect wp = {
-		.range = {.start = addr_of(u, page), .len = n * PG},
+		.range = {.start = addr, .len = len},
 		.mode = on ? UFFDIO_WRITEPROTECT_MODE_WP : 0,
 	};
 
-	while (ioctl(u->host_uffd, UFFDIO_WRITEPROTECT, &wp)) {
+	while (ioctl(uffd, UFFDIO_WRITEPROTECT, &wp)) {
 		if (errno == EAGAIN || errno == EINTR)
 			continue;
-		if (errno == ESRCH || errno == ENOENT)
+		if (host && (errno == ESRCH || errno == ENOENT))
 			return;
-		die_errno("UFFDIO_WRITEPROTECT");
+		die_errno(host ? "UFFDIO_WRITEPROTECT" : "UFFDIO_WRITEPROTECT(device)");
 	}
 }
 
+void udrv_host_wp(struct udrv *u, uint64_t page, uint64_t n, bool on)
+{
+	writeprotect(u->host_uffd, addr_of(u, page), n * PG, on, true);
+}
+
+/* Lift the device view's write protection (a duplicated page becomes the device's). */
+void udrv_device_wp_off(struct udrv *u, uint64_t page, uint64_t n)
+{
+	writeprotect(u->dev_uffd, addr_of(u, page), n * PG, false, false);
+}
+
+#ifndef UFFDIO_CONTINUE_MODE_WP
+#define UFFDIO_CONTINUE_MODE_WP ((__u64)1 << 1) /* Linux 6.4 */
+#endif
+
 /*
- * Map page-cache pages of [page, page + n) into a view. Pages already mapped
- * (EEXIST) and pages with nothing in the page cache (EFAULT: not resident on
- * this side) are skipped.
+ * Map page-cache pages of [page, page + n) into a view (@mode may add
+ * UFFDIO_CONTINUE_MODE_WP: read-only). Pages already mapped (EEXIST) and
+ * pages with nothing in the page cache (EFAULT: not resident on this side)
+ * are skipped.
  */
-void udrv_map_range(int uffd, uint64_t addr, uint64_t len)
+static void map_range_mode(int uffd, uint64_t addr, uint64_t len, uint64_t mode)
 {
 	while (len) {
 		struct uffdio_continue c = {
 			.range = {.start = addr, .len = len},
-			.mode = UFFDIO_CONTINUE_MODE_DONTWAKE,
+			.mode = UFFDIO_CONTINUE_MODE_DONTWAKE | mode,
 		};
 		int r = ioctl(uffd, UFFDIO_CONTINUE, &c);
 		uint64_t done = c.mapped > 0 ? (uint64_t)c.mapped : 0;
@@ -137,6 +156,11 @@ void udrv_map_range(int uffd, uint64_t addr, uint64_t len)
 		addr += done;
 		len -= done;
 	}
+}
+
+void udrv_map_range(int uffd, uint64_t addr, uint64_t len)
+{
+	map_range_mode(uffd, addr, len, 0);
 }
 
 void udrv_wake(int uffd, uint64_t addr, uint64_t len)
@@ -212,40 +236,6 @@ static void ensure_capacity(struct udrv *u, uint64_t need, uint32_t pinned)
 static bool on_device(uint8_t s)
 {
 	return s == FERRY_RES_DEVICE || s == FERRY_RES_DUPLICATED;
-}
-
-#ifndef UFFDIO_CONTINUE_MODE_WP
-#define UFFDIO_CONTINUE_MODE_WP ((__u64)1 << 1) /* Linux 6.4 */
-#endif
-
-/* Map device pages read-only (duplicated) with a write-protected UFFDIO_CONTINUE. */
-static void map_device_ro(struct udrv *u, uint64_t page, uint64_t n)
-{
-	struct uffdio_continue c = {
-		.range = {.start = addr_of(u, page), .len = n * PG},
-		.mode = UFFDIO_CONTINUE_MODE_DONTWAKE | UFFDIO_CONTINUE_MODE_WP,
-	};
-
-	/* a page already mapped stays as it is; the fault path fixes it up */
-	if (ioctl(u->dev_uffd, UFFDIO_CONTINUE, &c) && errno != EEXIST && errno != EAGAIN)
-		die_errno("UFFDIO_CONTINUE(WP)");
-}
-
-/* Lift the device view's write protection (a duplicated page becomes the device's). */
-static void device_wp_off(struct udrv *u, uint64_t page, uint64_t n)
-{
-	struct uffdio_writeprotect wp = {.range = {.start = addr_of(u, page), .len = n * PG}};
-
-	while (ioctl(u->dev_uffd, UFFDIO_WRITEPROTECT, &wp)) {
-		if (errno == EAGAIN || errno == EINTR)
-			continue;
-		die_errno("UFFDIO_WRITEPROTECT(device)");
-	}
-}
-
-void device_wp_off_page(struct udrv *u, uint64_t page)
-{
-	device_wp_off(u, page, 1);
 }
 
 /* ---- the vram page cache ---- */
@@ -402,7 +392,7 @@ void udrv_to_device(struct udrv *u, uint64_t first, uint64_t n, bool map, uint64
 				udrv_host_wp(u, p, len, false);
 			}
 			memset(u->state + p, FERRY_RES_DEVICE, len);
-			device_wp_off(u, p, len);
+			udrv_device_wp_off(u, p, len);
 			p += len; /* already counted as device-resident */
 			continue;
 		case FERRY_RES_HOST:
@@ -583,7 +573,7 @@ void udrv_discard_to_device(struct udrv *u, uint64_t first, uint64_t n)
 			}
 		}
 		if (s == FERRY_RES_DUPLICATED)
-			device_wp_off(u, p, len);
+			udrv_device_wp_off(u, p, len);
 		/* zero-filled device pages, in recycled memory where there is some */
 		if (vram_uncached(u, p, len) == 0) {
 			memset(u->vram_alias + p * PG, 0, len * PG);
@@ -640,7 +630,8 @@ void udrv_duplicate(struct udrv *u, uint64_t first, uint64_t n)
 		region_add(u, p, (int64_t)len);
 		c->pages_to_device += len;
 		c->bytes_to_device += len * PG;
-		map_device_ro(u, p, len);
+		/* read-only device mapping: a device write faults and collapses */
+		map_range_mode(u->dev_uffd, addr_of(u, p), len * PG, UFFDIO_CONTINUE_MODE_WP);
 		p += len;
 	}
 }

@@ -119,7 +119,7 @@ void udrv_duplicate(struct udrv *u, uint64_t first, uint64_t n);
  */
 bool udrv_remote_map(struct udrv *u, uint64_t first, uint64_t n);
 void udrv_remote_unmap(struct udrv *u, uint64_t first, uint64_t n);
-void device_wp_off_page(struct udrv *u, uint64_t page);
+void udrv_device_wp_off(struct udrv *u, uint64_t page, uint64_t n);
 
 /* The fault thread (fault.c). */
 void *udrv_fault_main(void *arg);
