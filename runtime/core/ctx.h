@@ -51,6 +51,17 @@ struct ferry_ctx {
 	struct ferry_range *free_list, *fine_list, *used_list;
 };
 
+/*
+ * One request and its reply, with payloads in the staging buffer: @in
+ * (@in_size bytes) is copied there first; after a reply with status 0 (or any
+ * reply, with @always_out) min(*@out_len, @out_room) bytes are copied to @out,
+ * @out_len pointing at the reply's length field. Returns 0 (the reply's own
+ * status is in m->status), -ENODEV when the device is gone, -EINVAL for a
+ * payload larger than the staging buffer, or another transport error.
+ */
+int ferry_transact(struct ferry_ctx *ctx, struct ferry_msg *m, const void *in, size_t in_size,
+		   void *out, size_t out_room, const uint64_t *out_len, bool always_out);
+
 /* One request, one reply; 0 or the reply's negative status, -ENODEV when dead. */
 int ferry_request(struct ferry_ctx *ctx, struct ferry_msg *m);
 

@@ -14,23 +14,38 @@
 
 #include "core/ctx.h"
 
-int ferry_request(struct ferry_ctx *ctx, struct ferry_msg *m)
+int ferry_transact(struct ferry_ctx *ctx, struct ferry_msg *m, const void *in, size_t in_size,
+		   void *out, size_t out_room, const uint64_t *out_len, bool always_out)
 {
 	int r;
 
+	if (in_size > FERRY_STAGING_SIZE)
+		return -EINVAL;
 	if (atomic_load(&ctx->dead))
 		return -ENODEV;
+	/* the staging buffer belongs to whoever holds ctx->io */
 	pthread_mutex_lock(&ctx->io);
+	if (in_size)
+		memcpy(ctx->staging, in, in_size);
 	m->magic = FERRY_PROTO_MAGIC;
 	m->seq = ++ctx->seq;
 	r = ferry_msg_send(ctx->sock, m, NULL, 0);
 	if (!r)
 		r = ferry_msg_recv(ctx->sock, m, NULL, NULL, 0);
+	if (!r && out && out_len && (m->status == 0 || always_out))
+		memcpy(out, ctx->staging, *out_len < out_room ? *out_len : out_room);
 	pthread_mutex_unlock(&ctx->io);
-	if (r == -EPIPE || r == -ECONNRESET) {
+	if (r == -EPIPE) {
 		atomic_store(&ctx->dead, true);
 		return -ENODEV;
 	}
+	return r;
+}
+
+int ferry_request(struct ferry_ctx *ctx, struct ferry_msg *m)
+{
+	int r = ferry_transact(ctx, m, NULL, 0, NULL, 0, NULL, false);
+
 	return r ? r : (int)m->status;
 }
 

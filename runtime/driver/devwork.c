@@ -48,29 +48,15 @@ int ferry_device_work(struct ferry_ctx *ctx, struct ferry_dev_work *w, void *buf
 		uint64_t n =
 			w->size - off < FERRY_STAGING_SIZE ? w->size - off : FERRY_STAGING_SIZE;
 
-		if (atomic_load(&ctx->dead))
-			return -ENODEV;
+		int wr = w->op == FERRY_DEV_WRITE;
+
 		memset(&m, 0, sizeof(m));
 		m.op = FERRY_MSG_DEVWORK;
 		m.u.work = *w;
 		m.u.work.addr = w->addr + off;
 		m.u.work.size = n;
-		m.magic = FERRY_PROTO_MAGIC;
-		/* the staging buffer belongs to whoever holds ctx->io */
-		pthread_mutex_lock(&ctx->io);
-		if (w->op == FERRY_DEV_WRITE)
-			memcpy(ctx->staging, (const uint8_t *)buf + off, n);
-		m.seq = ++ctx->seq;
-		r = ferry_msg_send(ctx->sock, &m, NULL, 0);
-		if (!r)
-			r = ferry_msg_recv(ctx->sock, &m, NULL, NULL, 0);
-		if (!r && !m.status && w->op == FERRY_DEV_READ)
-			memcpy((uint8_t *)buf + off, ctx->staging, n);
-		pthread_mutex_unlock(&ctx->io);
-		if (r == -EPIPE) {
-			atomic_store(&ctx->dead, true);
-			return -ENODEV;
-		}
+		r = ferry_transact(ctx, &m, wr ? (const uint8_t *)buf + off : NULL, wr ? n : 0,
+				   wr ? NULL : (uint8_t *)buf + off, n, &m.u.work.size, false);
 		if (r || m.status)
 			return r ? r : (int)m.status;
 		off += n;
@@ -121,26 +107,13 @@ int ferry_device_cl_info(struct ferry_ctx *ctx, uint32_t param, size_t size, voi
 
 	memset(&m, 0, sizeof(m));
 	m.op = FERRY_MSG_CL_DEVINFO;
-	m.magic = FERRY_PROTO_MAGIC;
 	m.u.clq.param = param;
 	m.u.clq.size = value ? size : 0;
 	if (m.u.clq.size > FERRY_STAGING_SIZE)
 		m.u.clq.size = FERRY_STAGING_SIZE;
-	if (atomic_load(&ctx->dead))
+	r = ferry_transact(ctx, &m, NULL, 0, value, m.u.clq.size, &m.u.clq.size_ret, false);
+	if (r)
 		return FERRY_CL_DEVICE_NOT_AVAILABLE;
-	pthread_mutex_lock(&ctx->io);
-	m.seq = ++ctx->seq;
-	r = ferry_msg_send(ctx->sock, &m, NULL, 0);
-	if (!r)
-		r = ferry_msg_recv(ctx->sock, &m, NULL, NULL, 0);
-	if (!r && m.status == 0 && value && m.u.clq.size_ret <= m.u.clq.size)
-		memcpy(value, ctx->staging, m.u.clq.size_ret);
-	pthread_mutex_unlock(&ctx->io);
-	if (r) {
-		if (r == -EPIPE)
-			atomic_store(&ctx->dead, true);
-		return FERRY_CL_DEVICE_NOT_AVAILABLE;
-	}
 	if (size_ret)
 		*size_ret = m.u.clq.size_ret;
 	return (int)m.status;
@@ -153,28 +126,9 @@ int ferry_device_call(struct ferry_ctx *ctx, struct ferry_msg *m, const void *in
 
 	if (in_size > FERRY_STAGING_SIZE)
 		return -EINVAL;
-	if (atomic_load(&ctx->dead))
-		return FERRY_CL_DEVICE_NOT_AVAILABLE;
-	m->magic = FERRY_PROTO_MAGIC;
-	pthread_mutex_lock(&ctx->io);
-	if (in_size)
-		memcpy(ctx->staging, in, in_size);
-	m->seq = ++ctx->seq;
-	r = ferry_msg_send(ctx->sock, m, NULL, 0);
-	if (!r)
-		r = ferry_msg_recv(ctx->sock, m, NULL, NULL, 0);
-	if (!r && out && out_room) {
-		size_t n = m->u.cl.size < out_room ? m->u.cl.size : out_room;
-
-		memcpy(out, ctx->staging, n);
-	}
-	pthread_mutex_unlock(&ctx->io);
-	if (r) {
-		if (r == -EPIPE)
-			atomic_store(&ctx->dead, true);
-		return FERRY_CL_DEVICE_NOT_AVAILABLE;
-	}
-	return (int)m->status;
+	/* the reply's payload is copied out even on failure: a build log */
+	r = ferry_transact(ctx, m, in, in_size, out, out_room, &m->u.cl.size, true);
+	return r ? FERRY_CL_DEVICE_NOT_AVAILABLE : (int)m->status;
 }
 
 int ferry_wait_launch(struct ferry_ctx *ctx, uint64_t fence)
