@@ -124,7 +124,8 @@ struct ferry_cmd_head {
 };
 
 /*
- * Enqueue a command: @arg (malloc'd, starting with struct ferry_cmd_head;
+ * Enqueue a command (@fn NULL: a command that only orders, e.g. a marker):
+ * @arg (malloc'd, starting with struct ferry_cmd_head;
  * cleaned up and freed after the command ran or failed, also when the
  * enqueue fails) is handed to @fn. With @blocking, wait for the command and
  * return its error, if any.

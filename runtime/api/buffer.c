@@ -629,19 +629,22 @@ static cl_int enqueue_rect(cl_command_queue q, cl_command_type type, cl_mem m, c
 	return ferry_enqueue(q, type, num_events, events, event, blocking, rect_run, a);
 }
 
-CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueReadBufferRect(
-	cl_command_queue q, cl_mem m, cl_bool blocking, const size_t *buffer_origin,
-	const size_t *host_origin, const size_t *region, size_t buffer_row_pitch,
-	size_t buffer_slice_pitch, size_t host_row_pitch, size_t host_slice_pitch, void *ptr,
-	cl_uint num_events, const cl_event *events, cl_event *event)
+/* A rectangle between a buffer and host memory, either way (@to_host: a read). */
+static cl_int host_rect(cl_command_queue q, cl_mem m, int to_host, cl_bool blocking,
+			const size_t *buffer_origin, const size_t *host_origin,
+			const size_t *region, size_t buffer_row_pitch, size_t buffer_slice_pitch,
+			size_t host_row_pitch, size_t host_slice_pitch, void *ptr,
+			cl_uint num_events, const cl_event *events, cl_event *event)
 {
+	const cl_mem_flags forbidden =
+		CL_MEM_HOST_NO_ACCESS | (to_host ? CL_MEM_HOST_WRITE_ONLY : CL_MEM_HOST_READ_ONLY);
 	size_t boff, hoff;
+	char *b, *h;
 	cl_int err = check_cmd(q, m, 0, 0, num_events, events);
 
 	FERRY_RETURN_ERROR_ON(err, err);
 	FERRY_RETURN_ERROR_ON(!ptr, CL_INVALID_VALUE);
-	FERRY_RETURN_ERROR_ON(m->flags & (CL_MEM_HOST_WRITE_ONLY | CL_MEM_HOST_NO_ACCESS),
-			      CL_INVALID_OPERATION);
+	FERRY_RETURN_ERROR_ON(m->flags & forbidden, CL_INVALID_OPERATION);
 	err = rect_layout(buffer_origin, region, &buffer_row_pitch, &buffer_slice_pitch, &boff);
 	FERRY_RETURN_ERROR_ON(err, err);
 	err = rect_layout(host_origin, region, &host_row_pitch, &host_slice_pitch, &hoff);
@@ -649,10 +652,26 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueReadBufferRect(
 	FERRY_RETURN_ERROR_ON(boff + rect_extent(region, buffer_row_pitch, buffer_slice_pitch) >
 				      m->size,
 			      CL_INVALID_VALUE);
-	return enqueue_rect(q, CL_COMMAND_READ_BUFFER_RECT, m, NULL, (char *)ptr + hoff,
-			    (char *)m->ptr + boff, region, host_row_pitch, host_slice_pitch,
-			    buffer_row_pitch, buffer_slice_pitch, blocking, num_events, events,
-			    event);
+	b = (char *)m->ptr + boff;
+	h = (char *)ptr + hoff;
+	if (to_host)
+		return enqueue_rect(q, CL_COMMAND_READ_BUFFER_RECT, m, NULL, h, b, region,
+				    host_row_pitch, host_slice_pitch, buffer_row_pitch,
+				    buffer_slice_pitch, blocking, num_events, events, event);
+	return enqueue_rect(q, CL_COMMAND_WRITE_BUFFER_RECT, m, NULL, b, h, region,
+			    buffer_row_pitch, buffer_slice_pitch, host_row_pitch, host_slice_pitch,
+			    blocking, num_events, events, event);
+}
+
+CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueReadBufferRect(
+	cl_command_queue q, cl_mem m, cl_bool blocking, const size_t *buffer_origin,
+	const size_t *host_origin, const size_t *region, size_t buffer_row_pitch,
+	size_t buffer_slice_pitch, size_t host_row_pitch, size_t host_slice_pitch, void *ptr,
+	cl_uint num_events, const cl_event *events, cl_event *event)
+{
+	return host_rect(q, m, 1, blocking, buffer_origin, host_origin, region, buffer_row_pitch,
+			 buffer_slice_pitch, host_row_pitch, host_slice_pitch, ptr, num_events,
+			 events, event);
 }
 
 CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueWriteBufferRect(
@@ -661,23 +680,9 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueWriteBufferRect(
 	size_t buffer_slice_pitch, size_t host_row_pitch, size_t host_slice_pitch, const void *ptr,
 	cl_uint num_events, const cl_event *events, cl_event *event)
 {
-	size_t boff, hoff;
-	cl_int err = check_cmd(q, m, 0, 0, num_events, events);
-
-	FERRY_RETURN_ERROR_ON(err, err);
-	FERRY_RETURN_ERROR_ON(!ptr, CL_INVALID_VALUE);
-	FERRY_RETURN_ERROR_ON(m->flags & (CL_MEM_HOST_READ_ONLY | CL_MEM_HOST_NO_ACCESS),
-			      CL_INVALID_OPERATION);
-	err = rect_layout(buffer_origin, region, &buffer_row_pitch, &buffer_slice_pitch, &boff);
-	FERRY_RETURN_ERROR_ON(err, err);
-	err = rect_layout(host_origin, region, &host_row_pitch, &host_slice_pitch, &hoff);
-	FERRY_RETURN_ERROR_ON(err, err);
-	FERRY_RETURN_ERROR_ON(boff + rect_extent(region, buffer_row_pitch, buffer_slice_pitch) >
-				      m->size,
-			      CL_INVALID_VALUE);
-	return enqueue_rect(q, CL_COMMAND_WRITE_BUFFER_RECT, m, NULL, (char *)m->ptr + boff,
-			    (const char *)ptr + hoff, region, buffer_row_pitch, buffer_slice_pitch,
-			    host_row_pitch, host_slice_pitch, blocking, num_events, events, event);
+	return host_rect(q, m, 0, blocking, buffer_origin, host_origin, region, buffer_row_pitch,
+			 buffer_slice_pitch, host_row_pitch, host_slice_pitch, (void *)ptr,
+			 num_events, events, event);
 }
 
 CL_API_ENTRY cl_int CL_API_CALL

@@ -12,6 +12,18 @@ int ferry_valid_program(cl_program p)
 	       atomic_load(&p->refcount) > 0;
 }
 
+/* A new program's handle and state; it holds its context. */
+static void program_init(cl_program p, cl_context context)
+{
+	p->dispatch = &ferry_dispatch;
+	p->magic = FERRY_MAGIC_PROGRAM;
+	atomic_init(&p->refcount, 1);
+	atomic_init(&p->kernels, 0);
+	p->context = context;
+	p->status = CL_BUILD_NONE;
+	ferry_clRetainContext(context);
+}
+
 CL_API_ENTRY cl_program CL_API_CALL ferry_clCreateProgramWithSource(cl_context context,
 								    cl_uint count,
 								    const char **strings,
@@ -41,13 +53,7 @@ CL_API_ENTRY cl_program CL_API_CALL ferry_clCreateProgramWithSource(cl_context c
 		o += n;
 	}
 	p->source[o] = 0;
-	p->dispatch = &ferry_dispatch;
-	p->magic = FERRY_MAGIC_PROGRAM;
-	atomic_init(&p->refcount, 1);
-	atomic_init(&p->kernels, 0);
-	p->context = context;
-	p->status = CL_BUILD_NONE;
-	ferry_clRetainContext(context);
+	program_init(p, context);
 	if (errcode_ret)
 		*errcode_ret = CL_SUCCESS;
 	return p;
@@ -159,13 +165,7 @@ CL_API_ENTRY cl_program CL_API_CALL ferry_clCreateProgramWithBinary(
 	memcpy(p->binary, binaries[0], lengths[0]);
 	p->binary[lengths[0]] = 0;
 	p->binary_size = lengths[0] + 1;
-	p->dispatch = &ferry_dispatch;
-	p->magic = FERRY_MAGIC_PROGRAM;
-	atomic_init(&p->refcount, 1);
-	atomic_init(&p->kernels, 0);
-	p->context = context;
-	p->status = CL_BUILD_NONE;
-	ferry_clRetainContext(context);
+	program_init(p, context);
 	if (binary_status)
 		binary_status[0] = CL_SUCCESS;
 	if (errcode_ret)

@@ -643,10 +643,16 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clSetEventCallback(
 	return CL_SUCCESS;
 }
 
-static cl_int no_op(void *arg)
+/* A command with no body: it completes after its wait list and, in order, every earlier command. */
+static cl_int sync_point(cl_command_queue q, cl_command_type type, cl_uint num_events,
+			 const cl_event *wait_list, cl_event *event)
 {
-	(void)arg;
-	return CL_SUCCESS;
+	cl_int err;
+
+	FERRY_RETURN_ERROR_ON(!ferry_valid_queue(q), CL_INVALID_COMMAND_QUEUE);
+	err = ferry_check_wait_list(q->context, num_events, wait_list);
+	FERRY_RETURN_ERROR_ON(err, err);
+	return ferry_enqueue(q, type, num_events, wait_list, event, 0, NULL, NULL);
 }
 
 CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueMarkerWithWaitList(cl_command_queue q,
@@ -654,13 +660,7 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueMarkerWithWaitList(cl_command_que
 								  const cl_event *wait_list,
 								  cl_event *event)
 {
-	cl_int err;
-
-	FERRY_RETURN_ERROR_ON(!ferry_valid_queue(q), CL_INVALID_COMMAND_QUEUE);
-	err = ferry_check_wait_list(q->context, num_events, wait_list);
-	FERRY_RETURN_ERROR_ON(err, err);
-	/* in order: the marker completes after every earlier command */
-	return ferry_enqueue(q, CL_COMMAND_MARKER, num_events, wait_list, event, 0, no_op, NULL);
+	return sync_point(q, CL_COMMAND_MARKER, num_events, wait_list, event);
 }
 
 CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueBarrierWithWaitList(cl_command_queue q,
@@ -668,12 +668,7 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueBarrierWithWaitList(cl_command_qu
 								   const cl_event *wait_list,
 								   cl_event *event)
 {
-	cl_int err;
-
-	FERRY_RETURN_ERROR_ON(!ferry_valid_queue(q), CL_INVALID_COMMAND_QUEUE);
-	err = ferry_check_wait_list(q->context, num_events, wait_list);
-	FERRY_RETURN_ERROR_ON(err, err);
-	return ferry_enqueue(q, CL_COMMAND_BARRIER, num_events, wait_list, event, 0, no_op, NULL);
+	return sync_point(q, CL_COMMAND_BARRIER, num_events, wait_list, event);
 }
 
 CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueMarker(cl_command_queue q, cl_event *event)

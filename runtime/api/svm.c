@@ -157,12 +157,6 @@ static cl_int fill_run(void *p)
 	return CL_SUCCESS;
 }
 
-static cl_int no_op(void *p)
-{
-	(void)p;
-	return CL_SUCCESS;
-}
-
 CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueSVMMemcpy(cl_command_queue q, cl_bool blocking,
 							 void *dst, const void *src, size_t size,
 							 cl_uint num_events_in_wait_list,
@@ -238,7 +232,7 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueSVMMap(cl_command_queue q, cl_boo
 	/* The host view is always coherent (host touches fault the pages over): a map only orders.
 	 */
 	return ferry_enqueue(q, CL_COMMAND_SVM_MAP, num_events_in_wait_list, event_wait_list, event,
-			     blocking, no_op, NULL);
+			     blocking, NULL, NULL);
 }
 
 CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueSVMUnmap(cl_command_queue q, void *svm_ptr,
@@ -253,7 +247,7 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueSVMUnmap(cl_command_queue q, void
 	err = ferry_check_wait_list(q->context, num_events_in_wait_list, event_wait_list);
 	FERRY_RETURN_ERROR_ON(err, err);
 	return ferry_enqueue(q, CL_COMMAND_SVM_UNMAP, num_events_in_wait_list, event_wait_list,
-			     event, 0, no_op, NULL);
+			     event, 0, NULL, NULL);
 }
 
 struct migrate_arg {
