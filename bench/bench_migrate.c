@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_common.h"
 #include "ferry/ferry.h"
 
 #define MIB (UINT64_C(1) << 20)
@@ -66,14 +67,6 @@ static int g_opens, g_open_enodev; /* ferry_open calls, and those that failed wi
 #define OPEN_RETRIES 4
 
 /* ------------------------------------------------------------------ helpers */
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 /* bytes per nanosecond is 10^9 bytes per second */
 static double gbs(uint64_t bytes, uint64_t ns)
@@ -130,19 +123,6 @@ static void on_alarm(int sig)
 
 /* ------------------------------------------------------------------- table */
 
-enum verdict { V_NONE = -1, V_MISS = 0, V_PASS = 1 };
-
-__attribute__((format(printf, 1, 2))) static void section(const char *fmt, ...)
-{
-	va_list ap;
-
-	putchar('\n');
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-}
-
 static void table_header(void)
 {
 	printf("  %-44s %10s %-6s %8s  %-14s %-10s %s\n", "figure", "value", "unit", "ratio",
@@ -189,23 +169,8 @@ __attribute__((format(printf, 1, 2))) static void note(const char *fmt, ...)
 }
 
 /* The 1-minute load average: other work on the machine skews every figure. */
-static double load_average(void)
-{
-	double l[1];
-
-	return getloadavg(l, 1) == 1 ? l[0] : NAN;
-}
-
-static double safe_ratio(double a, double b)
-{
-	return b > 0.0 ? a / b : NAN;
-}
 
 /* PASS when @ratio >= @target; no verdict when the baseline was not measured. */
-static enum verdict at_least(double ratio, double target)
-{
-	return isnan(ratio) ? V_NONE : ratio >= target ? V_PASS : V_MISS;
-}
 
 /* ----------------------------------------------------------------- runtime */
 
@@ -409,27 +374,7 @@ static uint64_t dev_touch(struct ferry_ctx *ctx, const void *p, uint64_t size, u
 	return w.result;
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* Percentile (0..100) of a sorted array, nearest rank. */
-static double pct_us(const uint64_t *sorted, unsigned n, double p)
-{
-	double x = p / 100.0 * n;
-	unsigned i = (unsigned)x;
-
-	if (i < x)
-		i++;
-	if (i > 0)
-		i--;
-	if (i >= n)
-		i = n - 1;
-	return (double)sorted[i] / 1000.0;
-}
 
 static uint64_t rng_state = 0x9E3779B97F4A7C15ULL;
 

@@ -49,6 +49,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_common.h"
+
 #define MIB ((size_t)1 << 20)
 #define PAGE ((size_t)4096)
 
@@ -83,14 +85,6 @@ static char g_icd_dir[PATH_MAX];
 static char g_icd_file[2][PATH_MAX + 32];
 
 /* ------------------------------------------------------------------ helpers */
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 static double gbs(double bytes, uint64_t ns)
 {
@@ -215,27 +209,7 @@ static void *xmalloc(size_t size)
 	return p;
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* Percentile (0..100) of a sorted array, nearest rank, in microseconds. */
-static double pct_us(const uint64_t *sorted, unsigned n, double p)
-{
-	double x = p / 100.0 * n;
-	unsigned i = (unsigned)x;
-
-	if (i < x)
-		i++;
-	if (i > 0)
-		i--;
-	if (i >= n)
-		i = n - 1;
-	return (double)sorted[i] / 1000.0;
-}
 
 static double mean_us(const uint64_t *v, unsigned n)
 {
@@ -268,19 +242,6 @@ static uint64_t median_u64(const uint64_t *v, unsigned n)
 }
 
 /* ------------------------------------------------------------------- table */
-
-enum verdict { V_NONE = -1, V_MISS = 0, V_PASS = 1 };
-
-__attribute__((format(printf, 1, 2))) static void section(const char *fmt, ...)
-{
-	va_list ap;
-
-	putchar('\n');
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-}
 
 static void table_header(void)
 {
@@ -323,26 +284,9 @@ __attribute__((format(printf, 1, 2))) static void note(const char *fmt, ...)
 	fflush(stdout);
 }
 
-static double safe_ratio(double a, double b)
-{
-	return b > 0.0 ? a / b : NAN;
-}
-
-static enum verdict at_least(double ratio, double target)
-{
-	return isnan(ratio) ? V_NONE : ratio >= target ? V_PASS : V_MISS;
-}
-
 static enum verdict at_most(double ratio, double target)
 {
 	return isnan(ratio) ? V_NONE : ratio <= target ? V_PASS : V_MISS;
-}
-
-static double load_average(void)
-{
-	double l[1];
-
-	return getloadavg(l, 1) == 1 ? l[0] : NAN;
 }
 
 /* ------------------------------------------------------- vendors directory */

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: MIT */
+/* What both benchmarks print and measure with: clocks, ratios, verdicts, sections. */
+#ifndef FERRY_BENCH_COMMON_H
+#define FERRY_BENCH_COMMON_H
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+enum verdict { V_NONE = -1, V_MISS = 0, V_PASS = 1 };
+
+static inline uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static inline double load_average(void)
+{
+	double l[1];
+
+	return getloadavg(l, 1) == 1 ? l[0] : NAN;
+}
+
+static inline double safe_ratio(double a, double b)
+{
+	return b > 0.0 ? a / b : NAN;
+}
+
+static inline enum verdict at_least(double ratio, double target)
+{
+	return isnan(ratio) ? V_NONE : ratio >= target ? V_PASS : V_MISS;
+}
+
+static inline int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static inline double pct_us(const uint64_t *sorted, unsigned n, double p)
+{
+	double x = p / 100.0 * n;
+	unsigned i = (unsigned)x;
+
+	if (i < x)
+		i++;
+	if (i > 0)
+		i--;
+	if (i >= n)
+		i = n - 1;
+	return (double)sorted[i] / 1000.0;
+}
+
+__attribute__((format(printf, 1, 2))) static inline void section(const char *fmt, ...)
+{
+	va_list ap;
+
+	putchar('\n');
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+}
+
+#endif /* FERRY_BENCH_COMMON_H */
