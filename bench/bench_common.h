@@ -20,6 +20,7 @@ static inline uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
+/* The 1-minute load average: other work on the machine skews every figure. */
 static inline double load_average(void)
 {
 	double l[1];
@@ -32,6 +33,7 @@ static inline double safe_ratio(double a, double b)
 	return b > 0.0 ? a / b : NAN;
 }
 
+/* PASS when @ratio >= @target; no verdict when the baseline was not measured. */
 static inline enum verdict at_least(double ratio, double target)
 {
 	return isnan(ratio) ? V_NONE : ratio >= target ? V_PASS : V_MISS;
@@ -44,6 +46,7 @@ static inline int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Percentile (0..100) of a sorted array, nearest rank, in microseconds. */
 static inline double pct_us(const uint64_t *sorted, unsigned n, double p)
 {
 	double x = p / 100.0 * n;

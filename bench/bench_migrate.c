@@ -168,10 +168,6 @@ __attribute__((format(printf, 1, 2))) static void note(const char *fmt, ...)
 	fflush(stdout);
 }
 
-/* The 1-minute load average: other work on the machine skews every figure. */
-
-/* PASS when @ratio >= @target; no verdict when the baseline was not measured. */
-
 /* ----------------------------------------------------------------- runtime */
 
 static const char *backend_name(uint32_t b)
@@ -373,8 +369,6 @@ static uint64_t dev_touch(struct ferry_ctx *ctx, const void *p, uint64_t size, u
 	TRY(ferry_device_work(ctx, &w, NULL));
 	return w.result;
 }
-
-/* Percentile (0..100) of a sorted array, nearest rank. */
 
 static uint64_t rng_state = 0x9E3779B97F4A7C15ULL;
 

@@ -209,8 +209,6 @@ static void *xmalloc(size_t size)
 	return p;
 }
 
-/* Percentile (0..100) of a sorted array, nearest rank, in microseconds. */
-
 static double mean_us(const uint64_t *v, unsigned n)
 {
 	double s = 0;
