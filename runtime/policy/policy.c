@@ -1,6 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 #include "policy/policy.h"
 
+#ifdef __KERNEL__
+#include <linux/bitops.h>
+#define ferry_popcount64(x) hweight64(x)
+#else
+#define ferry_popcount64(x) __builtin_popcountll(x)
+#endif
+
 bool ferry_policy_block_size_valid(uint64_t bytes)
 {
 	return bytes >= FERRY_MIN_BLOCK_SIZE && bytes <= FERRY_MAX_BLOCK_SIZE &&
@@ -13,7 +20,7 @@ static uint32_t count_bits(const uint64_t *bits, uint32_t first, uint32_t n)
 
 	for (uint32_t i = first; i < first + n;) {
 		if ((i & 63) == 0 && first + n - i >= 64) {
-			c += (uint32_t)__builtin_popcountll(bits[i / 64]);
+			c += (uint32_t)ferry_popcount64(bits[i / 64]);
 			i += 64;
 		} else {
 			c += (bits[i / 64] >> (i & 63)) & 1;

@@ -9,8 +9,16 @@
 #ifndef FERRY_POLICY_H
 #define FERRY_POLICY_H
 
+#ifdef __KERNEL__ /* built into ferry.ko by kdriver/ferry_policy.c */
+#include <linux/limits.h>
+#include <linux/types.h>
+#ifndef UINT32_MAX
+#define UINT32_MAX U32_MAX
+#endif
+#else
 #include <stdbool.h>
 #include <stdint.h>
+#endif
 
 #include "ferry/ferry_uapi.h"
 

@@ -1,0 +1,310 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * Device memory of the software device.
+ *
+ * Device memory is memremap_pages(MEMORY_DEVICE_PRIVATE) in chunks of
+ * FERRY_CHUNK_SIZE, added on demand up to the device_memory_mb module
+ * parameter. Each device page has one driver-allocated backing page, its
+ * contents, allocated the first time the device page is used and kept while
+ * the device page goes back and forth through the free list: migrations
+ * recycle pages instead of allocating them.
+ *
+ * The device pages are shared by all VA spaces; each VA space has its own
+ * capacity (CREATE_VASPACE) and its own LRU, kept by ferry_migrate.c.
+ *
+ * Locks: ferry_dmem.grow (mutex) serialises adding a chunk; ferry_dmem.lock
+ * (spinlock, innermost) guards the free list. page_free is called with a host
+ * PTE lock held and takes only spinlocks.
+ */
+#include <linux/highmem.h>
+#include <linux/ioport.h>
+#include <linux/memremap.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/vmalloc.h>
+#include <linux/workqueue.h>
+
+#include "ferry_drv.h"
+#include "ferry_compat.h"
+
+#define FERRY_CHUNK_SIZE (64UL << 20)
+#define FERRY_CHUNK_PAGES (FERRY_CHUNK_SIZE >> PAGE_SHIFT)
+#define FERRY_MAX_CHUNKS 256 /* 16 GiB */
+
+struct ferry_chunk {
+	struct dev_pagemap pgmap;
+	struct resource *res;
+	struct ferry_dpage *dpages;
+};
+
+static struct {
+	struct device *dev;
+	struct mutex grow; /* serialises adding a chunk */
+	spinlock_t lock;   /* guards free_list and free_pages */
+	struct list_head free_list;
+	struct ferry_chunk *chunks[FERRY_MAX_CHUNKS];
+	unsigned int nchunks;
+	unsigned int max_chunks;
+	u64 free_pages;
+} ferry_dmem;
+
+static void ferry_page_free(struct page *page);
+
+static const struct dev_pagemap_ops ferry_dmem_ops = {
+	.page_free = ferry_page_free,
+	.migrate_to_ram = ferry_migrate_to_ram,
+};
+
+/**
+ * ferry_dmem_owner() - the owner cookie of Ferry's device-private pages
+ *
+ * Context: any.
+ * Return: the value passed as pgmap_owner to migrate_vma_setup() and as
+ * dev_private_owner to hmm_range_fault().
+ */
+void *ferry_dmem_owner(void)
+{
+	return &ferry_dmem;
+}
+
+/**
+ * ferry_dmem_available() - whether this kernel has device-private memory
+ *
+ * Context: any.
+ * Return: true when CONFIG_DEVICE_PRIVATE is set.
+ */
+bool ferry_dmem_available(void)
+{
+	return FERRY_HAVE_DEVICE_PRIVATE;
+}
+
+/**
+ * ferry_dpage_of() - the device page behind a device-private struct page
+ * @page: a page of one of Ferry's chunks
+ *
+ * Context: any.
+ * Return: its struct ferry_dpage, or NULL for a page that is not Ferry's.
+ */
+struct ferry_dpage *ferry_dpage_of(struct page *page)
+{
+	if (!is_device_private_page(page) || page->pgmap->owner != ferry_dmem_owner())
+		return NULL;
+	return page->zone_device_data;
+}
+
+/**
+ * ferry_dmem_grow() - add one chunk of device memory
+ *
+ * Context: process context, may sleep; takes ferry_dmem.grow.
+ * Return: 0, -ENOSPC when the capacity is reached, or a negative errno.
+ */
+static int ferry_dmem_grow(void)
+{
+	struct ferry_chunk *chunk;
+	unsigned long pfn, i;
+	void *addr;
+	int ret;
+
+	mutex_lock(&ferry_dmem.grow);
+	if (ferry_dmem.free_pages) { /* another thread grew it meanwhile */
+		ret = 0;
+		goto out_unlock;
+	}
+	if (ferry_dmem.nchunks >= ferry_dmem.max_chunks) {
+		ret = -ENOSPC;
+		goto out_unlock;
+	}
+	ret = -ENOMEM;
+	chunk = kzalloc(sizeof(*chunk), GFP_KERNEL);
+	if (!chunk)
+		goto out_unlock;
+	chunk->dpages = kvcalloc(FERRY_CHUNK_PAGES, sizeof(*chunk->dpages), GFP_KERNEL);
+	if (!chunk->dpages)
+		goto err_chunk;
+	chunk->res = request_free_mem_region(&iomem_resource, FERRY_CHUNK_SIZE, "ferry");
+	if (IS_ERR(chunk->res)) {
+		ret = PTR_ERR(chunk->res);
+		goto err_dpages;
+	}
+	chunk->pgmap.type = MEMORY_DEVICE_PRIVATE;
+	chunk->pgmap.range.start = chunk->res->start;
+	chunk->pgmap.range.end = chunk->res->end;
+	chunk->pgmap.nr_range = 1;
+	chunk->pgmap.ops = &ferry_dmem_ops;
+	chunk->pgmap.owner = ferry_dmem_owner();
+	addr = memremap_pages(&chunk->pgmap, numa_node_id());
+	if (IS_ERR(addr)) {
+		ret = PTR_ERR(addr);
+		goto err_region;
+	}
+
+	pfn = chunk->pgmap.range.start >> PAGE_SHIFT;
+	spin_lock(&ferry_dmem.lock);
+	for (i = 0; i < FERRY_CHUNK_PAGES; i++) {
+		struct ferry_dpage *dp = &chunk->dpages[i];
+
+		dp->page = pfn_to_page(pfn + i);
+		dp->page->zone_device_data = dp;
+		list_add_tail(&dp->free, &ferry_dmem.free_list);
+	}
+	ferry_dmem.free_pages += FERRY_CHUNK_PAGES;
+	ferry_dmem.chunks[ferry_dmem.nchunks++] = chunk;
+	spin_unlock(&ferry_dmem.lock);
+	mutex_unlock(&ferry_dmem.grow);
+	return 0;
+
+err_region:
+	release_mem_region(chunk->res->start, resource_size(chunk->res));
+err_dpages:
+	kvfree(chunk->dpages);
+err_chunk:
+	kfree(chunk);
+out_unlock:
+	mutex_unlock(&ferry_dmem.grow);
+	return ret;
+}
+
+/**
+ * ferry_dmem_alloc() - take a free device page for @vas
+ * @vas: the VA space that will own it (a reference is taken)
+ * @addr: the host address whose contents it will hold
+ *
+ * The page comes back locked with one reference (zone_device_page_init()),
+ * ready to be a migration destination, and with a backing page.
+ *
+ * Context: process context, may sleep (grows the device memory, allocates a
+ * backing page the first time a device page is used).
+ * Return: the device page, or NULL when the device memory is full (the caller
+ * evicts and retries) or a backing page cannot be allocated.
+ */
+struct ferry_dpage *ferry_dmem_alloc(struct ferry_vaspace *vas, unsigned long addr)
+{
+	struct ferry_dpage *dp;
+
+	for (;;) {
+		spin_lock(&ferry_dmem.lock);
+		dp = list_first_entry_or_null(&ferry_dmem.free_list, struct ferry_dpage, free);
+		if (dp) {
+			list_del_init(&dp->free);
+			ferry_dmem.free_pages--;
+		}
+		spin_unlock(&ferry_dmem.lock);
+		if (dp)
+			break;
+		if (ferry_dmem_grow())
+			return NULL;
+	}
+	if (!dp->backing) {
+		dp->backing = alloc_page(GFP_HIGHUSER | __GFP_NOWARN);
+		if (!dp->backing) {
+			spin_lock(&ferry_dmem.lock);
+			list_add(&dp->free, &ferry_dmem.free_list);
+			ferry_dmem.free_pages++;
+			spin_unlock(&ferry_dmem.lock);
+			return NULL;
+		}
+	}
+	kref_get(&vas->ref);
+	dp->vas = vas;
+	dp->addr = addr;
+	zone_device_page_init(dp->page);
+	return dp;
+}
+
+/**
+ * ferry_page_free() - dev_pagemap_ops.page_free: a device page's last
+ * reference is gone
+ * @page: the device-private page
+ *
+ * The page leaves its VA space's residency (if it still counted there) and
+ * goes back to the free list with its backing page, for reuse.
+ *
+ * Context: any, possibly under a host PTE lock: spinlocks only.
+ */
+static void ferry_page_free(struct page *page)
+{
+	struct ferry_dpage *dp = page->zone_device_data;
+	struct ferry_vaspace *vas = dp->vas;
+
+	if (vas) {
+		unsigned long idx = dp->addr >> PAGE_SHIFT;
+
+		spin_lock(&vas->state_lock);
+		if (xa_load(&vas->dmap, idx) == dp) {
+			unsigned long r = ferry_region_index(vas, dp->addr);
+
+			xa_erase(&vas->dmap, idx);
+			vas->resident_pages--;
+			if (!--vas->region_pages[r])
+				ferry_lru_remove(&vas->lru, r);
+		}
+		spin_unlock(&vas->state_lock);
+		dp->vas = NULL;
+	}
+	spin_lock(&ferry_dmem.lock);
+	list_add(&dp->free, &ferry_dmem.free_list);
+	ferry_dmem.free_pages++;
+	spin_unlock(&ferry_dmem.lock);
+	if (vas)
+		ferry_vaspace_put(vas);
+}
+
+/**
+ * ferry_dmem_stats() - device memory in pages
+ * @total_pages: out: pages in the chunks added so far
+ * @free_pages: out: of which free
+ *
+ * Context: any.
+ */
+void ferry_dmem_stats(u64 *total_pages, u64 *free_pages)
+{
+	spin_lock(&ferry_dmem.lock);
+	*total_pages = (u64)ferry_dmem.nchunks * FERRY_CHUNK_PAGES;
+	*free_pages = ferry_dmem.free_pages;
+	spin_unlock(&ferry_dmem.lock);
+}
+
+/**
+ * ferry_dmem_init() - prepare the device memory (chunks come on demand)
+ * @fdev: the device
+ *
+ * Context: module load.
+ * Return: 0.
+ */
+int ferry_dmem_init(struct ferry_device *fdev)
+{
+	ferry_dmem.dev = fdev->drm.dev;
+	mutex_init(&ferry_dmem.grow);
+	spin_lock_init(&ferry_dmem.lock);
+	INIT_LIST_HEAD(&ferry_dmem.free_list);
+	ferry_dmem.max_chunks = min_t(unsigned int, FERRY_MAX_CHUNKS,
+				      DIV_ROUND_UP((unsigned long)ferry_device_memory_mb << 20,
+						   FERRY_CHUNK_SIZE));
+	return 0;
+}
+
+/**
+ * ferry_dmem_fini() - release every chunk
+ *
+ * Called after every VA space is gone: no device page is in use any more.
+ *
+ * Context: module unload.
+ */
+void ferry_dmem_fini(void)
+{
+	unsigned int c;
+	unsigned long i;
+
+	for (c = 0; c < ferry_dmem.nchunks; c++) {
+		struct ferry_chunk *chunk = ferry_dmem.chunks[c];
+
+		memunmap_pages(&chunk->pgmap);
+		release_mem_region(chunk->pgmap.range.start, range_len(&chunk->pgmap.range));
+		for (i = 0; i < FERRY_CHUNK_PAGES; i++)
+			if (chunk->dpages[i].backing)
+				__free_page(chunk->dpages[i].backing);
+		kvfree(chunk->dpages);
+		kfree(chunk);
+	}
+	ferry_dmem.nchunks = 0;
+}

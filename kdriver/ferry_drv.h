@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: GPL-2.0 OR MIT */
+/*
+ * The objects of ferry.ko and what its files share:
+ *
+ * ferry_drv.c     the DRM device, the file of an opener, ioctls, debugfs
+ * ferry_dmem.c    device memory: MEMORY_DEVICE_PRIVATE chunks, backing pages
+ * ferry_migrate.c host <-> device migration, migrate_to_ram, eviction
+ * ferry_mirror.c  the device view: its fault handler and its invalidation
+ * ferry_policy.c  the runtime's plain-C policy (block size, prefetcher, LRU)
+ *
+ * Lock order (outermost first):
+ *   host mm mmap_lock (read)
+ *     vas->migrate_lock          one migration of a VA space at a time
+ *       page locks taken by migrate_vma_setup()/migrate_device_range()
+ *         vas->lock              the device-view table and its invalidation
+ *           device-view PTE lock
+ *   device mm mmap_lock (read, the device-view fault)
+ *     vas->lock
+ *   vas->state_lock (spinlock, innermost; also taken from page_free under a
+ *   host PTE lock) and ferry_dmem.lock (spinlock, innermost) are never held
+ *   together with anything that sleeps.
+ * The device-view fault never holds the device's mmap_lock while it takes the
+ * host's: it drops it and returns VM_FAULT_RETRY after the host-side work.
+ * Nothing allocates memory that may enter reclaim while holding vas->lock,
+ * because reclaim calls the MMU notifier, which takes vas->lock.
+ */
+#ifndef FERRY_DRV_H
+#define FERRY_DRV_H
+
+#include <linux/kref.h>
+#include <linux/memremap.h>
+#include <linux/mmu_notifier.h>
+#include <linux/mutex.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
+#include <linux/xarray.h>
+
+#include <drm/drm_device.h>
+
+#include "ferry/ferry_uapi.h"
+#include "policy/policy.h"
+
+#define FERRY_NR_COUNTERS (sizeof(struct ferry_counters) / sizeof(__u64))
+#define FERRY_CTR(field) (offsetof(struct ferry_counters, field) / sizeof(__u64))
+
+/* Module parameters (ferry_drv.c). */
+extern unsigned int ferry_device_memory_mb;
+extern unsigned int ferry_block_kb;
+extern bool ferry_prefetch;
+
+/* One device page: a MEMORY_DEVICE_PRIVATE page and its backing page. */
+struct ferry_dpage {
+	struct page *page;	   /* the device-private page */
+	struct page *backing;	   /* its contents ("VRAM") */
+	struct ferry_vaspace *vas; /* owner while allocated, holds a reference */
+	unsigned long addr;	   /* host address it was migrated from */
+	struct list_head free;	   /* on ferry_dmem.free_list */
+};
+
+/*
+ * The VA space of one opener: the host process's mm, its window, the device
+ * pages it holds and the device view's table.
+ */
+struct ferry_vaspace {
+	struct kref ref;
+	u64 id;
+	struct mm_struct *mm; /* host mm, mmgrab()ed */
+	struct ferry_device *fdev;
+	u64 capacity_pages;
+
+	/* The window; set once by REGISTER_WINDOW. */
+	unsigned long base, size;
+	bool registered;
+	struct mmu_interval_notifier notifier;
+	pgoff_t pgoff; /* mmap offset of the device view, in pages */
+
+	struct mutex migrate_lock; /* one migration of this VA space at a time */
+	unsigned long *src, *dst;	/* migrate_vma arrays, one region */
+	unsigned long *ev_src, *ev_dst; /* eviction arrays, one region */
+
+	/*
+	 * The device-view table: page index (address >> PAGE_SHIFT) -> PFN to
+	 * map for a device touch, tagged writable (1) or read-only (0). Filled
+	 * by ferry_mirror_fill() under the interval notifier's sequence,
+	 * emptied by invalidation.
+	 */
+	struct mutex lock;
+	struct xarray pt;
+	unsigned long fault_err_addr; /* last failed device fault */
+	int fault_err;
+
+	/* Device residency: guarded by state_lock. */
+	spinlock_t state_lock;
+	struct xarray dmap;	/* page index -> struct ferry_dpage * */
+	u16 *region_pages;	/* device pages per 2 MiB region */
+	u64 *region_evicted_ns; /* when a region was last evicted */
+	struct ferry_lru lru;	/* regions with device pages */
+	struct ferry_lru_node *lru_nodes;
+	u64 resident_pages, peak_pages;
+
+	/* Range attributes: region index -> u8[FERRY_REGION_PAGES] (lazy). */
+	struct xarray attrs;
+	u32 block_pages;
+	bool prefetch;
+
+	/* Asynchronous migrations: run in order on @wq; fences count up. */
+	struct workqueue_struct *wq;
+	u64 fence_issued, fence_done; /* under fence_wait.lock */
+	wait_queue_head_t fence_wait;
+	struct {
+		u64 fence;
+		int status;
+	} fence_err[16]; /* the latest failures, by fence % 16 */
+
+	struct work_struct free_work; /* the last put frees in process context */
+
+	atomic64_t ctr[FERRY_NR_COUNTERS];
+	struct dentry *debugfs;
+};
+
+/* Per-page attribute bits stored in vas->attrs. */
+#define FERRY_PA_PREF_HOST BIT(0)
+#define FERRY_PA_PREF_DEVICE BIT(1)
+#define FERRY_PA_ACCESSED_BY_DEVICE BIT(2)
+#define FERRY_PA_ACCESSED_BY_HOST BIT(3)
+#define FERRY_PA_READ_MOSTLY BIT(4)
+
+struct ferry_device {
+	struct drm_device drm;
+	struct platform_device *pdev;
+	struct dentry *debugfs;
+	atomic64_t next_id;
+};
+
+/* The file of one opener. */
+struct ferry_file {
+	struct ferry_vaspace *vas; /* NULL until CREATE_VASPACE */
+	struct mutex lock;	   /* serialises CREATE_VASPACE */
+};
+
+static inline void ferry_count(struct ferry_vaspace *vas, unsigned int ctr, u64 n)
+{
+	atomic64_add(n, &vas->ctr[ctr]);
+}
+
+static inline unsigned long ferry_region_index(struct ferry_vaspace *vas, unsigned long addr)
+{
+	return (addr - vas->base) / FERRY_REGION_SIZE;
+}
+
+void ferry_vaspace_put(struct ferry_vaspace *vas);
+
+/* ferry_dmem.c */
+int ferry_dmem_init(struct ferry_device *fdev);
+void ferry_dmem_fini(void);
+bool ferry_dmem_available(void);
+void *ferry_dmem_owner(void);
+struct ferry_dpage *ferry_dmem_alloc(struct ferry_vaspace *vas, unsigned long addr);
+struct ferry_dpage *ferry_dpage_of(struct page *page);
+void ferry_dmem_stats(u64 *total_pages, u64 *free_pages);
+
+/* ferry_migrate.c */
+int ferry_migrate_range(struct ferry_vaspace *vas, unsigned long start, unsigned long end,
+			u32 target, u32 flags);
+int ferry_migrate_block_to_device(struct ferry_vaspace *vas, struct mm_struct *mm,
+				  unsigned long addr, bool prefetch);
+void ferry_evict_all(struct ferry_vaspace *vas);
+int ferry_residency(struct ferry_vaspace *vas, unsigned long start, unsigned long end,
+		    u8 __user *out, u64 count[4]);
+vm_fault_t ferry_migrate_to_ram(struct vm_fault *vmf);
+u8 ferry_page_attr(struct ferry_vaspace *vas, unsigned long addr);
+
+/* ferry_mirror.c */
+extern const struct mmu_interval_notifier_ops ferry_mirror_ops;
+int ferry_mirror_init(void);
+void ferry_mirror_fini(void);
+void ferry_defer(struct work_struct *work);
+int ferry_mirror_mmap(struct ferry_vaspace *vas, struct vm_area_struct *vma);
+void ferry_mirror_zap(struct ferry_vaspace *vas, unsigned long start, unsigned long end);
+int ferry_mirror_fill(struct ferry_vaspace *vas, struct mm_struct *mm, unsigned long start,
+		      unsigned long end, unsigned long fault_addr, bool write);
+void ferry_mirror_forget(struct ferry_vaspace *vas, unsigned long start, unsigned long end);
+
+#endif /* FERRY_DRV_H */

@@ -1,0 +1,617 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * Moving pages between system memory and device memory.
+ *
+ * Host -> device: migrate_vma_setup() on the host's VMA, a device page per
+ * collected page (contents copied into its backing page, or cleared),
+ * migrate_vma_pages(), migrate_vma_finalize(), in batches of at most one
+ * 2 MiB region. Device -> host: the same with MIGRATE_VMA_SELECT_DEVICE_PRIVATE,
+ * from an explicit request or from dev_pagemap_ops.migrate_to_ram on a host
+ * touch. Eviction under capacity pressure: migrate_device_range() on the
+ * device pages of the least recently used region, which needs no VMA.
+ *
+ * Every migration of a VA space runs under vas->migrate_lock; the residency
+ * bookkeeping (vas->dmap, region counts, the LRU) is under vas->state_lock.
+ * Policy (block size, prefetcher, LRU order) is the runtime's policy.c.
+ */
+#include <linux/highmem.h>
+#include <linux/hmm.h>
+#include <linux/migrate.h>
+#include <linux/mm.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "ferry_drv.h"
+#include "ferry_compat.h"
+
+/**
+ * ferry_page_attr() - advice bits of one page (FERRY_PA_*)
+ * @vas: the VA space
+ * @addr: an address inside the window
+ *
+ * Context: any; the per-region arrays are never freed while @vas lives.
+ * Return: the bits, 0 when no advice was given.
+ */
+u8 ferry_page_attr(struct ferry_vaspace *vas, unsigned long addr)
+{
+	u8 *a = xa_load(&vas->attrs, ferry_region_index(vas, addr));
+
+	return a ? READ_ONCE(a[((addr - vas->base) % FERRY_REGION_SIZE) >> PAGE_SHIFT]) : 0;
+}
+
+/*
+ * Which pages of @addr's region are device-resident, one bit a page, for
+ * the prefetcher. Context: takes vas->state_lock.
+ */
+static void ferry_region_bits(struct ferry_vaspace *vas, unsigned long rstart, u64 *bits)
+{
+	unsigned long idx, first = rstart >> PAGE_SHIFT;
+	void *e;
+
+	memset(bits, 0, FERRY_REGION_PAGES / 8);
+	spin_lock(&vas->state_lock);
+	xa_for_each_range(&vas->dmap, idx, e, first, first + FERRY_REGION_PAGES - 1)
+		__set_bit(idx - first, (unsigned long *)bits);
+	spin_unlock(&vas->state_lock);
+}
+
+/* Count a device page into its VA space's residency. */
+static void ferry_record(struct ferry_vaspace *vas, struct ferry_dpage *dp)
+{
+	unsigned long r = ferry_region_index(vas, dp->addr);
+	u64 now = ktime_get_ns();
+
+	spin_lock(&vas->state_lock);
+	if (xa_err(xa_store(&vas->dmap, dp->addr >> PAGE_SHIFT, dp, GFP_ATOMIC))) {
+		spin_unlock(&vas->state_lock);
+		return;
+	}
+	if (!vas->region_pages[r]++ && vas->region_evicted_ns[r] &&
+	    ferry_policy_thrashing(now, vas->region_evicted_ns[r], FERRY_THRASHING_WINDOW_NS))
+		ferry_count(vas, FERRY_CTR(thrashing), 1);
+	ferry_lru_touch(&vas->lru, r);
+	if (++vas->resident_pages > vas->peak_pages)
+		vas->peak_pages = vas->resident_pages;
+	spin_unlock(&vas->state_lock);
+}
+
+/**
+ * ferry_evict_region() - move every device page of one region to the host
+ * @vas: the VA space
+ * @r: region index
+ *
+ * Context: process context, vas->migrate_lock held.
+ * Return: pages evicted.
+ */
+static unsigned long ferry_evict_region(struct ferry_vaspace *vas, unsigned long r)
+{
+	unsigned long *src = vas->ev_src, *dst = vas->ev_dst;
+	unsigned long first = (vas->base >> PAGE_SHIFT) + r * FERRY_REGION_PAGES;
+	unsigned long idx, n = 0, i, moved = 0;
+	struct ferry_dpage *dp;
+
+	spin_lock(&vas->state_lock);
+	xa_for_each_range(&vas->dmap, idx, dp, first, first + FERRY_REGION_PAGES - 1)
+		src[n++] = page_to_pfn(dp->page);
+	ferry_lru_remove(&vas->lru, r); /* back on touch; never picked twice */
+	spin_unlock(&vas->state_lock);
+
+	for (i = 0; i < n; i++)
+		migrate_device_range(&src[i], src[i], 1);
+	for (i = 0; i < n; i++) {
+		struct page *spage = migrate_pfn_to_page(src[i]), *npage;
+
+		dst[i] = 0;
+		if (!spage || !(src[i] & MIGRATE_PFN_MIGRATE))
+			continue;
+		dp = ferry_dpage_of(spage);
+		if (!dp || dp->vas != vas || ferry_region_index(vas, dp->addr) != r)
+			continue; /* freed and reused meanwhile: not ours to move */
+		npage = alloc_page(GFP_HIGHUSER_MOVABLE | __GFP_NOWARN);
+		if (!npage)
+			continue;
+		lock_page(npage);
+		copy_highpage(npage, dp->backing);
+		dst[i] = migrate_pfn(page_to_pfn(npage)) | (src[i] & MIGRATE_PFN_WRITE);
+	}
+	migrate_device_pages(src, dst, n);
+	for (i = 0; i < n; i++)
+		if (dst[i] && (src[i] & MIGRATE_PFN_MIGRATE))
+			moved++;
+	migrate_device_finalize(src, dst, n);
+
+	spin_lock(&vas->state_lock);
+	vas->region_evicted_ns[r] = ktime_get_ns();
+	if (vas->region_pages[r]) /* pages that could not move stay evictable */
+		ferry_lru_touch(&vas->lru, r);
+	spin_unlock(&vas->state_lock);
+	ferry_count(vas, FERRY_CTR(evictions), 1);
+	ferry_count(vas, FERRY_CTR(pages_evicted), moved);
+	ferry_count(vas, FERRY_CTR(pages_to_host), moved);
+	ferry_count(vas, FERRY_CTR(bytes_to_host), moved << PAGE_SHIFT);
+	return moved;
+}
+
+/*
+ * Evict the least recently used region other than @pinned.
+ * Context: vas->migrate_lock held.
+ * Return: 0, or -ENOMEM when there is nothing to evict.
+ */
+static int ferry_evict_one(struct ferry_vaspace *vas, unsigned long pinned)
+{
+	u32 victim;
+
+	spin_lock(&vas->state_lock);
+	victim = ferry_lru_victim(&vas->lru, pinned);
+	spin_unlock(&vas->state_lock);
+	if (victim == FERRY_LRU_NONE)
+		return -ENOMEM;
+	ferry_evict_region(vas, victim);
+	return 0;
+}
+
+/*
+ * A device page for @addr within the VA space's capacity and the device
+ * memory's, evicting least recently used regions other than @pinned.
+ * Context: vas->migrate_lock held.
+ * Return: the page, or NULL when nothing more can be evicted.
+ */
+static struct ferry_dpage *ferry_alloc_evicting(struct ferry_vaspace *vas, unsigned long addr,
+						unsigned long pinned, unsigned long inflight)
+{
+	struct ferry_dpage *dp;
+	int tries;
+
+	for (tries = 0; tries < 8; tries++) {
+		if (READ_ONCE(vas->resident_pages) + inflight >= vas->capacity_pages) {
+			if (ferry_evict_one(vas, pinned))
+				return NULL;
+			continue;
+		}
+		dp = ferry_dmem_alloc(vas, addr);
+		if (dp)
+			return dp;
+		if (ferry_evict_one(vas, pinned)) /* the device memory itself is full */
+			return NULL;
+	}
+	return NULL;
+}
+
+/*
+ * Host -> device for [start, end) of @vma, at most one region.
+ * Context: host mmap_lock held for read, vas->migrate_lock held.
+ * Return: pages now on the device from this call, or a negative errno.
+ */
+static long ferry_to_device(struct ferry_vaspace *vas, struct vm_area_struct *vma,
+			    unsigned long start, unsigned long end, bool discard)
+{
+	unsigned long npages = (end - start) >> PAGE_SHIFT;
+	unsigned long *src = vas->src, *dst = vas->dst;
+	unsigned long pinned = ferry_region_index(vas, start);
+	struct migrate_vma args = {
+		.vma = vma,
+		.start = start,
+		.end = end,
+		.src = src,
+		.dst = dst,
+		.pgmap_owner = ferry_dmem_owner(),
+		.flags = MIGRATE_VMA_SELECT_SYSTEM,
+	};
+	unsigned long i, inflight = 0, present = 0, copied = 0, zeroed = 0, idx;
+	long ret = 0;
+	void *e;
+
+	spin_lock(&vas->state_lock);
+	xa_for_each_range(&vas->dmap, idx, e, start >> PAGE_SHIFT, (end >> PAGE_SHIFT) - 1)
+		present++;
+	spin_unlock(&vas->state_lock);
+	if (present == npages)
+		return 0; /* already there: no host PTE to touch */
+
+	ret = migrate_vma_setup(&args);
+	if (ret)
+		return ret;
+	for (i = 0; i < npages; i++) {
+		unsigned long addr = start + (i << PAGE_SHIFT);
+		struct page *spage = migrate_pfn_to_page(src[i]);
+		struct ferry_dpage *dp;
+
+		dst[i] = 0;
+		if (!(src[i] & MIGRATE_PFN_MIGRATE))
+			continue;
+		dp = ferry_alloc_evicting(vas, addr, pinned, inflight);
+		if (!dp) {
+			ret = -ENOMEM;
+			continue;
+		}
+		inflight++;
+		if (spage && !discard)
+			copy_highpage(dp->backing, spage);
+		else
+			clear_highpage(dp->backing);
+		dst[i] = migrate_pfn(page_to_pfn(dp->page));
+		if ((src[i] & MIGRATE_PFN_WRITE) || (!spage && (vma->vm_flags & VM_WRITE)))
+			dst[i] |= MIGRATE_PFN_WRITE;
+	}
+	migrate_vma_pages(&args);
+	for (i = 0; i < npages; i++) {
+		if (!dst[i] || !(src[i] & MIGRATE_PFN_MIGRATE))
+			continue;
+		ferry_record(vas, migrate_pfn_to_page(dst[i])->zone_device_data);
+		if (migrate_pfn_to_page(src[i]) && !discard)
+			copied++;
+		else
+			zeroed++;
+	}
+	migrate_vma_finalize(&args);
+	ferry_count(vas, FERRY_CTR(pages_to_device), copied);
+	ferry_count(vas, FERRY_CTR(bytes_to_device), copied << PAGE_SHIFT);
+	ferry_count(vas, FERRY_CTR(zero_fill_device), zeroed);
+	if (copied + zeroed)
+		return copied + zeroed;
+	return ret;
+}
+
+/*
+ * Device -> host for [start, end) of @vma, at most one region.
+ * Context: host mmap_lock (or the VMA lock) held, vas->migrate_lock held.
+ * Return: pages moved, or a negative errno.
+ */
+static long ferry_to_host(struct ferry_vaspace *vas, struct vm_area_struct *vma,
+			  unsigned long start, unsigned long end, struct page *fault_page)
+{
+	unsigned long npages = (end - start) >> PAGE_SHIFT;
+	unsigned long *src = vas->src, *dst = vas->dst;
+	struct migrate_vma args = {
+		.vma = vma,
+		.start = start,
+		.end = end,
+		.src = src,
+		.dst = dst,
+		.pgmap_owner = ferry_dmem_owner(),
+		.flags = MIGRATE_VMA_SELECT_DEVICE_PRIVATE,
+		.fault_page = fault_page,
+	};
+	unsigned long i, moved = 0;
+	long ret;
+
+	ret = migrate_vma_setup(&args);
+	if (ret)
+		return ret;
+	if (!args.cpages) {
+		migrate_vma_finalize(&args);
+		return 0;
+	}
+	/* The host PTEs are migration entries now: stop the device, then copy. */
+	if (vma->vm_mm == vas->mm)
+		ferry_mirror_forget(vas, start, end);
+	for (i = 0; i < npages; i++) {
+		unsigned long addr = start + (i << PAGE_SHIFT);
+		struct page *spage = migrate_pfn_to_page(src[i]), *npage;
+		struct ferry_dpage *dp;
+
+		dst[i] = 0;
+		if (!spage || !(src[i] & MIGRATE_PFN_MIGRATE))
+			continue;
+		dp = ferry_dpage_of(spage);
+		if (!dp)
+			continue;
+		npage = alloc_page_vma(GFP_HIGHUSER_MOVABLE | __GFP_NOWARN, vma, addr);
+		if (!npage) {
+			ret = -ENOMEM;
+			continue;
+		}
+		lock_page(npage);
+		copy_highpage(npage, dp->backing);
+		dst[i] = migrate_pfn(page_to_pfn(npage)) | (src[i] & MIGRATE_PFN_WRITE);
+	}
+	migrate_vma_pages(&args);
+	for (i = 0; i < npages; i++)
+		if (dst[i] && (src[i] & MIGRATE_PFN_MIGRATE))
+			moved++;
+	migrate_vma_finalize(&args);
+	ferry_count(vas, FERRY_CTR(pages_to_host), moved);
+	ferry_count(vas, FERRY_CTR(bytes_to_host), moved << PAGE_SHIFT);
+	return moved ? (long)moved : ret;
+}
+
+/**
+ * ferry_migrate_block_to_device() - a device touch: bring its block (and,
+ * with the prefetcher, more of its region) to the device
+ * @vas: the VA space
+ * @mm: the host mm (mmap_lock held for read)
+ * @addr: the touched address
+ * @prefetch: apply the density prefetcher
+ *
+ * Context: process context, host mmap_lock held for read; takes
+ * vas->migrate_lock.
+ * Return: pages moved or a negative errno.
+ */
+int ferry_migrate_block_to_device(struct ferry_vaspace *vas, struct mm_struct *mm,
+				  unsigned long addr, bool prefetch)
+{
+	struct vm_area_struct *vma = vma_lookup(mm, addr);
+	unsigned long rstart = ALIGN_DOWN(addr, FERRY_REGION_SIZE);
+	u32 first, count, block = vas->block_pages;
+	unsigned long start, end;
+	long moved;
+
+	if (!vma)
+		return -EFAULT;
+	first = ((addr - rstart) >> PAGE_SHIFT) & ~(block - 1);
+	count = block;
+	mutex_lock(&vas->migrate_lock);
+	if (prefetch && vas->prefetch) {
+		u64 bits[FERRY_REGION_PAGES / 64];
+
+		ferry_region_bits(vas, rstart, bits);
+		ferry_policy_prefetch(bits, (addr - rstart) >> PAGE_SHIFT, block,
+				      FERRY_PREFETCH_THRESHOLD, &first, &count);
+	}
+	start = max(rstart + ((unsigned long)first << PAGE_SHIFT), vma->vm_start);
+	end = min(rstart + ((unsigned long)(first + count) << PAGE_SHIFT), vma->vm_end);
+	moved = ferry_to_device(vas, vma, start, end, false);
+	mutex_unlock(&vas->migrate_lock);
+	if (moved > block)
+		ferry_count(vas, FERRY_CTR(pages_prefetched), moved - block);
+	return moved < 0 ? moved : 0;
+}
+
+/**
+ * ferry_migrate_to_ram() - dev_pagemap_ops.migrate_to_ram: a host touch of a
+ * device page brings its block back
+ * @vmf: the host fault
+ *
+ * Context: the host's page fault, its mmap_lock (or VMA lock) held, the
+ * device page locked by the caller; takes vas->migrate_lock.
+ * Return: 0, VM_FAULT_OOM or VM_FAULT_SIGBUS.
+ */
+vm_fault_t ferry_migrate_to_ram(struct vm_fault *vmf)
+{
+	struct ferry_dpage *dp = vmf->page->zone_device_data;
+	struct ferry_vaspace *vas = dp->vas;
+	struct vm_area_struct *vma = vmf->vma;
+	unsigned long addr = vmf->address & PAGE_MASK;
+	unsigned long bsize, start, end;
+	u64 t0 = ktime_get_ns();
+	bool own;
+	long ret;
+
+	if (!vas)
+		return VM_FAULT_SIGBUS;
+	bsize = (unsigned long)vas->block_pages << PAGE_SHIFT;
+	own = vma->vm_mm == vas->mm && addr >= vas->base && addr < vas->base + vas->size;
+	start = max(ALIGN_DOWN(addr, bsize), vma->vm_start);
+	end = min(ALIGN_DOWN(addr, bsize) + bsize, vma->vm_end);
+	mutex_lock(&vas->migrate_lock);
+	if (own && vas->prefetch) {
+		unsigned long rstart = ALIGN_DOWN(addr, FERRY_REGION_SIZE);
+		u64 bits[FERRY_REGION_PAGES / 64];
+		u32 first, count, k;
+
+		/* the host side's resident pages: those not on the device */
+		ferry_region_bits(vas, rstart, bits);
+		for (k = 0; k < FERRY_REGION_PAGES / 64; k++)
+			bits[k] = ~bits[k];
+		ferry_policy_prefetch(bits, (addr - rstart) >> PAGE_SHIFT, vas->block_pages,
+				      FERRY_PREFETCH_THRESHOLD, &first, &count);
+		start = max(rstart + ((unsigned long)first << PAGE_SHIFT), vma->vm_start);
+		end = min(rstart + ((unsigned long)(first + count) << PAGE_SHIFT), vma->vm_end);
+	}
+	ret = ferry_to_host(vas, vma, start, end, vmf->page);
+	mutex_unlock(&vas->migrate_lock);
+	if (own) {
+		ferry_count(vas, FERRY_CTR(faults_host), 1);
+		ferry_count(vas, FERRY_CTR(fault_batches), 1);
+		ferry_count(vas, FERRY_CTR(fault_ns), ktime_get_ns() - t0);
+		if (ret > (long)vas->block_pages)
+			ferry_count(vas, FERRY_CTR(pages_prefetched), ret - vas->block_pages);
+	}
+	if (ret == -ENOMEM)
+		return VM_FAULT_OOM;
+	return ret < 0 ? VM_FAULT_SIGBUS : 0;
+}
+
+/*
+ * Every VMA of [start, end) must be anonymous private memory that may move.
+ * Context: host mmap_lock held.
+ */
+static int ferry_check_range(struct mm_struct *mm, unsigned long start, unsigned long end)
+{
+	unsigned long addr = start;
+
+	while (addr < end) {
+		struct vm_area_struct *vma = vma_lookup(mm, addr);
+
+		if (!vma)
+			return -EFAULT;
+		if (vma->vm_flags & (VM_IO | VM_PFNMAP | VM_MIXEDMAP | VM_SHARED) ||
+		    !vma_is_anonymous(vma))
+			return -EOPNOTSUPP;
+		if (vma->vm_flags & VM_LOCKED)
+			return -EBUSY;
+		addr = vma->vm_end;
+	}
+	return 0;
+}
+
+/**
+ * ferry_migrate_range() - FERRY_IOCTL_MIGRATE, synchronously
+ * @vas: the VA space (window registered)
+ * @start: first address, checked by the caller
+ * @end: end address
+ * @target: FERRY_LOC_HOST or FERRY_LOC_DEVICE
+ * @flags: FERRY_MIGRATE_DISCARD or 0
+ *
+ * Pages that cannot move (pinned, under migration elsewhere) stay where they
+ * are, as with cudaMemPrefetchAsync.
+ *
+ * Context: process context, may sleep; takes the host mmap_lock for read and
+ * vas->migrate_lock per batch.
+ * Return: 0; -EFAULT when part of the range is not mapped in the host;
+ * -EOPNOTSUPP for mappings that cannot migrate (file-backed, shared,
+ * VM_PFNMAP/VM_IO); -EBUSY for mlock()ed memory; -ENOMEM when the device
+ * is full and nothing can be evicted; -ESRCH when the host process is gone.
+ */
+int ferry_migrate_range(struct ferry_vaspace *vas, unsigned long start, unsigned long end,
+			u32 target, u32 flags)
+{
+	bool discard = flags & FERRY_MIGRATE_DISCARD;
+	struct mm_struct *mm = vas->mm;
+	u64 t0 = ktime_get_ns();
+	unsigned long addr;
+	int ret;
+
+	if (!mmget_not_zero(mm))
+		return -ESRCH;
+	mmap_read_lock(mm);
+	ret = ferry_check_range(mm, start, end);
+	for (addr = start; !ret && addr < end;) {
+		struct vm_area_struct *vma = vma_lookup(mm, addr);
+		unsigned long next = min3(end, vma->vm_end, ALIGN_DOWN(addr, FERRY_REGION_SIZE) +
+							   FERRY_REGION_SIZE);
+		long r;
+
+		if (target == FERRY_LOC_HOST && discard) {
+			ferry_zap_host(vma, addr, next - addr);
+			addr = next;
+			continue;
+		}
+		mutex_lock(&vas->migrate_lock);
+		if (target == FERRY_LOC_DEVICE)
+			r = ferry_to_device(vas, vma, addr, next, discard);
+		else
+			r = ferry_to_host(vas, vma, addr, next, NULL);
+		mutex_unlock(&vas->migrate_lock);
+		if (r < 0 && r != -EBUSY)
+			ret = r;
+		addr = next;
+	}
+	mmap_read_unlock(mm);
+	mmput(mm);
+	ferry_count(vas, FERRY_CTR(migrate_ns), ktime_get_ns() - t0);
+	return ret;
+}
+
+/**
+ * ferry_evict_all() - move every device page of @vas back to system memory
+ * @vas: the VA space being torn down
+ *
+ * Context: process context, may sleep; takes vas->migrate_lock.
+ */
+void ferry_evict_all(struct ferry_vaspace *vas)
+{
+	mutex_lock(&vas->migrate_lock);
+	for (;;) {
+		u32 victim;
+
+		spin_lock(&vas->state_lock);
+		victim = ferry_lru_victim(&vas->lru, FERRY_LRU_NONE);
+		spin_unlock(&vas->state_lock);
+		if (victim == FERRY_LRU_NONE)
+			break;
+		if (!ferry_evict_region(vas, victim)) {
+			spin_lock(&vas->state_lock);
+			ferry_lru_remove(&vas->lru, victim);
+			spin_unlock(&vas->state_lock);
+		}
+	}
+	mutex_unlock(&vas->migrate_lock);
+}
+
+/**
+ * ferry_residency() - FERRY_IOCTL_RESIDENCY
+ * @vas: the VA space
+ * @start: first address, checked by the caller
+ * @end: end address
+ * @out: user buffer of one byte a page, or NULL
+ * @count: out: pages per enum ferry_residency
+ *
+ * A snapshot of the host's page table with hmm_range_fault() (no faulting):
+ * a Ferry device page is on the device, a present system page is on the
+ * host (duplicated when the device maps it read-only under read-mostly), no
+ * page is untouched.
+ *
+ * Context: process context, may sleep; takes the host mmap_lock for read
+ * per region, copies to user space without it.
+ * Return: 0, -EFAULT, -ENOMEM or -ESRCH.
+ */
+int ferry_residency(struct ferry_vaspace *vas, unsigned long start, unsigned long end,
+		    u8 __user *out, u64 count[4])
+{
+	unsigned long *pfns = kvmalloc_array(FERRY_REGION_PAGES, sizeof(*pfns), GFP_KERNEL);
+	u8 *res = kmalloc(FERRY_REGION_PAGES, GFP_KERNEL);
+	struct mm_struct *mm = vas->mm;
+	unsigned long addr;
+	int ret = 0;
+
+	if (!pfns || !res) {
+		ret = -ENOMEM;
+		goto out_free;
+	}
+	if (!mmget_not_zero(mm)) {
+		ret = -ESRCH;
+		goto out_free;
+	}
+	for (addr = start; addr < end;) {
+		unsigned long next = min(end, ALIGN_DOWN(addr, FERRY_REGION_SIZE) +
+						      FERRY_REGION_SIZE);
+		unsigned long n = (next - addr) >> PAGE_SHIFT, i, a;
+
+		memset(res, FERRY_RES_UNTOUCHED, n);
+		mmap_read_lock(mm);
+		for (a = addr; a < next;) {
+			struct vm_area_struct *vma = find_vma_intersection(mm, a, next);
+			struct hmm_range range = {
+				.notifier = &vas->notifier,
+				.hmm_pfns = pfns,
+				.dev_private_owner = ferry_dmem_owner(),
+			};
+			int r;
+
+			if (!vma)
+				break;
+			range.start = max(a, vma->vm_start);
+			range.end = min(next, vma->vm_end);
+			do {
+				range.notifier_seq = mmu_interval_read_begin(&vas->notifier);
+				r = hmm_range_fault(&range);
+			} while (r == -EBUSY);
+			for (i = 0; !r && i < (range.end - range.start) >> PAGE_SHIFT; i++) {
+				unsigned long pa = range.start + (i << PAGE_SHIFT);
+				u8 *slot = &res[(pa - addr) >> PAGE_SHIFT];
+				struct page *page;
+				void *e;
+
+				if (!(pfns[i] & HMM_PFN_VALID))
+					continue;
+				page = hmm_pfn_to_page(pfns[i]);
+				if (ferry_dpage_of(page)) {
+					*slot = FERRY_RES_DEVICE;
+					continue;
+				}
+				*slot = FERRY_RES_HOST;
+				if (!(ferry_page_attr(vas, pa) & FERRY_PA_READ_MOSTLY))
+					continue;
+				e = xa_load(&vas->pt, pa >> PAGE_SHIFT);
+				if (e && !(xa_to_value(e) & 1))
+					*slot = FERRY_RES_DUPLICATED;
+			}
+			a = range.end;
+		}
+		mmap_read_unlock(mm);
+		for (i = 0; i < n; i++)
+			count[res[i]]++;
+		if (out && copy_to_user(out + ((addr - start) >> PAGE_SHIFT), res, n)) {
+			ret = -EFAULT;
+			break;
+		}
+		addr = next;
+	}
+	mmput(mm);
+out_free:
+	kfree(res);
+	kvfree(pfns);
+	return ret;
+}

@@ -1,0 +1,540 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * The device view.
+ *
+ * ferry-device mmaps the render node at the window's address: that VMA is
+ * the device's page table. Its PTEs point at backing pages of device pages
+ * (data on the device) or, under accessed-by / preferred-host / read-mostly
+ * advice, at the host's own system pages ("remote" mappings).
+ *
+ * What may be mapped is kept in vas->pt (page index -> PFN, writable,
+ * remote), filled by ferry_mirror_fill() with hmm_range_fault() under the
+ * interval notifier's sequence, as Documentation/mm/hmm.rst describes. The
+ * invariant: a device-view PTE exists only while its vas->pt entry does, and
+ * an entry is erased only together with a zap of its page. Insertion happens
+ * under vas->lock and only from an entry present in vas->pt.
+ *
+ * Invalidation: the interval notifier erases the entries of the range and
+ * zaps the device view before returning. Zapping a user mapping enters the
+ * device mm's own invalidate_range_start(), which must not nest inside the
+ * host's (lockdep tracks one map for all of them), so the zap runs on
+ * ferry_zap_wq and the notifier waits for it. Our own migrations to the
+ * device leave device pages' entries alone (only remote ones can be hit);
+ * our migrations to the host call ferry_mirror_forget() themselves, after
+ * the pages are locked and before they are copied.
+ *
+ * The device-view fault: with an entry, insert it (and the rest of its block)
+ * under vas->lock. Without one, drop the device's mmap_lock, do the
+ * host-side work (migrate the block to the device, fill the entries) under
+ * the host's mmap_lock, and return VM_FAULT_RETRY: the two mmap_locks are
+ * never held together.
+ */
+#include <linux/completion.h>
+#include <linux/hmm.h>
+#include <linux/mm.h>
+#include <linux/mmu_notifier.h>
+#include <linux/pagemap.h>
+#include <linux/sched/mm.h>
+#include <linux/workqueue.h>
+
+#include <drm/drm_file.h>
+
+#include "ferry_drv.h"
+#include "ferry_compat.h"
+
+#define PT_WRITE 1UL
+#define PT_REMOTE 2UL
+#define PT_SHIFT 2
+
+static struct workqueue_struct *ferry_zap_wq;
+
+static inline void *pt_entry(unsigned long pfn, bool write, bool remote)
+{
+	return xa_mk_value((pfn << PT_SHIFT) | (write ? PT_WRITE : 0) | (remote ? PT_REMOTE : 0));
+}
+
+static inline unsigned long pt_pfn(void *e)
+{
+	return xa_to_value(e) >> PT_SHIFT;
+}
+
+static inline bool pt_write(void *e)
+{
+	return xa_to_value(e) & PT_WRITE;
+}
+
+static inline bool pt_remote(void *e)
+{
+	return xa_to_value(e) & PT_REMOTE;
+}
+
+/**
+ * ferry_mirror_zap() - remove the device view's PTEs of a range
+ * @vas: the VA space
+ * @start: first address (page aligned, inside the window)
+ * @end: end address
+ *
+ * Context: process context, may sleep; not inside an MMU notifier callback
+ * and without vas->lock.
+ */
+void ferry_mirror_zap(struct ferry_vaspace *vas, unsigned long start, unsigned long end)
+{
+	loff_t off = ((loff_t)vas->pgoff << PAGE_SHIFT) + (start - vas->base);
+
+	unmap_mapping_range(vas->fdev->drm.anon_inode->i_mapping, off, end - start, 1);
+}
+
+struct ferry_zap_req {
+	struct work_struct work;
+	struct completion done;
+	struct ferry_vaspace *vas;
+	unsigned long start, end;
+};
+
+static void ferry_zap_work(struct work_struct *work)
+{
+	struct ferry_zap_req *req = container_of(work, struct ferry_zap_req, work);
+
+	ferry_mirror_zap(req->vas, req->start, req->end);
+	complete(&req->done);
+}
+
+/**
+ * ferry_mirror_zap_sync() - ferry_mirror_zap() from an MMU notifier callback
+ * @vas: the VA space
+ * @start: first address
+ * @end: end address
+ *
+ * Context: may sleep; waits for ferry_zap_wq (WQ_MEM_RECLAIM) to zap.
+ */
+static void ferry_mirror_zap_sync(struct ferry_vaspace *vas, unsigned long start,
+				  unsigned long end)
+{
+	struct ferry_zap_req req = { .vas = vas, .start = start, .end = end };
+
+	INIT_WORK_ONSTACK(&req.work, ferry_zap_work);
+	init_completion(&req.done);
+	queue_work(ferry_zap_wq, &req.work);
+	wait_for_completion(&req.done);
+	destroy_work_on_stack(&req.work);
+}
+
+/*
+ * Erase the entries of [start, end) (only remote ones if @remote_only).
+ * Called with vas->lock held. Return: whether any was erased.
+ */
+static bool ferry_mirror_erase(struct ferry_vaspace *vas, unsigned long start, unsigned long end,
+			       bool remote_only)
+{
+	unsigned long idx;
+	bool any = false;
+	void *e;
+
+	xa_for_each_range(&vas->pt, idx, e, start >> PAGE_SHIFT, (end >> PAGE_SHIFT) - 1) {
+		if (remote_only && !pt_remote(e))
+			continue;
+		xa_erase(&vas->pt, idx);
+		any = true;
+	}
+	return any;
+}
+
+/**
+ * ferry_mirror_forget() - the device stops mapping a range (migration back)
+ * @vas: the VA space
+ * @start: first address
+ * @end: end address
+ *
+ * Context: process context, may sleep; called after the pages are unmapped
+ * from the host (migration entries) and before their contents are copied.
+ */
+void ferry_mirror_forget(struct ferry_vaspace *vas, unsigned long start, unsigned long end)
+{
+	bool any;
+
+	mutex_lock(&vas->lock);
+	any = ferry_mirror_erase(vas, start, end, false);
+	mutex_unlock(&vas->lock);
+	if (any)
+		ferry_mirror_zap(vas, start, end);
+}
+
+/**
+ * ferry_mirror_invalidate() - the host's mappings of a range change
+ * @mni: the window's interval notifier
+ * @range: what changes
+ * @cur_seq: the new sequence
+ *
+ * Context: MMU notifier (invalidate_range_start); sleeps only when the range
+ * is blockable.
+ * Return: false when the range is not blockable and the device view maps
+ * part of it.
+ */
+static bool ferry_mirror_invalidate(struct mmu_interval_notifier *mni,
+				    const struct mmu_notifier_range *range, unsigned long cur_seq)
+{
+	struct ferry_vaspace *vas = container_of(mni, struct ferry_vaspace, notifier);
+	bool own = range->event == MMU_NOTIFY_MIGRATE && range->owner == ferry_dmem_owner();
+	unsigned long start = max(range->start, vas->base);
+	unsigned long end = min(range->end, vas->base + vas->size);
+	bool blockable = mmu_notifier_range_blockable(range);
+	bool any;
+
+	if (blockable)
+		mutex_lock(&vas->lock);
+	else if (!mutex_trylock(&vas->lock))
+		return false;
+	mmu_interval_set_seq(mni, cur_seq);
+	if (!blockable) {
+		void *e;
+		unsigned long idx;
+
+		xa_for_each_range(&vas->pt, idx, e, start >> PAGE_SHIFT, (end >> PAGE_SHIFT) - 1) {
+			mutex_unlock(&vas->lock);
+			return false;
+		}
+		mutex_unlock(&vas->lock);
+		return true;
+	}
+	any = ferry_mirror_erase(vas, start, end, own);
+	mutex_unlock(&vas->lock);
+	if (any)
+		ferry_mirror_zap_sync(vas, start, end);
+	return true;
+}
+
+const struct mmu_interval_notifier_ops ferry_mirror_ops = {
+	.invalidate = ferry_mirror_invalidate,
+};
+
+/**
+ * ferry_mirror_fill() - record what the device may map for a range
+ * @vas: the VA space
+ * @mm: the host mm (mmap_lock held for read)
+ * @start: first address of the range, inside one host VMA
+ * @end: end address (at most FERRY_REGION_SIZE after @start)
+ * @fault_addr: the page the device touched (faulted in on the host if
+ *	needed, and mapped remotely if it is not on the device), or 0
+ * @write: the touch writes
+ *
+ * Other pages of the range get an entry when they are on the device, or
+ * when they are system pages of a range advised to be mapped remotely.
+ *
+ * Context: process context, may sleep; host mmap_lock held for read, not
+ * vas->migrate_lock (a host fault in hmm_range_fault() may migrate).
+ * Return: 0, -EAGAIN when the device writes a device page that the host
+ * maps read-only (copy-on-write shared since a fork), or a negative errno
+ * from hmm_range_fault().
+ */
+int ferry_mirror_fill(struct ferry_vaspace *vas, struct mm_struct *mm, unsigned long start,
+		      unsigned long end, unsigned long fault_addr, bool write)
+{
+	unsigned long npages = (end - start) >> PAGE_SHIFT;
+	unsigned long *pfns = kvmalloc_array(npages, sizeof(*pfns), GFP_KERNEL);
+	struct hmm_range range = {
+		.notifier = &vas->notifier,
+		.start = start,
+		.end = end,
+		.hmm_pfns = pfns,
+		.pfn_flags_mask = HMM_PFN_REQ_FAULT | HMM_PFN_REQ_WRITE,
+		.dev_private_owner = ferry_dmem_owner(),
+	};
+	unsigned long timeout = jiffies + msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
+	unsigned long i;
+	int ret;
+
+	if (!pfns)
+		return -ENOMEM;
+again:
+	memset(pfns, 0, npages * sizeof(*pfns));
+	if (fault_addr)
+		pfns[(fault_addr - start) >> PAGE_SHIFT] =
+			HMM_PFN_REQ_FAULT | (write ? HMM_PFN_REQ_WRITE : 0);
+	range.notifier_seq = mmu_interval_read_begin(&vas->notifier);
+	ret = hmm_range_fault(&range);
+	if (ret == -EBUSY && time_before(jiffies, timeout))
+		goto again;
+	if (ret)
+		goto out;
+
+	mutex_lock(&vas->lock);
+	if (mmu_interval_read_retry(&vas->notifier, range.notifier_seq)) {
+		mutex_unlock(&vas->lock);
+		goto again;
+	}
+	for (i = 0; i < npages; i++) {
+		unsigned long addr = start + (i << PAGE_SHIFT);
+		unsigned long hp = pfns[i];
+		struct page *page;
+		struct ferry_dpage *dp;
+		bool remote, wr;
+		u8 attr;
+
+		if (!(hp & HMM_PFN_VALID))
+			continue;
+		page = hmm_pfn_to_page(hp);
+		wr = hp & HMM_PFN_WRITE;
+		dp = ferry_dpage_of(page);
+		if (dp && addr == fault_addr && write && !wr) {
+			ret = -EAGAIN; /* shared since a fork: the host must copy first */
+			continue;
+		}
+		if (dp) {
+			page = dp->backing;
+			remote = false;
+		} else if (is_device_private_page(page)) {
+			continue; /* someone else's device memory */
+		} else {
+			attr = ferry_page_attr(vas, addr);
+			if (addr != fault_addr &&
+			    !(attr & (FERRY_PA_ACCESSED_BY_DEVICE | FERRY_PA_PREF_HOST |
+				      FERRY_PA_READ_MOSTLY)))
+				continue;
+			/* read-mostly: a device write collapses to one copy */
+			if (attr & FERRY_PA_READ_MOSTLY && !(addr == fault_addr && write))
+				wr = false;
+			remote = true;
+		}
+		xa_store(&vas->pt, addr >> PAGE_SHIFT, pt_entry(page_to_pfn(page), wr, remote),
+			 GFP_NOWAIT | __GFP_NOWARN);
+	}
+	mutex_unlock(&vas->lock);
+
+out:
+	kvfree(pfns);
+	return ret;
+}
+
+/*
+ * The host-side work of a device fault: migrate (unless advice says to map
+ * the system page) and fill the entries of the faulting block.
+ */
+static int ferry_device_fault(struct ferry_vaspace *vas, unsigned long addr, bool write)
+{
+	struct mm_struct *mm = vas->mm;
+	unsigned long bsize = (unsigned long)vas->block_pages << PAGE_SHIFT;
+	unsigned long start, end;
+	struct vm_area_struct *vma;
+	u64 t0 = ktime_get_ns();
+	int ret, tries = 0;
+	bool remote;
+	u8 attr;
+
+	if (!mmget_not_zero(mm))
+		return -EFAULT; /* the host process is gone */
+	mmap_read_lock(mm);
+	vma = vma_lookup(mm, addr);
+	if (!vma || !vma_is_anonymous(vma) || (vma->vm_flags & VM_SHARED)) {
+		ret = -EFAULT;
+		goto out;
+	}
+again:
+	attr = ferry_page_attr(vas, addr);
+	remote = (attr & (FERRY_PA_ACCESSED_BY_DEVICE | FERRY_PA_PREF_HOST)) ||
+		 (!write && (attr & FERRY_PA_READ_MOSTLY));
+	if (!remote && !(vma->vm_flags & VM_LOCKED))
+		ferry_migrate_block_to_device(vas, mm, addr, true);
+	/* on failure (capacity, pinned pages) the page is mapped remotely */
+	start = max(ALIGN_DOWN(addr, bsize), vma->vm_start);
+	end = min(ALIGN_DOWN(addr, bsize) + bsize, vma->vm_end);
+	ret = ferry_mirror_fill(vas, mm, start, end, addr, write);
+	if (ret == -EAGAIN && tries++ < 4) {
+		/*
+		 * A write to a copy-on-write shared device page (since a
+		 * fork): host write faults on the block bring it back
+		 * (migrate_to_ram) and copy it (the second fault), then the
+		 * block moves to the device again, writable.
+		 */
+		unsigned long a;
+		int i;
+
+		for (a = start; a < end; a += PAGE_SIZE) {
+			for (i = 0; i < 2; i++) {
+				if (handle_mm_fault(vma, a, FAULT_FLAG_WRITE | FAULT_FLAG_REMOTE,
+						    NULL) & VM_FAULT_ERROR) {
+					ret = -EFAULT;
+					goto out;
+				}
+			}
+		}
+		goto again;
+	}
+out:
+	mmap_read_unlock(mm);
+	mmput(mm);
+	ferry_count(vas, FERRY_CTR(faults_device), 1);
+	ferry_count(vas, FERRY_CTR(fault_batches), 1);
+	ferry_count(vas, FERRY_CTR(fault_ns), ktime_get_ns() - t0);
+	return ret;
+}
+
+/* Populate the page tables of [start, end) so that inserting allocates nothing. */
+static int ferry_pte_noop(pte_t *pte, unsigned long addr, void *data)
+{
+	return 0;
+}
+
+/**
+ * ferry_mirror_vm_fault() - a device touch of an unmapped page of the view
+ * @vmf: the fault
+ *
+ * Context: the device process's page fault, its mmap_lock held for read.
+ * Return: VM_FAULT_NOPAGE once mapped, VM_FAULT_RETRY after host-side work
+ * (the mmap_lock dropped), VM_FAULT_SIGBUS when the page cannot be reached
+ * (host process gone, window unmapped), VM_FAULT_OOM.
+ */
+static vm_fault_t ferry_mirror_vm_fault(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct ferry_vaspace *vas = vma->vm_private_data;
+	unsigned long addr = vmf->address & PAGE_MASK;
+	bool write = vmf->flags & FAULT_FLAG_WRITE;
+	unsigned long bsize = (unsigned long)vas->block_pages << PAGE_SHIFT;
+	unsigned long bstart = max(ALIGN_DOWN(addr, bsize), vma->vm_start);
+	unsigned long bend = min(ALIGN_DOWN(addr, bsize) + bsize, vma->vm_end);
+	pgprot_t prot_rw = vm_get_page_prot(vma->vm_flags);
+	pgprot_t prot_ro = vm_get_page_prot(vma->vm_flags & ~VM_WRITE);
+	vm_fault_t ret = VM_FAULT_NOPAGE;
+	unsigned long a;
+	void *e;
+	int err;
+
+	if (apply_to_page_range(vma->vm_mm, bstart, bend - bstart, ferry_pte_noop, NULL))
+		return VM_FAULT_OOM;
+	mutex_lock(&vas->lock);
+	e = xa_load(&vas->pt, addr >> PAGE_SHIFT);
+	if (e && (!write || pt_write(e))) {
+		for (a = bstart; a < bend; a += PAGE_SIZE) {
+			vm_fault_t r;
+			void *n = a == addr ? e : xa_load(&vas->pt, a >> PAGE_SHIFT);
+
+			if (!n)
+				continue;
+			r = vmf_insert_pfn_prot(vma, a, pt_pfn(n), pt_write(n) ? prot_rw : prot_ro);
+			if (a == addr && r != VM_FAULT_NOPAGE)
+				ret = r;
+		}
+		mutex_unlock(&vas->lock);
+		return ret;
+	}
+	err = 0;
+	if (vas->fault_err && vas->fault_err_addr == addr) {
+		err = vas->fault_err;
+		vas->fault_err = 0;
+	}
+	mutex_unlock(&vas->lock);
+	if (err)
+		return err == -ENOMEM ? VM_FAULT_OOM : VM_FAULT_SIGBUS;
+	if (!(vmf->flags & FAULT_FLAG_ALLOW_RETRY) || (vmf->flags & FAULT_FLAG_RETRY_NOWAIT))
+		return VM_FAULT_SIGBUS;
+
+	kref_get(&vas->ref);
+	ferry_release_fault_lock(vmf);
+	/* the VMA may go away from here on; @vas is ours */
+	err = ferry_device_fault(vas, addr, write);
+	if (err) {
+		mutex_lock(&vas->lock);
+		vas->fault_err_addr = addr;
+		vas->fault_err = err;
+		mutex_unlock(&vas->lock);
+	}
+	ferry_vaspace_put(vas);
+	return VM_FAULT_RETRY;
+}
+
+/**
+ * ferry_mirror_pfn_mkwrite() - a device write to a read-only mapped page
+ * @vmf: the fault
+ *
+ * A page mapped read-only (remote under read-mostly, or shared after fork)
+ * is unmapped, so that the write faults again through ferry_mirror_vm_fault()
+ * and gets a writable page.
+ *
+ * Context: the device process's page fault, its mmap_lock held for read.
+ * Return: 0 when the entry is writable, VM_FAULT_NOPAGE otherwise.
+ */
+static vm_fault_t ferry_mirror_pfn_mkwrite(struct vm_fault *vmf)
+{
+	struct ferry_vaspace *vas = vmf->vma->vm_private_data;
+	unsigned long addr = vmf->address & PAGE_MASK;
+	void *e;
+
+	mutex_lock(&vas->lock);
+	e = xa_load(&vas->pt, addr >> PAGE_SHIFT);
+	if (e && pt_write(e)) {
+		mutex_unlock(&vas->lock);
+		return 0;
+	}
+	if (e)
+		xa_erase(&vas->pt, addr >> PAGE_SHIFT);
+	mutex_unlock(&vas->lock);
+	ferry_mirror_zap(vas, addr, addr + PAGE_SIZE);
+	return VM_FAULT_NOPAGE;
+}
+
+static const struct vm_operations_struct ferry_mirror_vm_ops = {
+	.fault = ferry_mirror_vm_fault,
+	.pfn_mkwrite = ferry_mirror_pfn_mkwrite,
+};
+
+/**
+ * ferry_mirror_mmap() - set up a device-view VMA
+ * @vas: the VA space of the file being mapped
+ * @vma: the new VMA
+ *
+ * The view must be a shared mapping at the window's address (the offset
+ * from FERRY_IOCTL_MAP_DEVICE_VIEW names where in the window), made by a
+ * process other than the host.
+ *
+ * Context: mmap, the caller's mmap_lock held for write.
+ * Return: 0 or -EINVAL.
+ */
+int ferry_mirror_mmap(struct ferry_vaspace *vas, struct vm_area_struct *vma)
+{
+	unsigned long npages = vas->size >> PAGE_SHIFT;
+
+	if (!vas->registered || vma->vm_mm == vas->mm || !(vma->vm_flags & VM_SHARED))
+		return -EINVAL;
+	if (vma->vm_pgoff < vas->pgoff || vma->vm_pgoff - vas->pgoff >= npages ||
+	    vma_pages(vma) > npages - (vma->vm_pgoff - vas->pgoff))
+		return -EINVAL;
+	if (vma->vm_start != vas->base + ((vma->vm_pgoff - vas->pgoff) << PAGE_SHIFT))
+		return -EINVAL;
+	ferry_vm_flags_set(vma, VM_PFNMAP | VM_IO | VM_DONTEXPAND | VM_DONTDUMP | VM_DONTCOPY);
+	vma->vm_private_data = vas;
+	vma->vm_ops = &ferry_mirror_vm_ops;
+	return 0;
+}
+
+/**
+ * ferry_mirror_init() - the zap workqueue
+ *
+ * Context: module load.
+ * Return: 0 or -ENOMEM.
+ */
+int ferry_mirror_init(void)
+{
+	ferry_zap_wq = alloc_workqueue("ferry_zap", WQ_MEM_RECLAIM | WQ_HIGHPRI, 0);
+	return ferry_zap_wq ? 0 : -ENOMEM;
+}
+
+/**
+ * ferry_mirror_fini() - release the zap workqueue
+ *
+ * Context: module unload.
+ */
+void ferry_mirror_fini(void)
+{
+	destroy_workqueue(ferry_zap_wq);
+}
+
+/**
+ * ferry_defer() - run @work on ferry_zap_wq (flushed at module unload)
+ * @work: the work
+ *
+ * Context: any.
+ */
+void ferry_defer(struct work_struct *work)
+{
+	queue_work(ferry_zap_wq, work);
+}
