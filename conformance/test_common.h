@@ -18,6 +18,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -250,6 +251,17 @@ static inline struct ferry_ctx *ft_open_at(const struct ferry_options *o, const 
 }
 
 #define ft_open(o) ft_open_at((o), __func__)
+
+/* FERRY_BACKEND_USER or FERRY_BACKEND_KERNEL: what this context runs on. */
+static inline uint32_t ft_backend(struct ferry_ctx *ctx)
+{
+	struct ferry_version v;
+
+	memset(&v, 0, sizeof(v));
+	if (ferry_ioctl(ctx, FERRY_IOCTL_VERSION, &v))
+		fail_msg("FERRY_IOCTL_VERSION failed");
+	return v.backend;
+}
 
 /* Open with the test defaults but the given block size and prefetch setting. */
 static inline struct ferry_ctx *ft_open_bp_at(uint64_t block_size, int prefetch,

@@ -635,6 +635,8 @@ static long ferry_ioctl_attr(struct file *filp, void __user *arg, bool set)
 			at[i].value = vas->prefetch;
 		} else if (set) {
 			ret = ferry_set_page_attr(vas, h.start, h.start + h.size, &at[i]);
+			/* the device view follows the new advice from its next touch */
+			ferry_mirror_forget(vas, h.start, h.start + h.size);
 		} else {
 			for (addr = h.start; addr < h.start + h.size; addr += PAGE_SIZE) {
 				u64 pv = ferry_attr_value(at[i].type, ferry_page_attr(vas, addr));

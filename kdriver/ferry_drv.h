@@ -165,7 +165,8 @@ void ferry_dmem_stats(u64 *total_pages, u64 *free_pages);
 int ferry_migrate_range(struct ferry_vaspace *vas, unsigned long start, unsigned long end,
 			u32 target, u32 flags);
 int ferry_migrate_block_to_device(struct ferry_vaspace *vas, struct mm_struct *mm,
-				  unsigned long addr, bool prefetch);
+				  unsigned long addr, bool prefetch, unsigned long *rstart_out,
+				  unsigned long *rend_out);
 void ferry_evict_all(struct ferry_vaspace *vas);
 int ferry_residency(struct ferry_vaspace *vas, unsigned long start, unsigned long end,
 		    u8 __user *out, u64 count[4]);

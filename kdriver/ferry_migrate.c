@@ -203,8 +203,11 @@ static long ferry_to_device(struct ferry_vaspace *vas, struct vm_area_struct *vm
 	void *e;
 
 	spin_lock(&vas->state_lock);
-	xa_for_each_range(&vas->dmap, idx, e, start >> PAGE_SHIFT, (end >> PAGE_SHIFT) - 1)
+	xa_for_each_range(&vas->dmap, idx, e, start >> PAGE_SHIFT, (end >> PAGE_SHIFT) - 1) {
 		present++;
+		if (discard) /* contents undefined: no stale bytes either */
+			clear_highpage(((struct ferry_dpage *)e)->backing);
+	}
 	spin_unlock(&vas->state_lock);
 	if (present == npages)
 		return 0; /* already there: no host PTE to touch */
@@ -323,13 +326,16 @@ static long ferry_to_host(struct ferry_vaspace *vas, struct vm_area_struct *vma,
  * @mm: the host mm (mmap_lock held for read)
  * @addr: the touched address
  * @prefetch: apply the density prefetcher
+ * @rstart_out: out: the first address of the range made resident
+ * @rend_out: out: its end
  *
  * Context: process context, host mmap_lock held for read; takes
  * vas->migrate_lock.
  * Return: pages moved or a negative errno.
  */
 int ferry_migrate_block_to_device(struct ferry_vaspace *vas, struct mm_struct *mm,
-				  unsigned long addr, bool prefetch)
+				  unsigned long addr, bool prefetch, unsigned long *rstart_out,
+				  unsigned long *rend_out)
 {
 	struct vm_area_struct *vma = vma_lookup(mm, addr);
 	unsigned long rstart = ALIGN_DOWN(addr, FERRY_REGION_SIZE);
@@ -353,6 +359,8 @@ int ferry_migrate_block_to_device(struct ferry_vaspace *vas, struct mm_struct *m
 	end = min(rstart + ((unsigned long)(first + count) << PAGE_SHIFT), vma->vm_end);
 	moved = ferry_to_device(vas, vma, start, end, false);
 	mutex_unlock(&vas->migrate_lock);
+	*rstart_out = start;
+	*rend_out = end;
 	if (moved > block)
 		ferry_count(vas, FERRY_CTR(pages_prefetched), moved - block);
 	return moved < 0 ? moved : 0;

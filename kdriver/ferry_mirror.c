@@ -332,11 +332,15 @@ again:
 	attr = ferry_page_attr(vas, addr);
 	remote = (attr & (FERRY_PA_ACCESSED_BY_DEVICE | FERRY_PA_PREF_HOST)) ||
 		 (!write && (attr & FERRY_PA_READ_MOSTLY));
-	if (!remote && !(vma->vm_flags & VM_LOCKED))
-		ferry_migrate_block_to_device(vas, mm, addr, true);
-	/* on failure (capacity, pinned pages) the page is mapped remotely */
 	start = max(ALIGN_DOWN(addr, bsize), vma->vm_start);
 	end = min(ALIGN_DOWN(addr, bsize) + bsize, vma->vm_end);
+	/*
+	 * The whole range the prefetcher moved gets its entries: the next
+	 * touches in it cost a device-view fault, no host-side work.
+	 */
+	if (!remote && !(vma->vm_flags & VM_LOCKED))
+		ferry_migrate_block_to_device(vas, mm, addr, true, &start, &end);
+	/* on failure (capacity, pinned pages) the page is mapped remotely */
 	ret = ferry_mirror_fill(vas, mm, start, end, addr, write);
 	if (ret == -EAGAIN && tries++ < 4) {
 		/*

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * ctx.h - a VA space as the host side sees it (user backend).
+ * ctx.h - a VA space as the host side sees it (either backend).
  *
  * Lock order: ctx->io (the request/reply channel and the staging buffer) is
  * taken before ctx->alloc_lock; the monitor thread takes neither while it
@@ -33,6 +33,8 @@ struct ferry_ctx {
 	int prefetch;
 
 	int sys_fd, vram_fd, meta_fd, staging_fd, uffd;
+	int kfd;	  /* kernel backend: ferry.ko's render node, else -1 */
+	uint64_t vaspace; /* kernel backend: the VA space id */
 	int sock, pidfd, stop_efd;
 	pid_t pid;
 	uint8_t *sys_alias, *vram_alias, *staging;
@@ -84,5 +86,15 @@ int ferry_device_call(struct ferry_ctx *ctx, struct ferry_msg *m, const void *in
 		      void *out, size_t out_room);
 /* Wait for an asynchronous launch's fence: its cl_int status, or CL_DEVICE_NOT_AVAILABLE. */
 int ferry_wait_launch(struct ferry_ctx *ctx, uint64_t fence);
+
+/*
+ * The kernel backend (driver/kernel.c). ferry_kernel_find: an open render
+ * node of ferry.ko, or -ENODEV. ferry_kernel_open: find it, check its
+ * version and create the VA space (ctx->kfd, ctx->vaspace); 0 or a negative
+ * errno. ferry_kernel_ioctl: one driver-interface command on it.
+ */
+int ferry_kernel_find(void);
+int ferry_kernel_open(struct ferry_ctx *ctx);
+int ferry_kernel_ioctl(struct ferry_ctx *ctx, unsigned long cmd, void *arg);
 
 #endif

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * session.c - opening a VA space: the window, the memfds, the userfaultfd,
- * the ferry-device process, and what happens when that process dies.
+ * session.c - opening a VA space: the backend (ferry.ko, or the user-space
+ * driver with its memfds and userfaultfd), the window, the ferry-device
+ * process, and what happens when that process dies.
  */
 #include <errno.h>
 #include <sched.h>
@@ -142,6 +143,34 @@ static int resolve_options(const struct ferry_options *o, struct ferry_ctx *ctx,
 		*dev = access(FERRY_DEVICE_BUILD_PATH, X_OK) == 0 ? FERRY_DEVICE_BUILD_PATH
 								  : FERRY_DEVICE_INSTALL_PATH;
 	return access(*dev, X_OK) ? -ENOENT : 0;
+}
+
+/*
+ * FERRY_BACKEND=auto|kernel|user (default auto): auto takes ferry.ko when
+ * its render node exists and falls back to the user-space driver.
+ */
+static int choose_backend(struct ferry_ctx *ctx)
+{
+	const char *b = getenv("FERRY_BACKEND");
+	int r;
+
+	if (b && strcmp(b, "user") == 0)
+		return 0;
+	if (b && *b && strcmp(b, "auto") != 0 && strcmp(b, "kernel") != 0) {
+		fprintf(stderr, "ferry: FERRY_BACKEND=%s: expected auto, kernel or user\n", b);
+		return -EINVAL;
+	}
+	r = ferry_kernel_open(ctx);
+	if (r && b && strcmp(b, "kernel") == 0) {
+		if (r == -ENODEV)
+			fprintf(stderr, "ferry: FERRY_BACKEND=kernel, but ferry.ko's render node "
+					"was not found (load the module: modprobe ferry)\n");
+		return r;
+	}
+	if (r && r != -ENODEV)
+		fprintf(stderr, "ferry: ferry.ko is not usable (%s); using the user-space driver\n",
+			strerror(-r));
+	return 0;
 }
 
 static int new_uffd(void)
@@ -343,6 +372,13 @@ static void *monitor_main(void *arg)
 	if (p[1].revents)
 		return NULL; /* ferry_close */
 	atomic_store(&ctx->dead, true);
+	if (ctx->kfd >= 0) {
+		/* device memory belongs to this process's mm in ferry.ko: nothing is lost */
+		fprintf(stderr, "ferry: the device process (pid %d) died\n", (int)ctx->pid);
+		atomic_store(&ctx->recovered, true);
+		syscall(SYS_futex, &ctx->meta->launch_futex, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
+		return NULL;
+	}
 	/* nothing will ask the agent any more: let it exit (joined by ferry_close) */
 	__atomic_store_n(&ctx->meta->host_agent, 0, __ATOMIC_RELEASE);
 	__atomic_store_n(&ctx->meta->zap_hot, 0, __ATOMIC_RELEASE);
@@ -367,7 +403,7 @@ static void ctx_free(struct ferry_ctx *ctx)
 	if (ctx->base)
 		munmap((void *)(uintptr_t)ctx->base, ctx->size);
 	int fds[] = {ctx->sys_fd, ctx->vram_fd, ctx->meta_fd,  ctx->staging_fd, ctx->uffd,
-		     ctx->sock,	  ctx->pidfd,	ctx->stop_efd, ctx->fine_fd};
+		     ctx->sock,	  ctx->pidfd,	ctx->stop_efd, ctx->fine_fd,	ctx->kfd};
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
@@ -475,6 +511,85 @@ static int bind_window(struct ferry_ctx *ctx)
 	return r == -EPIPE ? -ENODEV : r;
 }
 
+/*
+ * The kernel backend: the window is anonymous private memory registered
+ * with ferry.ko. The device first reserves the address (INIT), then maps the
+ * render node there (MAP_DEVICE_VIEW) once the window is registered: a
+ * VA space registers one window only, so the address must be settled first.
+ */
+static int bind_window_kernel(struct ferry_ctx *ctx)
+{
+	int fds[4] = {ctx->meta_fd, ctx->staging_fd, ctx->fine_fd, ctx->kfd};
+	void *keep[4] = {0};
+	struct ferry_msg m;
+	int r = -EEXIST;
+
+	for (int attempt = 0; attempt < 4 && r == -EEXIST; attempt++) {
+		uint64_t base = pick_base(ctx->size);
+		void *w;
+
+		if (!base)
+			return -ENOMEM;
+		w = mmap((void *)(uintptr_t)base, ctx->size, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE | MAP_NORESERVE, -1, 0);
+		if (w == MAP_FAILED)
+			return -errno;
+		/* pages, not 2 MiB folios: first touch and migration work per page */
+		madvise(w, ctx->size, MADV_NOHUGEPAGE);
+		memset(&m, 0, sizeof(m));
+		m.magic = FERRY_PROTO_MAGIC;
+		m.op = FERRY_MSG_INIT;
+		m.u.init.base = base;
+		m.u.init.size = ctx->size;
+		m.u.init.device_memory = ctx->device_memory;
+		m.u.init.block_size = ctx->block_size;
+		m.u.init.prefetch = ctx->prefetch;
+		m.u.init.fine_size = ctx->fine_size;
+		m.u.init.backend = FERRY_BACKEND_KERNEL;
+		m.u.init.vaspace = ctx->vaspace;
+		r = ferry_msg_send(ctx->sock, &m, attempt == 0 ? fds : NULL, attempt == 0 ? 4 : 0);
+		if (!r)
+			r = ferry_msg_recv(ctx->sock, &m, NULL, NULL, 0);
+		if (!r)
+			r = (int)m.status;
+		if (r == 0) {
+			struct ferry_register_window rw = {.base = base, .size = ctx->size};
+			struct ferry_attr at[2] = {
+				{.type = FERRY_ATTR_BLOCK_SIZE, .value = ctx->block_size},
+				{.type = FERRY_ATTR_PREFETCH, .value = (uint64_t)ctx->prefetch},
+			};
+			struct ferry_attrs a = {.start = base,
+						.size = FERRY_PAGE_SIZE,
+						.attrs = (uint64_t)(uintptr_t)at,
+						.nattrs = 2};
+
+			ctx->base = base;
+			if (mmap((char *)w + ctx->size - ctx->fine_size, ctx->fine_size,
+				 PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED | MAP_NORESERVE,
+				 ctx->fine_fd, 0) == MAP_FAILED) {
+				r = -errno;
+				break;
+			}
+			if (ioctl(ctx->kfd, FERRY_IOCTL_REGISTER_WINDOW, &rw) ||
+			    ioctl(ctx->kfd, FERRY_IOCTL_SET_ATTR, &a)) {
+				r = -errno;
+				break;
+			}
+			memset(&m, 0, sizeof(m));
+			m.op = FERRY_MSG_IOCTL;
+			m.cmd = FERRY_IOCTL_MAP_DEVICE_VIEW;
+			r = ferry_request(ctx, &m);
+			break;
+		}
+		keep[attempt] = w;
+		mprotect(w, ctx->size, PROT_NONE);
+	}
+	for (int i = 0; i < 4; i++)
+		if (keep[i])
+			munmap(keep[i], ctx->size);
+	return r == -EPIPE ? -ENODEV : r;
+}
+
 int ferry_open(const struct ferry_options *opt, struct ferry_ctx **out)
 {
 	struct ferry_ctx *ctx;
@@ -488,7 +603,7 @@ int ferry_open(const struct ferry_options *opt, struct ferry_ctx **out)
 	if (!ctx)
 		return -ENOMEM;
 	ctx->sys_fd = ctx->vram_fd = ctx->meta_fd = ctx->staging_fd = -1;
-	ctx->uffd = ctx->sock = ctx->pidfd = ctx->stop_efd = ctx->fine_fd = -1;
+	ctx->uffd = ctx->sock = ctx->pidfd = ctx->stop_efd = ctx->fine_fd = ctx->kfd = -1;
 	pthread_mutex_init(&ctx->io, NULL);
 	pthread_mutex_init(&ctx->alloc_lock, NULL);
 	r = resolve_options(opt, ctx, &dev);
@@ -500,16 +615,21 @@ int ferry_open(const struct ferry_options *opt, struct ferry_ctx **out)
 	if (ctx->fine_size < FERRY_REGION_SIZE)
 		ctx->fine_size = FERRY_REGION_SIZE;
 
-	r = new_uffd();
-	if (r < 0)
+	r = choose_backend(ctx);
+	if (r)
 		goto fail;
-	ctx->uffd = r;
-	ctx->sys_fd = r = new_memfd("ferry-sysmem", ctx->size);
-	if (r < 0)
-		goto fail;
-	ctx->vram_fd = r = new_memfd("ferry-vram", ctx->size);
-	if (r < 0)
-		goto fail;
+	if (ctx->kfd < 0) {
+		r = new_uffd();
+		if (r < 0)
+			goto fail;
+		ctx->uffd = r;
+		ctx->sys_fd = r = new_memfd("ferry-sysmem", ctx->size);
+		if (r < 0)
+			goto fail;
+		ctx->vram_fd = r = new_memfd("ferry-vram", ctx->size);
+		if (r < 0)
+			goto fail;
+	}
 	ctx->meta_fd = r = new_memfd("ferry-meta", ferry_meta_size(ctx->npages));
 	if (r < 0)
 		goto fail;
@@ -521,10 +641,12 @@ int ferry_open(const struct ferry_options *opt, struct ferry_ctx **out)
 		goto fail;
 	ctx->meta = map_shared(ctx->meta_fd, ferry_meta_size(ctx->npages));
 	ctx->staging = map_shared(ctx->staging_fd, FERRY_STAGING_SIZE);
-	ctx->sys_alias = map_shared(ctx->sys_fd, ctx->size);
-	ctx->vram_alias = map_shared(ctx->vram_fd, ctx->size);
+	if (ctx->kfd < 0) {
+		ctx->sys_alias = map_shared(ctx->sys_fd, ctx->size);
+		ctx->vram_alias = map_shared(ctx->vram_fd, ctx->size);
+	}
 	r = -ENOMEM;
-	if (!ctx->meta || !ctx->staging || !ctx->sys_alias || !ctx->vram_alias)
+	if (!ctx->meta || !ctx->staging || (ctx->kfd < 0 && (!ctx->sys_alias || !ctx->vram_alias)))
 		goto fail;
 	ctx->meta->magic = FERRY_PROTO_MAGIC;
 	ctx->meta->version = FERRY_UAPI_VERSION_MAJOR;
@@ -539,10 +661,10 @@ int ferry_open(const struct ferry_options *opt, struct ferry_ctx **out)
 	close(sv[1]);
 	if (r)
 		goto fail;
-	r = bind_window(ctx);
+	r = ctx->kfd >= 0 ? bind_window_kernel(ctx) : bind_window(ctx);
 	if (r)
 		goto fail_kill;
-	if (!getenv("FERRY_NO_HOST_AGENT")) {
+	if (ctx->kfd < 0 && !getenv("FERRY_NO_HOST_AGENT")) {
 		ctx->meta->host_agent = 1;
 		if (pthread_create(&ctx->agent, NULL, agent_main, ctx) == 0)
 			ctx->agent_started = true;
@@ -616,7 +738,7 @@ void ferry_close(struct ferry_ctx *ctx)
 	kill(ctx->pid, SIGKILL);
 	waitpid(ctx->pid, NULL, 0);
 reaped:
-	if (!atomic_load(&ctx->recovered)) {
+	if (ctx->kfd < 0 && !atomic_load(&ctx->recovered)) {
 		struct uffdio_range rng = {.start = ctx->base, .len = ctx->size - ctx->fine_size};
 
 		ioctl(ctx->uffd, UFFDIO_UNREGISTER, &rng);

@@ -4,9 +4,11 @@
  *
  * Started by libferry with its end of the control socket as file descriptor
  * argv[1]. Its page table is the device MMU: the window is mapped here, at
- * the host's address, from the vram memfd (the device view). It serves
- * requests in order, runs the user-space driver (udriver) that resolves the
- * faults of both processes, and exits as soon as the host process is gone
+ * the host's address (the device view): from the vram memfd with the user
+ * backend, whose driver (udriver) runs here and resolves the faults of both
+ * processes; from ferry.ko's render node with the kernel backend, whose
+ * fault handler does that. It serves requests in order, and exits as soon
+ * as the host process is gone
  * (end of the control socket, or the host's pidfd signalling its exit).
  */
 #include <errno.h>
@@ -15,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <linux/futex.h>
@@ -30,13 +33,28 @@
 
 enum { FD_SYS, FD_VRAM, FD_META, FD_STAGING, FD_HOST_UFFD, FD_FINE, NFDS };
 
+/* With the kernel backend the host sends these instead. */
+enum { KFD_META, KFD_STAGING, KFD_FINE, KFD_DRM, NKFDS };
+
 static struct udrv drv;
 static uint64_t launch_fence;
+/* Either backend: the managed part of the window, the shared metadata. */
+static uint64_t win_base, win_size;
+static struct ferry_meta *meta_g;
+/* Kernel backend: ferry.ko's render node (the host's file), the VA space. */
+static int kfd = -1;
+static uint64_t vaspace_id, view_size;
+
+static void busy(int delta)
+{
+	if (kfd < 0)
+		udrv_busy(&drv, delta);
+}
 
 /* An asynchronous launch finished: publish it in the shared metadata. */
 static void launch_complete(uint64_t fence, int status)
 {
-	struct ferry_meta *m = drv.meta;
+	struct ferry_meta *m = meta_g;
 
 	m->launch_status[fence % FERRY_FENCE_RING] = status;
 	__atomic_store_n(&m->launch_done, fence, __ATOMIC_RELEASE);
@@ -46,7 +64,7 @@ static void launch_complete(uint64_t fence, int status)
 
 static void launch_done_cb(uint64_t fence, int status)
 {
-	udrv_busy(&drv, -1);
+	busy(-1);
 	launch_complete(fence, status);
 }
 
@@ -108,6 +126,9 @@ static int do_init(const struct ferry_msg *m, int *fds, uint8_t **staging)
 		munmap(coherent, fine);
 		return -ENOMEM;
 	}
+	meta_g = meta;
+	win_base = m->u.init.base;
+	win_size = managed;
 	/* The driver manages the window below the coherent region. */
 	r = udrv_init(&drv, m->u.init.base, managed, m->u.init.device_memory, m->u.init.block_size,
 		      m->u.init.prefetch, fds[FD_SYS], fds[FD_VRAM], fds[FD_HOST_UFFD], meta);
@@ -118,6 +139,61 @@ static int do_init(const struct ferry_msg *m, int *fds, uint8_t **staging)
 	return r;
 }
 
+/*
+ * The kernel backend, first step: the staging and metadata mappings, the
+ * coherent region, and a reservation of the managed window (the address
+ * must be free here too). The view replaces the reservation in map_view().
+ */
+static int do_init_kernel(const struct ferry_msg *m, int *fds, uint8_t **staging)
+{
+	uint64_t npages = m->u.init.size / FERRY_PAGE_SIZE;
+	uint64_t fine = m->u.init.fine_size, managed = m->u.init.size - fine;
+	void *coherent, *resv;
+
+	if (fine % FERRY_REGION_SIZE || fine >= m->u.init.size)
+		return -EINVAL;
+	if (!*staging) {
+		*staging = mmap(NULL, FERRY_STAGING_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+				fds[KFD_STAGING], 0);
+		meta_g = mmap(NULL, ferry_meta_size(npages), PROT_READ | PROT_WRITE, MAP_SHARED,
+			      fds[KFD_META], 0);
+		if (*staging == MAP_FAILED || meta_g == MAP_FAILED)
+			return -ENOMEM;
+	}
+	resv = mmap((void *)(uintptr_t)m->u.init.base, managed, PROT_NONE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE | MAP_NORESERVE, -1, 0);
+	if (resv == MAP_FAILED)
+		return errno == EEXIST ? -EEXIST : -errno;
+	coherent = mmap((void *)(uintptr_t)(m->u.init.base + managed), fine, PROT_READ | PROT_WRITE,
+			MAP_SHARED | MAP_FIXED_NOREPLACE | MAP_NORESERVE, fds[KFD_FINE], 0);
+	if (coherent == MAP_FAILED) {
+		int e = errno;
+
+		munmap(resv, managed);
+		return e == EEXIST ? -EEXIST : -e;
+	}
+	kfd = fds[KFD_DRM];
+	vaspace_id = m->u.init.vaspace;
+	win_base = m->u.init.base;
+	win_size = managed;
+	view_size = m->u.init.size;
+	return 0;
+}
+
+/* The kernel backend, second step: the device view over the reservation. */
+static int map_view(void)
+{
+	struct ferry_map_device_view v = {
+		.vaspace = vaspace_id, .base = win_base, .size = view_size};
+	void *p;
+
+	if (ioctl(kfd, FERRY_IOCTL_MAP_DEVICE_VIEW, &v))
+		return -errno;
+	p = mmap((void *)(uintptr_t)win_base, win_size, PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_FIXED, kfd, (off_t)v.offset);
+	return p == MAP_FAILED ? -errno : 0;
+}
+
 /* The host checked the work too; the device never trusts it. */
 static int work_check(const struct ferry_dev_work *w)
 {
@@ -125,7 +201,7 @@ static int work_check(const struct ferry_dev_work *w)
 
 	if (w->size == 0 || w->threads > 64 || __builtin_add_overflow(w->addr, w->size, &end))
 		return -EINVAL;
-	if (w->addr < drv.base || end > drv.base + drv.size)
+	if (w->addr < win_base || end > win_base + win_size)
 		return -ERANGE;
 	switch (w->op) {
 	case FERRY_DEV_READ:
@@ -160,7 +236,8 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	r = ferry_msg_recv(sock, &m, fds, &nfds, 8);
-	if (r || m.op != FERRY_MSG_INIT || nfds != NFDS) {
+	if (r || m.op != FERRY_MSG_INIT ||
+	    nfds != (m.u.init.backend == FERRY_BACKEND_KERNEL ? NKFDS : NFDS)) {
 		fprintf(stderr, "ferry-device: bad INIT message\n");
 		return 2;
 	}
@@ -169,7 +246,9 @@ int main(int argc, char **argv)
 	 * then picks another and sends INIT again, without the descriptors.
 	 */
 	for (;;) {
-		m.status = do_init(&m, fds, &staging);
+		m.status = m.u.init.backend == FERRY_BACKEND_KERNEL
+				   ? do_init_kernel(&m, fds, &staging)
+				   : do_init(&m, fds, &staging);
 		if (ferry_msg_send(sock, &m, NULL, 0))
 			return 1;
 		if (m.status == 0)
@@ -193,14 +272,18 @@ int main(int argc, char **argv)
 		}
 		switch (m.op) {
 		case FERRY_MSG_IOCTL:
-			m.status = udrv_ioctl(&drv, m.cmd, &m);
+			if (kfd >= 0)
+				m.status =
+					m.cmd == FERRY_IOCTL_MAP_DEVICE_VIEW ? map_view() : -ENOTTY;
+			else
+				m.status = udrv_ioctl(&drv, m.cmd, &m);
 			break;
 		case FERRY_MSG_DEVWORK:
 			m.status = work_check(&m.u.work);
 			if (!m.status) {
-				udrv_busy(&drv, 1);
+				busy(1);
 				m.status = ferry_device_run(&m.u.work, staging);
-				udrv_busy(&drv, -1);
+				busy(-1);
 			}
 			break;
 		case FERRY_MSG_CL_DEVINFO:
@@ -233,12 +316,12 @@ int main(int argc, char **argv)
 				break;
 			}
 			memcpy(copy, staging, FERRY_STAGING_SIZE);
-			udrv_busy(&drv, 1);
+			busy(1);
 			m.status = ferry_pocl_build(from_binary ? NULL : copy,
 						    from_binary ? (unsigned char *)copy : NULL,
 						    blen, copy + n, &m.u.cl.id, (char *)staging,
 						    FERRY_STAGING_SIZE, &m.u.cl.size);
-			udrv_busy(&drv, -1);
+			busy(-1);
 			free(copy);
 			break;
 		}
@@ -265,15 +348,15 @@ int main(int argc, char **argv)
 				m.status = CL_INVALID_VALUE_ERR;
 				break;
 			}
-			udrv_busy(&drv, 1);
+			busy(1);
 			m.status = ferry_pocl_launch(m.u.cl.id, m.u.cl.work_dim, m.u.cl.offset,
 						     m.u.cl.global, m.u.cl.local, m.u.cl.nargs,
 						     staging, m.u.cl.size, fence);
 			if (!fence) {
-				udrv_busy(&drv, -1);
+				busy(-1);
 			} else if (m.status && ferry_pocl_fail_fence(fence, (int)m.status)) {
 				/* the fence completes, failed, after the earlier ones */
-				udrv_busy(&drv, -1);
+				busy(-1);
 				launch_complete(fence, (int)m.status);
 			}
 			m.u.cl.id2 = fence;
@@ -281,7 +364,8 @@ int main(int argc, char **argv)
 		}
 		case FERRY_MSG_SHUTDOWN:
 			m.status = 0;
-			udrv_fini(&drv);
+			if (kfd < 0)
+				udrv_fini(&drv);
 			ferry_msg_send(sock, &m, NULL, 0);
 			_exit(0);
 		default:

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * client.c - the driver client for the user backend: FERRY_IOCTL_* carried
- * to the udriver inside ferry-device, except the read-only queries
- * (residency, counters, fence completion), which read the shared metadata.
+ * client.c - the driver client. User backend: FERRY_IOCTL_* carried to the
+ * udriver inside ferry-device, except the read-only queries (residency,
+ * counters, fence completion), which read the shared metadata. Kernel
+ * backend: ferry.ko's ioctls (driver/kernel.c).
  */
 #include <errno.h>
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 #include <linux/futex.h>
 #include <sys/syscall.h>
@@ -111,6 +113,39 @@ static int residency(struct ferry_ctx *ctx, struct ferry_residency_query *q)
 	return 0;
 }
 
+/*
+ * The kernel backend, with the coherent region reported as the user
+ * backend reports it: system memory both processes map.
+ */
+static int kernel_ioctl(struct ferry_ctx *ctx, unsigned long cmd, void *arg)
+{
+	struct ferry_residency_query *q = arg;
+	uint64_t fine_start = ctx->base + ctx->size - ctx->fine_size, user_out;
+	uint8_t *out;
+	int r;
+
+	if (cmd != FERRY_IOCTL_RESIDENCY || q->start + q->size <= fine_start)
+		return ferry_kernel_ioctl(ctx, cmd, arg);
+	user_out = q->out;
+	out = user_out ? (uint8_t *)(uintptr_t)user_out : malloc(q->size / FERRY_PAGE_SIZE);
+	if (!out)
+		return -ENOMEM;
+	q->out = (uint64_t)(uintptr_t)out;
+	r = ferry_kernel_ioctl(ctx, cmd, arg);
+	q->out = user_out;
+	for (uint64_t a = q->start > fine_start ? q->start : fine_start;
+	     !r && a < q->start + q->size; a += FERRY_PAGE_SIZE) {
+		uint8_t *slot = out + (a - q->start) / FERRY_PAGE_SIZE;
+
+		q->count[*slot & 3]--;
+		q->count[FERRY_RES_HOST]++;
+		*slot = FERRY_RES_HOST;
+	}
+	if (!user_out)
+		free(out);
+	return r;
+}
+
 int ferry_ioctl(struct ferry_ctx *ctx, unsigned long cmd, void *arg)
 {
 	struct ferry_msg m;
@@ -118,6 +153,8 @@ int ferry_ioctl(struct ferry_ctx *ctx, unsigned long cmd, void *arg)
 
 	if (!ctx || !arg)
 		return -EINVAL;
+	if (ctx->kfd >= 0)
+		return kernel_ioctl(ctx, cmd, arg);
 	memset(&m, 0, sizeof(m));
 	m.op = FERRY_MSG_IOCTL;
 	m.cmd = cmd;

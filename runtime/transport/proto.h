@@ -36,9 +36,9 @@ enum ferry_msg_op {
 };
 
 enum {
-	FERRY_OBJINFO_PROGRAM = 0,	/* clGetProgramInfo */
-	FERRY_OBJINFO_KERNEL_ARG = 1,	/* clGetKernelArgInfo */
-	FERRY_OBJINFO_KERNEL_WG = 2,	/* clGetKernelWorkGroupInfo */
+	FERRY_OBJINFO_PROGRAM = 0,	 /* clGetProgramInfo */
+	FERRY_OBJINFO_KERNEL_ARG = 1,	 /* clGetKernelArgInfo */
+	FERRY_OBJINFO_KERNEL_WG = 2,	 /* clGetKernelWorkGroupInfo */
 	FERRY_OBJINFO_PROGRAM_BUILD = 3, /* clGetProgramBuildInfo */
 	FERRY_OBJINFO_PROGRAM_BINARY = 4 /* the program's one binary (CL_PROGRAM_BINARIES) */
 };
@@ -64,8 +64,9 @@ struct ferry_msg {
 			uint64_t device_memory;
 			uint64_t block_size;
 			int32_t prefetch;
-			uint32_t pad;
+			uint32_t backend;   /* FERRY_BACKEND_USER or FERRY_BACKEND_KERNEL */
 			uint64_t fine_size; /* the coherent region at the window's top */
+			uint64_t vaspace;   /* kernel backend: the VA space id */
 		} init;
 		struct ferry_version version;
 		struct ferry_migrate migrate;
