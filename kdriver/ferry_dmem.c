@@ -230,14 +230,17 @@ static void ferry_page_free(struct page *page)
 		unsigned long idx = dp->addr >> PAGE_SHIFT;
 
 		spin_lock(&vas->state_lock);
-		if (xa_load(&vas->dmap, idx) == dp) {
+		if (dp->tracked && xa_load(&vas->dmap, idx) == dp) {
 			unsigned long r = ferry_region_index(vas, dp->addr);
 
 			xa_erase(&vas->dmap, idx);
-			vas->resident_pages--;
 			if (!--vas->region_pages[r])
 				ferry_lru_remove(&vas->lru, r);
 		}
+		if (dp->counted)
+			vas->resident_pages--;
+		dp->counted = false;
+		dp->tracked = false;
 		spin_unlock(&vas->state_lock);
 		dp->vas = NULL;
 	}

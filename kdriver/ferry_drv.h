@@ -57,6 +57,14 @@ struct ferry_dpage {
 	struct ferry_vaspace *vas; /* owner while allocated, holds a reference */
 	unsigned long addr;	   /* host address it was migrated from */
 	struct list_head free;	   /* on ferry_dmem.free_list */
+	/*
+	 * Under vas->state_lock: @counted while it holds one of the VA
+	 * space's device pages (resident_pages); @tracked while vas->dmap
+	 * and the region counts know it at @addr. munmap and mremap untrack
+	 * pages (an mremapped page lives on elsewhere); ferry_mirror_fill()
+	 * tracks them again where it finds them.
+	 */
+	bool counted, tracked;
 };
 
 /*
@@ -168,6 +176,8 @@ int ferry_migrate_block_to_device(struct ferry_vaspace *vas, struct mm_struct *m
 				  unsigned long addr, bool prefetch, unsigned long *rstart_out,
 				  unsigned long *rend_out);
 void ferry_evict_all(struct ferry_vaspace *vas);
+void ferry_untrack_range(struct ferry_vaspace *vas, unsigned long start, unsigned long end);
+void ferry_track(struct ferry_vaspace *vas, struct ferry_dpage *dp, unsigned long addr);
 int ferry_residency(struct ferry_vaspace *vas, unsigned long start, unsigned long end,
 		    u8 __user *out, u64 count[4]);
 vm_fault_t ferry_migrate_to_ram(struct vm_fault *vmf);

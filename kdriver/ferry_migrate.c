@@ -56,23 +56,75 @@ static void ferry_region_bits(struct ferry_vaspace *vas, unsigned long rstart, u
 	spin_unlock(&vas->state_lock);
 }
 
-/* Count a device page into its VA space's residency. */
-static void ferry_record(struct ferry_vaspace *vas, struct ferry_dpage *dp)
+/* Track @dp at @addr in dmap and its region. Context: state_lock held. */
+static void ferry_track_locked(struct ferry_vaspace *vas, struct ferry_dpage *dp,
+			       unsigned long addr)
 {
-	unsigned long r = ferry_region_index(vas, dp->addr);
+	unsigned long r = ferry_region_index(vas, addr);
 	u64 now = ktime_get_ns();
 
-	spin_lock(&vas->state_lock);
-	if (xa_err(xa_store(&vas->dmap, dp->addr >> PAGE_SHIFT, dp, GFP_ATOMIC))) {
-		spin_unlock(&vas->state_lock);
+	if (xa_err(xa_store(&vas->dmap, addr >> PAGE_SHIFT, dp, GFP_ATOMIC)))
 		return;
-	}
+	dp->addr = addr;
+	dp->tracked = true;
 	if (!vas->region_pages[r]++ && vas->region_evicted_ns[r] &&
 	    ferry_policy_thrashing(now, vas->region_evicted_ns[r], FERRY_THRASHING_WINDOW_NS))
 		ferry_count(vas, FERRY_CTR(thrashing), 1);
 	ferry_lru_touch(&vas->lru, r);
+}
+
+/* Count a new device page into its VA space's residency. */
+static void ferry_record(struct ferry_vaspace *vas, struct ferry_dpage *dp)
+{
+	spin_lock(&vas->state_lock);
+	dp->counted = true;
 	if (++vas->resident_pages > vas->peak_pages)
 		vas->peak_pages = vas->resident_pages;
+	ferry_track_locked(vas, dp, dp->addr);
+	spin_unlock(&vas->state_lock);
+}
+
+/**
+ * ferry_track() - a device page of @vas found at @addr in the host's page
+ * table: track it there if it was untracked (moved by mremap)
+ * @vas: the VA space
+ * @dp: the device page
+ * @addr: where the host maps it, inside the window
+ *
+ * Context: any; takes vas->state_lock.
+ */
+void ferry_track(struct ferry_vaspace *vas, struct ferry_dpage *dp, unsigned long addr)
+{
+	spin_lock(&vas->state_lock);
+	if (dp->vas == vas && dp->counted && !dp->tracked &&
+	    !xa_load(&vas->dmap, addr >> PAGE_SHIFT))
+		ferry_track_locked(vas, dp, addr);
+	spin_unlock(&vas->state_lock);
+}
+
+/**
+ * ferry_untrack_range() - the host unmaps [start, end): forget where its
+ * device pages were (munmap frees them; mremap moves them elsewhere)
+ * @vas: the VA space
+ * @start: first address inside the window
+ * @end: end address
+ *
+ * Context: any (MMU notifier, even non-blockable); takes vas->state_lock.
+ */
+void ferry_untrack_range(struct ferry_vaspace *vas, unsigned long start, unsigned long end)
+{
+	struct ferry_dpage *dp;
+	unsigned long idx;
+
+	spin_lock(&vas->state_lock);
+	xa_for_each_range(&vas->dmap, idx, dp, start >> PAGE_SHIFT, (end >> PAGE_SHIFT) - 1) {
+		unsigned long r = ferry_region_index(vas, dp->addr);
+
+		xa_erase(&vas->dmap, idx);
+		dp->tracked = false;
+		if (!--vas->region_pages[r])
+			ferry_lru_remove(&vas->lru, r);
+	}
 	spin_unlock(&vas->state_lock);
 }
 
@@ -492,6 +544,13 @@ int ferry_migrate_range(struct ferry_vaspace *vas, unsigned long start, unsigned
 		else
 			r = ferry_to_host(vas, vma, addr, next, NULL);
 		mutex_unlock(&vas->migrate_lock);
+		/*
+		 * A prefetch maps what it moved in the device view's table, as
+		 * a GPU driver updates the GPU's page table: the device's
+		 * first touches then cost no host-side work.
+		 */
+		if (target == FERRY_LOC_DEVICE && r >= 0)
+			ferry_mirror_fill(vas, mm, addr, next, 0, false);
 		if (r < 0 && r != -EBUSY)
 			ret = r;
 		addr = next;
@@ -596,6 +655,7 @@ int ferry_residency(struct ferry_vaspace *vas, unsigned long start, unsigned lon
 					continue;
 				page = hmm_pfn_to_page(pfns[i]);
 				if (ferry_dpage_of(page)) {
+					ferry_track(vas, ferry_dpage_of(page), pa);
 					*slot = FERRY_RES_DEVICE;
 					continue;
 				}

@@ -185,6 +185,8 @@ static bool ferry_mirror_invalidate(struct mmu_interval_notifier *mni,
 	else if (!mutex_trylock(&vas->lock))
 		return false;
 	mmu_interval_set_seq(mni, cur_seq);
+	if (range->event == MMU_NOTIFY_UNMAP)
+		ferry_untrack_range(vas, start, end);
 	if (!blockable) {
 		void *e;
 		unsigned long idx;
@@ -280,6 +282,7 @@ again:
 			continue;
 		}
 		if (dp) {
+			ferry_track(vas, dp, addr);
 			page = dp->backing;
 			remote = false;
 		} else if (is_device_private_page(page)) {
