@@ -86,6 +86,9 @@ struct ferry_create_vaspace {
  * FERRY_IOCTL_REGISTER_WINDOW: the SVM window [base, base + size), reserved
  * at the same address in the host and the device process. Both page aligned;
  * size a multiple of FERRY_REGION_SIZE. One window per VA space (EBUSY).
+ * The kernel backend also needs base aligned to FERRY_REGION_SIZE and size at
+ * most 1 TiB (EINVAL), and the window to be anonymous private memory of the
+ * host process (the runtime maps it so).
  */
 struct ferry_register_window {
 	__u64 base;	/* in */
@@ -114,6 +117,14 @@ struct ferry_migrate {
 	__u64 reserved; /* in: 0 */
 };
 
+/*
+ * Pages that cannot move (pinned, busy) stay where they are, as with
+ * cudaMemPrefetchAsync. Errors besides the argument checks: ENOMEM (device
+ * memory full, nothing evictable), ENODEV (the device process is gone);
+ * kernel backend: EFAULT (part of the range is not mapped), EOPNOTSUPP
+ * (file-backed, shared or VM_PFNMAP/VM_IO memory), EBUSY (mlock()ed memory),
+ * and in those cases nothing in the range changes.
+ */
 #define FERRY_MIGRATE_DISCARD (1U << 0)
 #define FERRY_MIGRATE_ASYNC (1U << 1)
 #define FERRY_MIGRATE_FLAGS (FERRY_MIGRATE_DISCARD | FERRY_MIGRATE_ASYNC)
