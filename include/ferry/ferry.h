@@ -43,8 +43,11 @@ struct ferry_options {
 };
 
 /*
- * Open a VA space with the user backend. Fails with -EPERM (and a message on
- * stderr saying how to enable it) when userfaultfd is not permitted.
+ * Open a VA space on the backend FERRY_BACKEND names (auto, the default:
+ * ferry.ko when its render node exists, else the user-space driver). The
+ * user backend fails with -EPERM (and a message on stderr saying how to
+ * enable it) when userfaultfd is not permitted; FERRY_BACKEND=kernel fails
+ * with -ENODEV when the module is not loaded.
  */
 int ferry_open(const struct ferry_options *opt, struct ferry_ctx **out);
 /* Stop the device process and release the window. NULL is ignored. */
