@@ -438,11 +438,46 @@ static void *map_shared(int fd, uint64_t size)
 	return p;
 }
 
+/*
+ * Offer the window at @base to the device (INIT, with the descriptors the
+ * first time only). Returns the device's answer: 0, -EEXIST when the address
+ * is taken there, another negative errno.
+ */
+static int send_init(struct ferry_ctx *ctx, uint64_t base, int *fds, int nfds)
+{
+	struct ferry_msg m;
+	int r;
+
+	memset(&m, 0, sizeof(m));
+	m.magic = FERRY_PROTO_MAGIC;
+	m.op = FERRY_MSG_INIT;
+	m.u.init.base = base;
+	m.u.init.size = ctx->size;
+	m.u.init.device_memory = ctx->device_memory;
+	m.u.init.block_size = ctx->block_size;
+	m.u.init.prefetch = ctx->prefetch;
+	m.u.init.fine_size = ctx->fine_size;
+	m.u.init.backend = ctx->kfd >= 0 ? FERRY_BACKEND_KERNEL : FERRY_BACKEND_USER;
+	m.u.init.vaspace = ctx->vaspace;
+	r = ferry_msg_send(ctx->sock, &m, fds, fds ? nfds : 0);
+	if (!r)
+		r = ferry_msg_recv(ctx->sock, &m, NULL, NULL, 0);
+	return r ? r : (int)m.status;
+}
+
+/* The coherent region replaces the top of the (managed) window @w. */
+static int map_coherent(struct ferry_ctx *ctx, void *w)
+{
+	if (mmap((char *)w + ctx->size - ctx->fine_size, ctx->fine_size, PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_FIXED | MAP_NORESERVE, ctx->fine_fd, 0) == MAP_FAILED)
+		return -errno;
+	return 0;
+}
+
 /* Map the window, register it, and hand everything to the device. */
 static int bind_window(struct ferry_ctx *ctx)
 {
 	struct uffdio_register reg;
-	struct ferry_msg m;
 	int fds[6] = {ctx->sys_fd,     ctx->vram_fd, ctx->meta_fd,
 		      ctx->staging_fd, ctx->uffd,    ctx->fine_fd};
 	void *keep[4] = {0};
@@ -470,29 +505,12 @@ static int bind_window(struct ferry_ctx *ctx)
 			fprintf(stderr, "ferry: UFFDIO_REGISTER: %s\n", strerror(-r));
 			return r;
 		}
-		memset(&m, 0, sizeof(m));
-		m.magic = FERRY_PROTO_MAGIC;
-		m.op = FERRY_MSG_INIT;
-		m.u.init.base = base;
-		m.u.init.size = ctx->size;
-		m.u.init.device_memory = ctx->device_memory;
-		m.u.init.block_size = ctx->block_size;
-		m.u.init.prefetch = ctx->prefetch;
-		m.u.init.fine_size = ctx->fine_size;
-		r = ferry_msg_send(ctx->sock, &m, attempt == 0 ? fds : NULL, attempt == 0 ? 6 : 0);
-		if (!r)
-			r = ferry_msg_recv(ctx->sock, &m, NULL, NULL, 0);
-		if (!r)
-			r = (int)m.status;
+		r = send_init(ctx, base, attempt == 0 ? fds : NULL, 6);
 		if (r == 0) {
 			ctx->base = base;
-			/* the coherent region replaces the top of the (managed) window */
-			if (mmap((char *)w + ctx->size - ctx->fine_size, ctx->fine_size,
-				 PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED | MAP_NORESERVE,
-				 ctx->fine_fd, 0) == MAP_FAILED) {
-				r = -errno;
+			r = map_coherent(ctx, w);
+			if (r)
 				break;
-			}
 			/*
 			 * A child of fork() would get a mapping that nobody
 			 * migrates for: it gets none rather than wrong data.
@@ -536,22 +554,7 @@ static int bind_window_kernel(struct ferry_ctx *ctx)
 			return -errno;
 		/* pages, not 2 MiB folios: first touch and migration work per page */
 		madvise(w, ctx->size, MADV_NOHUGEPAGE);
-		memset(&m, 0, sizeof(m));
-		m.magic = FERRY_PROTO_MAGIC;
-		m.op = FERRY_MSG_INIT;
-		m.u.init.base = base;
-		m.u.init.size = ctx->size;
-		m.u.init.device_memory = ctx->device_memory;
-		m.u.init.block_size = ctx->block_size;
-		m.u.init.prefetch = ctx->prefetch;
-		m.u.init.fine_size = ctx->fine_size;
-		m.u.init.backend = FERRY_BACKEND_KERNEL;
-		m.u.init.vaspace = ctx->vaspace;
-		r = ferry_msg_send(ctx->sock, &m, attempt == 0 ? fds : NULL, attempt == 0 ? 4 : 0);
-		if (!r)
-			r = ferry_msg_recv(ctx->sock, &m, NULL, NULL, 0);
-		if (!r)
-			r = (int)m.status;
+		r = send_init(ctx, base, attempt == 0 ? fds : NULL, 4);
 		if (r == 0) {
 			struct ferry_register_window rw = {.base = base, .size = ctx->size};
 			struct ferry_attr at[2] = {
@@ -564,12 +567,9 @@ static int bind_window_kernel(struct ferry_ctx *ctx)
 						.nattrs = 2};
 
 			ctx->base = base;
-			if (mmap((char *)w + ctx->size - ctx->fine_size, ctx->fine_size,
-				 PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED | MAP_NORESERVE,
-				 ctx->fine_fd, 0) == MAP_FAILED) {
-				r = -errno;
+			r = map_coherent(ctx, w);
+			if (r)
 				break;
-			}
 			if (ioctl(ctx->kfd, FERRY_IOCTL_REGISTER_WINDOW, &rw) ||
 			    ioctl(ctx->kfd, FERRY_IOCTL_SET_ATTR, &a)) {
 				r = -errno;
