@@ -43,9 +43,12 @@ INIT
 		-device virtio-9p-pci,fsdev=root,mount_tag=host \
 		-fsdev local,id=out,path="$out",security_model=none \
 		-device virtio-9p-pci,fsdev=out,mount_tag=out > "$out/console.log" 2>&1 || true
-	if [ "$attempt" -lt 3 ] && [ -f "$out/dmesg.txt" ] &&
-		sed "/$(printf '%s' "$marker" | sed 's/[][\/.*^$]/\\&/g')/q" "$out/dmesg.txt" |
-		grep -qE "$splat"; then
+	# The log up to the marker, in a variable: with pipefail, "sed | grep -q"
+	# fails when grep stops early and sed gets SIGPIPE.
+	boot_log=""
+	[ -f "$out/dmesg.txt" ] &&
+		boot_log=$(sed "/$(printf '%s' "$marker" | sed 's/[][\/.*^$]/\\&/g')/q" "$out/dmesg.txt")
+	if [ "$attempt" -lt 3 ] && grep -qE "$splat" <<<"$boot_log"; then
 		echo "guest kernel splat while booting, before the tests ($out/dmesg.txt):" \
 			"booting again" >&2
 		continue
