@@ -27,7 +27,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <linux/userfaultfd.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -551,6 +555,107 @@ static void bench_prefetch(void)
 	ferry_close(ctx);
 }
 
+/*
+ * The floor under any migration built on page tables, measured in this
+ * process on shmem with no driver involved, with the primitives udriver
+ * uses: unmapping 2 MiB of populated pages from a view (MADV_DONTNEED, what
+ * the host agent does), copying 2 MiB between two populated mappings, and
+ * mapping 2 MiB of existing pages into a view (UFFDIO_CONTINUE, what the
+ * device side does). A migration does all three; on 2 CPUs the best it can
+ * do is to overlap them. Prints the ceiling this puts on prefetch/memcpy.
+ */
+static int floor_uffd(void *view, uint64_t size)
+{
+	struct uffdio_api api = {.api = UFFD_API, .features = UFFD_FEATURE_MINOR_SHMEM};
+	struct uffdio_register reg = {.range = {.start = (uintptr_t)view, .len = size},
+				      .mode = UFFDIO_REGISTER_MODE_MINOR};
+	int fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+
+	if (fd < 0)
+		return -errno;
+	if (ioctl(fd, UFFDIO_API, &api) || ioctl(fd, UFFDIO_REGISTER, &reg)) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+static void bench_floor(void)
+{
+	const uint64_t size = cfg.size < 64 * MIB ? cfg.size : 64 * MIB, n = size / CHUNK;
+	uint64_t tz = 0, tc = 0, tm = 0;
+	int fa = memfd_create("ferry-floor-a", MFD_CLOEXEC);
+	int fb = memfd_create("ferry-floor-b", MFD_CLOEXEC);
+	char *a, *b, *va;
+	double z, c, m, seq, par;
+	int uffd;
+
+	if (fa < 0 || fb < 0 || ftruncate(fa, (off_t)size) || ftruncate(fb, (off_t)size))
+		die("memfd (page-table floor)", -errno);
+	a = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fa, 0);
+	b = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fb, 0);
+	va = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fa, 0); /* the view */
+	if (a == MAP_FAILED || b == MAP_FAILED || va == MAP_FAILED)
+		die("mmap (page-table floor)", -errno);
+	memset(a, 0x5a, size); /* allocate every page of both files */
+	memset(b, 0xa5, size);
+	uffd = floor_uffd(va, size);
+	if (uffd < 0) {
+		printf("\n  page-table floor: skipped (userfaultfd minor mode: %s)\n",
+		       strerror(-uffd));
+		goto out;
+	}
+	for (uint64_t i = 0; i < n; i++) {
+		struct uffdio_continue cont = {
+			.range = {.start = (uintptr_t)va + i * CHUNK, .len = CHUNK}};
+		uint64_t off = i * CHUNK, t0, t1, t2, t3;
+
+		if (ioctl(uffd, UFFDIO_CONTINUE, &cont)) /* map the view: it has pages to zap */
+			die("UFFDIO_CONTINUE (page-table floor)", -errno);
+		t0 = now_ns();
+		if (madvise(va + off, CHUNK, MADV_DONTNEED))
+			die("madvise(MADV_DONTNEED)", -errno);
+		t1 = now_ns();
+		memcpy(b + off, a + off, CHUNK);
+		t2 = now_ns();
+		if (ioctl(uffd, UFFDIO_CONTINUE, &cont))
+			die("UFFDIO_CONTINUE (page-table floor)", -errno);
+		t3 = now_ns();
+		tz += t1 - t0;
+		tc += t2 - t1;
+		tm += t3 - t2;
+	}
+	close(uffd);
+	if (b[size - 1] != 0x5a || va[size - 1] != 0x5a)
+		fail("page-table floor: copy incomplete");
+
+	z = (double)tz, c = (double)tc, m = (double)tm;
+	seq = c / (z + c + m);
+	/* two CPUs: no better than the longest step, nor than half of all the work */
+	par = c / fmax(fmax(z, fmax(c, m)), (z + c + m) / 2);
+	printf("\n  page-table floor (this process, shmem, %" PRIu64 " x 2 MiB, no driver):\n", n);
+	row("unmap 2 MiB of a view (MADV_DONTNEED)", gbs(size, tz), 2, "GB/s",
+	    safe_ratio(gbs(size, tz), g_memcpy_gbs), "memcpy", "-", V_NONE);
+	row("copy 2 MiB between mapped pages", gbs(size, tc), 2, "GB/s",
+	    safe_ratio(gbs(size, tc), g_memcpy_gbs), "memcpy", "-", V_NONE);
+	row("map 2 MiB of existing pages (CONTINUE)", gbs(size, tm), 2, "GB/s",
+	    safe_ratio(gbs(size, tm), g_memcpy_gbs), "memcpy", "-", V_NONE);
+	row("ceiling: unmap + copy + map in sequence", seq * gbs(size, tc), 2, "GB/s",
+	    safe_ratio(seq * gbs(size, tc), g_memcpy_gbs), "memcpy", "-", V_NONE);
+	row("ceiling: the three overlapped on 2 CPUs", par * gbs(size, tc), 2, "GB/s",
+	    safe_ratio(par * gbs(size, tc), g_memcpy_gbs), "memcpy", "-", V_NONE);
+	note("a migration that changes 4 KiB page-table entries on both sides, with no "
+	     "cross-process request, cannot beat these ceilings on this machine");
+out:
+	munmap(a, size);
+	munmap(b, size);
+	munmap(va, size);
+	close(fa);
+	close(fb);
+}
+
 /* -------------------------------------------- 2. fault-driven device stream */
 
 static void bench_stream(void)
@@ -978,8 +1083,10 @@ int main(int argc, char **argv)
 	g_memcpy_gbs = memcpy_gbs();
 	printf("baseline: memcpy of %" PRIu64 " MiB (pre-faulted), best of %u: %.2f GB/s\n",
 	       cfg.size / MIB, cfg.memcpy_runs, g_memcpy_gbs);
-	if (cfg.tests & TEST_PREFETCH)
+	if (cfg.tests & TEST_PREFETCH) {
 		bench_prefetch();
+		bench_floor();
+	}
 	if (cfg.tests & TEST_STREAM)
 		bench_stream();
 	if (cfg.tests & TEST_LATENCY)
