@@ -31,6 +31,7 @@
 #include <linux/userfaultfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -56,9 +57,16 @@ static struct {
 	unsigned tests; /* bit mask of TEST_* */
 } cfg;
 
-enum { TEST_PREFETCH = 1, TEST_STREAM = 2, TEST_LATENCY = 4, TEST_OVERSUB = 8, TEST_ALL = 15 };
+enum {
+	TEST_PREFETCH = 1,
+	TEST_STREAM = 2,
+	TEST_LATENCY = 4,
+	TEST_OVERSUB = 8,
+	TEST_TRACE = 16,
+	TEST_ALL = 31
+};
 
-static const char *const test_names[] = {"prefetch", "stream", "latency", "oversub"};
+static const char *const test_names[] = {"prefetch", "stream", "latency", "oversub", "trace"};
 
 static double g_memcpy_gbs; /* baseline */
 static double g_h2d_gbs;    /* best explicit prefetch host->device */
@@ -968,6 +976,72 @@ static void bench_oversub(void)
 
 /* -------------------------------------------------------------------- main */
 
+/* ------------------------------------------------ 5. the cost of FERRY_TRACE */
+
+/* Best of cfg.reps device streams over host data, 64 KiB faults, no prefetcher. */
+static uint64_t trace_stream(uint64_t size, uint64_t *faults)
+{
+	struct ferry_ctx *ctx = open_ctx(device_memory_for(size), 0, 0);
+	char *buf = alloc_or_die(ctx, size);
+	uint64_t best = UINT64_MAX, expect;
+	struct ferry_counters c0, c1;
+
+	host_fill(buf, size, 5);
+	expect = touch_expect(buf, size, PAGE, 5);
+	counters(ctx, &c0);
+	for (unsigned rep = 0; rep < cfg.reps; rep++) {
+		uint64_t t0 = now_ns(), t, sum = dev_touch(ctx, buf, size, PAGE);
+
+		t = now_ns() - t0;
+		if (sum != expect)
+			fail("traced stream: TOUCH sum %" PRIu64 ", expected %" PRIu64, sum,
+			     expect);
+		if (t < best)
+			best = t;
+		migrate_chunks(ctx, buf, size, FERRY_LOC_HOST);
+	}
+	counters(ctx, &c1);
+	*faults = D(faults_device) + D(faults_host);
+	ferry_close(ctx); /* a traced VA space writes the file here */
+	return best;
+}
+
+static void bench_trace(void)
+{
+	const uint64_t size = cfg.size < 64 * MIB ? cfg.size : 64 * MIB;
+	char path[] = "/tmp/ferry-bench-trace-XXXXXX";
+	uint64_t off, on, f_off, f_on;
+	struct stat st;
+	int fd;
+
+	section("5. the cost of FERRY_TRACE: the device streams over %" PRIu64
+		" MiB of host data, 64 KiB faults, no prefetcher, untraced then traced",
+		size / MIB);
+	if (getenv("FERRY_TRACE")) {
+		printf("  skipped: FERRY_TRACE is set for the whole run\n");
+		return;
+	}
+	table_header();
+	off = trace_stream(size, &f_off);
+	fd = mkstemp(path);
+	if (fd < 0)
+		die("mkstemp", -errno);
+	close(fd);
+	setenv("FERRY_TRACE", path, 1); /* read by the next ferry_open: traced from now on */
+	on = trace_stream(size, &f_on);
+	unsetenv("FERRY_TRACE");
+	row("untraced stream, best", gbs(size, off), 2, "GB/s", 1.0, "untraced", "-", V_NONE);
+	row("traced stream, best", gbs(size, on), 2, "GB/s",
+	    safe_ratio(gbs(size, on), gbs(size, off)), "untraced", "-", V_NONE);
+	if (stat(path, &st) || st.st_size < 32)
+		fail("FERRY_TRACE=%s: no trace written", path);
+	else
+		note("trace: %.1f MiB for %" PRIu64 " faults (%" PRIu64
+		     " untraced); tracing off costs one predicted branch per trace point",
+		     st.st_size / (double)MIB, f_on, f_off);
+	unlink(path);
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -979,7 +1053,7 @@ static void usage(FILE *f)
 		"  --reps N       repetitions of the throughput tests (default 3)\n"
 		"  --timeout SEC  abort when the whole run takes longer (default 300, 0 = none)\n"
 		"  --test NAME    run only this test (repeatable): prefetch, stream, latency, "
-		"oversub\n");
+		"oversub, trace\n");
 }
 
 static unsigned long parse_num(const char *opt, const char *s)
@@ -1020,9 +1094,9 @@ int main(int argc, char **argv)
 			const char *name = i + 1 < argc ? argv[++i] : "";
 			unsigned t;
 
-			for (t = 0; t < 4 && strcmp(name, test_names[t]); t++)
+			for (t = 0; t < 5 && strcmp(name, test_names[t]); t++)
 				;
-			if (t == 4) {
+			if (t == 5) {
 				fprintf(stderr, "ferry-bench-migrate: error: unknown test '%s'\n",
 					name);
 				usage(stderr);
@@ -1093,6 +1167,8 @@ int main(int argc, char **argv)
 		bench_latency();
 	if (cfg.tests & TEST_OVERSUB)
 		bench_oversub();
+	if (cfg.tests & TEST_TRACE)
+		bench_trace();
 
 	{
 		double end = memcpy_gbs();

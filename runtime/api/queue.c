@@ -6,6 +6,7 @@
 
 #include "api/api.h"
 #include "core/ctx.h"
+#include "transport/trace.h"
 
 cl_ulong ferry_now_ns(void)
 {
@@ -186,6 +187,55 @@ static void free_queue(cl_command_queue q)
 	ferry_clReleaseContext(c);
 }
 
+/* FERRY_TRACE: an OpenCL command's name. */
+static const char *command_name(cl_command_type t)
+{
+	switch (t) {
+	case CL_COMMAND_NDRANGE_KERNEL:
+		return "clEnqueueNDRangeKernel";
+	case CL_COMMAND_TASK:
+		return "clEnqueueTask";
+	case CL_COMMAND_READ_BUFFER:
+		return "clEnqueueReadBuffer";
+	case CL_COMMAND_WRITE_BUFFER:
+		return "clEnqueueWriteBuffer";
+	case CL_COMMAND_COPY_BUFFER:
+		return "clEnqueueCopyBuffer";
+	case CL_COMMAND_READ_BUFFER_RECT:
+		return "clEnqueueReadBufferRect";
+	case CL_COMMAND_WRITE_BUFFER_RECT:
+		return "clEnqueueWriteBufferRect";
+	case CL_COMMAND_COPY_BUFFER_RECT:
+		return "clEnqueueCopyBufferRect";
+	case CL_COMMAND_FILL_BUFFER:
+		return "clEnqueueFillBuffer";
+	case CL_COMMAND_MAP_BUFFER:
+		return "clEnqueueMapBuffer";
+	case CL_COMMAND_UNMAP_MEM_OBJECT:
+		return "clEnqueueUnmapMemObject";
+	case CL_COMMAND_MIGRATE_MEM_OBJECTS:
+		return "clEnqueueMigrateMemObjects";
+	case CL_COMMAND_MARKER:
+		return "marker";
+	case CL_COMMAND_BARRIER:
+		return "barrier";
+	case CL_COMMAND_SVM_FREE:
+		return "clEnqueueSVMFree";
+	case CL_COMMAND_SVM_MEMCPY:
+		return "clEnqueueSVMMemcpy";
+	case CL_COMMAND_SVM_MEMFILL:
+		return "clEnqueueSVMMemFill";
+	case CL_COMMAND_SVM_MAP:
+		return "clEnqueueSVMMap";
+	case CL_COMMAND_SVM_UNMAP:
+		return "clEnqueueSVMUnmap";
+	case CL_COMMAND_SVM_MIGRATE_MEM:
+		return "clEnqueueSVMMigrateMem";
+	default:
+		return "command";
+	}
+}
+
 /* Retire a command: final status, dependencies and argument dropped, queue bookkeeping. */
 static void retire(cl_command_queue q, struct ferry_cmd *c, cl_int st)
 {
@@ -199,6 +249,10 @@ static void retire(cl_command_queue q, struct ferry_cmd *c, cl_int st)
 	drop_arg(c->arg);
 	inflight_done();
 	c->event->t_end = ferry_now_ns();
+	if (FERRY_TRACE_ON())
+		ferry_trace_event(FERRY_TR_COMMAND, command_name(c->event->type), c->event->t_start,
+				  c->event->t_end - c->event->t_start, c->event->type,
+				  (uint64_t)(int64_t)st, 0, 0);
 	set_status(c->event, st == CL_SUCCESS ? CL_COMPLETE : st);
 	atomic_fetch_sub(&c->event->internal, 1);
 	ferry_clReleaseEvent(c->event);
@@ -227,6 +281,8 @@ static void *worker_main(void *arg)
 {
 	cl_command_queue q = arg;
 	struct ferry_cmd *flight = NULL, **flight_tail = &flight;
+
+	ferry_trace_thread_name("command queue");
 
 	pthread_mutex_lock(&q->lock);
 	for (;;) {

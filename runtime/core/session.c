@@ -25,6 +25,7 @@
 
 #include "core/ctx.h"
 #include "policy/policy.h"
+#include "transport/trace.h"
 
 #define PG FERRY_PAGE_SIZE
 #define DEFAULT_WINDOW (64ULL << 30)
@@ -245,11 +246,15 @@ static uint64_t pick_base(uint64_t size)
 static int spawn_device(struct ferry_ctx *ctx, const char *path, int child_sock)
 {
 	posix_spawn_file_actions_t fa;
-	char *argv[] = {(char *)"ferry-device", (char *)"3", NULL};
-	int r;
+	char *argv[] = {(char *)"ferry-device", (char *)"3", NULL, NULL};
+	int r, trace_fd = ferry_trace_host_init(); /* FERRY_TRACE: the device records too */
 
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, child_sock, 3);
+	if (trace_fd >= 0) {
+		posix_spawn_file_actions_adddup2(&fa, trace_fd, 4);
+		argv[2] = (char *)"--trace-fd=4";
+	}
 	r = posix_spawn(&ctx->pid, path, &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	if (r)
@@ -315,6 +320,7 @@ static void *agent_main(void *arg)
 	uint32_t done = __atomic_load_n(&m->zap_ack, __ATOMIC_ACQUIRE);
 	struct timespec t0, t;
 
+	ferry_trace_thread_name("ferry host agent");
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while (__atomic_load_n(&m->host_agent, __ATOMIC_ACQUIRE)) {
 		uint32_t req = __atomic_load_n(&m->zap_req, __ATOMIC_ACQUIRE);
@@ -738,6 +744,8 @@ void ferry_close(struct ferry_ctx *ctx)
 	kill(ctx->pid, SIGKILL);
 	waitpid(ctx->pid, NULL, 0);
 reaped:
+	if (FERRY_TRACE_ON())
+		ferry_trace_flush(); /* the device's records are final now */
 	if (ctx->kfd < 0 && !atomic_load(&ctx->recovered)) {
 		struct uffdio_range rng = {.start = ctx->base, .len = ctx->size - ctx->fine_size};
 

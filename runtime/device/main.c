@@ -26,6 +26,7 @@
 
 #include "device/device.h"
 #include "transport/proto.h"
+#include "transport/trace.h"
 #include "udriver/udriver.h"
 
 #define CL_INVALID_VALUE_ERR (-30)     /* CL_INVALID_VALUE */
@@ -195,6 +196,15 @@ static int map_view(void)
 }
 
 /* The host checked the work too; the device never trusts it. */
+/* The trace's name for a device-work operation: copies, fills and checks. */
+static const char *work_name(uint32_t op)
+{
+	static const char *const names[] = {"?",     "device read", "device write", "device fill",
+					    "check", "touch",	    "atomic add"};
+
+	return op < sizeof(names) / sizeof(*names) ? names[op] : "?";
+}
+
 static int work_check(const struct ferry_dev_work *w)
 {
 	uint64_t end;
@@ -232,6 +242,12 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	sock = atoi(argv[1]);
+	if (argc > 2 && !strncmp(argv[2], "--trace-fd=", 11)) {
+		r = ferry_trace_device_init(atoi(argv[2] + 11));
+		if (r)
+			fprintf(stderr, "ferry-device: not tracing: %s\n", strerror(-r));
+		ferry_trace_thread_name("command loop");
+	}
 	start_watchdog(host);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -281,9 +297,15 @@ int main(int argc, char **argv)
 		case FERRY_MSG_DEVWORK:
 			m.status = work_check(&m.u.work);
 			if (!m.status) {
+				uint64_t t0 = FERRY_TRACE_ON() ? ferry_trace_now() : 0;
+
 				busy(1);
 				m.status = ferry_device_run(&m.u.work, staging);
 				busy(-1);
+				if (FERRY_TRACE_ON())
+					ferry_trace_event(FERRY_TR_COPY, work_name(m.u.work.op), t0,
+							  ferry_trace_now() - t0, m.u.work.addr,
+							  m.u.work.size, m.u.work.op, 0);
 			}
 			break;
 		case FERRY_MSG_CL_DEVINFO:

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "device/device.h"
+#include "transport/trace.h"
 #include "transport/proto.h"
 
 #define CL_TARGET_OPENCL_VERSION 300
@@ -182,7 +183,29 @@ struct pending {
 	cl_event event; /* NULL: a launch that failed to queue, with @status */
 	uint64_t fence;
 	cl_int status;
+	/* FERRY_TRACE: what ran, and when it was queued */
+	uint64_t t_queued, items;
+	uint32_t dims;
+	char name[48];
 };
+
+/* The end of the last traced launch: an in-order queue starts the next one after it. */
+static uint64_t trace_last_end;
+
+static void trace_kernel(const char *name, uint64_t t_queued, uint64_t items, uint32_t dims)
+{
+	uint64_t end = ferry_trace_now(), last = __atomic_load_n(&trace_last_end, __ATOMIC_RELAXED);
+	uint64_t start = t_queued > last ? t_queued : last;
+
+	ferry_trace_event(FERRY_TR_KERNEL, name, start, end - start, items, dims, 0, 0);
+	__atomic_store_n(&trace_last_end, end, __ATOMIC_RELAXED);
+}
+
+static void kernel_name(cl_kernel k, char *buf, size_t room)
+{
+	if (dispatch->clGetKernelInfo(k, CL_KERNEL_FUNCTION_NAME, room, buf, NULL) != CL_SUCCESS)
+		snprintf(buf, room, "kernel");
+}
 
 static pthread_mutex_t pend_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t pend_cond = PTHREAD_COND_INITIALIZER;
@@ -192,6 +215,7 @@ static void (*launch_done)(uint64_t fence, int status);
 static void *completion_main(void *arg)
 {
 	(void)arg;
+	ferry_trace_thread_name("kernel completion");
 	for (;;) {
 		struct pending *p;
 		cl_int st = CL_SUCCESS;
@@ -211,6 +235,8 @@ static void *completion_main(void *arg)
 		if (p->event)
 			dispatch->clReleaseEvent(p->event);
 
+		if (FERRY_TRACE_ON() && p->event)
+			trace_kernel(p->name, p->t_queued, p->items, p->dims);
 		pthread_mutex_lock(&pend_lock);
 		pend_head = p->next;
 		if (!pend_head)
@@ -222,12 +248,15 @@ static void *completion_main(void *arg)
 	return NULL;
 }
 
-static int push_pending(cl_event ev, uint64_t fence, cl_int status)
+/* Queue a completion; @trace (or NULL) has the launch's trace fields. */
+static int push_pending(cl_event ev, uint64_t fence, cl_int status, const struct pending *trace)
 {
-	struct pending *p = malloc(sizeof(*p));
+	struct pending *p = calloc(1, sizeof(*p));
 
 	if (!p)
 		return -1;
+	if (trace)
+		*p = *trace;
 	p->event = ev;
 	p->fence = fence;
 	p->status = status;
@@ -246,7 +275,7 @@ static int push_pending(cl_event ev, uint64_t fence, cl_int status)
 int ferry_pocl_fail_fence(uint64_t fence, int status)
 {
 	/* completed in order after the launches queued before it */
-	return push_pending(NULL, fence, status);
+	return push_pending(NULL, fence, status, NULL);
 }
 
 int ferry_pocl_start_completions(void (*done)(uint64_t fence, int status))
@@ -262,6 +291,7 @@ int ferry_pocl_launch(uint64_t kernel, uint32_t work_dim, const uint64_t *offset
 		      const uint8_t *args, uint64_t args_size, uint64_t fence)
 {
 	size_t off[3], glo[3], loc[3];
+	struct pending tr = {0};
 	uint64_t pos = 0;
 	cl_kernel k;
 	cl_int err;
@@ -309,6 +339,12 @@ int ferry_pocl_launch(uint64_t kernel, uint32_t work_dim, const uint64_t *offset
 		glo[d] = (size_t)global[d];
 		loc[d] = (size_t)local[d];
 	}
+	if (FERRY_TRACE_ON()) {
+		tr.t_queued = ferry_trace_now();
+		tr.items = glo[0] * (work_dim > 1 ? glo[1] : 1) * (work_dim > 2 ? glo[2] : 1);
+		tr.dims = work_dim;
+		kernel_name(k, tr.name, sizeof(tr.name));
+	}
 	if (fence) {
 		/* asynchronous: the completion thread reports the fence */
 		cl_event ev = NULL;
@@ -318,7 +354,7 @@ int ferry_pocl_launch(uint64_t kernel, uint32_t work_dim, const uint64_t *offset
 		if (err)
 			return err;
 		dispatch->clFlush(queue);
-		if (push_pending(ev, fence, CL_SUCCESS)) {
+		if (push_pending(ev, fence, CL_SUCCESS, &tr)) {
 			dispatch->clWaitForEvents(1, &ev);
 			dispatch->clReleaseEvent(ev);
 			return CL_OUT_OF_HOST_MEMORY;
@@ -329,7 +365,10 @@ int ferry_pocl_launch(uint64_t kernel, uint32_t work_dim, const uint64_t *offset
 					       0, NULL, NULL);
 	if (err)
 		return err;
-	return dispatch->clFinish(queue);
+	err = dispatch->clFinish(queue);
+	if (FERRY_TRACE_ON())
+		trace_kernel(tr.name, tr.t_queued, tr.items, tr.dims);
+	return err;
 }
 
 int ferry_pocl_device_info(uint32_t param, uint64_t size, void *value, uint64_t *size_ret)

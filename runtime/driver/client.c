@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "core/ctx.h"
+#include "transport/trace.h"
 
 int ferry_transact(struct ferry_ctx *ctx, struct ferry_msg *m, const void *in, size_t in_size,
 		   void *out, size_t out_room, const uint64_t *out_len, bool always_out)
@@ -124,6 +125,19 @@ static int kernel_ioctl(struct ferry_ctx *ctx, unsigned long cmd, void *arg)
 	uint8_t *out;
 	int r;
 
+	if (cmd == FERRY_IOCTL_MIGRATE && FERRY_TRACE_ON()) {
+		/* ferry.ko's own work is not in the trace: its requests are */
+		struct ferry_migrate *a = arg;
+		uint64_t t0 = ferry_trace_now();
+
+		r = ferry_kernel_ioctl(ctx, cmd, arg);
+		ferry_trace_event(FERRY_TR_PREFETCH,
+				  a->target == FERRY_LOC_DEVICE ? "ferry.ko migrate to device"
+								: "ferry.ko migrate to host",
+				  t0, ferry_trace_now() - t0, a->start, a->size,
+				  a->target == FERRY_LOC_DEVICE, a->flags);
+		return r;
+	}
 	if (cmd != FERRY_IOCTL_RESIDENCY || q->start + q->size <= fine_start)
 		return ferry_kernel_ioctl(ctx, cmd, arg);
 	user_out = q->out;

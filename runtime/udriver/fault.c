@@ -161,19 +161,22 @@ static void resolve(struct udrv *u, struct fault *f, int n)
 {
 	struct ferry_counters *c = &u->meta->counters;
 	uint64_t t0 = udrv_now_ns();
-	uint64_t last_block = UINT64_MAX;
+	uint64_t last_block = UINT64_MAX, blocks = 0, host = 0;
 	uint32_t last_side = UINT32_MAX;
 
 	qsort(f, (size_t)n, sizeof(*f), cmp_fault);
 	pthread_mutex_lock(&u->lock);
+	u->trace_cause = FERRY_TR_CAUSE_FAULT;
 	c->fault_batches++;
 	for (int i = 0; i < n; i++) {
 		uint64_t block = f[i].page / u->block_pages;
 
-		if (f[i].side == SIDE_DEVICE)
+		if (f[i].side == SIDE_DEVICE) {
 			c->faults_device++;
-		else
+		} else {
 			c->faults_host++;
+			host++;
+		}
 		if (block == last_block && f[i].side == last_side) {
 			/* coalesced: the block is resolved; the page may need mapping */
 			int uffd = f[i].side == SIDE_DEVICE ? u->dev_uffd : u->host_uffd;
@@ -184,6 +187,7 @@ static void resolve(struct udrv *u, struct fault *f, int n)
 		}
 		last_block = block;
 		last_side = f[i].side;
+		blocks++;
 		if (f[i].side == SIDE_DEVICE)
 			resolve_device(u, f[i].page, f[i].write, f[i].wp);
 		else
@@ -191,6 +195,9 @@ static void resolve(struct udrv *u, struct fault *f, int n)
 	}
 	c->fault_ns += udrv_now_ns() - t0;
 	pthread_mutex_unlock(&u->lock);
+	if (FERRY_TRACE_ON())
+		ferry_trace_event(FERRY_TR_FAULT, "fault batch", t0, udrv_now_ns() - t0,
+				  (uint64_t)n, host, (uint64_t)n - host, blocks);
 }
 
 /*
@@ -217,6 +224,7 @@ void *udrv_fault_main(void *arg)
 
 	if (!batch)
 		abort();
+	ferry_trace_thread_name("fault handler");
 	for (;;) {
 		int n = drain(u, u->dev_uffd, SIDE_DEVICE, batch, BATCH_MAX);
 

@@ -224,11 +224,19 @@ static void ensure_capacity(struct udrv *u, uint64_t need, uint32_t pinned)
 			return; /* cannot happen with capacity >= 2 regions */
 		uint64_t first = (uint64_t)victim * FERRY_REGION_PAGES;
 		uint64_t before = c->pages_to_host;
+		uint64_t t0 = FERRY_TRACE_ON() ? ferry_trace_now() : 0;
+		uint8_t cause = u->trace_cause;
 
+		u->trace_cause = FERRY_TR_CAUSE_EVICTION;
 		udrv_to_host(u, first, FERRY_REGION_PAGES, false, false);
+		u->trace_cause = cause;
 		c->evictions++;
 		c->pages_evicted += c->pages_to_host - before;
 		u->region_evicted_ns[victim] = udrv_now_ns();
+		if (FERRY_TRACE_ON())
+			ferry_trace_event(FERRY_TR_EVICTION, "evict region", t0,
+					  ferry_trace_now() - t0, addr_of(u, first),
+					  c->pages_to_host - before, 0, 0);
 	}
 }
 
@@ -359,6 +367,7 @@ void udrv_to_device(struct udrv *u, uint64_t first, uint64_t n, bool map, uint64
 	struct ferry_counters *c = &u->meta->counters;
 	uint64_t end = first + n, need = 0, done = 0;
 	uint32_t region = (uint32_t)(first / FERRY_REGION_PAGES);
+	uint64_t t0 = FERRY_TRACE_ON() ? ferry_trace_now() : 0;
 
 	udrv_remote_unmap(u, first, n); /* migrating ends remote access */
 
@@ -435,12 +444,16 @@ void udrv_to_device(struct udrv *u, uint64_t first, uint64_t n, bool map, uint64
 	}
 	if (moved)
 		*moved = done;
+	if (FERRY_TRACE_ON() && done)
+		ferry_trace_event(FERRY_TR_MIGRATION, "to device", t0, ferry_trace_now() - t0,
+				  addr_of(u, first), done, u->trace_cause, 0);
 }
 
 void udrv_to_host(struct udrv *u, uint64_t first, uint64_t n, bool map, bool zero_fill)
 {
 	struct ferry_counters *c = &u->meta->counters;
-	uint64_t end = first + n;
+	uint64_t end = first + n, before = c->pages_to_host;
+	uint64_t t0 = FERRY_TRACE_ON() ? ferry_trace_now() : 0;
 
 	for (uint64_t p = first; p < end;) {
 		uint64_t len = run_len(u, p, end);
@@ -489,6 +502,9 @@ void udrv_to_host(struct udrv *u, uint64_t first, uint64_t n, bool map, bool zer
 		}
 		p += len;
 	}
+	if (FERRY_TRACE_ON() && c->pages_to_host != before)
+		ferry_trace_event(FERRY_TR_MIGRATION, "to host", t0, ferry_trace_now() - t0,
+				  addr_of(u, first), c->pages_to_host - before, u->trace_cause, 0);
 }
 
 bool udrv_remote_map(struct udrv *u, uint64_t first, uint64_t n)
@@ -602,7 +618,8 @@ void udrv_discard_to_device(struct udrv *u, uint64_t first, uint64_t n)
 void udrv_duplicate(struct udrv *u, uint64_t first, uint64_t n)
 {
 	struct ferry_counters *c = &u->meta->counters;
-	uint64_t end = first + n, need = 0;
+	uint64_t end = first + n, need = 0, before = c->pages_to_device;
+	uint64_t t0 = FERRY_TRACE_ON() ? ferry_trace_now() : 0;
 
 	for (uint64_t p = first; p < end; p++)
 		need += u->state[p] == FERRY_RES_HOST && u->attr_rm[p];
@@ -641,6 +658,10 @@ void udrv_duplicate(struct udrv *u, uint64_t first, uint64_t n)
 		map_range_mode(u->dev_uffd, addr_of(u, p), len * PG, UFFDIO_CONTINUE_MODE_WP);
 		p += len;
 	}
+	if (FERRY_TRACE_ON())
+		ferry_trace_event(FERRY_TR_MIGRATION, "duplicate to device", t0,
+				  ferry_trace_now() - t0, addr_of(u, first),
+				  c->pages_to_device - before, FERRY_TR_CAUSE_ADVICE, 0);
 }
 
 void udrv_discard(struct udrv *u, uint64_t first, uint64_t n)
@@ -685,6 +706,8 @@ static int do_migrate(struct udrv *u, const struct udrv_mreq *q)
 {
 	uint64_t end = q->first + q->npages;
 	uint64_t t0 = udrv_now_ns();
+	static const char *const names[2][2] = {{"migrate to host", "migrate to device"},
+						{"discard to host", "discard to device"}};
 
 	/* A multi-region move to the device zaps the host view many times: keep the agent awake. */
 	if (q->target == FERRY_LOC_DEVICE && q->npages > FERRY_REGION_PAGES)
@@ -696,6 +719,7 @@ static int do_migrate(struct udrv *u, const struct udrv_mreq *q)
 		uint64_t n = (rend < end ? rend : end) - p;
 
 		pthread_mutex_lock(&u->lock);
+		u->trace_cause = FERRY_TR_CAUSE_REQUEST;
 		if ((q->flags & FERRY_MIGRATE_DISCARD) && q->target == FERRY_LOC_DEVICE)
 			udrv_discard_to_device(u, p, n);
 		else if (q->flags & FERRY_MIGRATE_DISCARD)
@@ -710,6 +734,12 @@ static int do_migrate(struct udrv *u, const struct udrv_mreq *q)
 	if (q->target == FERRY_LOC_DEVICE && q->npages > FERRY_REGION_PAGES)
 		__atomic_sub_fetch(&u->meta->zap_hot, 1, __ATOMIC_RELEASE);
 	__atomic_fetch_add(&u->meta->counters.migrate_ns, udrv_now_ns() - t0, __ATOMIC_RELAXED);
+	if (FERRY_TRACE_ON())
+		ferry_trace_event(
+			FERRY_TR_PREFETCH,
+			names[!!(q->flags & FERRY_MIGRATE_DISCARD)][q->target == FERRY_LOC_DEVICE],
+			t0, udrv_now_ns() - t0, addr_of(u, q->first), q->npages * PG,
+			q->target == FERRY_LOC_DEVICE, q->flags);
 	return 0;
 }
 
@@ -726,6 +756,8 @@ static void fence_complete(struct udrv *u, uint64_t fence, int status)
 static void *worker_main(void *arg)
 {
 	struct udrv *u = arg;
+
+	ferry_trace_thread_name("migration worker");
 
 	pthread_mutex_lock(&u->qlock);
 	for (;;) {

@@ -32,6 +32,7 @@
 
 #include "policy/policy.h"
 #include "transport/proto.h"
+#include "transport/trace.h"
 
 struct udrv_mreq {
 	struct udrv_mreq *next;
@@ -90,6 +91,8 @@ struct udrv {
 	pthread_t fault_thread;
 	int stop_efd;
 	uint32_t spin_us;
+	/* FERRY_TRACE: why the mechanism is moving pages now (enum ferry_trace_cause; u->lock) */
+	uint8_t trace_cause;
 };
 
 int udrv_init(struct udrv *u, uint64_t base, uint64_t size, uint64_t device_memory,
