@@ -48,7 +48,6 @@ static struct trace_rec *g_recs;
 static int g_fd = -1;
 static char *g_path; /* the host writes the file */
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
-static __thread uint32_t t_tid;
 
 uint64_t ferry_trace_now(void)
 {
@@ -70,12 +69,14 @@ static struct trace_rec *reserve(uint8_t cat, const char *name)
 		__atomic_fetch_add(&g_buf->dropped, 1, __ATOMIC_RELAXED);
 		return NULL;
 	}
-	if (!t_tid)
-		t_tid = (uint32_t)syscall(SYS_gettid);
 	r = &g_recs[i];
 	r->cat = cat;
 	r->pid = (uint32_t)getpid();
-	r->tid = t_tid;
+	/*
+	 * No __thread cache: libferry is dlopen()ed, and LeakSanitizer (GCC 12)
+	 * crashes scanning the dynamic TLS of such a library at exit.
+	 */
+	r->tid = (uint32_t)syscall(SYS_gettid);
 	snprintf(r->name, sizeof(r->name), "%s", name ? name : "");
 	return r;
 }

@@ -6,8 +6,8 @@
  * Both processes record into one buffer of fixed-size records: a sparse
  * memfd that the host creates when it opens its first VA space with
  * FERRY_TRACE set, and that every ferry-device it starts inherits (as
- * descriptor 4, named by "--trace-fd 4" on its command line). Recording is a
- * fetch-and-add and a few stores, no system call and no lock; a full buffer
+ * descriptor 4, named by "--trace-fd=4" on its command line). Recording is a
+ * fetch-and-add, gettid() and a few stores, no lock; a full buffer
  * drops events and counts them. The host alone writes the file: when a VA
  * space closes (its device has exited, so its records are final) and when the
  * process exits, each time the whole buffer so far, so the file is complete
