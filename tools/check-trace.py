@@ -14,6 +14,7 @@ import collections
 import json
 import os
 import subprocess
+import tempfile
 import sys
 
 KNOWN = {"kernel", "copy", "prefetch", "migration", "fault", "eviction", "command"}
@@ -41,6 +42,9 @@ def main(argv):
     path, want = argv[1], set(argv[2].split(","))
     if "--" in argv:
         cmd = argv[argv.index("--") + 1:]
+        if not os.access(os.path.dirname(os.path.abspath(path)), os.W_OK):
+            # a read-only build tree (the kdriver guest shares it read-only)
+            path = os.path.join(tempfile.gettempdir(), os.path.basename(path))
         env = dict(os.environ, FERRY_TRACE=path)
         if os.path.exists(path):
             os.unlink(path)
