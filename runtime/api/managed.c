@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* managed.c - cl_ferry_managed_memory: advice, residency, counters. */
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "api/api.h"
@@ -28,12 +29,34 @@ struct advise_arg {
 	uint32_t loc;
 };
 
+/*
+ * Accessed-by is a set of locations per page: read it, change one bit, write
+ * it back. A range whose pages differ is halved until each part is uniform,
+ * so that the other locations' bits stay as they were.
+ */
+static int accessed_by_update(struct ferry_ctx *vas, void *start, uint64_t len, uint64_t bit,
+			      bool set)
+{
+	uint64_t mask = 0, half = len / PG / 2 * PG;
+	int r = ferry_get_attr(vas, start, len, FERRY_ATTR_ACCESSED_BY, &mask);
+
+	if (r)
+		return r;
+	if (mask == FERRY_ATTR_MIXED && half) {
+		r = accessed_by_update(vas, start, half, bit, set);
+		return r ? r : accessed_by_update(vas, (char *)start + half, len - half, bit, set);
+	}
+	if (mask == FERRY_ATTR_MIXED)
+		return -EIO; /* one page cannot be mixed */
+	return ferry_set_attr(vas, start, len, FERRY_ATTR_ACCESSED_BY,
+			      set ? mask | bit : mask & ~bit);
+}
+
 static cl_int advise_run(void *p)
 {
 	struct advise_arg *a = p;
 	struct ferry_ctx *vas = ferry_api_vaspace(NULL);
 	void *start = (void *)(uintptr_t)a->first;
-	uint64_t mask = 0;
 	int r;
 
 	if (!vas)
@@ -54,17 +77,8 @@ static cl_int advise_run(void *p)
 					   : FERRY_LOC_NONE);
 		break;
 	default:
-		/* accessed-by is a set: read it, change one bit, write it back */
-		r = ferry_get_attr(vas, start, a->len, FERRY_ATTR_ACCESSED_BY, &mask);
-		if (!r) {
-			if (mask == FERRY_ATTR_MIXED)
-				mask = 0;
-			if (a->advice == CL_SVM_ADVICE_SET_ACCESSED_BY_FERRY)
-				mask |= 1ULL << a->loc;
-			else
-				mask &= ~(1ULL << a->loc);
-			r = ferry_set_attr(vas, start, a->len, FERRY_ATTR_ACCESSED_BY, mask);
-		}
+		r = accessed_by_update(vas, start, a->len, 1ULL << a->loc,
+				       a->advice == CL_SVM_ADVICE_SET_ACCESSED_BY_FERRY);
 		break;
 	}
 	return r == 0 ? CL_SUCCESS : r == -ENODEV ? CL_DEVICE_NOT_AVAILABLE : CL_INVALID_VALUE;

@@ -102,6 +102,44 @@ static uint64_t count_not(const struct udrv *u, uint64_t first, uint64_t n, uint
 	return c;
 }
 
+/*
+ * Move [first, first + n) to one side for a fault in the block at @bfirst:
+ * the block itself entirely, and of the pages the prefetcher added only
+ * those the faulting side cannot read. Duplicated pages there stay
+ * duplicated: that side has its copy, and only a write collapses a block
+ * (read-mostly advice would be undone region by region otherwise).
+ */
+static void move_for_fault(struct udrv *u, uint64_t first, uint64_t n, uint64_t bfirst,
+			   bool to_device, uint64_t *moved)
+{
+	uint64_t end = first + n, bend = bfirst + u->block_pages, done = 0;
+
+	for (uint64_t p = first; p < end;) {
+		uint64_t q = p, m = 0;
+		bool dup = u->state[p] == FERRY_RES_DUPLICATED;
+
+		if (p >= bfirst && p < bend) {
+			q = bend < end ? bend : end;
+		} else {
+			while (q < end && (q < bfirst || q >= bend) &&
+			       (u->state[q] == FERRY_RES_DUPLICATED) == dup)
+				q++;
+			if (dup) {
+				p = q;
+				continue;
+			}
+		}
+		if (to_device)
+			udrv_to_device(u, p, q - p, true, &m);
+		else
+			udrv_to_host(u, p, q - p, true, true);
+		done += m;
+		p = q;
+	}
+	if (moved)
+		*moved = done;
+}
+
 static void resolve_device(struct udrv *u, uint64_t page, bool write, bool wp)
 {
 	uint64_t bfirst = page & ~((uint64_t)u->block_pages - 1);
@@ -126,7 +164,7 @@ static void resolve_device(struct udrv *u, uint64_t page, bool write, bool wp)
 		udrv_device_wp_off(u, page, 1);
 
 	fault_range(u, page, FERRY_RES_DEVICE, &first, &n);
-	udrv_to_device(u, first, n, true, &moved);
+	move_for_fault(u, first, n, bfirst, true, &moved);
 	if (moved > in_block)
 		u->meta->counters.pages_prefetched += moved - in_block;
 	/* Already device-resident (a race with a migration): it may not be mapped yet. */
@@ -146,7 +184,9 @@ static void resolve_host(struct udrv *u, uint64_t page, bool wp)
 	fault_range(u, page, FERRY_RES_HOST, &first, &n);
 	uint64_t before = count_not(u, first, n, FERRY_RES_HOST);
 
-	udrv_to_host(u, first, n, true, true);
+	move_for_fault(u, first, n, bfirst, false, NULL);
+	/* moved beyond the block: the prefetcher's */
+	before -= count_not(u, first, n, FERRY_RES_HOST);
 	if (before > in_block)
 		u->meta->counters.pages_prefetched += before - in_block;
 	if (was_resident) {
