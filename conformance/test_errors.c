@@ -496,6 +496,41 @@ static void test_alloc_args(void **state)
 	assert_unchanged(f);
 }
 
+/* Open with @value in the environment variable @name: ferry_open's result. */
+static int open_with_env(const char *name, const char *value)
+{
+	struct ferry_ctx *ctx = NULL;
+	int r;
+
+	setenv(name, value, 1);
+	r = ferry_open(NULL, &ctx);
+	unsetenv(name);
+	ferry_close(ctx);
+	return r;
+}
+
+/* Sizes in the environment: the accepted forms, and clear refusals. */
+static void test_env_sizes(void **state)
+{
+	static const char *const bad[] = {"",	   "0",	     "x",	  "4096i",
+					  "1KBB",  "1Ki",    "64Q",	  "-4M",
+					  "-4096", " -4096", "16777216T", "99999999999999999999"};
+
+	(void)state;
+	ft_assert_ok(open_with_env("FERRY_DEVICE_MEMORY", "64M"));
+	ft_assert_ok(open_with_env("FERRY_DEVICE_MEMORY", "64MiB"));
+	ft_assert_ok(open_with_env("FERRY_DEVICE_MEMORY", "65536KB"));
+	ft_assert_ok(open_with_env("FERRY_DEVICE_MEMORY", "0x4000000"));
+	for (size_t i = 0; i < FT_ARRAY_SIZE(bad); i++) {
+		print_message("FERRY_DEVICE_MEMORY=%s\n", bad[i]);
+		ft_assert_rc(open_with_env("FERRY_DEVICE_MEMORY", bad[i]), -EINVAL);
+	}
+	/* the window needs room for the coherent region and managed memory */
+	ft_assert_rc(open_with_env("FERRY_WINDOW_SIZE", "2M"), -EINVAL);
+	ft_assert_rc(open_with_env("FERRY_WINDOW_SIZE", "5M"), -EINVAL);
+	ft_assert_ok(open_with_env("FERRY_WINDOW_SIZE", "4M"));
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -503,7 +538,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_migrate_args), T(test_reserved_fields), T(test_range_args),
 		T(test_attr_values),  T(test_unknown_ioctl),   T(test_null_args),
-		T(test_devwork_args), T(test_alloc_args),
+		T(test_devwork_args), T(test_alloc_args),      cmocka_unit_test(test_env_sizes),
 	};
 
 	return cmocka_run_group_tests_name("errors", tests, NULL, NULL);

@@ -68,7 +68,8 @@ typedef struct _cl_svm_counters_ferry {
  * Takes effect in queue order. Errors: CL_INVALID_COMMAND_QUEUE,
  * CL_INVALID_VALUE (NULL or range outside an SVM allocation, size 0, unknown
  * advice), CL_INVALID_DEVICE (a device other than the queue's),
- * CL_INVALID_EVENT_WAIT_LIST.
+ * CL_INVALID_EVENT_WAIT_LIST, CL_INVALID_CONTEXT (a waited event of another
+ * context), CL_OUT_OF_HOST_MEMORY, CL_DEVICE_NOT_AVAILABLE.
  */
 typedef cl_int(CL_API_CALL *clEnqueueSVMAdviseMemFERRY_fn)(
 	cl_command_queue command_queue, const void *svm_ptr, size_t size,
@@ -80,14 +81,18 @@ typedef cl_int(CL_API_CALL *clEnqueueSVMAdviseMemFERRY_fn)(
  * now: one cl_svm_residency_ferry per page into @residency (may be NULL),
  * the page count into @num_pages_ret (may be NULL). Errors:
  * CL_INVALID_CONTEXT, CL_INVALID_VALUE (range outside an SVM allocation,
- * size 0, @residency and @num_pages_ret both NULL).
+ * size 0, @residency and @num_pages_ret both NULL), CL_DEVICE_NOT_AVAILABLE.
  */
 typedef cl_int(CL_API_CALL *clGetSVMResidencyFERRY_fn)(cl_context context, const void *svm_ptr,
 						       size_t size,
 						       cl_svm_residency_ferry *residency,
 						       size_t *num_pages_ret);
 
-/* Read the migration counters (cumulative since the process started). */
+/*
+ * Read the migration counters: cumulative since the process's VA space was
+ * opened (its first context). Errors: CL_INVALID_CONTEXT, CL_INVALID_VALUE
+ * (@counters NULL), CL_DEVICE_NOT_AVAILABLE (the device process is gone).
+ */
 typedef cl_int(CL_API_CALL *clGetSVMCountersFERRY_fn)(cl_context context,
 						      cl_svm_counters_ferry *counters);
 

@@ -208,9 +208,10 @@ struct ferry_counters {
 
 /*
  * FERRY_IOCTL_MAP_DEVICE_VIEW: called by the device process; establishes the
- * device view of the window at @base (must equal the window's base). With the
- * kernel backend the caller then mmaps the render node at @base with offset
- * @offset; the user backend maps its memory itself and returns offset 0.
+ * device view of the window at @base and @size (must equal the window's).
+ * With the kernel backend the caller then mmaps the render node at @base
+ * with offset @offset. The user backend maps the device view itself when
+ * ferry-device starts and refuses this call with EBUSY.
  */
 struct ferry_map_device_view {
 	__u64 vaspace; /* in: id from CREATE_VASPACE */

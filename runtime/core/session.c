@@ -38,46 +38,49 @@
 
 extern char **environ;
 
-/* "64M", "1G", "4096", "2k": bytes, or 0 when malformed. */
+/* "64M", "1G", "4096", "2k", "2KiB", "2KB": bytes, or 0 when malformed or too large. */
 static uint64_t parse_size(const char *s)
 {
-	char *end;
+	unsigned int shift = 0;
 	unsigned long long v;
+	char *end;
 
-	if (!s || !*s)
+	if (!s || !*s || strchr(s, '-')) /* strtoull would wrap a negative number */
 		return 0;
 	errno = 0;
 	v = strtoull(s, &end, 0);
-	if (errno)
+	if (errno || end == s)
 		return 0;
 	switch (*end) {
 	case 'k':
 	case 'K':
-		v <<= 10;
-		end++;
+		shift = 10;
 		break;
 	case 'm':
 	case 'M':
-		v <<= 20;
-		end++;
+		shift = 20;
 		break;
 	case 'g':
 	case 'G':
-		v <<= 30;
-		end++;
+		shift = 30;
 		break;
 	case 't':
 	case 'T':
-		v <<= 40;
-		end++;
+		shift = 40;
 		break;
 	default:
 		break;
 	}
-	if (*end == 'i' || *end == 'B')
+	if (shift) {
+		if (v > (~0ULL >> shift))
+			return 0;
+		v <<= shift;
 		end++;
-	if (*end == 'B')
-		end++;
+		if (*end == 'i' && end[1] == 'B')
+			end++;
+		if (*end == 'B')
+			end++;
+	}
 	return *end ? 0 : v;
 }
 
@@ -133,7 +136,9 @@ static int resolve_options(const struct ferry_options *o, struct ferry_ctx *ctx,
 		ctx->prefetch = strcmp(p, "0") != 0;
 	if (o && o->prefetch > 1)
 		return -EINVAL;
-	if (ctx->size % FERRY_REGION_SIZE || ctx->size > (1ULL << 46))
+	/* at least two regions: the coherent region takes one */
+	if (ctx->size % FERRY_REGION_SIZE || ctx->size < 2 * FERRY_REGION_SIZE ||
+	    ctx->size > (1ULL << 46))
 		return -EINVAL;
 	if (!ferry_policy_block_size_valid(ctx->block_size))
 		return -EINVAL;

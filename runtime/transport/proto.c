@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 int ferry_msg_send(int sock, const struct ferry_msg *m, const int *fds, int nfds)
 {
@@ -71,8 +72,15 @@ int ferry_msg_recv(int sock, struct ferry_msg *m, int *fds, int *nfds, int maxfd
 			if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
 				continue;
 			k = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-			if (k > maxfds)
+			if (k > maxfds) {
+				/* more than asked for: keep none of the extra ones open */
+				int extra[8]; /* the control buffer holds 8 */
+
+				memcpy(extra, CMSG_DATA(c), sizeof(int) * k);
+				for (int i = maxfds; i < k; i++)
+					close(extra[i]);
 				k = maxfds;
+			}
 			memcpy(fds, CMSG_DATA(c), sizeof(int) * k);
 			if (nfds)
 				*nfds = k;

@@ -10,11 +10,15 @@
  * data through alias mappings of both memfds that are not registered, so it
  * never faults on its own copies.
  *
- * Host -> device: write-protect the host view, copy sysmem -> vram, mark the
- * pages device-resident, punch the sysmem hole (zapping the host's PTEs),
- * lift the write protection, map the device view (UFFDIO_CONTINUE).
+ * Host -> device: the host agent (a thread of libferry) zaps the host view
+ * with MADV_DONTNEED, the driver copies sysmem -> vram, marks the pages
+ * device-resident and maps the device view (UFFDIO_CONTINUE); the sysmem
+ * pages stay allocated for the way back. Without the agent (or below
+ * agent_min_pages): write-protect the host range, copy, mark, punch the
+ * sysmem hole (which zaps the host's PTEs), lift the protection.
  * Device -> host: zap the device view (MADV_DONTNEED on our own mapping), copy
- * vram -> sysmem, mark host-resident, punch the vram hole, map the host view.
+ * vram -> sysmem, mark host-resident, map the host view. The vram pages stay
+ * allocated (stale) for the next trip, within the device capacity.
  * The state byte changes only once the destination holds a full copy, so a
  * device process killed at any point leaves every page's data in the memfd
  * its state names (the host recovers from there).
