@@ -4,7 +4,7 @@ set -euo pipefail
 
 PKGS=(build-essential cmake pkg-config libcmocka-dev libdrm-dev
       ocl-icd-opencl-dev opencl-c-headers pocl-opencl-icd clinfo
-      python3-pyopencl python3-numpy)
+      python3-pyopencl python3-numpy python3-matplotlib)
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -1,0 +1,1134 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bench_suite.c - ferry-bench-suite: GPU-compute workloads on Ferry's
+ * managed memory, four ways each, against PoCL in the same run.
+ *
+ * Workloads (suite_workloads.c, kernels in kernels/<name>.cl embedded at build
+ * time): stream triad, SAXPY, dense matrix multiply, 2-D Jacobi stencil,
+ * breadth-first search on a CSR graph, a sum reduction and pointer chasing
+ * over lists the host built in SVM memory.
+ *
+ * Variants, each on Ferry:
+ *   explicit  cl_mem buffers, clEnqueueWriteBuffer before, clEnqueueReadBuffer
+ *             after (pointer chasing: an SVM allocation filled and read with
+ *             clEnqueueSVMMemcpy, since its nodes hold SVM pointers);
+ *   fault     coarse-grained SVM, the host writes it, the kernels run, the
+ *             host reads the results: pages move on first touch;
+ *   prefetch  the same plus clEnqueueSVMMigrateMem of every buffer to the
+ *             device before the kernels and of the results to the host after;
+ *   advice    the same as fault plus clEnqueueSVMAdviseMemFERRY hints per
+ *             buffer (set after allocation, before the host writes), no
+ *             explicit migration;
+ * and the baseline "pocl": the explicit variant on PoCL's own platform in
+ * this process.
+ *
+ * Sizes: the device capacity is set with FERRY_DEVICE_MEMORY before the
+ * first OpenCL call (256 MiB, 32 MiB with --quick) and read back as
+ * CL_DEVICE_GLOBAL_MEM_SIZE; every workload runs at working sets of 0.5x
+ * (fits), 1.5x and 2x that.
+ *
+ * Timing: from the moment the host's input data are in host memory (host
+ * initialisation, allocation and advice excluded) to the moment the results
+ * are in a plain host array: copies, migrations, faults, launches, waits and
+ * the host's read of the results are in. Migration counters
+ * (clGetSVMCountersFERRY) are deltas over the same interval.
+ *
+ * Every run's results are checked against a host computation; any mismatch
+ * or OpenCL error makes the exit status 1. Timings are never judged.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bench_common.h"
+#include "suite.h"
+
+#define PLATFORM_FERRY "Ferry"
+#define PLATFORM_POCL "Portable Computing Language"
+#define POCL_ICD "/etc/OpenCL/vendors/pocl.icd"
+#define MAX_SIZES 8
+
+static const char *const var_names[VAR_N] = {"pocl", "explicit", "fault", "prefetch", "advice"};
+
+static struct {
+	int quick;
+	size_t capacity; /* asked for */
+	unsigned reps;
+	unsigned timeout;
+	double sizes[MAX_SIZES];
+	int nsizes;
+	unsigned wl_mask;  /* selected workloads */
+	unsigned var_mask; /* selected variants */
+	const char *json;
+	int verbose;
+} cfg;
+
+struct result {
+	int wl, size_idx;
+	double factor;
+	size_t bytes;
+	enum variant var;
+	uint64_t time_ns;
+	cl_svm_counters_ferry d; /* Ferry only */
+	double rate;
+	double ratio; /* time / PoCL's time, NAN without a baseline */
+	int ok;
+	char desc[96];
+};
+
+static struct result *g_res;
+static size_t g_nres, g_capres;
+static int g_failures;
+static size_t g_device_mem; /* CL_DEVICE_GLOBAL_MEM_SIZE of Ferry's device */
+static size_t g_block;	    /* CL_DEVICE_SVM_MIGRATION_BLOCK_FERRY */
+static struct plat F = {.label = "Ferry", .is_ferry = 1}, P = {.label = "PoCL"};
+static cl_kernel g_kern[2][16][SUITE_MAX_KERNELS]; /* [ferry?][workload][kernel] */
+static char g_pocl_version[256], g_ferry_version[256], g_pocl_device[256], g_ferry_device[256];
+
+/* The temporary vendors directory and the two files in it. */
+static char g_icd_dir[PATH_MAX];
+static char g_icd_file[2][PATH_MAX + 32];
+
+/* ------------------------------------------------------------------ errors */
+
+static void icd_cleanup(void)
+{
+	for (int i = 0; i < 2; i++)
+		if (g_icd_file[i][0])
+			unlink(g_icd_file[i]);
+	if (g_icd_dir[0])
+		rmdir(g_icd_dir);
+	g_icd_file[0][0] = g_icd_file[1][0] = g_icd_dir[0] = 0;
+}
+
+void suite_die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fprintf(stderr, "ferry-bench-suite: error: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(1);
+}
+
+void *suite_xmalloc(size_t size)
+{
+	void *p = malloc(size ? size : 1);
+
+	if (!p)
+		suite_die("out of memory (%zu bytes)", size);
+	return p;
+}
+
+static const char *cl_err_name(cl_int e)
+{
+	switch (e) {
+#define E(x)                                                                                       \
+	case x:                                                                                    \
+		return #x
+		E(CL_DEVICE_NOT_AVAILABLE);
+		E(CL_OUT_OF_RESOURCES);
+		E(CL_OUT_OF_HOST_MEMORY);
+		E(CL_BUILD_PROGRAM_FAILURE);
+		E(CL_MEM_OBJECT_ALLOCATION_FAILURE);
+		E(CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST);
+		E(CL_INVALID_VALUE);
+		E(CL_INVALID_PLATFORM);
+		E(CL_INVALID_DEVICE);
+		E(CL_INVALID_CONTEXT);
+		E(CL_INVALID_COMMAND_QUEUE);
+		E(CL_INVALID_MEM_OBJECT);
+		E(CL_INVALID_PROGRAM);
+		E(CL_INVALID_PROGRAM_EXECUTABLE);
+		E(CL_INVALID_KERNEL_NAME);
+		E(CL_INVALID_KERNEL);
+		E(CL_INVALID_ARG_INDEX);
+		E(CL_INVALID_ARG_VALUE);
+		E(CL_INVALID_ARG_SIZE);
+		E(CL_INVALID_KERNEL_ARGS);
+		E(CL_INVALID_WORK_DIMENSION);
+		E(CL_INVALID_WORK_GROUP_SIZE);
+		E(CL_INVALID_WORK_ITEM_SIZE);
+		E(CL_INVALID_GLOBAL_OFFSET);
+		E(CL_INVALID_EVENT_WAIT_LIST);
+		E(CL_INVALID_EVENT);
+		E(CL_INVALID_OPERATION);
+		E(CL_INVALID_BUFFER_SIZE);
+		E(CL_INVALID_GLOBAL_WORK_SIZE);
+#undef E
+	default:
+		return "?";
+	}
+}
+
+#define CK(call)                                                                                   \
+	do {                                                                                       \
+		cl_int e_ = (call);                                                                \
+		if (e_ != CL_SUCCESS)                                                              \
+			suite_die("%s:%d: %s = %d (%s)", __FILE__, __LINE__, #call, e_,            \
+				  cl_err_name(e_));                                                \
+	} while (0)
+
+static void on_alarm(int sig)
+{
+	static const char msg[] = "ferry-bench-suite: error: timed out (the runtime hung?); "
+				  "raise or disable with --timeout SEC\n";
+	ssize_t r;
+
+	(void)sig;
+	r = write(STDERR_FILENO, msg, sizeof(msg) - 1);
+	(void)r;
+	for (int i = 0; i < 2; i++)
+		if (g_icd_file[i][0])
+			unlink(g_icd_file[i]);
+	if (g_icd_dir[0])
+		rmdir(g_icd_dir);
+	_exit(1);
+}
+
+/* ------------------------------------------------------- vendors directory */
+
+static void copy_file(const char *src, const char *dst)
+{
+	char buf[4096];
+	int in = open(src, O_RDONLY | O_CLOEXEC), out;
+	ssize_t n;
+
+	if (in < 0)
+		suite_die("cannot read %s: %s", src, strerror(errno));
+	out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (out < 0)
+		suite_die("cannot create %s: %s", dst, strerror(errno));
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, (size_t)n) != n)
+			suite_die("cannot write %s: %s", dst, strerror(errno));
+	if (n < 0)
+		suite_die("cannot read %s: %s", src, strerror(errno));
+	close(in);
+	if (close(out))
+		suite_die("cannot write %s: %s", dst, strerror(errno));
+}
+
+/*
+ * A vendors directory with exactly Ferry and PoCL, made before any OpenCL
+ * call (ocl-icd reads OCL_ICD_VENDORS once, at the first one): Ferry's ICD
+ * file is FERRY_BENCH_ICD or the build tree's ferry.icd next to bench/.
+ */
+static void setup_vendors(void)
+{
+	const char *ferry = getenv("FERRY_BENCH_ICD");
+	const char *tmp = getenv("TMPDIR");
+	char def[PATH_MAX + 32];
+	struct stat st;
+
+	if (!ferry || !*ferry) {
+		char exe[PATH_MAX];
+		ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+		char *slash;
+
+		if (n <= 0)
+			suite_die("readlink /proc/self/exe: %s; set FERRY_BENCH_ICD",
+				  strerror(errno));
+		exe[n] = 0;
+		slash = strrchr(exe, '/');
+		if (slash)
+			*slash = 0;
+		snprintf(def, sizeof(def), "%s/../ferry.icd", exe);
+		ferry = def;
+	}
+	if (stat(ferry, &st) != 0)
+		suite_die("Ferry's ICD file %s: %s; set FERRY_BENCH_ICD to the build tree's "
+			  "ferry.icd",
+			  ferry, strerror(errno));
+	if (stat(POCL_ICD, &st) != 0)
+		suite_die("%s: %s; PoCL is the baseline (Debian: apt-get install pocl-opencl-icd)",
+			  POCL_ICD, strerror(errno));
+	snprintf(g_icd_dir, sizeof(g_icd_dir), "%s/ferry-bench-suite.XXXXXX",
+		 tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(g_icd_dir)) {
+		g_icd_dir[0] = 0;
+		suite_die("mkdtemp: %s", strerror(errno));
+	}
+	atexit(icd_cleanup);
+	snprintf(g_icd_file[0], sizeof(g_icd_file[0]), "%s/ferry.icd", g_icd_dir);
+	copy_file(ferry, g_icd_file[0]);
+	snprintf(g_icd_file[1], sizeof(g_icd_file[1]), "%s/pocl.icd", g_icd_dir);
+	copy_file(POCL_ICD, g_icd_file[1]);
+	if (setenv("OCL_ICD_VENDORS", g_icd_dir, 1))
+		suite_die("setenv: %s", strerror(errno));
+}
+
+/* --------------------------------------------------------------- platforms */
+
+static void build_programs(struct plat *pl)
+{
+	for (int w = 0; w < suite_nworkloads; w++) {
+		const struct workload *wl = suite_workloads[w];
+		const char *src = wl->source;
+		cl_int err;
+
+		if (!(cfg.wl_mask & (1u << w)))
+			continue;
+		pl->prog[w] = clCreateProgramWithSource(pl->ctx, 1, &src, NULL, &err);
+		if (!pl->prog[w])
+			suite_die("%s: clCreateProgramWithSource(%s) = %d (%s)", pl->label,
+				  wl->name, err, cl_err_name(err));
+		err = clBuildProgram(pl->prog[w], 1, &pl->device, "-cl-std=CL1.2", NULL, NULL);
+		if (err != CL_SUCCESS) {
+			static char log[65536];
+
+			log[0] = 0;
+			clGetProgramBuildInfo(pl->prog[w], pl->device, CL_PROGRAM_BUILD_LOG,
+					      sizeof(log) - 1, log, NULL);
+			suite_die("%s: clBuildProgram(%s) = %d (%s):\n%s", pl->label, wl->name, err,
+				  cl_err_name(err), log);
+		}
+		for (int k = 0; k < SUITE_MAX_KERNELS && wl->kernels[k]; k++) {
+			cl_kernel kk = clCreateKernel(pl->prog[w], wl->kernels[k], &err);
+
+			if (!kk)
+				suite_die("%s: clCreateKernel(%s) = %d (%s)", pl->label,
+					  wl->kernels[k], err, cl_err_name(err));
+			g_kern[pl->is_ferry][w][k] = kk;
+		}
+	}
+}
+
+static void open_platform(struct plat *pl, cl_platform_id id, char *version, char *dname)
+{
+	cl_device_svm_capabilities svm = 0;
+	cl_int err;
+
+	pl->platform = id;
+	CK(clGetDeviceIDs(id, CL_DEVICE_TYPE_ALL, 1, &pl->device, NULL));
+	CK(clGetPlatformInfo(id, CL_PLATFORM_VERSION, 256, version, NULL));
+	CK(clGetDeviceInfo(pl->device, CL_DEVICE_NAME, 256, dname, NULL));
+	CK(clGetDeviceInfo(pl->device, CL_DEVICE_SVM_CAPABILITIES, sizeof(svm), &svm, NULL));
+	if (!(svm & CL_DEVICE_SVM_COARSE_GRAIN_BUFFER))
+		suite_die("%s: the device has no coarse-grained SVM", pl->label);
+	pl->ctx = clCreateContext(NULL, 1, &pl->device, NULL, NULL, &err);
+	if (!pl->ctx)
+		suite_die("%s: clCreateContext = %d (%s)", pl->label, err, cl_err_name(err));
+	pl->q = clCreateCommandQueueWithProperties(pl->ctx, pl->device, NULL, &err);
+	if (!pl->q)
+		suite_die("%s: clCreateCommandQueueWithProperties = %d (%s)", pl->label, err,
+			  cl_err_name(err));
+}
+
+static void open_platforms(void)
+{
+	cl_platform_id ids[16], fid = NULL, pid = NULL;
+	cl_uint n = 0;
+	cl_ulong gmem = 0;
+	size_t block = 0;
+	cl_int err = clGetPlatformIDs(16, ids, &n);
+	uint64_t t0;
+
+	if (err != CL_SUCCESS || n == 0)
+		suite_die("clGetPlatformIDs = %d (%s): no platform in %s", err, cl_err_name(err),
+			  g_icd_dir);
+	if (n > 16)
+		n = 16;
+	for (cl_uint i = 0; i < n; i++) {
+		char name[256] = "";
+
+		CK(clGetPlatformInfo(ids[i], CL_PLATFORM_NAME, sizeof(name), name, NULL));
+		if (!strcmp(name, PLATFORM_FERRY))
+			fid = ids[i];
+		else if (!strcmp(name, PLATFORM_POCL))
+			pid = ids[i];
+	}
+	icd_cleanup(); /* the loader has read the directory */
+	if (!fid)
+		suite_die("no \"%s\" platform: is FERRY_BENCH_ICD the build tree's ferry.icd?",
+			  PLATFORM_FERRY);
+	if (!pid)
+		suite_die("no \"%s\" platform: is pocl-opencl-icd installed?", PLATFORM_POCL);
+	open_platform(&P, pid, g_pocl_version, g_pocl_device);
+	open_platform(&F, fid, g_ferry_version, g_ferry_device);
+	F.advise = (clEnqueueSVMAdviseMemFERRY_fn)clGetExtensionFunctionAddressForPlatform(
+		fid, "clEnqueueSVMAdviseMemFERRY");
+	F.counters = (clGetSVMCountersFERRY_fn)clGetExtensionFunctionAddressForPlatform(
+		fid, "clGetSVMCountersFERRY");
+	if (!F.advise || !F.counters)
+		suite_die("Ferry: cl_ferry_managed_memory entry points missing "
+			  "(clGetExtensionFunctionAddressForPlatform)");
+	CK(clGetDeviceInfo(F.device, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof(gmem), &gmem, NULL));
+	CK(clGetDeviceInfo(F.device, CL_DEVICE_SVM_MIGRATION_BLOCK_FERRY, sizeof(block), &block,
+			   NULL));
+	g_device_mem = (size_t)gmem;
+	g_block = block;
+	printf("PoCL : %s, device \"%s\"\n", g_pocl_version, g_pocl_device);
+	printf("Ferry: %s, device \"%s\", CL_DEVICE_GLOBAL_MEM_SIZE %zu MiB (asked %zu MiB), "
+	       "migration block %zu KiB\n",
+	       g_ferry_version, g_ferry_device, g_device_mem / MIB, cfg.capacity / MIB,
+	       g_block / 1024);
+	if (g_device_mem != cfg.capacity)
+		fprintf(stderr,
+			"ferry-bench-suite: warning: device memory is %zu bytes, asked for %zu "
+			"(FERRY_DEVICE_MEMORY); sizes follow the device\n",
+			g_device_mem, cfg.capacity);
+	t0 = now_ns();
+	build_programs(&P);
+	build_programs(&F);
+	printf("programs built in %.2f s (both platforms)\n", (now_ns() - t0) / 1e9);
+}
+
+static void close_platform(struct plat *pl)
+{
+	for (int w = 0; w < suite_nworkloads; w++) {
+		for (int k = 0; k < SUITE_MAX_KERNELS; k++)
+			if (g_kern[pl->is_ferry][w][k])
+				CK(clReleaseKernel(g_kern[pl->is_ferry][w][k]));
+		if (pl->prog[w])
+			CK(clReleaseProgram(pl->prog[w]));
+	}
+	CK(clReleaseCommandQueue(pl->q));
+	CK(clReleaseContext(pl->ctx));
+}
+
+/* ------------------------------------------------- helpers for workloads */
+
+static int explicit_like(enum variant v)
+{
+	return v == VAR_POCL || v == VAR_EXPLICIT;
+}
+
+void suite_arg_buf(struct run *r, int k, cl_uint idx, int b)
+{
+	if (r->mem[b])
+		CK(clSetKernelArg(r->k[k], idx, sizeof(cl_mem), &r->mem[b]));
+	else
+		CK(clSetKernelArgSVMPointer(r->k[k], idx, r->svm[b]));
+}
+
+void suite_arg(struct run *r, int k, cl_uint idx, size_t size, const void *value)
+{
+	CK(clSetKernelArg(r->k[k], idx, size, value));
+}
+
+void suite_launch(struct run *r, int k, cl_uint dims, const size_t *global, const size_t *local)
+{
+	size_t g[3];
+
+	for (cl_uint d = 0; d < dims; d++)
+		g[d] = round_up(global[d], local[d]);
+	CK(clEnqueueNDRangeKernel(r->pl->q, r->k[k], dims, NULL, g, local, 0, NULL, NULL));
+}
+
+void suite_finish(struct run *r)
+{
+	CK(clFinish(r->pl->q));
+}
+
+void suite_write_small(struct run *r, int b, const void *src, size_t bytes)
+{
+	if (r->mem[b]) {
+		CK(clEnqueueWriteBuffer(r->pl->q, r->mem[b], CL_TRUE, 0, bytes, src, 0, NULL,
+					NULL));
+	} else if (explicit_like(r->var)) {
+		CK(clEnqueueSVMMemcpy(r->pl->q, CL_TRUE, r->svm[b], src, bytes, 0, NULL, NULL));
+	} else {
+		CK(clFinish(r->pl->q));
+		memcpy(r->svm[b], src, bytes);
+	}
+}
+
+void suite_read_small(struct run *r, int b, void *dst, size_t bytes)
+{
+	if (r->mem[b]) {
+		CK(clEnqueueReadBuffer(r->pl->q, r->mem[b], CL_TRUE, 0, bytes, dst, 0, NULL, NULL));
+	} else if (explicit_like(r->var)) {
+		CK(clEnqueueSVMMemcpy(r->pl->q, CL_TRUE, dst, r->svm[b], bytes, 0, NULL, NULL));
+	} else {
+		CK(clFinish(r->pl->q));
+		memcpy(dst, r->svm[b], bytes);
+	}
+}
+
+/* ------------------------------------------------------------------ a run */
+
+static void counters(cl_svm_counters_ferry *c)
+{
+	memset(c, 0, sizeof(*c));
+	CK(F.counters(F.ctx, c));
+}
+
+static cl_svm_counters_ferry counters_delta(const cl_svm_counters_ferry *c0,
+					    const cl_svm_counters_ferry *c1)
+{
+	cl_svm_counters_ferry d;
+
+	memset(&d, 0, sizeof(d));
+#define D(f) d.f = c1->f - c0->f
+	D(faults_host);
+	D(faults_device);
+	D(pages_to_device);
+	D(pages_to_host);
+	D(bytes_to_device);
+	D(bytes_to_host);
+	D(pages_prefetched);
+	D(evictions);
+	D(pages_evicted);
+	D(thrashing);
+	D(fault_ns);
+	D(migrate_ns);
+#undef D
+	d.device_resident_pages = c1->device_resident_pages;
+	d.device_capacity_pages = c1->device_capacity_pages;
+	return d;
+}
+
+static void advise(struct run *r, int b, cl_svm_advice_ferry a, int device)
+{
+	CK(F.advise(F.q, r->svm[b], r->wi->b[b].bytes, a, device ? F.device : NULL, 0, NULL, NULL));
+}
+
+static void apply_advice(struct run *r, int set)
+{
+	for (int b = 0; b < r->wi->nbufs; b++) {
+		unsigned adv = r->over ? r->wi->b[b].adv_over : r->wi->b[b].adv_fit;
+
+		if (adv & ADV_READ_MOSTLY)
+			advise(r, b,
+			       set ? CL_SVM_ADVICE_SET_READ_MOSTLY_FERRY
+				   : CL_SVM_ADVICE_UNSET_READ_MOSTLY_FERRY,
+			       0);
+		if (adv & (ADV_PREF_DEVICE | ADV_PREF_HOST))
+			advise(r, b,
+			       set ? CL_SVM_ADVICE_SET_PREFERRED_LOCATION_FERRY
+				   : CL_SVM_ADVICE_UNSET_PREFERRED_LOCATION_FERRY,
+			       !!(adv & ADV_PREF_DEVICE));
+		if (adv & ADV_ACCESSED_BY_DEVICE)
+			advise(r, b,
+			       set ? CL_SVM_ADVICE_SET_ACCESSED_BY_FERRY
+				   : CL_SVM_ADVICE_UNSET_ACCESSED_BY_FERRY,
+			       1);
+	}
+	CK(clFinish(F.q));
+}
+
+static int has_init(enum role r)
+{
+	return r == ROLE_IN || r == ROLE_INOUT;
+}
+
+static int has_result(enum role r)
+{
+	return r == ROLE_OUT || r == ROLE_INOUT;
+}
+
+/*
+ * One variant of one workload instance, allocated, initialised, timed,
+ * checked and freed. Returns 1 when the results matched.
+ */
+static int run_once(struct wl_inst *wi, int w, enum variant var, int over, uint64_t *time_ns,
+		    cl_svm_counters_ferry *delta)
+{
+	struct plat *pl = var == VAR_POCL ? &P : &F;
+	struct run r = {.pl = pl, .var = var, .wi = wi, .over = over};
+	void *staging[SUITE_MAX_BUFS] = {0};
+	const void *ptrs[SUITE_MAX_BUFS];
+	size_t sizes[SUITE_MAX_BUFS];
+	cl_svm_counters_ferry c0, c1;
+	unsigned nout = 0;
+	char msg[256] = "";
+	uint64_t t0, t1;
+	cl_int err;
+	int bad;
+
+	for (int k = 0; k < SUITE_MAX_KERNELS; k++)
+		r.k[k] = g_kern[pl->is_ferry][w][k];
+
+	/* Allocation, advice and host initialisation: not timed. */
+	for (int b = 0; b < wi->nbufs; b++) {
+		const struct bspec *s = &wi->b[b];
+
+		if (explicit_like(var) && !s->svm_explicit) {
+			r.mem[b] = clCreateBuffer(pl->ctx, CL_MEM_READ_WRITE, s->bytes, NULL, &err);
+			if (!r.mem[b])
+				suite_die("%s: clCreateBuffer(%s, %zu bytes) = %d (%s)", pl->label,
+					  s->name, s->bytes, err, cl_err_name(err));
+			continue;
+		}
+		r.svm[b] = clSVMAlloc(pl->ctx, CL_MEM_READ_WRITE, s->bytes, 0);
+		if (!r.svm[b])
+			suite_die("%s: clSVMAlloc(%s, %zu bytes) failed", pl->label, s->name,
+				  s->bytes);
+		if (explicit_like(var) && has_init(s->role)) {
+			/* built by the host with the device-side addresses, then copied */
+			staging[b] = suite_xmalloc(s->bytes);
+			wi->w->relocate(wi, b, staging[b], (uintptr_t)r.svm[b]);
+		}
+	}
+	if (var == VAR_ADVICE)
+		apply_advice(&r, 1);
+	if (!explicit_like(var))
+		for (int b = 0; b < wi->nbufs; b++) {
+			const struct bspec *s = &wi->b[b];
+
+			if (!has_init(s->role))
+				continue;
+			if (s->svm_explicit)
+				wi->w->relocate(wi, b, r.svm[b], (uintptr_t)r.svm[b]);
+			else
+				memcpy(r.svm[b], s->init, s->bytes);
+		}
+	for (int b = 0; b < wi->nbufs; b++)
+		if (has_result(wi->b[b].role))
+			memset(wi->b[b].result, 0xff, wi->b[b].bytes); /* no stale results */
+
+	if (pl->is_ferry)
+		counters(&c0);
+	t0 = now_ns();
+	/* Inputs to the device. */
+	for (int b = 0; b < wi->nbufs; b++) {
+		const struct bspec *s = &wi->b[b];
+
+		if (var == VAR_PREFETCH) {
+			ptrs[b] = r.svm[b];
+			sizes[b] = s->bytes;
+		}
+		if (!explicit_like(var) || !has_init(s->role))
+			continue;
+		if (r.mem[b])
+			CK(clEnqueueWriteBuffer(pl->q, r.mem[b], CL_FALSE, 0, s->bytes, s->init, 0,
+						NULL, NULL));
+		else
+			CK(clEnqueueSVMMemcpy(pl->q, CL_FALSE, r.svm[b], staging[b], s->bytes, 0,
+					      NULL, NULL));
+	}
+	if (var == VAR_PREFETCH)
+		CK(clEnqueueSVMMigrateMem(pl->q, (cl_uint)wi->nbufs, ptrs, sizes, 0, 0, NULL,
+					  NULL));
+	/* The kernels (the run function waits for the queue). */
+	wi->w->run(&r);
+	/* Results to the host. */
+	if (var == VAR_PREFETCH) {
+		for (int b = 0; b < wi->nbufs; b++)
+			if (has_result(wi->b[b].role)) {
+				ptrs[nout] = r.svm[b];
+				sizes[nout++] = wi->b[b].bytes;
+			}
+		if (nout)
+			CK(clEnqueueSVMMigrateMem(pl->q, nout, ptrs, sizes,
+						  CL_MIGRATE_MEM_OBJECT_HOST, 0, NULL, NULL));
+		CK(clFinish(pl->q));
+	}
+	for (int b = 0; b < wi->nbufs; b++) {
+		const struct bspec *s = &wi->b[b];
+
+		if (!has_result(s->role))
+			continue;
+		if (r.mem[b])
+			CK(clEnqueueReadBuffer(pl->q, r.mem[b], CL_TRUE, 0, s->bytes, s->result, 0,
+					       NULL, NULL));
+		else if (explicit_like(var))
+			CK(clEnqueueSVMMemcpy(pl->q, CL_TRUE, s->result, r.svm[b], s->bytes, 0,
+					      NULL, NULL));
+		else
+			memcpy(s->result, r.svm[b], s->bytes);
+	}
+	t1 = now_ns();
+	if (pl->is_ferry) {
+		counters(&c1);
+		*delta = counters_delta(&c0, &c1);
+	} else {
+		memset(delta, 0, sizeof(*delta));
+	}
+	*time_ns = t1 - t0;
+
+	bad = wi->w->check(wi, msg, sizeof(msg));
+	if (bad) {
+		g_failures++;
+		fflush(stdout);
+		fprintf(stderr, "ferry-bench-suite: FAILED: %s %s on %s (%zu MiB): %s\n",
+			wi->w->name, var_names[var], pl->label, wi->bytes / MIB, msg);
+	}
+
+	if (var == VAR_ADVICE)
+		apply_advice(&r, 0);
+	for (int b = 0; b < wi->nbufs; b++) {
+		if (r.mem[b])
+			CK(clReleaseMemObject(r.mem[b]));
+		if (r.svm[b])
+			clSVMFree(pl->ctx, r.svm[b]);
+		free(staging[b]);
+	}
+	CK(clFinish(pl->q));
+	if (pl->is_ferry && cfg.verbose) {
+		counters(&c1);
+		if (c1.device_resident_pages)
+			fprintf(stderr,
+				"ferry-bench-suite: note: %" PRIu64
+				" pages still device-resident after freeing everything\n",
+				(uint64_t)c1.device_resident_pages);
+	}
+	return !bad;
+}
+
+/* ------------------------------------------------------------------ output */
+
+static void table_header(void)
+{
+	printf("\n%-8s %5s %6s  %-8s %10s %9s %-7s %7s %9s %9s %8s %8s %6s  %s\n", "workload",
+	       "size", "MiB", "variant", "time ms", "rate", "unit", "xPoCL", "H2D MiB", "D2H MiB",
+	       "flt-host", "flt-dev", "evict", "check");
+	printf("%-8s %5s %6s  %-8s %10s %9s %-7s %7s %9s %9s %8s %8s %6s  %s\n", "--------",
+	       "-----", "---", "-------", "-------", "----", "----", "-----", "-------", "-------",
+	       "--------", "-------", "-----", "-----");
+}
+
+static void print_row(const struct result *x)
+{
+	const struct workload *w = suite_workloads[x->wl];
+	char ratio[16] = "-", h2d[16] = "-", d2h[16] = "-", fh[24] = "-", fd[24] = "-",
+	     ev[24] = "-";
+
+	if (!isnan(x->ratio))
+		snprintf(ratio, sizeof(ratio), "%.2f", x->ratio);
+	if (x->var != VAR_POCL) {
+		snprintf(h2d, sizeof(h2d), "%.1f", x->d.bytes_to_device / (double)MIB);
+		snprintf(d2h, sizeof(d2h), "%.1f", x->d.bytes_to_host / (double)MIB);
+		snprintf(fh, sizeof(fh), "%" PRIu64, (uint64_t)x->d.faults_host);
+		snprintf(fd, sizeof(fd), "%" PRIu64, (uint64_t)x->d.faults_device);
+		snprintf(ev, sizeof(ev), "%" PRIu64, (uint64_t)x->d.evictions);
+	}
+	printf("%-8s %4.1fx %6.1f  %-8s %10.2f %9.2f %-7s %7s %9s %9s %8s %8s %6s  %s\n", w->name,
+	       x->factor, x->bytes / (double)MIB, var_names[x->var], x->time_ns / 1e6, x->rate,
+	       w->rate_unit, ratio, h2d, d2h, fh, fd, ev, x->ok ? "ok" : "FAILED");
+	fflush(stdout);
+}
+
+static void print_summary(void)
+{
+	printf("\ntime relative to PoCL (explicit buffers on PoCL directly = 1.00; lower is "
+	       "better)\n");
+	printf("%-8s %5s", "workload", "size");
+	for (int v = VAR_EXPLICIT; v < VAR_N; v++)
+		printf(" %9s", var_names[v]);
+	printf("   %s\n", "PoCL ms");
+	for (size_t i = 0; i < g_nres; i++) {
+		const struct result *x = &g_res[i];
+		double cell[VAR_N];
+		double pocl_ms = NAN;
+
+		if (i > 0 && g_res[i - 1].wl == x->wl && g_res[i - 1].size_idx == x->size_idx)
+			continue;
+		for (int v = 0; v < VAR_N; v++)
+			cell[v] = NAN;
+		for (size_t j = i;
+		     j < g_nres && g_res[j].wl == x->wl && g_res[j].size_idx == x->size_idx; j++) {
+			cell[g_res[j].var] = g_res[j].ratio;
+			if (g_res[j].var == VAR_POCL)
+				pocl_ms = g_res[j].time_ns / 1e6;
+		}
+		printf("%-8s %4.1fx", suite_workloads[x->wl]->name, x->factor);
+		for (int v = VAR_EXPLICIT; v < VAR_N; v++)
+			if (isnan(cell[v]))
+				printf(" %9s", "-");
+			else
+				printf(" %9.2f", cell[v]);
+		printf("   %.2f\n", pocl_ms);
+	}
+}
+
+static void json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fprintf(f, "\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			fprintf(f, "\\u%04x", (unsigned char)*s);
+		else
+			fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+static void json_num(FILE *f, double v)
+{
+	if (isnan(v) || isinf(v))
+		fputs("null", f);
+	else
+		fprintf(f, "%.6g", v);
+}
+
+static void write_json(const char *path, double total_s)
+{
+	FILE *f = fopen(path, "w");
+	struct utsname u;
+	char host[256] = "", date[64] = "";
+	time_t now = time(NULL);
+
+	if (!f)
+		suite_die("cannot write %s: %s", path, strerror(errno));
+	uname(&u);
+	gethostname(host, sizeof(host) - 1);
+	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+	fprintf(f, "{\n  \"tool\": \"ferry-bench-suite\",\n  \"format\": 1,\n  \"date\": ");
+	json_str(f, date);
+	fprintf(f, ",\n  \"quick\": %s,\n  \"reps\": %u,\n", cfg.quick ? "true" : "false",
+		cfg.reps);
+	fprintf(f, "  \"timing\": \"wall time from host data ready to results in host memory; "
+		   "host initialisation excluded; best of reps\",\n");
+	fprintf(f, "  \"machine\": {\"hostname\": ");
+	json_str(f, host);
+	fprintf(f, ", \"kernel\": ");
+	json_str(f, u.release);
+	fprintf(f, ", \"cpus\": %ld, \"load_average_end\": ", sysconf(_SC_NPROCESSORS_ONLN));
+	json_num(f, load_average());
+	fprintf(f, ", \"pocl_platform\": ");
+	json_str(f, g_pocl_version);
+	fprintf(f, ", \"pocl_device\": ");
+	json_str(f, g_pocl_device);
+	fprintf(f, ", \"ferry_platform\": ");
+	json_str(f, g_ferry_version);
+	fprintf(f, ", \"backend\": ");
+	json_str(f, getenv("FERRY_BACKEND") ? getenv("FERRY_BACKEND") : "auto");
+	fprintf(f, "},\n  \"capacity_bytes\": %zu,\n  \"device_global_mem_size\": %zu,\n",
+		cfg.capacity, g_device_mem);
+	fprintf(f, "  \"migration_block_bytes\": %zu,\n  \"total_seconds\": %.3f,\n", g_block,
+		total_s);
+	fprintf(f, "  \"failures\": %d,\n  \"results\": [\n", g_failures);
+	for (size_t i = 0; i < g_nres; i++) {
+		const struct result *x = &g_res[i];
+		const struct workload *w = suite_workloads[x->wl];
+		int ferry = x->var != VAR_POCL;
+
+		fprintf(f, "    {\"workload\": \"%s\", \"size_factor\": %.2f, \"bytes\": %zu, ",
+			w->name, x->factor, x->bytes);
+		fprintf(f, "\"shape\": ");
+		json_str(f, x->desc);
+		fprintf(f,
+			", \"variant\": \"%s\", \"platform\": \"%s\", \"time_ns\": %" PRIu64 ", ",
+			var_names[x->var], ferry ? "Ferry" : "PoCL", x->time_ns);
+		fprintf(f, "\"rate\": ");
+		json_num(f, x->rate);
+		fprintf(f, ", \"rate_unit\": \"%s\", \"ratio_to_pocl\": ", w->rate_unit);
+		json_num(f, x->ratio);
+		if (ferry)
+			fprintf(f,
+				", \"bytes_h2d\": %" PRIu64 ", \"bytes_d2h\": %" PRIu64
+				", \"faults_host\": %" PRIu64 ", \"faults_device\": %" PRIu64
+				", \"evictions\": %" PRIu64 ", \"pages_evicted\": %" PRIu64
+				", \"pages_prefetched\": %" PRIu64 ", \"thrashing\": %" PRIu64
+				", \"fault_ns\": %" PRIu64 ", \"migrate_ns\": %" PRIu64,
+				(uint64_t)x->d.bytes_to_device, (uint64_t)x->d.bytes_to_host,
+				(uint64_t)x->d.faults_host, (uint64_t)x->d.faults_device,
+				(uint64_t)x->d.evictions, (uint64_t)x->d.pages_evicted,
+				(uint64_t)x->d.pages_prefetched, (uint64_t)x->d.thrashing,
+				(uint64_t)x->d.fault_ns, (uint64_t)x->d.migrate_ns);
+		else
+			fprintf(f, ", \"bytes_h2d\": null, \"bytes_d2h\": null, \"faults_host\": "
+				   "null, \"faults_device\": null, \"evictions\": null");
+		fprintf(f, ", \"checked\": true, \"correct\": %s}%s\n", x->ok ? "true" : "false",
+			i + 1 < g_nres ? "," : "");
+	}
+	fprintf(f, "  ]\n}\n");
+	if (fclose(f))
+		suite_die("cannot write %s: %s", path, strerror(errno));
+	printf("\nJSON: %s\n", path);
+}
+
+static struct result *new_result(void)
+{
+	if (g_nres == g_capres) {
+		g_capres = g_capres ? 2 * g_capres : 64;
+		g_res = realloc(g_res, g_capres * sizeof(*g_res));
+		if (!g_res)
+			suite_die("out of memory");
+	}
+	memset(&g_res[g_nres], 0, sizeof(g_res[0]));
+	return &g_res[g_nres++];
+}
+
+/* -------------------------------------------------------------------- main */
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: ferry-bench-suite [--quick] [--json FILE] [--workload NAME]... "
+		"[--variant NAME]...\n"
+		"                         [--capacity MiB] [--sizes F,F,...] [--reps N] "
+		"[--timeout SEC] [-v]\n"
+		"  --quick          short form: 32 MiB device, 1 repetition\n"
+		"  --json FILE      write every result as JSON (plot: tools/plot-bench.py)\n"
+		"  --workload NAME  only this workload (repeatable, or a comma list):\n"
+		"                   triad saxpy sgemm stencil bfs reduce chase\n"
+		"  --variant NAME   only this variant (repeatable, or a comma list):\n"
+		"                   pocl explicit fault prefetch advice (ratios need pocl)\n"
+		"  --capacity MiB   Ferry's device memory (sets FERRY_DEVICE_MEMORY; default 256, "
+		"32 with --quick)\n"
+		"  --sizes LIST     working sets as multiples of the capacity (default "
+		"0.5,1.5,2)\n"
+		"  --reps N         repetitions of every run, the best is kept (default 2, 1 "
+		"with --quick)\n"
+		"  --timeout SEC    abort when the whole run takes longer (default 3600, 600 "
+		"with --quick; 0 = none)\n"
+		"  -v               notes about device memory left resident after each run\n"
+		"environment: FERRY_BENCH_ICD = Ferry's ICD file (default: <build>/ferry.icd, "
+		"next to bench/)\n");
+}
+
+static unsigned long parse_num(const char *opt, const char *s)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = s ? strtoul(s, &end, 10) : 0;
+	if (!s || errno || *end || end == s) {
+		fprintf(stderr, "ferry-bench-suite: error: %s needs a number\n", opt);
+		usage(stderr);
+		exit(1);
+	}
+	return v;
+}
+
+/* Add the names in the comma list @s to @mask; 0 when a name is unknown. */
+static int parse_names(const char *s, unsigned *mask, int is_var)
+{
+	char buf[256], *save = NULL;
+
+	snprintf(buf, sizeof(buf), "%s", s ? s : "");
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		int n = is_var ? VAR_N : suite_nworkloads, i;
+
+		for (i = 0; i < n; i++)
+			if (!strcmp(t, is_var ? var_names[i] : suite_workloads[i]->name))
+				break;
+		if (i == n) {
+			fprintf(stderr, "ferry-bench-suite: error: unknown %s '%s'\n",
+				is_var ? "variant" : "workload", t);
+			return 0;
+		}
+		*mask |= 1u << i;
+	}
+	return 1;
+}
+
+static int parse_sizes(const char *s)
+{
+	char buf[256], *save = NULL, *end;
+
+	cfg.nsizes = 0;
+	snprintf(buf, sizeof(buf), "%s", s ? s : "");
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		double v = strtod(t, &end);
+
+		if (*end || !(v > 0 && v <= 16) || cfg.nsizes == MAX_SIZES)
+			return 0;
+		cfg.sizes[cfg.nsizes++] = v;
+	}
+	return cfg.nsizes > 0;
+}
+
+int main(int argc, char **argv)
+{
+	uint64_t t_start = now_ns();
+	long capacity_mib = -1, reps = -1, timeout = -1;
+	int sizes_set = 0;
+	unsigned total, done = 0;
+	char capstr[32];
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char *next = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (!strcmp(a, "--quick")) {
+			cfg.quick = 1;
+		} else if (!strcmp(a, "--json")) {
+			if (!next) {
+				usage(stderr);
+				return 1;
+			}
+			cfg.json = argv[++i];
+		} else if (!strcmp(a, "--workload")) {
+			i++;
+			if (!parse_names(next, &cfg.wl_mask, 0))
+				return 1;
+		} else if (!strcmp(a, "--variant")) {
+			i++;
+			if (!parse_names(next, &cfg.var_mask, 1))
+				return 1;
+		} else if (!strcmp(a, "--capacity")) {
+			capacity_mib = (long)parse_num(a, next);
+			i++;
+		} else if (!strcmp(a, "--sizes")) {
+			i++;
+			if (!parse_sizes(next)) {
+				fprintf(stderr,
+					"ferry-bench-suite: error: --sizes wants up to %d "
+					"factors in (0, 16], comma-separated\n",
+					MAX_SIZES);
+				return 1;
+			}
+			sizes_set = 1;
+		} else if (!strcmp(a, "--reps")) {
+			reps = (long)parse_num(a, next);
+			i++;
+		} else if (!strcmp(a, "--timeout")) {
+			timeout = (long)parse_num(a, next);
+			i++;
+		} else if (!strcmp(a, "-v")) {
+			cfg.verbose = 1;
+		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			usage(stdout);
+			return 0;
+		} else {
+			fprintf(stderr, "ferry-bench-suite: error: unknown argument '%s'\n", a);
+			usage(stderr);
+			return 1;
+		}
+	}
+	cfg.capacity = (size_t)(capacity_mib >= 0 ? capacity_mib : cfg.quick ? 32 : 256) * MIB;
+	if (cfg.capacity < 8 * MIB || cfg.capacity > 16384 * MIB) {
+		fprintf(stderr, "ferry-bench-suite: error: --capacity must be 8 to 16384 (MiB)\n");
+		return 1;
+	}
+	cfg.reps = reps >= 0 ? (unsigned)reps : cfg.quick ? 1 : 2;
+	if (cfg.reps < 1) {
+		fprintf(stderr, "ferry-bench-suite: error: --reps must be at least 1\n");
+		return 1;
+	}
+	cfg.timeout = timeout >= 0 ? (unsigned)timeout : cfg.quick ? 600 : 3600;
+	if (!sizes_set) {
+		cfg.sizes[0] = 0.5;
+		cfg.sizes[1] = 1.5;
+		cfg.sizes[2] = 2.0;
+		cfg.nsizes = 3;
+	}
+	if (!cfg.wl_mask)
+		cfg.wl_mask = (1u << suite_nworkloads) - 1;
+	if (!cfg.var_mask)
+		cfg.var_mask = (1u << VAR_N) - 1;
+	if (cfg.timeout) {
+		signal(SIGALRM, on_alarm);
+		alarm(cfg.timeout);
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+
+	/* The device capacity, before the platform is first used. */
+	snprintf(capstr, sizeof(capstr), "%zu", cfg.capacity);
+	if (setenv("FERRY_DEVICE_MEMORY", capstr, 1))
+		suite_die("setenv: %s", strerror(errno));
+	printf("ferry-bench-suite%s: %ld CPUs online, load average %.2f; device memory %zu MiB; "
+	       "sizes",
+	       cfg.quick ? " --quick" : "", sysconf(_SC_NPROCESSORS_ONLN), load_average(),
+	       cfg.capacity / MIB);
+	for (int s = 0; s < cfg.nsizes; s++)
+		printf(" %.2gx", cfg.sizes[s]);
+	printf("; best of %u\n", cfg.reps);
+	printf("time: from host data ready to results in host memory (host initialisation "
+	       "excluded)\n");
+	setup_vendors();
+	open_platforms();
+
+	total = 0;
+	for (int w = 0; w < suite_nworkloads; w++)
+		if (cfg.wl_mask & (1u << w))
+			for (int v = 0; v < VAR_N; v++)
+				total += !!(cfg.var_mask & (1u << v));
+	total *= (unsigned)cfg.nsizes;
+
+	/* Warm-up: every kernel runs once on both platforms at a small size (checked). */
+	for (int w = 0; w < suite_nworkloads; w++) {
+		struct wl_inst wi = {.w = suite_workloads[w]};
+		cl_svm_counters_ferry d;
+		uint64_t t;
+
+		if (!(cfg.wl_mask & (1u << w)))
+			continue;
+		wi.target = 512 * 1024;
+		wi.w->setup(&wi, wi.target);
+		run_once(&wi, w, VAR_POCL, 0, &t, &d);
+		run_once(&wi, w, VAR_EXPLICIT, 0, &t, &d);
+		run_once(&wi, w, VAR_FAULT, 0, &t, &d);
+		wi.w->teardown(&wi);
+	}
+	printf("warm-up done (every kernel compiled and run once on both platforms), %.1f s\n",
+	       (now_ns() - t_start) / 1e9);
+
+	table_header();
+	for (int w = 0; w < suite_nworkloads; w++) {
+		const struct workload *wl = suite_workloads[w];
+
+		if (!(cfg.wl_mask & (1u << w)))
+			continue;
+		for (int s = 0; s < cfg.nsizes; s++) {
+			struct wl_inst wi = {.w = wl};
+			uint64_t pocl_ns = 0;
+			int over;
+
+			wi.target = (size_t)(cfg.sizes[s] * (double)g_device_mem);
+			wl->setup(&wi, wi.target);
+			over = wi.bytes > g_device_mem;
+			for (int v = 0; v < VAR_N; v++) {
+				struct result *x;
+				uint64_t best = UINT64_MAX;
+				int ok = 1;
+
+				if (!(cfg.var_mask & (1u << v)))
+					continue;
+				x = new_result();
+				fprintf(stderr, "[%u/%u] %s %.2gx %s (%.0f MiB, %s) ...\n", ++done,
+					total, wl->name, cfg.sizes[s], var_names[v],
+					wi.bytes / (double)MIB, wi.desc);
+				for (unsigned rep = 0; rep < cfg.reps; rep++) {
+					cl_svm_counters_ferry d;
+					uint64_t t;
+
+					ok &= run_once(&wi, w, (enum variant)v, over, &t, &d);
+					if (t < best) {
+						best = t;
+						x->d = d;
+					}
+				}
+				x->wl = w;
+				x->size_idx = s;
+				x->factor = cfg.sizes[s];
+				x->bytes = wi.bytes;
+				x->var = (enum variant)v;
+				x->time_ns = best;
+				x->rate = wi.work / (double)best * wl->rate_scale;
+				x->ok = ok;
+				snprintf(x->desc, sizeof(x->desc), "%s", wi.desc);
+				if (v == VAR_POCL)
+					pocl_ns = best;
+				x->ratio = pocl_ns ? (double)best / (double)pocl_ns : NAN;
+				print_row(x);
+			}
+			wl->teardown(&wi);
+			putchar('\n');
+		}
+	}
+	print_summary();
+	printf("\n%zu runs, %d failed checks; load average %.2f; total time %.1f s\n", g_nres,
+	       g_failures, load_average(), (now_ns() - t_start) / 1e9);
+	if (cfg.json)
+		write_json(cfg.json, (now_ns() - t_start) / 1e9);
+	close_platform(&F);
+	close_platform(&P);
+	free(g_res);
+	if (g_failures) {
+		fprintf(stderr, "ferry-bench-suite: %d check(s) FAILED (see above)\n", g_failures);
+		return 1;
+	}
+	return 0;
+}
