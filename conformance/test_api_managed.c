@@ -351,6 +351,31 @@ static void accessed_by_device_works_in_place(void **state)
 	clSVMFree(ctx, x);
 }
 
+/* Advice belongs to its allocation: memory allocated again at its address starts without. */
+static void advice_ends_with_the_allocation(void **state)
+{
+	const size_t size = 4 * block, n = size / sizeof(cl_uint);
+	cl_svm_counters_ferry c0, c1;
+	cl_uint *x = svm_alloc(size), *y;
+
+	(void)state;
+	do_advise(x, size, CL_SVM_ADVICE_SET_ACCESSED_BY_FERRY, device);
+	do_advise(x, size, CL_SVM_ADVICE_SET_READ_MOSTLY_FERRY, device);
+	clSVMFree(ctx, x);
+	y = svm_alloc(size);
+	assert_ptr_equal(x, y); /* the allocator reuses the first fit */
+	memset(y, 0, size);
+	c0 = snap();
+	run(k_inc, n, y, NULL);
+	c1 = snap();
+	/* neither remote access nor duplication: the pages migrated and are writable */
+	assert_int_equal(c1.pages_to_device - c0.pages_to_device, size / PAGE);
+	assert_int_equal(count_state(y, size, CL_SVM_RESIDENCY_DEVICE_FERRY), size / PAGE);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(y[i], 1);
+	clSVMFree(ctx, y);
+}
+
 /* Resident pages of @keep after a kernel streamed over twice the capacity. */
 static size_t resident_after_stream(cl_uint *keep, size_t keep_size, int prefer_device)
 {
@@ -451,6 +476,7 @@ int main(void)
 		cmocka_unit_test(migration_moves_the_pages_with_data),
 		cmocka_unit_test(read_mostly_duplicates_until_a_write),
 		cmocka_unit_test(accessed_by_device_works_in_place),
+		cmocka_unit_test(advice_ends_with_the_allocation),
 		cmocka_unit_test(preferred_device_survives_eviction),
 	};
 

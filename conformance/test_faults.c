@@ -246,12 +246,62 @@ static struct fault_case fc_2m_attr = {FT_MIB(2), 1};
 #fn "/2m_set_attr", fn, NULL, NULL, &fc_2m_attr                                    \
 	}
 
+/*
+ * Pages evicted to the host come back to the host view in bulk: the host's
+ * first touch maps every evicted page of the block (the prefetcher's range),
+ * and an explicit migration to the host maps them all. Not one fault a page.
+ */
+static void test_evicted_pages_map_in_bulk(void **state)
+{
+	const uint64_t cap = FT_MIB(4), size = FT_MIB(12),
+		       bpages = FERRY_DEFAULT_BLOCK_SIZE / FT_PAGE;
+	struct ferry_counters c0, c1;
+	struct ferry_ctx *ctx;
+	uint8_t *p, *q;
+
+	(void)state;
+	for (int prefetch = 0; prefetch <= 1; prefetch++) {
+		ctx = ft_open_bp(FERRY_DEFAULT_BLOCK_SIZE, prefetch, cap);
+		p = ft_alloc(ctx, size, FT_REGION);
+		ft_host_fill(p, size, 7);
+		/* the device streams over three times its capacity: the first 8 MiB are evicted */
+		ft_dev_touch(ctx, p, size, FT_PAGE, 1);
+		ft_counters(ctx, &c0);
+		assert_true(c0.evictions >= 4);
+		ft_assert_resident(ctx, p, FT_MIB(4), FERRY_RES_HOST);
+
+		/* the host reads the evicted pages back */
+		assert_int_equal(ft_host_check(p, FT_MIB(4), 7), 0);
+		ft_counters(ctx, &c1);
+		print_message("prefetch %d: %" PRIu64 " host faults for %" PRIu64
+			      " evicted pages\n",
+			      prefetch, (uint64_t)(c1.faults_host - c0.faults_host),
+			      (uint64_t)(FT_MIB(4) / FT_PAGE));
+		ft_assert_u64_cmp(c1.faults_host - c0.faults_host, <=,
+				  FT_MIB(4) / FT_PAGE / bpages);
+
+		/* an explicit migration to the host maps them: no fault afterwards */
+		q = p + FT_MIB(4);
+		ft_assert_resident(ctx, q, FT_MIB(4), FERRY_RES_HOST);
+		ft_migrate(ctx, q, FT_MIB(4), FERRY_LOC_HOST);
+		ft_counters(ctx, &c0);
+		assert_int_equal(ft_host_check(q, FT_MIB(4), 7), 0);
+		ft_counters(ctx, &c1);
+		ft_assert_u64_eq(c1.faults_host - c0.faults_host, 0);
+		ft_close(ctx);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		FAULT_TESTS(test_block_size_attr),	FAULT_TESTS(test_device_faults),
-		FAULT_TESTS(test_host_faults),		FAULT_TESTS(test_device_faults_untouched),
-		cmocka_unit_test(test_prefetch_stream), cmocka_unit_test(test_prefetch_stream_attr),
+		FAULT_TESTS(test_block_size_attr),
+		FAULT_TESTS(test_device_faults),
+		FAULT_TESTS(test_host_faults),
+		FAULT_TESTS(test_device_faults_untouched),
+		cmocka_unit_test(test_prefetch_stream),
+		cmocka_unit_test(test_prefetch_stream_attr),
+		cmocka_unit_test(test_evicted_pages_map_in_bulk),
 	};
 
 	return cmocka_run_group_tests_name("faults", tests, NULL, NULL);

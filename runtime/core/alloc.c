@@ -121,7 +121,19 @@ int ferry_free(struct ferry_ctx *ctx, void *ptr)
 			    ? -errno
 			    : 0;
 	} else {
+		/* advice belongs to the allocation: the next one starts without it */
+		struct ferry_attr none[] = {
+			{.type = FERRY_ATTR_PREFERRED_LOC, .value = FERRY_LOC_NONE},
+			{.type = FERRY_ATTR_ACCESSED_BY, .value = 0},
+			{.type = FERRY_ATTR_READ_MOSTLY, .value = 0}};
+		struct ferry_attrs h = {.start = a,
+					.size = u->size,
+					.attrs = (uint64_t)(uintptr_t)none,
+					.nattrs = sizeof(none) / sizeof(*none)};
+
 		r = ferry_migrate(ctx, ptr, u->size, FERRY_LOC_HOST, FERRY_MIGRATE_DISCARD, NULL);
+		if (!r)
+			r = ferry_ioctl(ctx, FERRY_IOCTL_SET_ATTR, &h);
 		if (r == -ENODEV)
 			r = 0;
 	}

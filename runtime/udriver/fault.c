@@ -154,10 +154,28 @@ static void resolve_device(struct udrv *u, uint64_t page, bool write, bool wp)
 		udrv_wake(u->dev_uffd, u->base + bfirst * PG, (uint64_t)u->block_pages * PG);
 		return;
 	}
+	if (!write && u->state[page] == FERRY_RES_DUPLICATED) {
+		/* duplicated since the fault was raised (a neighbour's prefetch): read-only */
+		udrv_map_range_wp(u->dev_uffd, u->base + page * PG, PG);
+		udrv_wake(u->dev_uffd, u->base + page * PG, PG);
+		return;
+	}
 	if (!write && u->attr_rm[page] && u->state[page] == FERRY_RES_HOST) {
-		/* a read of read-mostly data: a read-only copy, the host keeps its own */
-		udrv_duplicate(u, bfirst, u->block_pages);
-		udrv_wake(u->dev_uffd, u->base + bfirst * PG, (uint64_t)u->block_pages * PG);
+		/*
+		 * A read of read-mostly data: a read-only copy, the host keeps
+		 * its own; the prefetcher widens it over duplicated neighbours.
+		 */
+		uint64_t outside;
+
+		fault_range(u, page, FERRY_RES_DUPLICATED, &first, &n);
+		/* pages not duplicated yet beyond the block: the prefetcher's share */
+		outside = count_not(u, first, n, FERRY_RES_DUPLICATED) -
+			  count_not(u, bfirst, u->block_pages, FERRY_RES_DUPLICATED);
+		udrv_duplicate(u, first, n);
+		u->meta->counters.pages_prefetched +=
+			outside - (count_not(u, first, n, FERRY_RES_DUPLICATED) -
+				   count_not(u, bfirst, u->block_pages, FERRY_RES_DUPLICATED));
+		udrv_wake(u->dev_uffd, u->base + first * PG, n * PG);
 		return;
 	}
 	if (wp && was_resident) /* a leftover protection on a page that is the device's */

@@ -163,6 +163,11 @@ void udrv_map_range(int uffd, uint64_t addr, uint64_t len)
 	map_range_mode(uffd, addr, len, 0);
 }
 
+void udrv_map_range_wp(int uffd, uint64_t addr, uint64_t len)
+{
+	map_range_mode(uffd, addr, len, UFFDIO_CONTINUE_MODE_WP);
+}
+
 void udrv_wake(int uffd, uint64_t addr, uint64_t len)
 {
 	struct uffdio_range r = {.start = addr, .len = len};
@@ -449,6 +454,31 @@ void udrv_to_device(struct udrv *u, uint64_t first, uint64_t n, bool map, uint64
 				  addr_of(u, first), done, u->trace_cause, 0);
 }
 
+/*
+ * Host-resident pages enter the host view now (@map), or on the host's first
+ * touch or the next migration to the host (an eviction leaves them out: the
+ * host may never touch them). Either way one request maps a whole range.
+ */
+static void host_view(struct udrv *u, uint64_t p, uint64_t len, bool map)
+{
+	if (map)
+		udrv_map_range(u->host_uffd, addr_of(u, p), len * PG);
+	memset(u->hunmapped + p, !map, len);
+}
+
+static void map_evicted(struct udrv *u, uint64_t first, uint64_t n)
+{
+	for (uint64_t p = first, end = first + n; p < end;) {
+		uint64_t q = p;
+
+		while (q < end && u->hunmapped[q] == u->hunmapped[p])
+			q++;
+		if (u->hunmapped[p])
+			host_view(u, p, q - p, true);
+		p = q;
+	}
+}
+
 void udrv_to_host(struct udrv *u, uint64_t first, uint64_t n, bool map, bool zero_fill)
 {
 	struct ferry_counters *c = &u->meta->counters;
@@ -464,9 +494,13 @@ void udrv_to_host(struct udrv *u, uint64_t first, uint64_t n, bool map, bool zer
 				allocate(u->sys_fd, p, len);
 				memset(u->state + p, FERRY_RES_HOST, len);
 				c->zero_fill_host += len;
-				if (map)
-					udrv_map_range(u->host_uffd, addr_of(u, p), len * PG);
+				host_view(u, p, len, map);
 			}
+			break;
+		case FERRY_RES_HOST:
+			/* evicted pages, not mapped yet: map them with the rest */
+			if (map)
+				map_evicted(u, p, len);
 			break;
 		case FERRY_RES_DEVICE:
 			if (madvise((void *)addr_of(u, p), len * PG, MADV_DONTNEED))
@@ -483,8 +517,7 @@ void udrv_to_host(struct udrv *u, uint64_t first, uint64_t n, bool map, bool zer
 			c->pages_to_host += len;
 			c->bytes_to_host += len * PG;
 			region_add(u, p, -(int64_t)len);
-			if (map)
-				udrv_map_range(u->host_uffd, addr_of(u, p), len * PG);
+			host_view(u, p, len, map);
 			break;
 		case FERRY_RES_DUPLICATED:
 			/* the host copy is current: drop the device's, allow host writes */
@@ -1025,9 +1058,11 @@ int udrv_init(struct udrv *u, uint64_t base, uint64_t size, uint64_t device_memo
 	u->vcached = map_sparse(u->npages);
 	u->remote = map_sparse(u->npages);
 	u->skept = map_sparse(u->npages);
+	u->hunmapped = map_sparse(u->npages);
 	u->region_stale_pages = calloc(u->nregions, sizeof(uint32_t));
 	u->stale_nodes = calloc(u->nregions, sizeof(*u->stale_nodes));
-	if (!u->vcached || !u->remote || !u->skept || !u->region_stale_pages || !u->stale_nodes)
+	if (!u->vcached || !u->remote || !u->skept || !u->hunmapped || !u->region_stale_pages ||
+	    !u->stale_nodes)
 		return -ENOMEM;
 	ferry_lru_init(&u->stale_lru, u->stale_nodes, u->nregions);
 	u->attr_pref = map_sparse(u->npages);

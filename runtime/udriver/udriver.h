@@ -72,6 +72,7 @@ struct udrv {
 	 */
 	uint8_t *vcached;	      /* per page: the vram memfd holds a page */
 	uint8_t *skept;		      /* per page: sysmem kept a (stale) page */
+	uint8_t *hunmapped;	      /* per page: host-resident, not in the host view (evicted) */
 	uint32_t *region_stale_pages; /* cached pages not device-resident */
 	struct ferry_lru stale_lru;
 	struct ferry_lru_node *stale_nodes;
@@ -130,6 +131,8 @@ void udrv_device_wp_off(struct udrv *u, uint64_t page, uint64_t n);
 
 /* The fault thread (fault.c). */
 void *udrv_fault_main(void *arg);
+/* Map read-only (a duplicated page: a write faults and collapses it). */
+void udrv_map_range_wp(int uffd, uint64_t addr, uint64_t len);
 void udrv_wake(int uffd, uint64_t addr, uint64_t len);
 void udrv_map_range(int uffd, uint64_t addr, uint64_t len);
 void udrv_host_wp(struct udrv *u, uint64_t page, uint64_t n, bool on);
