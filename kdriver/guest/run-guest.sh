@@ -25,6 +25,7 @@ mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev 2>/dev/null
 mount -t tmpfs tmp /tmp
+mkdir -p /dev/shm && mount -t tmpfs shm /dev/shm # shm_open: ferry-smi's statistics pages
 mkdir -p /tmp/out && mount -t 9p -o trans=virtio,version=9p2000.L out /tmp/out
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin MODDIR=$kdir/modroot/lib/modules/$kver OUT=/tmp/out
 echo "$marker" > /dev/kmsg

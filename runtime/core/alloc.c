@@ -176,3 +176,17 @@ int ferry_alloc_find(struct ferry_ctx *ctx, const void *ptr, uint64_t *base, uin
 	pthread_mutex_unlock(&ctx->alloc_lock);
 	return r;
 }
+
+size_t ferry_alloc_list(struct ferry_ctx *ctx, struct ferry_range *out, size_t max)
+{
+	size_t n = 0;
+
+	if (!ctx)
+		return 0;
+	pthread_mutex_lock(&ctx->alloc_lock);
+	for (struct ferry_range *u = ctx->used_list; u; u = u->next, n++)
+		if (n < max)
+			out[n] = (struct ferry_range){.start = u->start, .size = u->size};
+	pthread_mutex_unlock(&ctx->alloc_lock);
+	return n;
+}

@@ -15,6 +15,8 @@
 
 #include "transport/proto.h"
 
+struct ferry_stats_pub;
+
 struct ferry_range {
 	struct ferry_range *next;
 	uint64_t start, size;
@@ -51,7 +53,23 @@ struct ferry_ctx {
 
 	pthread_mutex_t alloc_lock;
 	struct ferry_range *free_list, *fine_list, *used_list;
+
+	struct ferry_stats_pub *stats; /* the statistics page for ferry-smi, or NULL */
 };
+
+/*
+ * core/stats.c: publish the VA space's statistics page (ferry/ferry_stats.h)
+ * and start the thread that answers ferry-smi (best effort, end of
+ * ferry_open); stop it and unlink the page (start of ferry_close).
+ */
+void ferry_stats_start(struct ferry_ctx *ctx);
+void ferry_stats_stop(struct ferry_ctx *ctx);
+/*
+ * core/alloc.c: copy up to @max live allocations (start and size; next is
+ * NULL) into @out, most recent first, under the allocator's lock. Returns how
+ * many there are in all.
+ */
+size_t ferry_alloc_list(struct ferry_ctx *ctx, struct ferry_range *out, size_t max);
 
 /*
  * One request and its reply, with payloads in the staging buffer: @in

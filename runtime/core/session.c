@@ -704,6 +704,7 @@ int ferry_open(const struct ferry_options *opt, struct ferry_ctx **out)
 	}
 	ctx->fine_list->start = ctx->base + ctx->size - ctx->fine_size;
 	ctx->fine_list->size = ctx->fine_size;
+	ferry_stats_start(ctx); /* for ferry-smi; best effort */
 	*out = ctx;
 	return 0;
 
@@ -735,6 +736,7 @@ void ferry_close(struct ferry_ctx *ctx)
 
 	if (!ctx)
 		return;
+	ferry_stats_stop(ctx); /* first: its thread queries the driver */
 	if (write(ctx->stop_efd, &one, sizeof(one)) == sizeof(one))
 		pthread_join(ctx->monitor, NULL);
 	if (!atomic_load(&ctx->dead))
