@@ -43,7 +43,34 @@ module_param_named(device_memory_mb, ferry_device_memory_mb, uint, 0444);
 MODULE_PARM_DESC(device_memory_mb, "device memory in MiB (default 256)");
 
 unsigned int ferry_block_kb = FERRY_DEFAULT_BLOCK_SIZE >> 10;
-module_param_named(block_kb, ferry_block_kb, uint, 0644);
+
+/**
+ * ferry_block_kb_set() - set the block_kb parameter, refusing what no VA space could use
+ * @val: the new value, as written
+ * @kp: the parameter
+ *
+ * Context: process context (module load or a write to its sysfs file).
+ * Return: 0, or -EINVAL for a value that is not a power of two from 4 to 2048.
+ */
+static int ferry_block_kb_set(const char *val, const struct kernel_param *kp)
+{
+	unsigned int kb;
+	int ret = kstrtouint(val, 0, &kb);
+
+	if (ret)
+		return ret;
+	if (kb > 2048 || !ferry_policy_block_size_valid((u64)kb << 10))
+		return -EINVAL;
+	*(unsigned int *)kp->arg = kb;
+	return 0;
+}
+
+static const struct kernel_param_ops ferry_block_kb_ops = {
+	.set = ferry_block_kb_set,
+	.get = param_get_uint,
+};
+
+module_param_cb(block_kb, &ferry_block_kb_ops, &ferry_block_kb, 0644);
 MODULE_PARM_DESC(block_kb, "migration block of new VA spaces in KiB, a power of two 4..2048 (default 64)");
 
 bool ferry_prefetch = true;
@@ -416,7 +443,8 @@ static void ferry_async_work(struct work_struct *work)
  *
  * Context: process context, may sleep.
  * Return: 0 or the errors of ferry_migrate_range(); -EINVAL and -ERANGE for
- * bad arguments.
+ * bad arguments; -EFAULT for an argument that cannot be read, or for an
+ * asynchronous one that cannot be written (nothing is queued then).
  */
 static long ferry_ioctl_migrate(struct file *filp, void __user *arg)
 {
@@ -441,6 +469,9 @@ static long ferry_ioctl_migrate(struct file *filp, void __user *arg)
 		flush_workqueue(vas->wq);
 		return ferry_migrate_range(vas, m.start, m.start + m.size, m.target, m.flags);
 	}
+	/* the fence must reach the caller: refuse an unwritable argument before queuing */
+	if (put_user(0ULL, &((struct ferry_migrate __user *)arg)->fence))
+		return -EFAULT;
 	a = kzalloc(sizeof(*a), GFP_KERNEL);
 	if (!a)
 		return -ENOMEM;

@@ -17,6 +17,9 @@
  *                       host reads then do not fault; a device write collapses
  *                       to the device; a host write is seen by the device;
  *                       data exact
+ *   block_kb_param      the block_kb module parameter refuses 0, 3, 48, 4096
+ *                       and non-numbers (EINVAL, value unchanged); a VA space
+ *                       created after block_kb=16 has 16 KiB blocks
  */
 #include "kd_common.h"
 
@@ -287,6 +290,63 @@ static void read_mostly(void **state)
 	kd_assert_dev_check(&f->ctx, b + 2 * KD_BLOCK, n - 2 * KD_BLOCK, 41);
 }
 
+/* Write @val to the module parameter @name: 0 or -errno. */
+static int write_param(const char *name, const char *val)
+{
+	char path[128];
+	int fd, r = 0;
+
+	snprintf(path, sizeof(path), "/sys/module/ferry/parameters/%s", name);
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, strlen(val)) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+static unsigned long read_param(const char *name)
+{
+	char path[128], buf[32] = {0};
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/module/ferry/parameters/%s", name);
+	fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_true(read(fd, buf, sizeof(buf) - 1) > 0);
+	close(fd);
+	return strtoul(buf, NULL, 0);
+}
+
+/*
+ * The block_kb parameter refuses what no VA space could use, and a new VA
+ * space takes the block it names.
+ */
+static void block_kb_param(void **state)
+{
+	static const char *const bad[] = {"0", "3", "48", "4096", "x", "-64"};
+	struct kd_ctx ctx;
+	uint64_t bs = 0;
+	unsigned long old = read_param("block_kb");
+	char buf[32];
+
+	(void)state;
+	for (size_t i = 0; i < KD_ARRAY_SIZE(bad); i++) {
+		kd_assert_rc(write_param("block_kb", bad[i]), -EINVAL);
+		assert_int_equal(read_param("block_kb"), old);
+	}
+	kd_assert_ok(write_param("block_kb", "16"));
+	assert_int_equal(read_param("block_kb"), 16);
+	if (kd_setup(&ctx, WINDOW, KD_MIB(8), KD_NO_SERVER))
+		fail_msg("kd_setup failed");
+	kd_assert_ok(kd_get_attr(ctx.fd, ctx.base, KD_PAGE, FERRY_ATTR_BLOCK_SIZE, &bs));
+	assert_int_equal(bs, KD_KIB(16));
+	kd_teardown(&ctx);
+	snprintf(buf, sizeof(buf), "%lu", old);
+	kd_assert_ok(write_param("block_kb", buf));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -296,6 +356,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(block_device_fault, setup_dev, teardown),
 		cmocka_unit_test_setup_teardown(prefetch, setup_dev, teardown),
 		cmocka_unit_test_setup_teardown(read_mostly, setup_dev, teardown),
+		cmocka_unit_test(block_kb_param),
 	};
 
 	return cmocka_run_group_tests_name("kd_attr", tests, NULL, NULL);

@@ -15,6 +15,8 @@
  *                       the data and residency are unchanged
  *   wait_fields         reserved: EINVAL; a completed fence waits with status
  *                       0, twice
+ *   async_readonly_arg  an asynchronous MIGRATE whose argument is read-only:
+ *                       EFAULT, and no fence was issued (the next is +1)
  *   attr_fields         nattrs 0 / > FERRY_MAX_ATTRS, unknown type, reserved
  *                       fields, out-of-domain values, bad BLOCK_SIZEs:
  *                       EINVAL; NULL attrs: EFAULT; a rejected call applies
@@ -231,6 +233,36 @@ static void wait_fields(void **state)
 	assert_int_equal(st, 0);
 	kd_assert_residency(ctx->fd, ctx->base, KD_MIB(1), FERRY_RES_DEVICE);
 	kd_assert_host_check(ctx->base, KD_MIB(1), 13);
+}
+
+/* An asynchronous MIGRATE whose argument cannot take the fence is refused before it is queued. */
+static void async_readonly_arg(void **state)
+{
+	struct kd_ctx *ctx = *state;
+	struct ferry_migrate *m;
+	uint64_t f1 = 0, f2 = 0;
+	int32_t st = -1;
+
+	m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(m != MAP_FAILED);
+	kd_fill_pattern(ctx->base, KD_MIB(1), 14);
+	kd_assert_ok(kd_migrate(ctx->fd, ctx->base, KD_MIB(1), FERRY_LOC_DEVICE,
+				FERRY_MIGRATE_ASYNC, &f1));
+	*m = (struct ferry_migrate){.start = (uintptr_t)ctx->base,
+				    .size = KD_MIB(1),
+				    .target = FERRY_LOC_HOST,
+				    .flags = FERRY_MIGRATE_ASYNC};
+	assert_int_equal(mprotect(m, 4096, PROT_READ), 0);
+	kd_assert_rc(kd_ioctl(ctx->fd, FERRY_IOCTL_MIGRATE, m), -EFAULT);
+	/* no fence was used up, and the pages stayed where the first one put them */
+	kd_assert_ok(kd_migrate(ctx->fd, ctx->base, KD_MIB(1), FERRY_LOC_DEVICE,
+				FERRY_MIGRATE_ASYNC, &f2));
+	assert_int_equal(f2, f1 + 1);
+	kd_assert_ok(kd_wait(ctx->fd, f2, 0, &st));
+	assert_int_equal(st, 0);
+	kd_assert_residency(ctx->fd, ctx->base, KD_MIB(1), FERRY_RES_DEVICE);
+	kd_assert_host_check(ctx->base, KD_MIB(1), 14);
+	munmap(m, 4096);
 }
 
 static int set_attrs(struct kd_ctx *ctx, const struct ferry_attr *a, uint32_t n, uint32_t reserved)
@@ -522,6 +554,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(ranges, setup, teardown),
 		cmocka_unit_test_setup_teardown(migrate_fields, setup, teardown),
 		cmocka_unit_test_setup_teardown(wait_fields, setup, teardown),
+		cmocka_unit_test_setup_teardown(async_readonly_arg, setup, teardown),
 		cmocka_unit_test_setup_teardown(attr_fields, setup, teardown),
 		cmocka_unit_test_setup_teardown(residency_fields, setup, teardown),
 		cmocka_unit_test_setup_teardown(bad_pointers, setup, teardown),

@@ -840,8 +840,8 @@ static void text_vas(const struct vas *v, uint64_t now)
 	       (double)(uint64_t)c->migrate_ns / 1e6);
 	printf("    zero-fill  host %" PRIu64 ", device %" PRIu64 " pages\n",
 	       (uint64_t)c->zero_fill_host, (uint64_t)c->zero_fill_device);
-	printf("    evictions  %" PRIu64 " blocks (%" PRIu64 " pages), prefetched %" PRIu64
-	       " pages, thrashing %" PRIu64 "\n",
+	printf("    evictions  %" PRIu64 " regions of 2 MiB (%" PRIu64
+	       " pages), prefetched %" PRIu64 " pages, thrashing %" PRIu64 "\n",
 	       (uint64_t)c->evictions, (uint64_t)c->pages_evicted, (uint64_t)c->pages_prefetched,
 	       (uint64_t)c->thrashing);
 	printf("    allocations %" PRIu64 "%s\n", (uint64_t)sn->total_allocs,
