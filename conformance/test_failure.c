@@ -309,6 +309,39 @@ static void test_close_stops_device(void **state)
 }
 
 /*
+ * A child of fork() that closes its copy of the context lets go of its copy
+ * only: the parent's device, data and context carry on.
+ */
+static void test_close_in_fork_child(void **state)
+{
+	struct ferry_ctx *ctx;
+	uint8_t *p;
+	pid_t dev, child;
+	int st = -1;
+
+	(void)state;
+	ctx = ft_open(NULL);
+	p = ft_alloc(ctx, FT_MIB(2), FT_REGION);
+	ft_assert_ok(ferry_dev_fill(ctx, p, FT_MIB(1), 6));
+	dev = ferry_device_pid(ctx);
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		ferry_close(ctx);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(child, &st, 0), child);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_false(process_gone(dev));
+	assert_int_equal(ferry_device_alive(ctx), 1);
+	ft_assert_rc(ferry_dev_check(ctx, p, FT_MIB(1), 6), 0);
+	ft_host_fill(p + FT_MIB(1), FT_MIB(1), 7);
+	ft_migrate(ctx, p, FT_MIB(2), FERRY_LOC_HOST);
+	ft_assert_host_pattern(p + FT_MIB(1), FT_MIB(1), 7);
+	ft_close(ctx);
+}
+
+/*
  * The host dies: a child opens a context, reports its device pid, and is
  * SIGKILLed. The device must be gone within 1 second.
  */
@@ -396,6 +429,7 @@ int main(void)
 		cmocka_unit_test(test_kill_idle),
 		cmocka_unit_test(test_kill_during_host_faults),
 		cmocka_unit_test(test_close_stops_device),
+		cmocka_unit_test(test_close_in_fork_child),
 		cmocka_unit_test(test_host_death),
 	};
 

@@ -39,6 +39,7 @@ struct ferry_ctx {
 	uint64_t vaspace; /* kernel backend: the VA space id */
 	int sock, pidfd, stop_efd;
 	pid_t pid;
+	pid_t owner; /* the process that opened it (a fork child only lets go of its copy) */
 	uint8_t *sys_alias, *vram_alias, *staging;
 	struct ferry_meta *meta;
 

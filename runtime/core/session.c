@@ -615,6 +615,7 @@ int ferry_open(const struct ferry_options *opt, struct ferry_ctx **out)
 		return -ENOMEM;
 	ctx->sys_fd = ctx->vram_fd = ctx->meta_fd = ctx->staging_fd = -1;
 	ctx->uffd = ctx->sock = ctx->pidfd = ctx->stop_efd = ctx->fine_fd = ctx->kfd = -1;
+	ctx->owner = getpid();
 	pthread_mutex_init(&ctx->io, NULL);
 	pthread_mutex_init(&ctx->alloc_lock, NULL);
 	r = resolve_options(opt, ctx, &dev);
@@ -736,6 +737,16 @@ void ferry_close(struct ferry_ctx *ctx)
 
 	if (!ctx)
 		return;
+	if (getpid() != ctx->owner) {
+		/*
+		 * A child of fork(): the device, the threads and the shared
+		 * pages are the parent's and stay so; the child drops its
+		 * copies of the mappings, descriptors and bookkeeping only
+		 * (munmap of what MADV_DONTFORK left out is harmless).
+		 */
+		ctx_free(ctx);
+		return;
+	}
 	ferry_stats_stop(ctx); /* first: its thread queries the driver */
 	if (write(ctx->stop_efd, &one, sizeof(one)) == sizeof(one))
 		pthread_join(ctx->monitor, NULL);
