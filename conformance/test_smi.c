@@ -14,6 +14,7 @@
  * be valid JSON, with no duplicate keys.
  */
 #include <dirent.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -776,6 +777,7 @@ static void test_errors(void **state)
 	child = fork();
 	assert_true(child >= 0);
 	if (child == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive a failed test */
 		pause();
 		_exit(0);
 	}
@@ -844,6 +846,7 @@ static void test_stopped_process(void **state)
 		struct ferry_ctx *ctx = NULL;
 		char ok = 1;
 
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive a failed test */
 		close(go[0]);
 		ft_default_options(&o);
 		if (ferry_open(&o, &ctx) || !ferry_alloc(ctx, FT_MIB(1), 0))

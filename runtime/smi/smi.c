@@ -471,7 +471,8 @@ static int scan(const struct options *o, struct scan *s)
 		s->v[s->n++] = v;
 	}
 	closedir(d);
-	qsort(s->v, s->n, sizeof(*s->v), by_pid);
+	if (s->n)
+		qsort(s->v, s->n, sizeof(*s->v), by_pid);
 
 	for (size_t i = 0; i < s->n; i++) {
 		struct vas *v = &s->v[i];
