@@ -279,6 +279,7 @@ int main(int argc, char **argv)
 	if (ferry_pocl_start_completions(launch_done_cb))
 		return 1;
 	for (;;) {
+		ferry_spin_readable(sock); /* the next request often follows closely */
 		r = ferry_msg_recv(sock, &m, NULL, NULL, 0);
 		if (r == -EPIPE)
 			_exit(0); /* the host is gone */

@@ -8,6 +8,7 @@
  */
 #include <dlfcn.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -212,6 +213,19 @@ static pthread_cond_t pend_cond = PTHREAD_COND_INITIALIZER;
 static struct pending *pend_head, *pend_tail;
 static void (*launch_done)(uint64_t fence, int status);
 
+/* Poll a launch's status for a while first: a short kernel ends before a wake-up would. */
+static void spin_until_done(cl_event ev)
+{
+	uint64_t spin = ferry_spin_ns(), t0 = spin ? ferry_trace_now() : 0;
+	cl_int st = CL_QUEUED;
+
+	while (spin &&
+	       dispatch->clGetEventInfo(ev, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof(st), &st,
+					NULL) == CL_SUCCESS &&
+	       st > CL_COMPLETE && ferry_trace_now() - t0 < spin)
+		sched_yield();
+}
+
 static void *completion_main(void *arg)
 {
 	(void)arg;
@@ -226,6 +240,8 @@ static void *completion_main(void *arg)
 		p = pend_head;
 		pthread_mutex_unlock(&pend_lock);
 
+		if (p->event)
+			spin_until_done(p->event);
 		if (!p->event)
 			st = p->status;
 		else if (dispatch->clWaitForEvents(1, &p->event) != CL_SUCCESS ||

@@ -33,8 +33,10 @@ int ferry_transact(struct ferry_ctx *ctx, struct ferry_msg *m, const void *in, s
 	m->magic = FERRY_PROTO_MAGIC;
 	m->seq = ++ctx->seq;
 	r = ferry_msg_send(ctx->sock, m, NULL, 0);
-	if (!r)
+	if (!r) {
+		ferry_spin_readable(ctx->sock); /* most answers come sooner than a wake-up */
 		r = ferry_msg_recv(ctx->sock, m, NULL, NULL, 0);
+	}
 	if (!r && out && out_len && (m->status == 0 || always_out))
 		memcpy(out, ctx->staging, *out_len < out_room ? *out_len : out_room);
 	pthread_mutex_unlock(&ctx->io);

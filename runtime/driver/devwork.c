@@ -2,6 +2,7 @@
 /* devwork.c - asking ferry-device to touch window memory (device work). */
 #include <errno.h>
 #include <linux/futex.h>
+#include <sched.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -131,10 +132,23 @@ int ferry_device_call(struct ferry_ctx *ctx, struct ferry_msg *m, const void *in
 	return r ? FERRY_CL_DEVICE_NOT_AVAILABLE : (int)m->status;
 }
 
+static uint64_t spin_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
 int ferry_wait_launch(struct ferry_ctx *ctx, uint64_t fence)
 {
 	struct ferry_meta *m = ctx->meta;
+	uint64_t spin = ferry_spin_ns(), t0 = spin ? spin_now_ns() : 0;
 
+	/* a short kernel completes sooner than a futex wake-up would arrive */
+	while (spin && __atomic_load_n(&m->launch_done, __ATOMIC_ACQUIRE) < fence &&
+	       spin_now_ns() - t0 < spin)
+		sched_yield();
 	for (;;) {
 		uint32_t seen = __atomic_load_n(&m->launch_futex, __ATOMIC_ACQUIRE);
 		struct timespec ts = {.tv_sec = 0, .tv_nsec = 20 * 1000 * 1000};

@@ -2,6 +2,10 @@
 #include "transport/proto.h"
 
 #include <errno.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <time.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -97,5 +101,47 @@ int ferry_check_range(uint64_t base, uint64_t wsize, uint64_t start, uint64_t si
 		return -EINVAL;
 	if (start < base || start - base > wsize || size > wsize - (start - base))
 		return -ERANGE;
+	return 0;
+}
+
+uint64_t ferry_spin_ns(void)
+{
+	static uint64_t ns = UINT64_MAX;
+	uint64_t v = __atomic_load_n(&ns, __ATOMIC_RELAXED);
+
+	if (v == UINT64_MAX) {
+		const char *e = getenv("FERRY_SPIN_US");
+		char *end;
+		unsigned long us = e && *e ? strtoul(e, &end, 10) : 50;
+
+		if (e && *e && (*end || us > 1000000))
+			us = 50;
+		v = (uint64_t)us * 1000;
+		__atomic_store_n(&ns, v, __ATOMIC_RELAXED);
+	}
+	return v;
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+int ferry_spin_readable(int sock)
+{
+	uint64_t spin = ferry_spin_ns(), t0 = spin ? mono_ns() : 0;
+
+	while (spin) {
+		struct pollfd p = {.fd = sock, .events = POLLIN};
+
+		if (poll(&p, 1, 0) > 0)
+			return 1;
+		if (mono_ns() - t0 >= spin)
+			break;
+		sched_yield();
+	}
 	return 0;
 }

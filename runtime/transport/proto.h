@@ -140,6 +140,18 @@ int ferry_msg_send(int sock, const struct ferry_msg *m, const int *fds, int nfds
 /* Returns 0, -EPIPE on end of stream, or another negative errno. */
 int ferry_msg_recv(int sock, struct ferry_msg *m, int *fds, int *nfds, int maxfds);
 
+/*
+ * Spinning before sleeping: a request's answer, the next request or a
+ * kernel's completion usually comes within tens of microseconds, and a
+ * blocking wake-up across CPUs costs about as much again. ferry_spin_ns() is
+ * how long to poll first (FERRY_SPIN_US, default 50 us; 0 = never spin),
+ * ferry_spin_readable() polls @sock for that long (yielding the CPU between
+ * polls: on 2 CPUs the thread that will answer may need it) and returns 1
+ * once a message is waiting, 0 when it is time to block.
+ */
+uint64_t ferry_spin_ns(void);
+int ferry_spin_readable(int sock);
+
 /* Validation shared by the client and the driver: page-aligned, nonzero, in window. */
 int ferry_check_range(uint64_t base, uint64_t wsize, uint64_t start, uint64_t size);
 
