@@ -527,8 +527,9 @@ void udrv_to_host(struct udrv *u, uint64_t first, uint64_t n, bool map, bool zer
 			stale_add(u, p, (int64_t)len);
 			region_add(u, p, -(int64_t)len);
 			udrv_host_wp(u, p, len, false);
+			/* the host view kept its copy mapped, unless it had been evicted before */
 			if (map)
-				udrv_map_range(u->host_uffd, addr_of(u, p), len * PG);
+				map_evicted(u, p, len);
 			break;
 		default:
 			break;
