@@ -23,6 +23,8 @@
  */
 #include "kd_common.h"
 
+#include <fcntl.h>
+
 #define WINDOW KD_MIB(4)
 
 struct fixture {
