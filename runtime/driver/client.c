@@ -34,7 +34,14 @@ int ferry_transact(struct ferry_ctx *ctx, struct ferry_msg *m, const void *in, s
 	m->seq = ++ctx->seq;
 	r = ferry_msg_send(ctx->sock, m, NULL, 0);
 	if (!r) {
-		ferry_spin_readable(ctx->sock); /* most answers come sooner than a wake-up */
+		/*
+		 * A launch is answered sooner than a wake-up would take. Not
+		 * device work or migrations: they take longer, and may need
+		 * this process's host agent, which a spinning thread would
+		 * keep from a CPU.
+		 */
+		if (m->op == FERRY_MSG_CL_LAUNCH)
+			ferry_spin_readable(ctx->sock);
 		r = ferry_msg_recv(ctx->sock, m, NULL, NULL, 0);
 	}
 	if (!r && out && out_len && (m->status == 0 || always_out))
