@@ -141,7 +141,7 @@ int ferry_msg_send(int sock, const struct ferry_msg *m, const int *fds, int nfds
 int ferry_msg_recv(int sock, struct ferry_msg *m, int *fds, int *nfds, int maxfds);
 
 /*
- * Spinning before sleeping: a request's answer, the next request or a
+ * Spinning before sleeping: a launch's answer, the next request or a
  * kernel's completion usually comes within tens of microseconds, and a
  * blocking wake-up across CPUs costs about as much again. ferry_spin_ns() is
  * how long to poll first (FERRY_SPIN_US, default 50 us; 0 = never spin),
