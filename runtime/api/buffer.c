@@ -335,33 +335,15 @@ static int mostly_on_device(struct ferry_ctx *vas, const void *p, size_t size)
 	return count[FERRY_RES_DEVICE] > count[FERRY_RES_HOST] + count[FERRY_RES_UNTOUCHED];
 }
 
-/*
- * A write lands where the buffer lives: on the device unless most of it is
- * on the host. Untouched memory counts as the device's, as a fresh buffer
- * does on a GPU: the pages the write covers entirely are made device pages
- * without copying anything (discarded), then the device writes them, so a
- * write followed by a kernel moves the data once, not twice.
- */
 static cl_int write_run(void *p)
 {
 	struct buf_arg *a = p;
 	struct ferry_ctx *vas = ferry_api_vaspace(NULL);
-	uint64_t start = (uint64_t)(uintptr_t)a->dst;
-	uint64_t first = (start + FERRY_PAGE_SIZE - 1) & ~(FERRY_PAGE_SIZE - 1);
-	uint64_t end = (start + a->size) & ~(FERRY_PAGE_SIZE - 1);
-	uint64_t count[4];
 
-	if (!vas || ferry_is_coherent(vas, a->dst) ||
-	    ferry_residency(vas, (void *)(uintptr_t)(start & ~(FERRY_PAGE_SIZE - 1)),
-			    ((start + a->size + FERRY_PAGE_SIZE - 1) & ~(FERRY_PAGE_SIZE - 1)) -
-				    (start & ~(FERRY_PAGE_SIZE - 1)),
-			    NULL, count) ||
-	    count[FERRY_RES_DEVICE] + count[FERRY_RES_UNTOUCHED] <= count[FERRY_RES_HOST])
-		return copy_run(p);
-	if (end > first && ferry_migrate(vas, (void *)(uintptr_t)first, end - first,
-					 FERRY_LOC_DEVICE, FERRY_MIGRATE_DISCARD, NULL))
-		return CL_OUT_OF_RESOURCES;
-	return ferry_dev_write(vas, a->dst, a->src, a->size) ? CL_OUT_OF_RESOURCES : CL_SUCCESS;
+	if (mostly_on_device(vas, a->dst, a->size))
+		return ferry_dev_write(vas, a->dst, a->src, a->size) ? CL_OUT_OF_RESOURCES
+								     : CL_SUCCESS;
+	return copy_run(p);
 }
 
 static cl_int read_run(void *p)
