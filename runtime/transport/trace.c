@@ -46,7 +46,8 @@ int ferry_trace_enabled;
 static struct trace_buf *g_buf;
 static struct trace_rec *g_recs;
 static int g_fd = -1;
-static char *g_path; /* the host writes the file */
+static char *g_path;  /* the host writes the file */
+static pid_t g_owner; /* the process that does (not a child of its fork()) */
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 
 uint64_t ferry_trace_now(void)
@@ -143,7 +144,7 @@ static int map_buf(int fd)
 /* Process exit (or libferry unloaded): the last write of the file. */
 __attribute__((destructor)) static void trace_exit(void)
 {
-	if (g_path)
+	if (g_path && getpid() == g_owner)
 		ferry_trace_flush();
 }
 
@@ -195,6 +196,7 @@ int ferry_trace_host_init(void)
 		goto fail;
 	}
 	g_fd = fd;
+	g_owner = getpid();
 	/* the file exists (and is valid) from now on: an unwritable path fails here */
 	pthread_mutex_unlock(&g_lock);
 	ferry_trace_enabled = 1;
