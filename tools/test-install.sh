@@ -12,7 +12,8 @@ prefix=$tmp/prefix
 
 cmake --install "$build" --prefix "$prefix" >"$tmp/install.log" || { cat "$tmp/install.log"; exit 1; }
 
-for f in lib/libferry.so.0 libexec/ferry-device include/ferry/ferry_uapi.h \
+for f in lib/libferry.so.0 libexec/ferry-device bin/ferry-smi include/ferry/ferry_uapi.h \
+	include/ferry/ferry_stats.h \
 	include/CL/cl_ext_ferry.h etc/OpenCL/vendors/ferry.icd lib/pkgconfig/ferry.pc \
 	lib/cmake/Ferry/FerryConfig.cmake lib/cmake/Ferry/FerryConfigVersion.cmake; do
 	[ -e "$prefix/$f" ] || { echo "FAIL: $f not installed"; exit 1; }
@@ -27,6 +28,7 @@ cat >"$tmp/src/main.c" <<'EOC'
 #include <string.h>
 #include <CL/cl_ext_ferry.h>
 #include <ferry/ferry_uapi.h>
+#include <ferry/ferry_stats.h>
 
 int main(void)
 {
