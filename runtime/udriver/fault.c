@@ -163,9 +163,10 @@ static void resolve_device(struct udrv *u, uint64_t page, bool write, bool wp)
 	if (!write && u->attr_rm[page] && u->state[page] == FERRY_RES_HOST) {
 		/*
 		 * A read of read-mostly data: a read-only copy of the block, the
-		 * host keeps its own. (Widening it with the prefetcher made a
-		 * remotely mapped neighbour lose device writes: see the closing
-		 * note of 2026-11-26; not understood yet.)
+		 * host keeps its own. (Widened by the prefetcher, it made a
+		 * remotely mapped neighbour lose device writes, most likely
+		 * through the window between mmap and UFFDIO_REGISTER in
+		 * udrv_remote_unmap: see the closing note of 2026-11-26.)
 		 */
 		udrv_duplicate(u, bfirst, u->block_pages);
 		udrv_wake(u->dev_uffd, u->base + bfirst * PG, (uint64_t)u->block_pages * PG);

@@ -581,6 +581,13 @@ void udrv_remote_unmap(struct udrv *u, uint64_t first, uint64_t n)
 			p++;
 			continue;
 		}
+		/*
+		 * Known race: until UFFDIO_REGISTER below, a device access to
+		 * this range faults the vram page in without us, and a write
+		 * there is lost to the host (mremap of a registered view does
+		 * not keep the registration). Callers running while kernels
+		 * touch a remotely mapped page can hit it.
+		 */
 		if (mmap((void *)addr_of(u, p), (q - p) * PG, PROT_READ | PROT_WRITE,
 			 MAP_SHARED | MAP_FIXED | MAP_NORESERVE, u->vram_fd,
 			 (off_t)(p * PG)) == MAP_FAILED)
