@@ -32,8 +32,6 @@
  * GB/s here is 10^9 bytes per second; sizes are in MiB (2^20 bytes).
  */
 #define CL_TARGET_OPENCL_VERSION 300
-#include <CL/cl.h>
-#include <CL/cl_ext_ferry.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -58,10 +56,6 @@
 #define TARGET_LAUNCH 2.0    /* Ferry launch latency / PoCL launch latency */
 #define TARGET_PREFETCH 1.05 /* prefetch end to end / explicit copies end to end */
 
-#define PLATFORM_FERRY "Ferry"
-#define PLATFORM_POCL "Portable Computing Language"
-#define POCL_ICD "/etc/OpenCL/vendors/pocl.icd"
-
 static struct {
 	size_t resident_bytes; /* per array, test 1 */
 	size_t vecadd_bytes;   /* per array, test 3 */
@@ -80,25 +74,11 @@ static const char *const test_names[] = {"resident", "launch", "vecadd"};
 static int g_failures;
 static int g_pass, g_miss;
 
-/* The temporary vendors directory and the two files in it. */
-static char g_icd_dir[PATH_MAX];
-static char g_icd_file[2][PATH_MAX + 32];
-
 /* ------------------------------------------------------------------ helpers */
 
 static double gbs(double bytes, uint64_t ns)
 {
 	return ns ? bytes / (double)ns : 0.0;
-}
-
-static void icd_cleanup(void)
-{
-	for (int i = 0; i < 2; i++)
-		if (g_icd_file[i][0])
-			unlink(g_icd_file[i]);
-	if (g_icd_dir[0])
-		rmdir(g_icd_dir);
-	g_icd_file[0][0] = g_icd_file[1][0] = g_icd_dir[0] = 0;
 }
 
 __attribute__((format(printf, 1, 2), noreturn)) static void die(const char *fmt, ...)
@@ -114,46 +94,9 @@ __attribute__((format(printf, 1, 2), noreturn)) static void die(const char *fmt,
 	exit(1);
 }
 
-static const char *cl_err_name(cl_int e)
-{
-	switch (e) {
-#define E(x)                                                                                       \
-	case x:                                                                                    \
-		return #x
-		E(CL_DEVICE_NOT_AVAILABLE);
-		E(CL_OUT_OF_RESOURCES);
-		E(CL_OUT_OF_HOST_MEMORY);
-		E(CL_BUILD_PROGRAM_FAILURE);
-		E(CL_MEM_OBJECT_ALLOCATION_FAILURE);
-		E(CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST);
-		E(CL_INVALID_VALUE);
-		E(CL_INVALID_PLATFORM);
-		E(CL_INVALID_DEVICE);
-		E(CL_INVALID_CONTEXT);
-		E(CL_INVALID_COMMAND_QUEUE);
-		E(CL_INVALID_MEM_OBJECT);
-		E(CL_INVALID_PROGRAM);
-		E(CL_INVALID_PROGRAM_EXECUTABLE);
-		E(CL_INVALID_KERNEL_NAME);
-		E(CL_INVALID_KERNEL);
-		E(CL_INVALID_ARG_INDEX);
-		E(CL_INVALID_ARG_VALUE);
-		E(CL_INVALID_ARG_SIZE);
-		E(CL_INVALID_KERNEL_ARGS);
-		E(CL_INVALID_WORK_DIMENSION);
-		E(CL_INVALID_WORK_GROUP_SIZE);
-		E(CL_INVALID_WORK_ITEM_SIZE);
-		E(CL_INVALID_GLOBAL_OFFSET);
-		E(CL_INVALID_EVENT_WAIT_LIST);
-		E(CL_INVALID_EVENT);
-		E(CL_INVALID_OPERATION);
-		E(CL_INVALID_BUFFER_SIZE);
-		E(CL_INVALID_GLOBAL_WORK_SIZE);
-#undef E
-	default:
-		return "?";
-	}
-}
+#define BENCH_DIE die
+#define BENCH_NAME "ferry-bench-opencl"
+#include "bench_cl.h"
 
 #define CK(call)                                                                                   \
 	do {                                                                                       \
@@ -285,77 +228,6 @@ __attribute__((format(printf, 1, 2))) static void note(const char *fmt, ...)
 static enum verdict at_most(double ratio, double target)
 {
 	return isnan(ratio) ? V_NONE : ratio <= target ? V_PASS : V_MISS;
-}
-
-/* ------------------------------------------------------- vendors directory */
-
-static void copy_file(const char *src, const char *dst)
-{
-	char buf[4096];
-	int in = open(src, O_RDONLY | O_CLOEXEC), out;
-	ssize_t n;
-
-	if (in < 0)
-		die("cannot read %s: %s", src, strerror(errno));
-	out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (out < 0)
-		die("cannot create %s: %s", dst, strerror(errno));
-	while ((n = read(in, buf, sizeof(buf))) > 0)
-		if (write(out, buf, (size_t)n) != n)
-			die("cannot write %s: %s", dst, strerror(errno));
-	if (n < 0)
-		die("cannot read %s: %s", src, strerror(errno));
-	close(in);
-	if (close(out))
-		die("cannot write %s: %s", dst, strerror(errno));
-}
-
-/*
- * A vendors directory with exactly Ferry and PoCL, made before any OpenCL
- * call (ocl-icd reads OCL_ICD_VENDORS once, at the first one).
- */
-static void setup_vendors(void)
-{
-	const char *ferry = getenv("FERRY_BENCH_ICD");
-	const char *tmp = getenv("TMPDIR");
-	char def[PATH_MAX + 32];
-	struct stat st;
-
-	if (!ferry || !*ferry) {
-		char exe[PATH_MAX];
-		ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-		char *slash;
-
-		if (n <= 0)
-			die("readlink /proc/self/exe: %s; set FERRY_BENCH_ICD", strerror(errno));
-		exe[n] = 0;
-		slash = strrchr(exe, '/');
-		if (slash)
-			*slash = 0;
-		/* <build>/bench/ferry-bench-opencl -> <build>/ferry.icd */
-		snprintf(def, sizeof(def), "%s/../ferry.icd", exe);
-		ferry = def;
-	}
-	if (stat(ferry, &st) != 0)
-		die("Ferry's ICD file %s: %s; set FERRY_BENCH_ICD to the build tree's ferry.icd",
-		    ferry, strerror(errno));
-	if (stat(POCL_ICD, &st) != 0)
-		die("%s: %s; PoCL is the baseline (Debian: apt-get install pocl-opencl-icd)",
-		    POCL_ICD, strerror(errno));
-	snprintf(g_icd_dir, sizeof(g_icd_dir), "%s/ferry-bench-opencl.XXXXXX",
-		 tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(g_icd_dir)) {
-		g_icd_dir[0] = 0;
-		die("mkdtemp: %s", strerror(errno));
-	}
-	atexit(icd_cleanup);
-	snprintf(g_icd_file[0], sizeof(g_icd_file[0]), "%s/ferry.icd", g_icd_dir);
-	copy_file(ferry, g_icd_file[0]);
-	snprintf(g_icd_file[1], sizeof(g_icd_file[1]), "%s/pocl.icd", g_icd_dir);
-	copy_file(POCL_ICD, g_icd_file[1]);
-	if (setenv("OCL_ICD_VENDORS", g_icd_dir, 1))
-		die("setenv: %s", strerror(errno));
-	printf("vendors: %s (copies of %s and %s)\n", g_icd_dir, ferry, POCL_ICD);
 }
 
 /* ---------------------------------------------------------------- platforms */
@@ -542,32 +414,6 @@ static void counters(cl_svm_counters_ferry *c)
 {
 	memset(c, 0, sizeof(*c));
 	CK(F.counters(F.ctx, c));
-}
-
-/* c1 - c0, field by field (the fields that are running totals). */
-static cl_svm_counters_ferry counters_delta(const cl_svm_counters_ferry *c0,
-					    const cl_svm_counters_ferry *c1)
-{
-	cl_svm_counters_ferry d;
-
-	memset(&d, 0, sizeof(d));
-#define D(f) d.f = c1->f - c0->f
-	D(faults_host);
-	D(faults_device);
-	D(pages_to_device);
-	D(pages_to_host);
-	D(bytes_to_device);
-	D(bytes_to_host);
-	D(pages_prefetched);
-	D(evictions);
-	D(pages_evicted);
-	D(thrashing);
-	D(fault_ns);
-	D(migrate_ns);
-#undef D
-	d.device_resident_pages = c1->device_resident_pages;
-	d.device_capacity_pages = c1->device_capacity_pages;
-	return d;
 }
 
 static void note_counters(const char *what, const cl_svm_counters_ferry *d)
@@ -1218,6 +1064,7 @@ int main(int argc, char **argv)
 {
 	uint64_t t0 = now_ns();
 	long size_mib = -1, reps = -1, launches = -1;
+	const char *ferry_icd;
 
 	cfg.timeout = 300;
 	for (int i = 1; i < argc; i++) {
@@ -1295,7 +1142,8 @@ int main(int argc, char **argv)
 	       "the run\n",
 	       cfg.resident_bytes / MIB, cfg.quick ? " (--quick)" : "",
 	       sysconf(_SC_NPROCESSORS_ONLN), load_average());
-	setup_vendors(); /* before any OpenCL call */
+	ferry_icd = setup_vendors(); /* before any OpenCL call */
+	printf("vendors: %s (copies of %s and %s)\n", g_icd_dir, ferry_icd, POCL_ICD);
 	open_platforms();
 
 	if (cfg.tests & TEST_RESIDENT)

@@ -54,9 +54,6 @@
 #include "bench_common.h"
 #include "suite.h"
 
-#define PLATFORM_FERRY "Ferry"
-#define PLATFORM_POCL "Portable Computing Language"
-#define POCL_ICD "/etc/OpenCL/vendors/pocl.icd"
 #define MAX_SIZES 8
 
 static const char *const var_names[VAR_N] = {"pocl", "explicit", "fault", "prefetch", "advice"};
@@ -96,21 +93,7 @@ static struct plat F = {.label = "Ferry", .is_ferry = 1}, P = {.label = "PoCL"};
 static cl_kernel g_kern[2][16][SUITE_MAX_KERNELS]; /* [ferry?][workload][kernel] */
 static char g_pocl_version[256], g_ferry_version[256], g_pocl_device[256], g_ferry_device[256];
 
-/* The temporary vendors directory and the two files in it. */
-static char g_icd_dir[PATH_MAX];
-static char g_icd_file[2][PATH_MAX + 32];
-
 /* ------------------------------------------------------------------ errors */
-
-static void icd_cleanup(void)
-{
-	for (int i = 0; i < 2; i++)
-		if (g_icd_file[i][0])
-			unlink(g_icd_file[i]);
-	if (g_icd_dir[0])
-		rmdir(g_icd_dir);
-	g_icd_file[0][0] = g_icd_file[1][0] = g_icd_dir[0] = 0;
-}
 
 void suite_die(const char *fmt, ...)
 {
@@ -125,6 +108,10 @@ void suite_die(const char *fmt, ...)
 	exit(1);
 }
 
+#define BENCH_DIE suite_die
+#define BENCH_NAME "ferry-bench-suite"
+#include "bench_cl.h"
+
 void *suite_xmalloc(size_t size)
 {
 	void *p = malloc(size ? size : 1);
@@ -132,47 +119,6 @@ void *suite_xmalloc(size_t size)
 	if (!p)
 		suite_die("out of memory (%zu bytes)", size);
 	return p;
-}
-
-static const char *cl_err_name(cl_int e)
-{
-	switch (e) {
-#define E(x)                                                                                       \
-	case x:                                                                                    \
-		return #x
-		E(CL_DEVICE_NOT_AVAILABLE);
-		E(CL_OUT_OF_RESOURCES);
-		E(CL_OUT_OF_HOST_MEMORY);
-		E(CL_BUILD_PROGRAM_FAILURE);
-		E(CL_MEM_OBJECT_ALLOCATION_FAILURE);
-		E(CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST);
-		E(CL_INVALID_VALUE);
-		E(CL_INVALID_PLATFORM);
-		E(CL_INVALID_DEVICE);
-		E(CL_INVALID_CONTEXT);
-		E(CL_INVALID_COMMAND_QUEUE);
-		E(CL_INVALID_MEM_OBJECT);
-		E(CL_INVALID_PROGRAM);
-		E(CL_INVALID_PROGRAM_EXECUTABLE);
-		E(CL_INVALID_KERNEL_NAME);
-		E(CL_INVALID_KERNEL);
-		E(CL_INVALID_ARG_INDEX);
-		E(CL_INVALID_ARG_VALUE);
-		E(CL_INVALID_ARG_SIZE);
-		E(CL_INVALID_KERNEL_ARGS);
-		E(CL_INVALID_WORK_DIMENSION);
-		E(CL_INVALID_WORK_GROUP_SIZE);
-		E(CL_INVALID_WORK_ITEM_SIZE);
-		E(CL_INVALID_GLOBAL_OFFSET);
-		E(CL_INVALID_EVENT_WAIT_LIST);
-		E(CL_INVALID_EVENT);
-		E(CL_INVALID_OPERATION);
-		E(CL_INVALID_BUFFER_SIZE);
-		E(CL_INVALID_GLOBAL_WORK_SIZE);
-#undef E
-	default:
-		return "?";
-	}
 }
 
 #define CK(call)                                                                                   \
@@ -198,78 +144,6 @@ static void on_alarm(int sig)
 	if (g_icd_dir[0])
 		rmdir(g_icd_dir);
 	_exit(1);
-}
-
-/* ------------------------------------------------------- vendors directory */
-
-static void copy_file(const char *src, const char *dst)
-{
-	char buf[4096];
-	int in = open(src, O_RDONLY | O_CLOEXEC), out;
-	ssize_t n;
-
-	if (in < 0)
-		suite_die("cannot read %s: %s", src, strerror(errno));
-	out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (out < 0)
-		suite_die("cannot create %s: %s", dst, strerror(errno));
-	while ((n = read(in, buf, sizeof(buf))) > 0)
-		if (write(out, buf, (size_t)n) != n)
-			suite_die("cannot write %s: %s", dst, strerror(errno));
-	if (n < 0)
-		suite_die("cannot read %s: %s", src, strerror(errno));
-	close(in);
-	if (close(out))
-		suite_die("cannot write %s: %s", dst, strerror(errno));
-}
-
-/*
- * A vendors directory with exactly Ferry and PoCL, made before any OpenCL
- * call (ocl-icd reads OCL_ICD_VENDORS once, at the first one): Ferry's ICD
- * file is FERRY_BENCH_ICD or the build tree's ferry.icd next to bench/.
- */
-static void setup_vendors(void)
-{
-	const char *ferry = getenv("FERRY_BENCH_ICD");
-	const char *tmp = getenv("TMPDIR");
-	char def[PATH_MAX + 32];
-	struct stat st;
-
-	if (!ferry || !*ferry) {
-		char exe[PATH_MAX];
-		ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-		char *slash;
-
-		if (n <= 0)
-			suite_die("readlink /proc/self/exe: %s; set FERRY_BENCH_ICD",
-				  strerror(errno));
-		exe[n] = 0;
-		slash = strrchr(exe, '/');
-		if (slash)
-			*slash = 0;
-		snprintf(def, sizeof(def), "%s/../ferry.icd", exe);
-		ferry = def;
-	}
-	if (stat(ferry, &st) != 0)
-		suite_die("Ferry's ICD file %s: %s; set FERRY_BENCH_ICD to the build tree's "
-			  "ferry.icd",
-			  ferry, strerror(errno));
-	if (stat(POCL_ICD, &st) != 0)
-		suite_die("%s: %s; PoCL is the baseline (Debian: apt-get install pocl-opencl-icd)",
-			  POCL_ICD, strerror(errno));
-	snprintf(g_icd_dir, sizeof(g_icd_dir), "%s/ferry-bench-suite.XXXXXX",
-		 tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(g_icd_dir)) {
-		g_icd_dir[0] = 0;
-		suite_die("mkdtemp: %s", strerror(errno));
-	}
-	atexit(icd_cleanup);
-	snprintf(g_icd_file[0], sizeof(g_icd_file[0]), "%s/ferry.icd", g_icd_dir);
-	copy_file(ferry, g_icd_file[0]);
-	snprintf(g_icd_file[1], sizeof(g_icd_file[1]), "%s/pocl.icd", g_icd_dir);
-	copy_file(POCL_ICD, g_icd_file[1]);
-	if (setenv("OCL_ICD_VENDORS", g_icd_dir, 1))
-		suite_die("setenv: %s", strerror(errno));
 }
 
 /* --------------------------------------------------------------- platforms */
@@ -466,31 +340,6 @@ static void counters(cl_svm_counters_ferry *c)
 {
 	memset(c, 0, sizeof(*c));
 	CK(F.counters(F.ctx, c));
-}
-
-static cl_svm_counters_ferry counters_delta(const cl_svm_counters_ferry *c0,
-					    const cl_svm_counters_ferry *c1)
-{
-	cl_svm_counters_ferry d;
-
-	memset(&d, 0, sizeof(d));
-#define D(f) d.f = c1->f - c0->f
-	D(faults_host);
-	D(faults_device);
-	D(pages_to_device);
-	D(pages_to_host);
-	D(bytes_to_device);
-	D(bytes_to_host);
-	D(pages_prefetched);
-	D(evictions);
-	D(pages_evicted);
-	D(thrashing);
-	D(fault_ns);
-	D(migrate_ns);
-#undef D
-	d.device_resident_pages = c1->device_resident_pages;
-	d.device_capacity_pages = c1->device_capacity_pages;
-	return d;
 }
 
 static void advise(struct run *r, int b, cl_svm_advice_ferry a, int device)
