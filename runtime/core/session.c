@@ -763,7 +763,7 @@ void ferry_close(struct ferry_ctx *ctx)
 	waitpid(ctx->pid, NULL, 0);
 reaped:
 	if (FERRY_TRACE_ON())
-		ferry_trace_flush(); /* the device's records are final now */
+		ferry_trace_vaspace_closed(); /* the device's records are final now */
 	if (ctx->kfd < 0 && !atomic_load(&ctx->recovered)) {
 		struct uffdio_range rng = {.start = ctx->base, .len = ctx->size - ctx->fine_size};
 

@@ -48,6 +48,7 @@ static struct trace_rec *g_recs;
 static int g_fd = -1;
 static char *g_path;  /* the host writes the file */
 static pid_t g_owner; /* the process that does (not a child of its fork()) */
+static int g_open;    /* VA spaces traced and not closed yet */
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 
 uint64_t ferry_trace_now(void)
@@ -141,11 +142,23 @@ static int map_buf(int fd)
 	return 0;
 }
 
-/* Process exit (or libferry unloaded): the last write of the file. */
+/*
+ * Process exit (or libferry unloaded) with VA spaces still open: the last
+ * write of the file. Once every VA space is closed the file is complete
+ * already, and is not written again (its owner may have moved or removed it).
+ */
 __attribute__((destructor)) static void trace_exit(void)
 {
-	if (g_path && getpid() == g_owner)
+	if (g_path && getpid() == g_owner && __atomic_load_n(&g_open, __ATOMIC_ACQUIRE) > 0)
 		ferry_trace_flush();
+}
+
+void ferry_trace_vaspace_closed(void)
+{
+	if (!g_path)
+		return;
+	__atomic_sub_fetch(&g_open, 1, __ATOMIC_ACQ_REL);
+	ferry_trace_flush();
 }
 
 int ferry_trace_host_init(void)
@@ -158,6 +171,8 @@ int ferry_trace_host_init(void)
 	pthread_mutex_lock(&g_lock);
 	if (g_fd >= 0 || !path || !*path) {
 		r = g_fd >= 0 ? g_fd : -1;
+		if (r >= 0)
+			__atomic_add_fetch(&g_open, 1, __ATOMIC_ACQ_REL);
 		pthread_mutex_unlock(&g_lock);
 		return r;
 	}
@@ -197,6 +212,7 @@ int ferry_trace_host_init(void)
 	}
 	g_fd = fd;
 	g_owner = getpid();
+	__atomic_store_n(&g_open, 1, __ATOMIC_RELEASE);
 	/* the file exists (and is valid) from now on: an unwritable path fails here */
 	pthread_mutex_unlock(&g_lock);
 	ferry_trace_enabled = 1;

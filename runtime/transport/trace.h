@@ -10,8 +10,8 @@
  * fetch-and-add, gettid() and a few stores, no lock; a full buffer
  * drops events and counts them. The host alone writes the file: when a VA
  * space closes (its device has exited, so its records are final) and when the
- * process exits, each time the whole buffer so far, so the file is complete
- * JSON after every write.
+ * process exits with VA spaces still open, each time the whole buffer so far,
+ * so the file is complete JSON after every write.
  *
  * When FERRY_TRACE is unset, every trace point is one predicted branch on
  * ferry_trace_enabled.
@@ -60,6 +60,12 @@ int ferry_trace_host_init(void);
 int ferry_trace_device_init(int fd);
 /* Host: write the file now (all records so far). Returns 0 or -errno. */
 int ferry_trace_flush(void);
+/*
+ * Host: a traced VA space closed (its device exited): write the file. Each
+ * ferry_trace_host_init() that returned a descriptor counts one VA space;
+ * the file is written again at exit only while some are still open.
+ */
+void ferry_trace_vaspace_closed(void);
 
 /* Name the calling thread in the trace (a metadata record). */
 void ferry_trace_thread_name(const char *name);
