@@ -29,7 +29,13 @@
 #ifndef FERRY_STATS_H
 #define FERRY_STATS_H
 
+#include <errno.h>
+#include <fcntl.h>
 #include <linux/types.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "ferry/ferry_uapi.h"
 
@@ -84,5 +90,44 @@ struct ferry_stats_page {
 	__u32 closed;	       /* 1 once the VA space is closing */
 	struct ferry_stats_snapshot snap;
 };
+
+/*
+ * What pid_start holds: field 22 of /proc/<pid>/stat (the process's start
+ * time in clock ticks since boot), 0 when unknown. A page whose pid is alive
+ * with another start time belongs to a dead process whose pid was reused.
+ */
+static inline __u64 ferry_stats_pid_start(int pid)
+{
+	char path[64], buf[1024], *p, *end;
+	unsigned long long v;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+#ifdef O_CLOEXEC /* strict ISO C builds do not see it */
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+#else
+	fd = open(path, O_RDONLY);
+#endif
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	p = strrchr(buf, ')'); /* the command name may hold spaces and ')' */
+	if (!p)
+		return 0;
+	p++;
+	for (int field = 3; field < 22; field++) {
+		p = strchr(p + 1, ' ');
+		if (!p)
+			return 0;
+	}
+	errno = 0;
+	v = strtoull(p + 1, &end, 10);
+	return errno || end == p + 1 ? 0 : v;
+}
 
 #endif /* FERRY_STATS_H */

@@ -53,35 +53,6 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-/* Field 22 of /proc/self/stat (start time in clock ticks), 0 when unknown. */
-static uint64_t self_start_time(void)
-{
-	char buf[1024], *p, *end;
-	unsigned long long v;
-	ssize_t n;
-	int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	p = strrchr(buf, ')'); /* the command name may hold spaces and ')' */
-	if (!p)
-		return 0;
-	p++;
-	for (int field = 3; field < 22; field++) {
-		p = strchr(p + 1, ' ');
-		if (!p)
-			return 0;
-	}
-	errno = 0;
-	v = strtoull(p + 1, &end, 10);
-	return errno || end == p + 1 ? 0 : v;
-}
-
 /*
  * Pages left by processes killed before ferry_close: remove this user's
  * (ferry-smi skips them anyway; this keeps /dev/shm from filling up).
@@ -241,7 +212,7 @@ void ferry_stats_start(struct ferry_ctx *ctx)
 	p->version = FERRY_STATS_VERSION;
 	p->size = sizeof(*p);
 	p->pid = (int32_t)getpid();
-	p->pid_start = self_start_time();
+	p->pid_start = ferry_stats_pid_start(getpid());
 	p->device_pid = (int32_t)ctx->pid;
 	p->backend = ctx->kfd >= 0 ? FERRY_BACKEND_KERNEL : FERRY_BACKEND_USER;
 	p->vaspace = ctx->kfd >= 0 ? ctx->vaspace : 0;

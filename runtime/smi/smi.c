@@ -197,37 +197,6 @@ static int parse_args(int argc, char **argv, struct options *o)
 	return 0;
 }
 
-/* Field 22 of /proc/<pid>/stat (start time in clock ticks), 0 when unknown. */
-static uint64_t start_time(int pid)
-{
-	char path[64], buf[1024], *p, *end;
-	unsigned long long v;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	if (!p)
-		return 0;
-	p++;
-	for (int field = 3; field < 22; field++) {
-		p = strchr(p + 1, ' ');
-		if (!p)
-			return 0;
-	}
-	errno = 0;
-	v = strtoull(p + 1, &end, 10);
-	return errno || end == p + 1 ? 0 : v;
-}
-
 static void read_comm(int pid, char *out, size_t room)
 {
 	char path[64];
@@ -436,7 +405,7 @@ static int scan(const struct options *o, struct scan *s)
 		}
 		/* the pid was reused since that process died */
 		if (v.map->pid_start) {
-			uint64_t t = start_time(v.pid);
+			uint64_t t = ferry_stats_pid_start(v.pid);
 
 			stale = t && t != v.map->pid_start;
 		}
