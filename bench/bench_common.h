@@ -3,6 +3,7 @@
 #ifndef FERRY_BENCH_COMMON_H
 #define FERRY_BENCH_COMMON_H
 
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -70,6 +71,23 @@ __attribute__((format(printf, 1, 2))) static inline void section(const char *fmt
 	vprintf(fmt, ap);
 	va_end(ap);
 	putchar('\n');
+}
+
+/* The number an option needs, or a message, the usage and exit status 1. */
+static inline unsigned long bench_parse_num(const char *prog, const char *opt, const char *s,
+					    void (*usage)(FILE *))
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = s ? strtoul(s, &end, 10) : 0;
+	if (!s || errno || *end || end == s) {
+		fprintf(stderr, "%s: error: %s needs a number\n", prog, opt);
+		usage(stderr);
+		exit(1);
+	}
+	return v;
 }
 
 #endif /* FERRY_BENCH_COMMON_H */

@@ -1071,20 +1071,7 @@ static void usage(FILE *f)
 		"boots the QEMU guest that has them.\n");
 }
 
-static unsigned long parse_num(const char *opt, const char *s)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = s ? strtoul(s, &end, 10) : 0;
-	if (!s || errno || *end || end == s) {
-		fprintf(stderr, "ferry-bench-kernel: error: %s needs a number\n", opt);
-		usage(stderr);
-		exit(1);
-	}
-	return v;
-}
+#define parse_num(opt, s) bench_parse_num("ferry-bench-kernel", (opt), (s), usage)
 
 int main(int argc, char **argv)
 {

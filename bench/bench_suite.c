@@ -735,20 +735,7 @@ static void usage(FILE *f)
 		"next to bench/)\n");
 }
 
-static unsigned long parse_num(const char *opt, const char *s)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = s ? strtoul(s, &end, 10) : 0;
-	if (!s || errno || *end || end == s) {
-		fprintf(stderr, "ferry-bench-suite: error: %s needs a number\n", opt);
-		usage(stderr);
-		exit(1);
-	}
-	return v;
-}
+#define parse_num(opt, s) bench_parse_num("ferry-bench-suite", (opt), (s), usage)
 
 /* Add the names in the comma list @s to @mask; 0 when a name is unknown. */
 static int parse_names(const char *s, unsigned *mask, int is_var)
