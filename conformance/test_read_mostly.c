@@ -119,12 +119,58 @@ static void test_accessed_by_device(void **state)
 	ft_close(ctx);
 }
 
+/*
+ * Accessed-by (device) on part of a region while the device works on all of
+ * it: the faults on the rest make the prefetcher pull the whole region to the
+ * device, which ends the remote mapping (udriver remaps the device view) while
+ * another device thread keeps incrementing one word per page of the remotely
+ * mapped part. No increment may be lost: a device write that reached the
+ * device view while it was being remapped would be.
+ */
+static void test_accessed_by_prefetched_while_written(void **state)
+{
+	struct ferry_ctx *ctx;
+	uint64_t lost = 0;
+	const uint64_t size = FT_REGION, rounds = 40, repeat = 20000;
+	struct ferry_dev_work w = {
+		.op = FERRY_DEV_INC,
+		.threads = 4, /* a quarter each */
+		.size = size,
+		.stride = FT_PAGE,
+		.repeat = repeat,
+	};
+	uint8_t *p;
+
+	(void)state;
+	ctx = ft_open(NULL);
+	p = ft_alloc(ctx, size, FT_REGION);
+	memset(p, 0, size);
+	ft_assert_ok(
+		ferry_set_attr(ctx, p, size / 4, FERRY_ATTR_ACCESSED_BY, 1u << FERRY_LOC_DEVICE));
+	w.addr = (uint64_t)(uintptr_t)p;
+	for (uint64_t i = 0; i < rounds; i++) {
+		ft_assert_ok(ferry_device_work(ctx, &w, NULL));
+		ft_migrate(ctx, p, size, FERRY_LOC_HOST); /* so that the next round faults */
+	}
+	for (uint64_t off = 0; off < size; off += FT_PAGE) {
+		uint64_t v;
+
+		memcpy(&v, p + off, sizeof(v));
+		if (v != rounds * repeat)
+			lost += rounds * repeat - v;
+	}
+	if (lost)
+		fail_msg("%" PRIu64 " device increments lost", lost);
+	ft_close(ctx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_read_duplication),
 		cmocka_unit_test(test_duplicates_and_capacity),
 		cmocka_unit_test(test_accessed_by_device),
+		cmocka_unit_test(test_accessed_by_prefetched_while_written),
 	};
 
 	return cmocka_run_group_tests_name("read_mostly", tests, NULL, NULL);

