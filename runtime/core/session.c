@@ -314,8 +314,9 @@ static void recover(struct ferry_ctx *ctx)
 /*
  * The host agent: zaps this process's view of a range when the driver asks
  * (MADV_DONTNEED keeps the sysmem pages, which a punched hole would free and
- * the next migration would allocate again). Spins briefly after each request,
- * then sleeps on the futex.
+ * the next migration would allocate again), or maps sysmem pages into it
+ * (the driver copies the next piece of a migration meanwhile). Spins briefly
+ * after each request, then sleeps on the futex.
  */
 static void *agent_main(void *arg)
 {
@@ -348,8 +349,13 @@ static void *agent_main(void *arg)
 		int st = -EINVAL;
 
 		if (a >= ctx->base && len && len <= ctx->size && a - ctx->base <= ctx->size - len &&
-		    !(a % PG) && !(len % PG))
-			st = madvise((void *)(uintptr_t)a, len, MADV_DONTNEED) ? -errno : 0;
+		    !(a % PG) && !(len % PG)) {
+			if (m->zap_op == FERRY_AGENT_MAP)
+				st = ferry_uffd_continue(ctx->uffd, a, len,
+							 UFFDIO_CONTINUE_MODE_DONTWAKE);
+			else if (m->zap_op == FERRY_AGENT_ZAP)
+				st = madvise((void *)(uintptr_t)a, len, MADV_DONTNEED) ? -errno : 0;
+		}
 		m->zap_status = st;
 		done = req;
 		__atomic_store_n(&m->zap_ack, req, __ATOMIC_RELEASE);

@@ -97,6 +97,8 @@ struct ferry_msg {
  * The shared metadata page(s). state[] has one byte a window page
  * (enum ferry_residency); the device is its only writer.
  */
+enum ferry_agent_op { FERRY_AGENT_ZAP = 0, FERRY_AGENT_MAP = 1 };
+
 struct ferry_meta {
 	uint32_t magic;
 	uint32_t version;
@@ -115,18 +117,20 @@ struct ferry_meta {
 	/*
 	 * The host agent's mailbox: the driver asks the host process to zap
 	 * its own view of [zap_start, zap_start + zap_len) (MADV_DONTNEED keeps
-	 * the sysmem pages for reuse, where a punched hole would free them).
-	 * One request at a time: zap_req is bumped by the device, zap_ack set
-	 * to it by the host when done; both are futex words.
+	 * the sysmem pages for reuse, where a punched hole would free them),
+	 * or, zap_op FERRY_AGENT_MAP, to map the range's sysmem pages into it
+	 * (UFFDIO_CONTINUE on its own userfaultfd, while the driver copies the
+	 * next piece). One request at a time: zap_req is bumped by the device,
+	 * zap_ack set to it by the host when done; both are futex words.
 	 */
 	uint32_t zap_req;
 	uint32_t zap_ack;
 	uint64_t zap_start;
 	uint64_t zap_len;
 	int32_t zap_status;
+	uint32_t zap_op;     /* enum ferry_agent_op */
 	uint32_t host_agent; /* 1 while the host agent runs */
 	uint32_t zap_hot;    /* an explicit migration runs: the agent keeps polling */
-	uint32_t pad2;
 	uint8_t state[] __attribute__((aligned(4096)));
 };
 
@@ -154,5 +158,14 @@ int ferry_spin_readable(int sock);
 
 /* Validation shared by the client and the driver: page-aligned, nonzero, in window. */
 int ferry_check_range(uint64_t base, uint64_t wsize, uint64_t start, uint64_t size);
+
+/*
+ * UFFDIO_CONTINUE over [addr, addr + len) of a view registered with @uffd
+ * (@mode: UFFDIO_CONTINUE_MODE_* flags), page-cache pages only: pages already
+ * mapped (EEXIST) and pages with nothing in the page cache (EFAULT) are
+ * skipped, and a process that is gone (ESRCH, ENOENT) ends it quietly.
+ * Returns 0 or the -errno of any other failure.
+ */
+int ferry_uffd_continue(int uffd, uint64_t addr, uint64_t len, uint64_t mode);
 
 #endif /* FERRY_PROTO_H */

@@ -131,31 +131,11 @@ void udrv_device_wp_off(struct udrv *u, uint64_t page, uint64_t n)
  */
 static void map_range_mode(int uffd, uint64_t addr, uint64_t len, uint64_t mode)
 {
-	while (len) {
-		struct uffdio_continue c = {
-			.range = {.start = addr, .len = len},
-			.mode = UFFDIO_CONTINUE_MODE_DONTWAKE | mode,
-		};
-		int r = ioctl(uffd, UFFDIO_CONTINUE, &c);
-		uint64_t done = c.mapped > 0 ? (uint64_t)c.mapped : 0;
+	int err = ferry_uffd_continue(uffd, addr, len, UFFDIO_CONTINUE_MODE_DONTWAKE | mode);
 
-		if (r == 0 && done == len)
-			return;
-		if (r && errno == EAGAIN) {
-			addr += done;
-			len -= done;
-			continue;
-		}
-		if (r && (errno == ESRCH || errno == ENOENT))
-			return; /* the other process is gone */
-		if (r && errno != EEXIST && errno != EFAULT)
-			die_errno("UFFDIO_CONTINUE");
-		/* skip the page that could not be mapped */
-		done += PG;
-		if (done >= len)
-			return;
-		addr += done;
-		len -= done;
+	if (err) {
+		errno = -err;
+		die_errno("UFFDIO_CONTINUE");
 	}
 }
 
@@ -333,22 +313,29 @@ static void futex_wake(uint32_t *w)
 }
 
 /*
- * Ask the host process to MADV_DONTNEED its view of the range and wait for
- * it. Returns false when there is no agent (the caller punches instead).
+ * Ask the host process to MADV_DONTNEED its view of the range (zap_post)
+ * and wait for it (zap_wait). One request at a time: the mailbox has one
+ * slot. zap_wait returns false when the zap did not happen (no agent, or it
+ * stopped): the caller then write-protects and punches instead.
  */
-static bool host_zap(struct udrv *u, uint64_t page, uint64_t n)
+static uint32_t zap_post(struct udrv *u, uint64_t page, uint64_t n, uint32_t op)
 {
 	struct ferry_meta *m = u->meta;
 	uint32_t req;
-	uint64_t t0;
 
-	if (!__atomic_load_n(&m->host_agent, __ATOMIC_ACQUIRE))
-		return false;
+	m->zap_op = op;
 	m->zap_start = addr_of(u, page);
 	m->zap_len = n * PG;
 	req = __atomic_add_fetch(&m->zap_req, 1, __ATOMIC_RELEASE);
 	futex_wake(&m->zap_req);
-	t0 = udrv_now_ns();
+	return req;
+}
+
+static bool zap_wait(struct udrv *u, uint32_t req)
+{
+	struct ferry_meta *m = u->meta;
+	uint64_t t0 = udrv_now_ns();
+
 	for (;;) {
 		uint32_t ack = __atomic_load_n(&m->zap_ack, __ATOMIC_ACQUIRE);
 		struct timespec ts = {.tv_sec = 0, .tv_nsec = 10 * 1000 * 1000};
@@ -364,6 +351,57 @@ static bool host_zap(struct udrv *u, uint64_t page, uint64_t n)
 		syscall(SYS_futex, &m->zap_ack, FUTEX_WAIT, ack, &ts, NULL, 0);
 	}
 	return m->zap_status == 0;
+}
+
+static bool host_zap(struct udrv *u, uint64_t page, uint64_t n)
+{
+	if (!__atomic_load_n(&u->meta->host_agent, __ATOMIC_ACQUIRE))
+		return false;
+	return zap_wait(u, zap_post(u, page, n, FERRY_AGENT_ZAP));
+}
+
+/* Migrations that use the host agent go in pieces of this many pages. */
+#define ZAP_PIPE_PAGES 64
+
+/*
+ * Host-resident pages [p, p + len) to the device with the host agent's zap
+ * instead of a punch, pipelined: while this thread copies (and maps) one
+ * piece, the agent zaps the next one in the host process, on the other CPU.
+ * The host's PTEs of a piece are gone before it is copied, so a host touch
+ * faults and waits for us; sysmem keeps its (now stale) pages for the way
+ * back. Returns how many pages moved: all of them, or a prefix when the
+ * agent is missing or stopped (the caller moves the rest another way).
+ */
+static uint64_t to_device_zapped(struct udrv *u, uint64_t p, uint64_t len, bool map)
+{
+	uint64_t done = 0, n = len < ZAP_PIPE_PAGES ? len : ZAP_PIPE_PAGES;
+
+	if (len < u->agent_min_pages || !host_zap(u, p, n))
+		return 0;
+	while (done < len) {
+		uint64_t q = p + done, next = len - done - n;
+		uint32_t req = 0;
+
+		if (next > ZAP_PIPE_PAGES)
+			next = ZAP_PIPE_PAGES;
+		if (next)
+			req = zap_post(u, q + n, next, FERRY_AGENT_ZAP);
+		if (vram_uncached(u, q, n) == 0) /* recycled pages */
+			memcpy(u->vram_alias + q * PG, u->sys_alias + q * PG, n * PG);
+		else
+			copy_into(u->vram_fd, u->sys_alias, q, n);
+		vram_take(u, q, n);
+		memset(u->skept + q, 1, n);
+		__atomic_thread_fence(__ATOMIC_RELEASE);
+		memset(u->state + q, FERRY_RES_DEVICE, n);
+		if (map)
+			udrv_map_range(u->dev_uffd, addr_of(u, q), n * PG);
+		done += n;
+		n = next;
+		if (next && !zap_wait(u, req))
+			break;
+	}
+	return done;
 }
 
 /* ---- moving pages ---- */
@@ -388,7 +426,8 @@ void udrv_to_device(struct udrv *u, uint64_t first, uint64_t n, bool map, uint64
 			c->thrashing++;
 	}
 	for (uint64_t p = first; p < end;) {
-		uint64_t len = run_len(u, p, end);
+		uint64_t len = run_len(u, p, end), zapped;
+		bool mapped = false;
 
 		switch (u->state[p]) {
 		case FERRY_RES_UNTOUCHED:
@@ -411,30 +450,21 @@ void udrv_to_device(struct udrv *u, uint64_t first, uint64_t n, bool map, uint64
 			p += len; /* already counted as device-resident */
 			continue;
 		case FERRY_RES_HOST:
-			if (len >= u->agent_min_pages && host_zap(u, p, len)) {
-				/*
-				 * The host's PTEs are gone: a host touch now
-				 * faults and waits for us. Copy; sysmem keeps
-				 * its (now stale) pages for the way back.
-				 */
-				if (vram_uncached(u, p, len) == 0) /* recycled pages */
-					memcpy(u->vram_alias + p * PG, u->sys_alias + p * PG,
-					       len * PG);
-				else
-					copy_into(u->vram_fd, u->sys_alias, p, len);
-				vram_take(u, p, len);
-				memset(u->skept + p, 1, len);
+			zapped = to_device_zapped(u, p, len, map);
+			if (zapped < len) {
+				uint64_t q = p + zapped, m = len - zapped;
+
+				udrv_host_wp(u, q, m, true);
+				copy_into(u->vram_fd, u->sys_alias, q, m);
+				vram_take(u, q, m);
 				__atomic_thread_fence(__ATOMIC_RELEASE);
-				memset(u->state + p, FERRY_RES_DEVICE, len);
-			} else {
-				udrv_host_wp(u, p, len, true);
-				copy_into(u->vram_fd, u->sys_alias, p, len);
-				vram_take(u, p, len);
-				__atomic_thread_fence(__ATOMIC_RELEASE);
-				memset(u->state + p, FERRY_RES_DEVICE, len);
-				punch(u->sys_fd, p, len);
-				udrv_host_wp(u, p, len, false);
+				memset(u->state + q, FERRY_RES_DEVICE, m);
+				punch(u->sys_fd, q, m);
+				udrv_host_wp(u, q, m, false);
+				if (map)
+					udrv_map_range(u->dev_uffd, addr_of(u, q), m * PG);
 			}
+			mapped = true;
 			c->pages_to_device += len;
 			c->bytes_to_device += len * PG;
 			break;
@@ -444,7 +474,7 @@ void udrv_to_device(struct udrv *u, uint64_t first, uint64_t n, bool map, uint64
 		}
 		region_add(u, p, (int64_t)len);
 		done += len;
-		if (map)
+		if (map && !mapped)
 			udrv_map_range(u->dev_uffd, addr_of(u, p), len * PG);
 		p += len;
 	}
@@ -480,6 +510,49 @@ static void map_evicted(struct udrv *u, uint64_t first, uint64_t n)
 	}
 }
 
+/*
+ * Device-resident pages [p, p + len) to the host, mapped into the host view,
+ * pipelined: while this thread copies one piece, the host agent maps the
+ * previous one into its view (UFFDIO_CONTINUE is as costly as the copy).
+ * Small runs, or no agent, map here instead. The device view is already
+ * zapped.
+ */
+static void to_host_copy_map(struct udrv *u, uint64_t p, uint64_t len, bool map)
+{
+	bool agent = map && len >= 2 * ZAP_PIPE_PAGES &&
+		     __atomic_load_n(&u->meta->host_agent, __ATOMIC_ACQUIRE);
+	uint64_t prev = 0, prev_n = 0;
+	uint32_t req = 0;
+
+	for (uint64_t done = 0; done < len;) {
+		uint64_t q = p + done,
+			 n = len - done < ZAP_PIPE_PAGES ? len - done : ZAP_PIPE_PAGES;
+
+		if (!agent)
+			n = len;
+		if (memchr(u->skept + q, 0, n) == NULL) /* recycled pages */
+			memcpy(u->sys_alias + q * PG, u->vram_alias + q * PG, n * PG);
+		else
+			copy_into(u->sys_fd, u->vram_alias, q, n);
+		memset(u->skept + q, 0, n);
+		__atomic_thread_fence(__ATOMIC_RELEASE);
+		memset(u->state + q, FERRY_RES_HOST, n);
+		done += n;
+		if (!agent)
+			break;
+		if (prev_n && !zap_wait(u, req))
+			udrv_map_range(u->host_uffd, addr_of(u, prev), prev_n * PG);
+		req = zap_post(u, q, n, FERRY_AGENT_MAP);
+		prev = q;
+		prev_n = n;
+	}
+	if (prev_n && !zap_wait(u, req))
+		udrv_map_range(u->host_uffd, addr_of(u, prev), prev_n * PG);
+	if (!agent && map)
+		udrv_map_range(u->host_uffd, addr_of(u, p), len * PG);
+	memset(u->hunmapped + p, !map, len);
+}
+
 void udrv_to_host(struct udrv *u, uint64_t first, uint64_t n, bool map, bool zero_fill)
 {
 	struct ferry_counters *c = &u->meta->counters;
@@ -506,19 +579,12 @@ void udrv_to_host(struct udrv *u, uint64_t first, uint64_t n, bool map, bool zer
 		case FERRY_RES_DEVICE:
 			if (madvise((void *)addr_of(u, p), len * PG, MADV_DONTNEED))
 				die_errno("madvise(DONTNEED)");
-			if (memchr(u->skept + p, 0, len) == NULL) /* recycled pages */
-				memcpy(u->sys_alias + p * PG, u->vram_alias + p * PG, len * PG);
-			else
-				copy_into(u->sys_fd, u->vram_alias, p, len);
-			memset(u->skept + p, 0, len);
-			__atomic_thread_fence(__ATOMIC_RELEASE);
-			memset(u->state + p, FERRY_RES_HOST, len);
+			to_host_copy_map(u, p, len, map);
 			/* the vram pages stay, stale, for the next trip */
 			stale_add(u, p, (int64_t)len);
 			c->pages_to_host += len;
 			c->bytes_to_host += len * PG;
 			region_add(u, p, -(int64_t)len);
-			host_view(u, p, len, map);
 			break;
 		case FERRY_RES_DUPLICATED:
 			/* the host copy is current: drop the device's, allow host writes */

@@ -13,11 +13,13 @@
  * Host -> device: the host agent (a thread of libferry) zaps the host view
  * with MADV_DONTNEED, the driver copies sysmem -> vram, marks the pages
  * device-resident and maps the device view (UFFDIO_CONTINUE); the sysmem
- * pages stay allocated for the way back. Without the agent (or below
+ * pages stay allocated for the way back. In pieces of 256 KiB: the agent
+ * zaps the next piece while the driver copies and maps this one. Without the agent (or below
  * agent_min_pages): write-protect the host range, copy, mark, punch the
  * sysmem hole (which zaps the host's PTEs), lift the protection.
  * Device -> host: zap the device view (MADV_DONTNEED on our own mapping), copy
- * vram -> sysmem, mark host-resident, map the host view. The vram pages stay
+ * vram -> sysmem, mark host-resident, map the host view (from 512 KiB on, the
+ * host agent maps each piece into its own view while the next is copied). The vram pages stay
  * allocated (stale) for the next trip, within the device capacity.
  * The state byte changes only once the destination holds a full copy, so a
  * device process killed at any point leaves every page's data in the memfd
