@@ -14,10 +14,16 @@
  *
  * Locks: ferry_dmem.grow (mutex) serialises adding a chunk; ferry_dmem.lock
  * (spinlock, innermost) guards the free list. page_free is called with a host
- * PTE lock held and takes only spinlocks.
+ * PTE lock held, once a page: it only pushes the page on a lock-free list.
+ * ferry_dmem_reap() does the bookkeeping of what was pushed in batches (one
+ * hold of a VA space's state_lock for its pages, one of ferry_dmem.lock for
+ * all): the migrations call it when their pages are freed, everything that
+ * reads residency or allocates calls it first, and a delayed work item
+ * catches the rest (munmap, process exit).
  */
 #include <linux/highmem.h>
 #include <linux/ioport.h>
+#include <linux/llist.h>
 #include <linux/memremap.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
@@ -46,6 +52,8 @@ static struct {
 	unsigned int nchunks;
 	unsigned int max_chunks;
 	u64 free_pages;
+	struct llist_head freed;	/* pages page_free gave back, not reaped yet */
+	struct delayed_work reap_work;	/* reaps what no caller reaped */
 } ferry_dmem;
 
 static void ferry_page_free(struct page *page);
@@ -191,6 +199,10 @@ struct ferry_dpage *ferry_dmem_alloc(struct ferry_vaspace *vas, unsigned long ad
 		spin_unlock(&ferry_dmem.lock);
 		if (dp)
 			break;
+		if (!llist_empty(&ferry_dmem.freed)) {
+			ferry_dmem_reap(); /* freed pages first */
+			continue;
+		}
 		if (ferry_dmem_grow())
 			return NULL;
 	}
@@ -216,40 +228,121 @@ struct ferry_dpage *ferry_dmem_alloc(struct ferry_vaspace *vas, unsigned long ad
  * reference is gone
  * @page: the device-private page
  *
- * The page leaves its VA space's residency (if it still counted there) and
- * goes back to the free list with its backing page, for reuse.
+ * The page goes on ferry_dmem.freed; ferry_dmem_reap() takes it out of its
+ * VA space's residency and puts it back on the free list, with others.
  *
- * Context: any, possibly under a host PTE lock: spinlocks only.
+ * Context: any, possibly under a host PTE lock.
  */
 static void ferry_page_free(struct page *page)
 {
 	struct ferry_dpage *dp = page->zone_device_data;
-	struct ferry_vaspace *vas = dp->vas;
 
-	if (vas) {
-		unsigned long idx = dp->addr >> PAGE_SHIFT;
+	if (llist_add(&dp->freed, &ferry_dmem.freed))
+		queue_delayed_work(system_wq, &ferry_dmem.reap_work, 1);
+}
 
-		spin_lock(&vas->state_lock);
-		if (dp->tracked && xa_load(&vas->dmap, idx) == dp) {
-			unsigned long r = ferry_region_index(vas, dp->addr);
+/*
+ * One freed page leaves its VA space's residency.
+ * Context: vas->state_lock and the dmap xarray's lock held.
+ */
+static void ferry_untrack_freed(struct ferry_vaspace *vas, struct ferry_dpage *dp)
+{
+	unsigned long idx = dp->addr >> PAGE_SHIFT;
 
-			xa_erase(&vas->dmap, idx);
-			if (!--vas->region_pages[r])
-				ferry_lru_remove(&vas->lru, r);
+	if (dp->tracked && xa_load(&vas->dmap, idx) == dp) {
+		unsigned long r = ferry_region_index(vas, dp->addr);
+
+		__xa_erase(&vas->dmap, idx);
+		if (!--vas->region_pages[r])
+			ferry_lru_remove(&vas->lru, r);
+	}
+	if (dp->counted)
+		vas->resident_pages--;
+	dp->counted = false;
+	dp->tracked = false;
+	dp->vas = NULL;
+}
+
+/*
+ * Drop @n references to @vas, taken by its device pages. Context: any, no
+ * lock of @vas held (the last one frees it).
+ */
+static void ferry_vaspace_put_many(struct ferry_vaspace *vas, unsigned long n)
+{
+	while (n--)
+		ferry_vaspace_put(vas);
+}
+
+/**
+ * ferry_dmem_reap() - the bookkeeping of freed device pages, in a batch
+ *
+ * Every page page_free pushed leaves its VA space's residency (one hold of
+ * that VA space's state_lock for a run of its pages) and goes back on the
+ * free list (one hold of ferry_dmem.lock); the references the pages held on
+ * their VA spaces are dropped last.
+ *
+ * Context: any; takes vas->state_lock and ferry_dmem.lock, not together.
+ */
+void ferry_dmem_reap(void)
+{
+	struct llist_node *list = llist_del_all(&ferry_dmem.freed);
+	struct ferry_vaspace *vas = NULL, *dvas;
+	struct ferry_dpage *dp, *next;
+	unsigned long n = 0, held = 0;
+	LIST_HEAD(local);
+
+	if (!list)
+		return;
+	/* next is read before a page goes anywhere: it may be freed again later */
+	llist_for_each_entry_safe(dp, next, list, freed) {
+		dvas = dp->vas;
+		if (dvas != vas) {
+			if (vas) {
+				xa_unlock(&vas->dmap);
+				spin_unlock(&vas->state_lock);
+				ferry_vaspace_put_many(vas, held);
+			}
+			vas = dvas;
+			held = 0;
+			if (vas) {
+				spin_lock(&vas->state_lock);
+				xa_lock(&vas->dmap);
+			}
 		}
-		if (dp->counted)
-			vas->resident_pages--;
-		dp->counted = false;
-		dp->tracked = false;
+		if (vas) {
+			ferry_untrack_freed(vas, dp);
+			held++;
+		}
+		list_add(&dp->free, &local);
+		n++;
+	}
+	if (vas) {
+		xa_unlock(&vas->dmap);
 		spin_unlock(&vas->state_lock);
-		dp->vas = NULL;
 	}
 	spin_lock(&ferry_dmem.lock);
-	list_add(&dp->free, &ferry_dmem.free_list);
-	ferry_dmem.free_pages++;
+	list_splice(&local, &ferry_dmem.free_list);
+	ferry_dmem.free_pages += n;
 	spin_unlock(&ferry_dmem.lock);
 	if (vas)
-		ferry_vaspace_put(vas);
+		ferry_vaspace_put_many(vas, held);
+}
+
+static void ferry_dmem_reap_work(struct work_struct *work)
+{
+	ferry_dmem_reap();
+}
+
+/**
+ * ferry_dmem_reap_flush() - no freed page is left unreaped, nor the work
+ * that would reap it
+ *
+ * Context: process context, may sleep.
+ */
+void ferry_dmem_reap_flush(void)
+{
+	cancel_delayed_work_sync(&ferry_dmem.reap_work);
+	ferry_dmem_reap();
 }
 
 /**
@@ -261,6 +354,7 @@ static void ferry_page_free(struct page *page)
  */
 void ferry_dmem_stats(u64 *total_pages, u64 *free_pages)
 {
+	ferry_dmem_reap();
 	spin_lock(&ferry_dmem.lock);
 	*total_pages = (u64)ferry_dmem.nchunks * FERRY_CHUNK_PAGES;
 	*free_pages = ferry_dmem.free_pages;
@@ -280,6 +374,8 @@ int ferry_dmem_init(struct ferry_device *fdev)
 	mutex_init(&ferry_dmem.grow);
 	spin_lock_init(&ferry_dmem.lock);
 	INIT_LIST_HEAD(&ferry_dmem.free_list);
+	init_llist_head(&ferry_dmem.freed);
+	INIT_DELAYED_WORK(&ferry_dmem.reap_work, ferry_dmem_reap_work);
 	ferry_dmem.max_chunks = min_t(unsigned int, FERRY_MAX_CHUNKS,
 				      DIV_ROUND_UP((unsigned long)ferry_device_memory_mb << 20,
 						   FERRY_CHUNK_SIZE));

@@ -725,6 +725,7 @@ static void ferry_read_counters(struct ferry_vaspace *vas, struct ferry_counters
 	memset(c, 0, sizeof(*c));
 	for (i = 0; i < FERRY_NR_COUNTERS; i++)
 		v[i] = atomic64_read(&vas->ctr[i]);
+	ferry_dmem_reap(); /* pages freed by now do not count */
 	spin_lock(&vas->state_lock);
 	c->device_resident_pages = vas->resident_pages;
 	c->device_peak_pages = vas->peak_pages;
@@ -966,6 +967,7 @@ static void __exit ferry_exit(void)
 
 	drm_dev_unregister(&ferry_dev->drm);
 	debugfs_remove_recursive(ferry_dev->debugfs);
+	ferry_dmem_reap_flush(); /* may drop the last references to VA spaces */
 	ferry_mirror_fini(); /* runs the last deferred VA-space frees */
 	ferry_dmem_fini();
 	devres_release_group(&pdev->dev, NULL);

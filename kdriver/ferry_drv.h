@@ -16,9 +16,10 @@
  *           device-view PTE lock
  *   device mm mmap_lock (read, the device-view fault)
  *     vas->lock
- *   vas->state_lock (spinlock, innermost; also taken from page_free under a
- *   host PTE lock) and ferry_dmem.lock (spinlock, innermost) are never held
- *   together with anything that sleeps.
+ *   vas->state_lock (spinlock)
+ *     the dmap xarray's lock
+ *   ferry_dmem.lock (spinlock, innermost)
+ *   The spinlocks are never held together with anything that sleeps.
  * The device-view fault never holds the device's mmap_lock while it takes the
  * host's: it drops it and returns VM_FAULT_RETRY after the host-side work.
  * Nothing allocates memory that may enter reclaim while holding vas->lock,
@@ -28,6 +29,7 @@
 #define FERRY_DRV_H
 
 #include <linux/kref.h>
+#include <linux/llist.h>
 #include <linux/memremap.h>
 #include <linux/mmu_notifier.h>
 #include <linux/mutex.h>
@@ -57,6 +59,7 @@ struct ferry_dpage {
 	struct ferry_vaspace *vas; /* owner while allocated, holds a reference */
 	unsigned long addr;	   /* host address it was migrated from */
 	struct list_head free;	   /* on ferry_dmem.free_list */
+	struct llist_node freed;   /* on ferry_dmem.freed, until reaped */
 	/*
 	 * Under vas->state_lock: @counted while it holds one of the VA
 	 * space's device pages (resident_pages); @tracked while vas->dmap
@@ -167,6 +170,8 @@ bool ferry_dmem_available(void);
 void *ferry_dmem_owner(void);
 struct ferry_dpage *ferry_dmem_alloc(struct ferry_vaspace *vas, unsigned long addr);
 struct ferry_dpage *ferry_dpage_of(struct page *page);
+void ferry_dmem_reap(void);
+void ferry_dmem_reap_flush(void);
 void ferry_dmem_stats(u64 *total_pages, u64 *free_pages);
 
 /* ferry_migrate.c */

@@ -50,6 +50,7 @@ static void ferry_region_bits(struct ferry_vaspace *vas, unsigned long rstart, u
 	void *e;
 
 	memset(bits, 0, FERRY_REGION_PAGES / 8);
+	ferry_dmem_reap(); /* no page freed since counts as resident */
 	spin_lock(&vas->state_lock);
 	xa_for_each_range(&vas->dmap, idx, e, first, first + FERRY_REGION_PAGES - 1)
 		__set_bit(idx - first, (unsigned long *)bits);
@@ -95,6 +96,8 @@ static void ferry_record(struct ferry_vaspace *vas, struct ferry_dpage *dp)
  */
 void ferry_track(struct ferry_vaspace *vas, struct ferry_dpage *dp, unsigned long addr)
 {
+	if (READ_ONCE(dp->tracked))
+		return; /* the usual case, known without the lock */
 	spin_lock(&vas->state_lock);
 	if (dp->vas == vas && dp->counted && !dp->tracked &&
 	    !xa_load(&vas->dmap, addr >> PAGE_SHIFT))
@@ -172,6 +175,7 @@ static unsigned long ferry_evict_region(struct ferry_vaspace *vas, unsigned long
 		if (dst[i] && (src[i] & MIGRATE_PFN_MIGRATE))
 			moved++;
 	migrate_device_finalize(src, dst, n);
+	ferry_dmem_reap(); /* the pages that moved leave the region */
 
 	spin_lock(&vas->state_lock);
 	vas->region_evicted_ns[r] = ktime_get_ns();
@@ -254,6 +258,7 @@ static long ferry_to_device(struct ferry_vaspace *vas, struct vm_area_struct *vm
 	long ret = 0;
 	void *e;
 
+	ferry_dmem_reap(); /* no page freed since counts as present */
 	spin_lock(&vas->state_lock);
 	xa_for_each_range(&vas->dmap, idx, e, start >> PAGE_SHIFT, (end >> PAGE_SHIFT) - 1) {
 		present++;
@@ -366,6 +371,7 @@ static long ferry_to_host(struct ferry_vaspace *vas, struct vm_area_struct *vma,
 		if (dst[i] && (src[i] & MIGRATE_PFN_MIGRATE))
 			moved++;
 	migrate_vma_finalize(&args);
+	ferry_dmem_reap(); /* the pages freed just now, in one batch */
 	ferry_count(vas, FERRY_CTR(pages_to_host), moved);
 	ferry_count(vas, FERRY_CTR(bytes_to_host), moved << PAGE_SHIFT);
 	return moved ? (long)moved : ret;
@@ -621,6 +627,7 @@ int ferry_residency(struct ferry_vaspace *vas, unsigned long start, unsigned lon
 		ret = -ESRCH;
 		goto out_free;
 	}
+	ferry_dmem_reap();
 	for (addr = start; addr < end;) {
 		unsigned long next = min(end, ALIGN_DOWN(addr, FERRY_REGION_SIZE) +
 						      FERRY_REGION_SIZE);

@@ -126,16 +126,19 @@ static void ferry_mirror_zap_sync(struct ferry_vaspace *vas, unsigned long start
 static bool ferry_mirror_erase(struct ferry_vaspace *vas, unsigned long start, unsigned long end,
 			       bool remote_only)
 {
-	unsigned long idx;
+	XA_STATE(xas, &vas->pt, start >> PAGE_SHIFT);
 	bool any = false;
 	void *e;
 
-	xa_for_each_range(&vas->pt, idx, e, start >> PAGE_SHIFT, (end >> PAGE_SHIFT) - 1) {
+	/* one hold of the xarray's lock for the range, not one a page */
+	xas_lock(&xas);
+	xas_for_each(&xas, e, (end >> PAGE_SHIFT) - 1) {
 		if (remote_only && !pt_remote(e))
 			continue;
-		xa_erase(&vas->pt, idx);
+		xas_store(&xas, NULL);
 		any = true;
 	}
+	xas_unlock(&xas);
 	return any;
 }
 
@@ -242,6 +245,8 @@ int ferry_mirror_fill(struct ferry_vaspace *vas, struct mm_struct *mm, unsigned 
 		.dev_private_owner = ferry_dmem_owner(),
 	};
 	unsigned long timeout = jiffies + msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
+	XA_STATE(xas, &vas->pt, 0);
+	bool any = false;
 	unsigned long i;
 	int ret;
 
@@ -273,33 +278,51 @@ again:
 		u8 attr;
 
 		if (!(hp & HMM_PFN_VALID))
-			continue;
+			goto skip;
 		page = hmm_pfn_to_page(hp);
 		wr = hp & HMM_PFN_WRITE;
 		dp = ferry_dpage_of(page);
 		if (dp && addr == fault_addr && write && !wr) {
 			ret = -EAGAIN; /* shared since a fork: the host must copy first */
-			continue;
+			goto skip;
 		}
 		if (dp) {
 			ferry_track(vas, dp, addr);
 			page = dp->backing;
 			remote = false;
 		} else if (is_device_private_page(page)) {
-			continue; /* someone else's device memory */
+			goto skip; /* someone else's device memory */
 		} else {
 			attr = ferry_page_attr(vas, addr);
 			if (addr != fault_addr &&
 			    !(attr & (FERRY_PA_ACCESSED_BY_DEVICE | FERRY_PA_PREF_HOST |
 				      FERRY_PA_READ_MOSTLY)))
-				continue;
+				goto skip;
 			/* read-mostly: a device write collapses to one copy */
 			if (attr & FERRY_PA_READ_MOSTLY && !(addr == fault_addr && write))
 				wr = false;
 			remote = true;
 		}
-		xa_store(&vas->pt, addr >> PAGE_SHIFT, pt_entry(page_to_pfn(page), wr, remote),
-			 GFP_NOWAIT | __GFP_NOWARN);
+		pfns[i] = (unsigned long)pt_entry(page_to_pfn(page), wr, remote);
+		any = true;
+		continue;
+skip:
+		pfns[i] = 0;
+	}
+	/*
+	 * The entries, in one hold of the xarray's lock (not one a page, nor
+	 * with state_lock inside it). Nodes are allocated GFP_NOWAIT there: an
+	 * entry that misses costs a later fault, nothing else.
+	 */
+	if (any) {
+		xas_lock(&xas);
+		for (i = 0; i < npages; i++) {
+			if (!pfns[i])
+				continue;
+			xas_set(&xas, (start >> PAGE_SHIFT) + i);
+			xas_store(&xas, (void *)pfns[i]);
+		}
+		xas_unlock(&xas);
 	}
 	mutex_unlock(&vas->lock);
 
