@@ -157,6 +157,9 @@ static struct ferry_vaspace *ferry_vaspace_create(struct ferry_device *fdev, u64
 	vas->prefetch = ferry_prefetch;
 	mutex_init(&vas->migrate_lock);
 	mutex_init(&vas->lock);
+	mutex_init(&vas->fault_mutex);
+	spin_lock_init(&vas->fault_pending_lock);
+	INIT_LIST_HEAD(&vas->fault_pending);
 	spin_lock_init(&vas->state_lock);
 	xa_init(&vas->pt);
 	xa_init(&vas->dmap);

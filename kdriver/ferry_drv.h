@@ -9,6 +9,7 @@
  * ferry_policy.c  the runtime's plain-C policy (block size, prefetcher, LRU)
  *
  * Lock order (outermost first):
+ *   vas->fault_mutex             the device-fault resolver (no mmap_lock held)
  *   host mm mmap_lock (read)
  *     vas->migrate_lock          one migration of a VA space at a time
  *       page locks taken by migrate_vma_setup()/migrate_device_range()
@@ -70,6 +71,15 @@ struct ferry_dpage {
 	bool counted, tracked;
 };
 
+/* A device fault waiting for its host-side work (ferry_mirror.c). */
+struct ferry_fault {
+	struct list_head node; /* on vas->fault_pending until taken into a batch */
+	unsigned long addr;
+	bool write;
+	bool done; /* resolved: @err is its result */
+	int err;
+};
+
 /*
  * The VA space of one opener: the host process's mm, its window, the device
  * pages it holds and the device view's table.
@@ -101,6 +111,15 @@ struct ferry_vaspace {
 	struct xarray pt;
 	unsigned long fault_err_addr; /* last failed device fault */
 	int fault_err;
+
+	/*
+	 * Device faults waiting for their host-side work (struct ferry_fault,
+	 * on the faulting threads' stacks), resolved in batches by whichever
+	 * of them holds fault_mutex.
+	 */
+	struct mutex fault_mutex;	 /* held by the thread resolving a batch */
+	spinlock_t fault_pending_lock;	 /* guards fault_pending */
+	struct list_head fault_pending;
 
 	/* Device residency: guarded by state_lock. */
 	spinlock_t state_lock;

@@ -15,7 +15,8 @@
  * under vas->lock and only from an entry present in vas->pt.
  *
  * Invalidation: the interval notifier erases the entries of the range and
- * zaps the device view before returning. Zapping a user mapping enters the
+ * zaps the device view before returning (when an erased entry was marked
+ * PT_MAPPED: the fault handler marks what it inserts). Zapping a user mapping enters the
  * device mm's own invalidate_range_start(), which must not nest inside the
  * host's (lockdep tracks one map for all of them), so the zap runs on
  * ferry_zap_wq and the notifier waits for it. Our own migrations to the
@@ -35,6 +36,7 @@
 #include <linux/mmu_notifier.h>
 #include <linux/pagemap.h>
 #include <linux/sched/mm.h>
+#include <linux/sort.h>
 #include <linux/workqueue.h>
 
 #include <drm/drm_file.h>
@@ -45,6 +47,11 @@
 #define PT_WRITE 1UL
 #define PT_REMOTE 2UL
 #define PT_SHIFT 2
+/*
+ * Marks an entry the fault handler inserted into the device view: a PTE may
+ * exist. Entries never inserted have no PTE, so erasing them needs no zap.
+ */
+#define PT_MAPPED XA_MARK_0
 
 static struct workqueue_struct *ferry_zap_wq;
 
@@ -121,13 +128,14 @@ static void ferry_mirror_zap_sync(struct ferry_vaspace *vas, unsigned long start
 
 /*
  * Erase the entries of [start, end) (only remote ones if @remote_only).
- * Called with vas->lock held. Return: whether any was erased.
+ * Called with vas->lock held. Return: whether the device view may map any
+ * of them (one was marked PT_MAPPED): only then is there a PTE to zap.
  */
 static bool ferry_mirror_erase(struct ferry_vaspace *vas, unsigned long start, unsigned long end,
 			       bool remote_only)
 {
 	XA_STATE(xas, &vas->pt, start >> PAGE_SHIFT);
-	bool any = false;
+	bool mapped = false;
 	void *e;
 
 	/* one hold of the xarray's lock for the range, not one a page */
@@ -135,11 +143,12 @@ static bool ferry_mirror_erase(struct ferry_vaspace *vas, unsigned long start, u
 	xas_for_each(&xas, e, (end >> PAGE_SHIFT) - 1) {
 		if (remote_only && !pt_remote(e))
 			continue;
+		if (xas_get_mark(&xas, PT_MAPPED))
+			mapped = true;
 		xas_store(&xas, NULL);
-		any = true;
 	}
 	xas_unlock(&xas);
-	return any;
+	return mapped;
 }
 
 /**
@@ -332,28 +341,23 @@ out:
 }
 
 /*
- * The host-side work of a device fault: migrate (unless advice says to map
+ * The host-side work of one device fault: migrate (unless advice says to map
  * the system page) and fill the entries of the faulting block.
+ * Context: host mmap_lock held for read; vas->fault_mutex held.
  */
-static int ferry_device_fault(struct ferry_vaspace *vas, unsigned long addr, bool write)
+static int ferry_resolve_one(struct ferry_vaspace *vas, struct mm_struct *mm, unsigned long addr,
+			     bool write)
 {
-	struct mm_struct *mm = vas->mm;
 	unsigned long bsize = (unsigned long)vas->block_pages << PAGE_SHIFT;
 	unsigned long start, end;
 	struct vm_area_struct *vma;
-	u64 t0 = ktime_get_ns();
 	int ret, tries = 0;
 	bool remote;
 	u8 attr;
 
-	if (!mmget_not_zero(mm))
-		return -EFAULT; /* the host process is gone */
-	mmap_read_lock(mm);
 	vma = vma_lookup(mm, addr);
-	if (!vma || !vma_is_anonymous(vma) || (vma->vm_flags & VM_SHARED)) {
-		ret = -EFAULT;
-		goto out;
-	}
+	if (!vma || !vma_is_anonymous(vma) || (vma->vm_flags & VM_SHARED))
+		return -EFAULT;
 again:
 	attr = ferry_page_attr(vas, addr);
 	remote = (attr & (FERRY_PA_ACCESSED_BY_DEVICE | FERRY_PA_PREF_HOST)) ||
@@ -381,21 +385,107 @@ again:
 		for (a = start; a < end; a += PAGE_SIZE) {
 			for (i = 0; i < 2; i++) {
 				if (handle_mm_fault(vma, a, FAULT_FLAG_WRITE | FAULT_FLAG_REMOTE,
-						    NULL) & VM_FAULT_ERROR) {
-					ret = -EFAULT;
-					goto out;
-				}
+						    NULL) & VM_FAULT_ERROR)
+					return -EFAULT;
 			}
 		}
 		goto again;
 	}
-out:
+	return ret;
+}
+
+static int ferry_fault_cmp(const void *a, const void *b)
+{
+	const struct ferry_fault *x = *(const struct ferry_fault * const *)a;
+	const struct ferry_fault *y = *(const struct ferry_fault * const *)b;
+
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+/* At most this many pending faults are resolved in one batch. */
+#define FERRY_FAULT_BATCH 64
+
+/*
+ * Resolve every device fault pending on @vas, in address order, with one
+ * hold of the host's mmap_lock; a fault in a block an earlier one of the
+ * batch made resident only fills its entries. Each gets its result and is
+ * marked done.
+ * Context: vas->fault_mutex held; takes the host mmap_lock for read.
+ * Return: the number of faults resolved.
+ */
+static unsigned int ferry_resolve_batch(struct ferry_vaspace *vas)
+{
+	struct ferry_fault *batch[FERRY_FAULT_BATCH];
+	unsigned long bsize = (unsigned long)vas->block_pages << PAGE_SHIFT;
+	unsigned long prev_block = 0;
+	struct mm_struct *mm = vas->mm;
+	unsigned int n = 0, i;
+	int prev_err = 0;
+
+	spin_lock(&vas->fault_pending_lock);
+	while (n < FERRY_FAULT_BATCH && !list_empty(&vas->fault_pending)) {
+		batch[n] = list_first_entry(&vas->fault_pending, struct ferry_fault, node);
+		list_del_init(&batch[n]->node);
+		n++;
+	}
+	spin_unlock(&vas->fault_pending_lock);
+	if (!n)
+		return 0;
+	sort(batch, n, sizeof(batch[0]), ferry_fault_cmp, NULL);
+	if (!mmget_not_zero(mm)) {
+		for (i = 0; i < n; i++)
+			batch[i]->err = -EFAULT; /* the host process is gone */
+		goto done;
+	}
+	mmap_read_lock(mm);
+	for (i = 0; i < n; i++) {
+		unsigned long block = ALIGN_DOWN(batch[i]->addr, bsize);
+
+		/* a read after a fault of the same block: that one covered it */
+		if (i && block == prev_block && !batch[i]->write) {
+			batch[i]->err = prev_err;
+			continue;
+		}
+		prev_err = ferry_resolve_one(vas, mm, batch[i]->addr, batch[i]->write);
+		batch[i]->err = prev_err;
+		prev_block = block;
+	}
 	mmap_read_unlock(mm);
 	mmput(mm);
-	ferry_count(vas, FERRY_CTR(faults_device), 1);
-	ferry_count(vas, FERRY_CTR(fault_batches), 1);
-	ferry_count(vas, FERRY_CTR(fault_ns), ktime_get_ns() - t0);
-	return ret;
+done:
+	for (i = 0; i < n; i++)
+		WRITE_ONCE(batch[i]->done, true);
+	return n;
+}
+
+/*
+ * The host-side work of a device fault, batched: the fault joins the VA
+ * space's pending list, and whichever faulting thread holds fault_mutex
+ * resolves all of them together (ferry_resolve_batch()); the others find
+ * theirs done when they get the mutex, as the user-space driver's fault
+ * thread drains every pending fault into one batch.
+ * Context: process context, no mmap_lock held; takes vas->fault_mutex.
+ * Return: 0 or a negative errno.
+ */
+static int ferry_device_fault(struct ferry_vaspace *vas, unsigned long addr, bool write)
+{
+	struct ferry_fault f = { .addr = addr, .write = write };
+	unsigned int n;
+	u64 t0;
+
+	spin_lock(&vas->fault_pending_lock);
+	list_add_tail(&f.node, &vas->fault_pending);
+	spin_unlock(&vas->fault_pending_lock);
+	mutex_lock(&vas->fault_mutex);
+	while (!READ_ONCE(f.done)) {
+		t0 = ktime_get_ns();
+		n = ferry_resolve_batch(vas);
+		ferry_count(vas, FERRY_CTR(faults_device), n);
+		ferry_count(vas, FERRY_CTR(fault_batches), 1);
+		ferry_count(vas, FERRY_CTR(fault_ns), ktime_get_ns() - t0);
+	}
+	mutex_unlock(&vas->fault_mutex);
+	return f.err;
 }
 
 /* Populate the page tables of [start, end) so that inserting allocates nothing. */
@@ -434,6 +524,8 @@ static vm_fault_t ferry_mirror_vm_fault(struct vm_fault *vmf)
 	mutex_lock(&vas->lock);
 	e = xa_load(&vas->pt, addr >> PAGE_SHIFT);
 	if (e && (!write || pt_write(e))) {
+		XA_STATE(xas, &vas->pt, 0);
+
 		for (a = bstart; a < bend; a += PAGE_SIZE) {
 			vm_fault_t r;
 			void *n = a == addr ? e : xa_load(&vas->pt, a >> PAGE_SHIFT);
@@ -444,6 +536,14 @@ static vm_fault_t ferry_mirror_vm_fault(struct vm_fault *vmf)
 			if (a == addr && r != VM_FAULT_NOPAGE)
 				ret = r;
 		}
+		/* what may be mapped now, marked in one hold of the xarray's lock */
+		xas_lock(&xas);
+		for (a = bstart; a < bend; a += PAGE_SIZE) {
+			xas_set(&xas, a >> PAGE_SHIFT);
+			if (xas_load(&xas))
+				xas_set_mark(&xas, PT_MAPPED);
+		}
+		xas_unlock(&xas);
 		mutex_unlock(&vas->lock);
 		return ret;
 	}

@@ -113,6 +113,8 @@ static void race(struct fixture *f, size_t npages, unsigned int nhost, unsigned 
 	struct kd_worker hw[4];
 	pthread_t ht[4], mt;
 	struct migrator m = {.ctx = &f->ctx, .len = npages * KD_PAGE, .seed = 99};
+	struct ferry_counters c0, c1;
+	uint64_t dev, host, faults, batches;
 	unsigned int i, owners = nhost + ndev;
 	char *b = f->ctx.base;
 	size_t p;
@@ -120,6 +122,7 @@ static void race(struct fixture *f, size_t npages, unsigned int nhost, unsigned 
 
 	assert_true(nhost <= 4 && owners <= KD_PAGE / 8);
 	atomic_init(&m.stop, false);
+	kd_assert_ok(kd_counters(f->ctx.fd, &c0));
 	for (i = 0; i < nhost; i++) {
 		hw[i] = (struct kd_worker){.base = b, .npages = npages, .owner = i, .iters = iters};
 		assert_int_equal(pthread_create(&ht[i], NULL, host_worker, &hw[i]), 0);
@@ -143,6 +146,19 @@ static void race(struct fixture *f, size_t npages, unsigned int nhost, unsigned 
 			fail_msg("host worker %u saw %" PRIu64
 				 " lost updates, first at window+%#lx",
 				 i, hw[i].errors, (unsigned long)(hw[i].first_bad - (uintptr_t)b));
+	/*
+	 * Device faults are resolved in batches, host faults one at a time: never
+	 * more batches than faults.
+	 */
+	kd_assert_ok(kd_counters(f->ctx.fd, &c1));
+	dev = c1.faults_device - c0.faults_device;
+	host = c1.faults_host - c0.faults_host;
+	faults = dev + host;
+	batches = c1.fault_batches - c0.fault_batches;
+	print_message("%" PRIu64 " device and %" PRIu64 " host faults in %" PRIu64 " batches\n",
+		      dev, host, batches);
+	if (batches > faults)
+		fail_msg("%" PRIu64 " fault batches for %" PRIu64 " faults", batches, faults);
 	if (migrations) {
 		print_message("%u migrations raced the workers\n", m.calls);
 		if (m.first_error)
