@@ -1017,6 +1017,9 @@ static void bench_compare(const struct figs *h, const struct figs *k, const stru
 		"test_hmm to-sys", tgt_hmm, 1, TARGET_VS_HMM);
 	compare("ferry.ko prefetch host->device", k, k->h2d_best, 2, "GB/s", h, h->h2d_noread,
 		"to-dev w/o read", NULL, 1, 0);
+	/* the "ferry.ko >= test_hmm" names the fault-driven stream too */
+	compare("ferry.ko fault-driven stream", k, k->stream_best, 2, "GB/s", h, h->h2d_best,
+		"test_hmm to-dev", tgt_hmm, 1, TARGET_VS_HMM);
 	compare("ferry.ko random 4 KiB device fault, median", k, k->touch_med, 1, "us", u,
 		u->touch_med, "udriver", tgt_fault, 0, TARGET_FAULT_VS_USER);
 	compare("ferry.ko 4 KiB fault cost (minus round trip)", k, k->cost, 1, "us", u, u->cost,

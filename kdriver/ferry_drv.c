@@ -95,6 +95,8 @@ static void ferry_vaspace_free(struct work_struct *work)
 	kvfree(vas->lru_nodes);
 	kvfree(vas->src);
 	kvfree(vas->dst);
+	kvfree(vas->newpages);
+	kvfree(vas->ins_buf);
 	kvfree(vas->ev_src);
 	kvfree(vas->ev_dst);
 	kfree(vas);
@@ -167,9 +169,12 @@ static struct ferry_vaspace *ferry_vaspace_create(struct ferry_device *fdev, u64
 	init_waitqueue_head(&vas->fence_wait);
 	vas->src = kvmalloc_array(FERRY_REGION_PAGES, sizeof(long), GFP_KERNEL);
 	vas->dst = kvmalloc_array(FERRY_REGION_PAGES, sizeof(long), GFP_KERNEL);
+	vas->newpages = kvmalloc_array(FERRY_REGION_PAGES, sizeof(struct page *), GFP_KERNEL);
+	vas->ins_buf = kvmalloc_array(FERRY_REGION_PAGES, sizeof(void *), GFP_KERNEL);
 	vas->ev_src = kvmalloc_array(FERRY_REGION_PAGES, sizeof(long), GFP_KERNEL);
 	vas->ev_dst = kvmalloc_array(FERRY_REGION_PAGES, sizeof(long), GFP_KERNEL);
-	if (!vas->src || !vas->dst || !vas->ev_src || !vas->ev_dst)
+	if (!vas->src || !vas->dst || !vas->newpages || !vas->ins_buf || !vas->ev_src ||
+	    !vas->ev_dst)
 		goto err_free;
 	vas->wq = alloc_ordered_workqueue("ferry-vas%llu", WQ_MEM_RECLAIM, vas->id);
 	if (!vas->wq)

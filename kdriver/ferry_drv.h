@@ -99,6 +99,7 @@ struct ferry_vaspace {
 
 	struct mutex migrate_lock; /* one migration of this VA space at a time */
 	unsigned long *src, *dst;	/* migrate_vma arrays, one region */
+	struct page **newpages;		/* system pages allocated in bulk for them */
 	unsigned long *ev_src, *ev_dst; /* eviction arrays, one region */
 
 	/*
@@ -109,6 +110,7 @@ struct ferry_vaspace {
 	 */
 	struct mutex lock;
 	struct xarray pt;
+	void **ins_buf; /* one region's entries, for the fault handler (under @lock) */
 	unsigned long fault_err_addr; /* last failed device fault */
 	int fault_err;
 

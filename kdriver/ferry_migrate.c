@@ -323,6 +323,7 @@ static long ferry_to_host(struct ferry_vaspace *vas, struct vm_area_struct *vma,
 {
 	unsigned long npages = (end - start) >> PAGE_SHIFT;
 	unsigned long *src = vas->src, *dst = vas->dst;
+	struct page **newpages = vas->newpages;
 	struct migrate_vma args = {
 		.vma = vma,
 		.start = start,
@@ -333,7 +334,7 @@ static long ferry_to_host(struct ferry_vaspace *vas, struct vm_area_struct *vma,
 		.flags = MIGRATE_VMA_SELECT_DEVICE_PRIVATE,
 		.fault_page = fault_page,
 	};
-	unsigned long i, moved = 0;
+	unsigned long i, moved = 0, nbulk, used = 0;
 	long ret;
 
 	ret = migrate_vma_setup(&args);
@@ -346,6 +347,13 @@ static long ferry_to_host(struct ferry_vaspace *vas, struct vm_area_struct *vma,
 	/* The host PTEs are migration entries now: stop the device, then copy. */
 	if (vma->vm_mm == vas->mm)
 		ferry_mirror_forget(vas, start, end);
+	/*
+	 * The system pages, in one bulk allocation (one hold of the allocator's
+	 * per-CPU lists instead of one a page; the task's memory policy, not
+	 * the VMA's); what it leaves out is allocated page by page below.
+	 */
+	memset(newpages, 0, args.cpages * sizeof(*newpages));
+	nbulk = alloc_pages_bulk_array(GFP_HIGHUSER_MOVABLE | __GFP_NOWARN, args.cpages, newpages);
 	for (i = 0; i < npages; i++) {
 		unsigned long addr = start + (i << PAGE_SHIFT);
 		struct page *spage = migrate_pfn_to_page(src[i]), *npage;
@@ -357,7 +365,8 @@ static long ferry_to_host(struct ferry_vaspace *vas, struct vm_area_struct *vma,
 		dp = ferry_dpage_of(spage);
 		if (!dp)
 			continue;
-		npage = alloc_page_vma(GFP_HIGHUSER_MOVABLE | __GFP_NOWARN, vma, addr);
+		npage = used < nbulk ? newpages[used++] :
+			alloc_page_vma(GFP_HIGHUSER_MOVABLE | __GFP_NOWARN, vma, addr);
 		if (!npage) {
 			ret = -ENOMEM;
 			continue;
@@ -366,6 +375,8 @@ static long ferry_to_host(struct ferry_vaspace *vas, struct vm_area_struct *vma,
 		copy_highpage(npage, dp->backing);
 		dst[i] = migrate_pfn(page_to_pfn(npage)) | (src[i] & MIGRATE_PFN_WRITE);
 	}
+	while (used < nbulk) /* more than the pages that could move */
+		__free_page(newpages[used++]);
 	migrate_vma_pages(&args);
 	for (i = 0; i < npages; i++)
 		if (dst[i] && (src[i] & MIGRATE_PFN_MIGRATE))

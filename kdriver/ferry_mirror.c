@@ -24,11 +24,11 @@
  * our migrations to the host call ferry_mirror_forget() themselves, after
  * the pages are locked and before they are copied.
  *
- * The device-view fault: with an entry, insert it (and the rest of its block)
- * under vas->lock. Without one, drop the device's mmap_lock, do the
- * host-side work (migrate the block to the device, fill the entries) under
- * the host's mmap_lock, and return VM_FAULT_RETRY: the two mmap_locks are
- * never held together.
+ * The device-view fault: with an entry, insert it (and every other entry of
+ * its 2 MiB region) under vas->lock. Without one, drop the device's
+ * mmap_lock, do the host-side work (migrate the block to the device, fill the
+ * entries) under the host's mmap_lock, and return VM_FAULT_RETRY: the two
+ * mmap_locks are never held together.
  */
 #include <linux/completion.h>
 #include <linux/hmm.h>
@@ -494,6 +494,34 @@ static int ferry_pte_noop(pte_t *pte, unsigned long addr, void *data)
 	return 0;
 }
 
+struct ferry_insert {
+	struct vm_area_struct *vma;
+	void **entries; /* vas->ins_buf: the region's table entries, from @base */
+	unsigned long base;
+	pgprot_t prot_rw, prot_ro;
+};
+
+/*
+ * Set one empty PTE of the device view from its table entry, as
+ * vmf_insert_pfn_prot() would (a special PTE: no struct page is looked at),
+ * but without its per-page cache-mode lookup: these are RAM pages, mapped
+ * write-back like the VMA. Called by apply_to_page_range() with the PTE lock
+ * held, one lock for the whole range; the page table exists (populated
+ * before), so nothing is allocated under vas->lock.
+ */
+static int ferry_pte_insert(pte_t *pte, unsigned long addr, void *data)
+{
+	struct ferry_insert *ins = data;
+	void *e = ins->entries[(addr - ins->base) >> PAGE_SHIFT];
+
+	if (!e || !pte_none(ptep_get(pte)))
+		return 0;
+	set_pte_at(ins->vma->vm_mm, addr, pte,
+		   pte_mkspecial(pfn_pte(pt_pfn(e), pt_write(e) ? ins->prot_rw : ins->prot_ro)));
+	update_mmu_cache(ins->vma, addr, pte);
+	return 0;
+}
+
 /**
  * ferry_mirror_vm_fault() - a device touch of an unmapped page of the view
  * @vmf: the fault
@@ -509,41 +537,53 @@ static vm_fault_t ferry_mirror_vm_fault(struct vm_fault *vmf)
 	struct ferry_vaspace *vas = vma->vm_private_data;
 	unsigned long addr = vmf->address & PAGE_MASK;
 	bool write = vmf->flags & FAULT_FLAG_WRITE;
-	unsigned long bsize = (unsigned long)vas->block_pages << PAGE_SHIFT;
-	unsigned long bstart = max(ALIGN_DOWN(addr, bsize), vma->vm_start);
-	unsigned long bend = min(ALIGN_DOWN(addr, bsize) + bsize, vma->vm_end);
+	unsigned long rbase = ALIGN_DOWN(addr, FERRY_REGION_SIZE);
+	unsigned long rstart = max(rbase, vma->vm_start);
+	unsigned long rend = min(rbase + FERRY_REGION_SIZE, vma->vm_end);
 	pgprot_t prot_rw = vm_get_page_prot(vma->vm_flags);
 	pgprot_t prot_ro = vm_get_page_prot(vma->vm_flags & ~VM_WRITE);
 	vm_fault_t ret = VM_FAULT_NOPAGE;
-	unsigned long a;
-	void *e;
+	unsigned long last = (rend >> PAGE_SHIFT) - 1;
+	void *e, *n;
 	int err;
 
-	if (apply_to_page_range(vma->vm_mm, bstart, bend - bstart, ferry_pte_noop, NULL))
+	/* one page suffices: the window is 2 MiB aligned, one PTE table covers the region */
+	if (apply_to_page_range(vma->vm_mm, rstart, PAGE_SIZE, ferry_pte_noop, NULL))
 		return VM_FAULT_OOM;
 	mutex_lock(&vas->lock);
 	e = xa_load(&vas->pt, addr >> PAGE_SHIFT);
 	if (e && (!write || pt_write(e))) {
-		XA_STATE(xas, &vas->pt, 0);
+		XA_STATE(xas, &vas->pt, rstart >> PAGE_SHIFT);
+		struct ferry_insert ins = {
+			.vma = vma,
+			.entries = vas->ins_buf,
+			.base = rstart,
+			.prot_rw = prot_rw,
+			.prot_ro = prot_ro,
+		};
+		unsigned long lo = ULONG_MAX, hi = 0;
 
-		for (a = bstart; a < bend; a += PAGE_SIZE) {
-			vm_fault_t r;
-			void *n = a == addr ? e : xa_load(&vas->pt, a >> PAGE_SHIFT);
-
-			if (!n)
-				continue;
-			r = vmf_insert_pfn_prot(vma, a, pt_pfn(n), pt_write(n) ? prot_rw : prot_ro);
-			if (a == addr && r != VM_FAULT_NOPAGE)
-				ret = r;
-		}
-		/* what may be mapped now, marked in one hold of the xarray's lock */
+		/*
+		 * Every entry of the region goes in, not only the touched
+		 * block's: a prefetch or the prefetcher filled them, and the
+		 * device's next touches there then fault no more (a GPU
+		 * driver maps a migrated range at once, too). One walk of the
+		 * table under its lock collects them and marks them mapped;
+		 * then the PTEs from the first to the last are set.
+		 */
+		memset(vas->ins_buf, 0, FERRY_REGION_PAGES * sizeof(void *));
 		xas_lock(&xas);
-		for (a = bstart; a < bend; a += PAGE_SIZE) {
-			xas_set(&xas, a >> PAGE_SHIFT);
-			if (xas_load(&xas))
-				xas_set_mark(&xas, PT_MAPPED);
+		xas_for_each(&xas, n, last) {
+			vas->ins_buf[xas.xa_index - (rstart >> PAGE_SHIFT)] = n;
+			lo = min(lo, xas.xa_index);
+			hi = xas.xa_index;
+			xas_set_mark(&xas, PT_MAPPED);
 		}
 		xas_unlock(&xas);
+		if (lo <= hi && apply_to_page_range(vma->vm_mm, lo << PAGE_SHIFT,
+						    (hi - lo + 1) << PAGE_SHIFT, ferry_pte_insert,
+						    &ins))
+			ret = VM_FAULT_SIGBUS;
 		mutex_unlock(&vas->lock);
 		return ret;
 	}
