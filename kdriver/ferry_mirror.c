@@ -16,13 +16,13 @@
  *
  * Invalidation: the interval notifier erases the entries of the range and
  * zaps the device view before returning (when an erased entry was marked
- * PT_MAPPED: the fault handler marks what it inserts). Zapping a user mapping enters the
- * device mm's own invalidate_range_start(), which must not nest inside the
- * host's (lockdep tracks one map for all of them), so the zap runs on
- * ferry_zap_wq and the notifier waits for it. Our own migrations to the
- * device leave device pages' entries alone (only remote ones can be hit);
- * our migrations to the host call ferry_mirror_forget() themselves, after
- * the pages are locked and before they are copied.
+ * PT_MAPPED: the fault handler marks what it inserts). Zapping a user
+ * mapping enters the device mm's own invalidate_range_start(), which must
+ * not nest inside the host's (lockdep tracks one map for all of them), so
+ * the zap runs on ferry_zap_wq and the notifier waits for it. Our own
+ * migrations to the device leave device pages' entries alone (only remote
+ * ones can be hit); our migrations to the host call ferry_mirror_forget()
+ * themselves, after the pages are locked and before they are copied.
  *
  * The device-view fault: with an entry, insert it (and every other entry of
  * its 2 MiB region) under vas->lock. Without one, drop the device's
@@ -286,27 +286,28 @@ again:
 		bool remote, wr;
 		u8 attr;
 
+		pfns[i] = 0; /* from here on: the entry to store, 0 for none */
 		if (!(hp & HMM_PFN_VALID))
-			goto skip;
+			continue;
 		page = hmm_pfn_to_page(hp);
 		wr = hp & HMM_PFN_WRITE;
 		dp = ferry_dpage_of(page);
 		if (dp && addr == fault_addr && write && !wr) {
 			ret = -EAGAIN; /* shared since a fork: the host must copy first */
-			goto skip;
+			continue;
 		}
 		if (dp) {
 			ferry_track(vas, dp, addr);
 			page = dp->backing;
 			remote = false;
 		} else if (is_device_private_page(page)) {
-			goto skip; /* someone else's device memory */
+			continue; /* someone else's device memory */
 		} else {
 			attr = ferry_page_attr(vas, addr);
 			if (addr != fault_addr &&
 			    !(attr & (FERRY_PA_ACCESSED_BY_DEVICE | FERRY_PA_PREF_HOST |
 				      FERRY_PA_READ_MOSTLY)))
-				goto skip;
+				continue;
 			/* read-mostly: a device write collapses to one copy */
 			if (attr & FERRY_PA_READ_MOSTLY && !(addr == fault_addr && write))
 				wr = false;
@@ -314,9 +315,6 @@ again:
 		}
 		pfns[i] = (unsigned long)pt_entry(page_to_pfn(page), wr, remote);
 		any = true;
-		continue;
-skip:
-		pfns[i] = 0;
 	}
 	/*
 	 * The entries, in one hold of the xarray's lock (not one a page, nor
