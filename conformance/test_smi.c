@@ -500,6 +500,7 @@ static const char *const counter_names[] = {
 	"device_capacity_pages",
 	"device_peak_pages",
 	"device_cached_pages",
+	"whole_regions",
 };
 
 /*

@@ -858,7 +858,7 @@ static int ferry_counters_show(struct seq_file *m, void *unused)
 		"evictions",	    "pages_evicted",	   "pages_prefetched",
 		"thrashing",	    "fault_ns",		   "migrate_ns",
 		"device_resident_pages", "device_capacity_pages", "device_peak_pages",
-		"device_cached_pages",
+		"device_cached_pages", "whole_regions",
 	};
 	struct ferry_vaspace *vas = m->private;
 	struct ferry_counters c;

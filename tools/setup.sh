@@ -19,3 +19,13 @@ if ((${#missing[@]})); then
 	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
 		"${missing[@]}" >/dev/null
 fi
+
+# Whole regions of the user backend (docs/performance.md): shmem must give
+# 2 MiB pages to mappings that ask for them (MADV_HUGEPAGE). Debian's kernels
+# default to "never"; "advise" changes nothing for anyone who does not ask.
+# Without it (or with FERRY_HUGE=0) udriver maps every region page by page.
+THP=/sys/kernel/mm/transparent_hugepage/shmem_enabled
+if [ -w "$THP" ] && grep -q '\[never\]' "$THP"; then
+	echo "ferry setup: shmem 2 MiB pages on request (echo advise > $THP)"
+	echo advise >"$THP" || echo "ferry setup: could not set $THP; whole regions stay off" >&2
+fi

@@ -203,7 +203,8 @@ struct ferry_counters {
 	__u64 device_capacity_pages;	/* capacity */
 	__u64 device_peak_pages;	/* high-water mark of device residency */
 	__u64 device_cached_pages;	/* held: resident + kept for reuse */
-	__u64 reserved[5];
+	__u64 whole_regions;	/* user backend: regions handed whole to a 2 MiB mapping */
+	__u64 reserved[4];
 };
 
 /*

@@ -520,6 +520,7 @@ static const struct {
 	C(device_capacity_pages),
 	C(device_peak_pages),
 	C(device_cached_pages),
+	C(whole_regions),
 #undef C
 };
 

@@ -114,6 +114,12 @@ static void move_for_fault(struct udrv *u, uint64_t first, uint64_t n, uint64_t 
 {
 	uint64_t end = first + n, bend = bfirst + u->block_pages, done = 0;
 
+	/* the prefetcher took the whole region: one move, which can map it whole */
+	if (to_device && n == FERRY_REGION_PAGES && first % FERRY_REGION_PAGES == 0 &&
+	    !memchr(u->state + first, FERRY_RES_DUPLICATED, n)) {
+		udrv_to_device(u, first, n, true, moved);
+		return;
+	}
 	for (uint64_t p = first; p < end;) {
 		uint64_t q = p, m = 0;
 		bool dup = u->state[p] == FERRY_RES_DUPLICATED;
@@ -171,7 +177,8 @@ static void resolve_device(struct udrv *u, uint64_t page, bool write, bool wp)
 		udrv_wake(u->dev_uffd, u->base + bfirst * PG, (uint64_t)u->block_pages * PG);
 		return;
 	}
-	if (wp && was_resident) /* a leftover protection on a page that is the device's */
+	/* a leftover protection on a page that is the device's (not of a whole region's) */
+	if (wp && was_resident && !u->dhuge[page / FERRY_REGION_PAGES])
 		udrv_device_wp_off(u, page, 1);
 
 	fault_range(u, page, FERRY_RES_DEVICE, &first, &n);

@@ -232,6 +232,93 @@ static bool on_device(uint8_t s)
 	return s == FERRY_RES_DEVICE || s == FERRY_RES_DUPLICATED;
 }
 
+/* ---- whole regions: the device view through the kernel's own 2 MiB mapping ---- */
+
+#define VIEW_MODES                                                                                 \
+	(UFFDIO_REGISTER_MODE_MISSING | UFFDIO_REGISTER_MODE_MINOR | UFFDIO_REGISTER_MODE_WP)
+
+/* Register [addr, addr + len) of the device view with our userfaultfd. */
+static void dev_view_register(struct udrv *u, uint64_t addr, uint64_t len)
+{
+	struct uffdio_register reg = {.range = {.start = addr, .len = len}, .mode = VIEW_MODES};
+
+	if (ioctl(u->dev_uffd, UFFDIO_REGISTER, &reg))
+		die_errno("UFFDIO_REGISTER(device view)");
+}
+
+/* Map the device-resident pages of [first, first + n) into the device view. */
+static void map_device_runs(struct udrv *u, uint64_t first, uint64_t n)
+{
+	for (uint64_t p = first, end = first + n; p < end;) {
+		uint64_t len = run_len(u, p, end);
+
+		if (u->state[p] == FERRY_RES_DEVICE)
+			udrv_map_range(u->dev_uffd, addr_of(u, p), len * PG);
+		p += len;
+	}
+}
+
+/*
+ * A region whose every page is device-resident (not duplicated, not mapped
+ * remotely) leaves the device view's userfaultfd: its view is zapped, which
+ * also frees an empty page table where the kernel reclaims them, then
+ * unregistered. The device's next touch is an ordinary shmem fault that
+ * maps vram's 2 MiB page with one entry (or, where vram holds 4 KiB pages,
+ * by fault-around). Faults of the region still queued for the fault thread
+ * find it resident; the unregistration woke their threads. Returns whether
+ * the region is whole now.
+ */
+static bool dev_whole(struct udrv *u, uint32_t r)
+{
+	uint64_t first = (uint64_t)r * FERRY_REGION_PAGES;
+
+	if (!u->huge || u->dhuge[r] || u->region_dev_pages[r] != FERRY_REGION_PAGES ||
+	    first + FERRY_REGION_PAGES > u->npages)
+		return u->huge && u->dhuge[r];
+	for (uint64_t p = first; p < first + FERRY_REGION_PAGES; p++)
+		if (u->state[p] != FERRY_RES_DEVICE || u->remote[p])
+			return false;
+	if (madvise((void *)addr_of(u, first), FERRY_REGION_SIZE, MADV_DONTNEED))
+		die_errno("madvise(DONTNEED)");
+	/* counted first: the unregistration wakes device threads, which may finish their work */
+	u->dhuge[r] = 1;
+	u->meta->counters.whole_regions++;
+	struct uffdio_range rng = {.start = addr_of(u, first), .len = FERRY_REGION_SIZE};
+
+	if (ioctl(u->dev_uffd, UFFDIO_UNREGISTER, &rng))
+		die_errno("UFFDIO_UNREGISTER(device view)");
+	return true;
+}
+
+/*
+ * Take the whole regions that [first, first + n) touches back into the
+ * device view's registration before their view or residency changes: the
+ * kernel's mapping is zapped, and the device-resident pages outside
+ * [first, first + n) are mapped again page by page (the caller changes the
+ * rest).
+ */
+static void dev_claim(struct udrv *u, uint64_t first, uint64_t n)
+{
+	uint64_t end = first + n;
+
+	if (!u->huge)
+		return;
+	for (uint64_t r = first / FERRY_REGION_PAGES; r * FERRY_REGION_PAGES < end; r++) {
+		uint64_t rfirst = r * FERRY_REGION_PAGES, rend = rfirst + FERRY_REGION_PAGES;
+
+		if (!u->dhuge[r])
+			continue;
+		dev_view_register(u, addr_of(u, rfirst), FERRY_REGION_SIZE);
+		if (madvise((void *)addr_of(u, rfirst), FERRY_REGION_SIZE, MADV_DONTNEED))
+			die_errno("madvise(DONTNEED)");
+		u->dhuge[r] = 0;
+		if (first > rfirst)
+			map_device_runs(u, rfirst, first - rfirst);
+		if (end < rend)
+			map_device_runs(u, end, rend - end);
+	}
+}
+
 /* ---- the vram page cache ---- */
 
 static void stale_add(struct udrv *u, uint64_t page, int64_t delta)
@@ -371,8 +458,11 @@ static bool host_zap(struct udrv *u, uint64_t page, uint64_t n)
  * faults and waits for us; sysmem keeps its (now stale) pages for the way
  * back. Returns how many pages moved: all of them, or a prefix when the
  * agent is missing or stopped (the caller moves the rest another way).
+ * @vram_ready: vram holds pages for the whole range (recycled, or just
+ * populated), so the copy needs no allocation.
  */
-static uint64_t to_device_zapped(struct udrv *u, uint64_t p, uint64_t len, bool map)
+static uint64_t to_device_zapped(struct udrv *u, uint64_t p, uint64_t len, bool map,
+				 bool vram_ready)
 {
 	uint64_t done = 0, n = len < ZAP_PIPE_PAGES ? len : ZAP_PIPE_PAGES;
 
@@ -386,7 +476,7 @@ static uint64_t to_device_zapped(struct udrv *u, uint64_t p, uint64_t len, bool 
 			next = ZAP_PIPE_PAGES;
 		if (next)
 			req = zap_post(u, q + n, next, FERRY_AGENT_ZAP);
-		if (vram_uncached(u, q, n) == 0) /* recycled pages */
+		if (vram_ready || vram_uncached(u, q, n) == 0) /* recycled pages */
 			memcpy(u->vram_alias + q * PG, u->sys_alias + q * PG, n * PG);
 		else
 			copy_into(u->vram_fd, u->sys_alias, q, n);
@@ -412,6 +502,10 @@ void udrv_to_device(struct udrv *u, uint64_t first, uint64_t n, bool map, uint64
 	uint64_t end = first + n, need = 0, done = 0;
 	uint32_t region = (uint32_t)(first / FERRY_REGION_PAGES);
 	uint64_t t0 = FERRY_TRACE_ON() ? ferry_trace_now() : 0;
+	/* a whole region goes to the kernel's 2 MiB mapping: no page-by-page map */
+	bool whole = u->huge && first % FERRY_REGION_PAGES == 0 && n == FERRY_REGION_PAGES &&
+		     !u->dhuge[region];
+	bool map_now = map && !whole, vram_ready = false;
 
 	udrv_remote_unmap(u, first, n); /* migrating ends remote access */
 
@@ -424,6 +518,13 @@ void udrv_to_device(struct udrv *u, uint64_t first, uint64_t n, bool map, uint64
 		    ferry_policy_thrashing(udrv_now_ns(), u->region_evicted_ns[region],
 					   FERRY_THRASHING_WINDOW_NS))
 			c->thrashing++;
+		/*
+		 * An empty vram region is populated in one go, which gives it one
+		 * 2 MiB page (zeroed) where shmem has them; the copies then fill it.
+		 */
+		if (whole && vram_uncached(u, first, n) == n)
+			vram_ready = !madvise(u->vram_alias + first * PG, FERRY_REGION_SIZE,
+					      MADV_POPULATE_WRITE);
 	}
 	for (uint64_t p = first; p < end;) {
 		uint64_t len = run_len(u, p, end), zapped;
@@ -450,18 +551,22 @@ void udrv_to_device(struct udrv *u, uint64_t first, uint64_t n, bool map, uint64
 			p += len; /* already counted as device-resident */
 			continue;
 		case FERRY_RES_HOST:
-			zapped = to_device_zapped(u, p, len, map);
+			zapped = to_device_zapped(u, p, len, map_now, vram_ready);
 			if (zapped < len) {
 				uint64_t q = p + zapped, m = len - zapped;
 
 				udrv_host_wp(u, q, m, true);
-				copy_into(u->vram_fd, u->sys_alias, q, m);
+				if (vram_ready)
+					memcpy(u->vram_alias + q * PG, u->sys_alias + q * PG,
+					       m * PG);
+				else
+					copy_into(u->vram_fd, u->sys_alias, q, m);
 				vram_take(u, q, m);
 				__atomic_thread_fence(__ATOMIC_RELEASE);
 				memset(u->state + q, FERRY_RES_DEVICE, m);
 				punch(u->sys_fd, q, m);
 				udrv_host_wp(u, q, m, false);
-				if (map)
+				if (map_now)
 					udrv_map_range(u->dev_uffd, addr_of(u, q), m * PG);
 			}
 			mapped = true;
@@ -474,10 +579,12 @@ void udrv_to_device(struct udrv *u, uint64_t first, uint64_t n, bool map, uint64
 		}
 		region_add(u, p, (int64_t)len);
 		done += len;
-		if (map && !mapped)
+		if (map_now && !mapped)
 			udrv_map_range(u->dev_uffd, addr_of(u, p), len * PG);
 		p += len;
 	}
+	if (whole && !dev_whole(u, region) && map)
+		map_device_runs(u, first, n);
 	if (moved)
 		*moved = done;
 	if (FERRY_TRACE_ON() && done)
@@ -559,6 +666,7 @@ void udrv_to_host(struct udrv *u, uint64_t first, uint64_t n, bool map, bool zer
 	uint64_t end = first + n, before = c->pages_to_host;
 	uint64_t t0 = FERRY_TRACE_ON() ? ferry_trace_now() : 0;
 
+	dev_claim(u, first, n);
 	for (uint64_t p = first; p < end;) {
 		uint64_t len = run_len(u, p, end);
 
@@ -686,8 +794,6 @@ static int remap_guard_install(uint64_t base, uint64_t size)
 
 void udrv_remote_unmap(struct udrv *u, uint64_t first, uint64_t n)
 {
-	struct uffdio_register reg;
-
 	if (!memchr(u->remote + first, 1, n))
 		return;
 	for (uint64_t p = first; p < first + n;) {
@@ -704,13 +810,9 @@ void udrv_remote_unmap(struct udrv *u, uint64_t first, uint64_t n)
 			 MAP_SHARED | MAP_FIXED | MAP_NORESERVE, u->vram_fd,
 			 (off_t)(p * PG)) == MAP_FAILED)
 			die_errno("mmap(device view)");
-		reg = (struct uffdio_register){
-			.range = {.start = addr_of(u, p), .len = (q - p) * PG},
-			.mode = UFFDIO_REGISTER_MODE_MISSING | UFFDIO_REGISTER_MODE_MINOR |
-				UFFDIO_REGISTER_MODE_WP,
-		};
-		if (ioctl(u->dev_uffd, UFFDIO_REGISTER, &reg))
-			die_errno("UFFDIO_REGISTER(device view)");
+		if (u->huge)
+			madvise((void *)addr_of(u, p), (q - p) * PG, MADV_HUGEPAGE);
+		dev_view_register(u, addr_of(u, p), (q - p) * PG);
 		if (mprotect((void *)addr_of(u, p), (q - p) * PG, PROT_READ | PROT_WRITE))
 			die_errno("mprotect(device view)");
 		__atomic_add_fetch(&remap_guard.gen, 1, __ATOMIC_RELEASE);
@@ -768,6 +870,8 @@ void udrv_discard_to_device(struct udrv *u, uint64_t first, uint64_t n)
 			udrv_map_range(u->dev_uffd, addr_of(u, p), len * PG);
 		p += len;
 	}
+	if (first % FERRY_REGION_PAGES == 0 && n == FERRY_REGION_PAGES)
+		dev_whole(u, (uint32_t)(first / FERRY_REGION_PAGES));
 }
 #pragma GCC diagnostic pop
 
@@ -825,6 +929,7 @@ void udrv_discard(struct udrv *u, uint64_t first, uint64_t n)
 	uint64_t end = first + n, dev = 0, cached = 0;
 
 	udrv_remote_unmap(u, first, n);
+	dev_claim(u, first, n);
 
 	for (uint64_t p = first; p < end; p++) {
 		dev += on_device(u->state[p]);
@@ -1103,6 +1208,43 @@ int udrv_ioctl(struct udrv *u, uint64_t cmd, struct ferry_msg *m)
 
 /* ---- setup ---- */
 
+/* The selected word of a sysfs choice file ("always [advise] never"), or "". */
+static void read_choice(const char *path, char *out, size_t len)
+{
+	char buf[256] = "";
+	FILE *f = fopen(path, "r");
+	char *a, *b;
+
+	out[0] = 0;
+	if (!f)
+		return;
+	if (fgets(buf, sizeof(buf), f) && (a = strchr(buf, '[')) && (b = strchr(a, ']'))) {
+		*b = 0;
+		snprintf(out, len, "%s", a + 1);
+	}
+	fclose(f);
+}
+
+/*
+ * Whether shmem gives 2 MiB pages to a mapping advised MADV_HUGEPAGE: the
+ * 2 MiB size's own setting (Linux 6.11 on), or the global one it inherits.
+ */
+static bool shmem_huge_enabled(void)
+{
+	static const char *const yes[] = {"always", "within_size", "advise", "force"};
+	char top[32], pmd[32];
+	const char *v;
+
+	read_choice("/sys/kernel/mm/transparent_hugepage/shmem_enabled", top, sizeof(top));
+	read_choice("/sys/kernel/mm/transparent_hugepage/hugepages-2048kB/shmem_enabled", pmd,
+		    sizeof(pmd));
+	v = pmd[0] && strcmp(pmd, "inherit") ? pmd : top;
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		if (!strcmp(v, yes[i]))
+			return true;
+	return false;
+}
+
 static void *map_sparse(size_t len)
 {
 	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
@@ -1143,6 +1285,7 @@ int udrv_init(struct udrv *u, uint64_t base, uint64_t size, uint64_t device_memo
 		u->agent_min_pages = strtoull(getenv("FERRY_AGENT_MIN"), NULL, 0) / PG;
 	if (getenv("FERRY_FAULT_SPIN_US"))
 		u->spin_us = (uint32_t)strtoul(getenv("FERRY_FAULT_SPIN_US"), NULL, 0);
+	u->huge = shmem_huge_enabled() && !(getenv("FERRY_HUGE") && !atoi(getenv("FERRY_HUGE")));
 	meta->counters.device_capacity_pages = u->capacity_pages;
 
 	err = remap_guard_install(base, size);
@@ -1163,24 +1306,25 @@ int udrv_init(struct udrv *u, uint64_t base, uint64_t size, uint64_t device_memo
 		mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, vram_fd, 0);
 	if (u->sys_alias == MAP_FAILED || u->vram_alias == MAP_FAILED)
 		return -ENOMEM;
+	if (u->huge) /* 2 MiB vram pages, mapped whole into the device view */
+		if (madvise(view, size, MADV_HUGEPAGE) ||
+		    madvise(u->vram_alias, size, MADV_HUGEPAGE))
+			u->huge = false;
 
 	u->dev_uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
 	if (u->dev_uffd < 0)
 		return -errno;
 	if (ioctl(u->dev_uffd, UFFDIO_API, &api))
 		return -errno;
-	reg = (struct uffdio_register){
-		.range = {.start = base, .len = size},
-		/* write-protect: read-only duplicated pages */
-		.mode = UFFDIO_REGISTER_MODE_MISSING | UFFDIO_REGISTER_MODE_MINOR |
-			UFFDIO_REGISTER_MODE_WP,
-	};
+	/* write-protect mode: read-only duplicated pages */
+	reg = (struct uffdio_register){.range = {.start = base, .len = size}, .mode = VIEW_MODES};
 	if (ioctl(u->dev_uffd, UFFDIO_REGISTER, &reg))
 		return -errno;
 
 	u->lru_nodes = calloc(u->nregions, sizeof(*u->lru_nodes));
 	u->region_dev_pages = calloc(u->nregions, sizeof(uint32_t));
 	u->region_evicted_ns = calloc(u->nregions, sizeof(uint64_t));
+	u->dhuge = calloc(u->nregions, 1);
 	u->vcached = map_sparse(u->npages);
 	u->remote = map_sparse(u->npages);
 	u->skept = map_sparse(u->npages);
@@ -1194,8 +1338,8 @@ int udrv_init(struct udrv *u, uint64_t base, uint64_t size, uint64_t device_memo
 	u->attr_pref = map_sparse(u->npages);
 	u->attr_access = map_sparse(u->npages);
 	u->attr_rm = map_sparse(u->npages);
-	if (!u->lru_nodes || !u->region_dev_pages || !u->region_evicted_ns || !u->attr_pref ||
-	    !u->attr_access || !u->attr_rm)
+	if (!u->lru_nodes || !u->region_dev_pages || !u->region_evicted_ns || !u->dhuge ||
+	    !u->attr_pref || !u->attr_access || !u->attr_rm)
 		return -ENOMEM;
 	ferry_lru_init(&u->lru, u->lru_nodes, u->nregions);
 

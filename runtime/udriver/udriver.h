@@ -79,6 +79,16 @@ struct udrv {
 	struct ferry_lru stale_lru;
 	struct ferry_lru_node *stale_nodes;
 	uint64_t agent_min_pages; /* zap through the host agent from this size on */
+	/*
+	 * Whole regions (FERRY_HUGE, on where shmem has 2 MiB pages): a region
+	 * whose pages are all device-resident leaves the device view's
+	 * userfaultfd registration (dhuge), so the kernel maps it on the
+	 * device's next touch, with one 2 MiB entry where vram holds a 2 MiB
+	 * page. Anything that changes the region's device view first takes it
+	 * back (dev_claim).
+	 */
+	bool huge;
+	uint8_t *dhuge; /* per region */
 
 	uint8_t *attr_pref;   /* per page: enum ferry_location */
 	uint8_t *attr_access; /* per page: accessed-by mask */
