@@ -6,7 +6,8 @@
 # kernel printed a BUG/WARNING/KASAN/lockdep splat, or 2 when it did not finish.
 # A splat while the guest was still booting (before SCRIPT started: the
 # kernel log marks the start) is the guest kernel's, not the tests'; it taints
-# the kernel and turns lockdep off, so the guest is booted again (3 attempts).
+# the kernel and turns lockdep off, so the guest is booted again (3 attempts);
+# so is a guest whose kernel died before SCRIPT started.
 #   usage: run-guest.sh SCRIPT [timeout-seconds]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -51,6 +52,14 @@ INIT
 		boot_log=$(sed "/$(printf '%s' "$marker" | sed 's/[][\/.*^$]/\\&/g')/q" "$out/dmesg.txt")
 	if [ "$attempt" -lt 3 ] && grep -qE "$splat" <<<"$boot_log"; then
 		echo "guest kernel splat while booting, before the tests ($out/dmesg.txt):" \
+			"booting again" >&2
+		continue
+	fi
+	# A panic while booting leaves no dmesg.txt: the console shows the
+	# kernel never reached the script.
+	if [ "$attempt" -lt 3 ] && [ ! -f "$out/status" ] &&
+		! grep -qF "$marker" "$out/console.log"; then
+		echo "guest kernel died while booting, before the tests ($out/console.log):" \
 			"booting again" >&2
 		continue
 	fi
