@@ -78,8 +78,8 @@ static uint64_t whole_regions(struct ferry_ctx *ctx)
 	return c.whole_regions;
 }
 
-/* kB of the device process's window mapped with 2 MiB entries (its smaps). */
-static uint64_t device_pmd_kb(struct ferry_ctx *ctx)
+/* kB of a process's view of the window mapped with 2 MiB entries (its smaps). */
+static uint64_t pmd_kb(struct ferry_ctx *ctx, pid_t pid)
 {
 	uint64_t base = (uint64_t)(uintptr_t)ferry_window_base(ctx);
 	uint64_t end = base + ferry_window_size(ctx), kb = 0;
@@ -87,7 +87,7 @@ static uint64_t device_pmd_kb(struct ferry_ctx *ctx)
 	bool in = false;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/%d/smaps", (int)ferry_device_pid(ctx));
+	snprintf(path, sizeof(path), "/proc/%d/smaps", (int)pid);
 	f = fopen(path, "r");
 	assert_non_null(f);
 	while (fgets(line, sizeof(line), f)) {
@@ -106,11 +106,13 @@ static uint64_t device_pmd_kb(struct ferry_ctx *ctx)
 }
 
 /*
- * A prefetch of whole regions maps them whole; the device reads and writes
- * them without a fault reaching the driver; the data survives the way back.
+ * A prefetch of whole regions maps them whole on the device, and the way
+ * back whole on the host: each side then reads and writes them without a
+ * fault reaching the driver, with 2 MiB entries, and the data survives.
  */
 static void test_prefetch_whole(void **state)
 {
+	const bool agent = !getenv("FERRY_NO_HOST_AGENT");
 	struct ferry_counters c0, c1;
 	struct ferry_ctx *ctx;
 	uint8_t *p;
@@ -131,18 +133,28 @@ static void test_prefetch_whole(void **state)
 	ft_counters(ctx, &c0);
 	ft_assert_u64_eq(c0.faults_device - c1.faults_device, 0);
 	/* vram was empty: the populate gave it 2 MiB pages, and the device maps them so */
-	if (device_pmd_kb(ctx) < FT_REGION / 1024)
+	if (pmd_kb(ctx, ferry_device_pid(ctx)) < FT_REGION / 1024)
 		fail_msg("the device maps none of its whole regions with a 2 MiB entry");
 
 	ft_migrate(ctx, p, SIZE, FERRY_LOC_HOST);
+	ft_counters(ctx, &c1);
+	/* the host side needs the host agent (FERRY_NO_HOST_AGENT: page by page) */
+	ft_assert_u64_eq(c1.whole_regions - c0.whole_regions, agent ? REGIONS : 0);
 	ft_assert_resident(ctx, p, SIZE, FERRY_RES_HOST);
 	ft_assert_host_pattern(p, FT_REGION, 3);
 	ft_assert_host_pattern(p + FT_REGION, FT_REGION, 5);
 	ft_assert_host_pattern(p + 2 * FT_REGION, 2 * FT_REGION, 3);
+	ft_host_fill(p + 3 * FT_REGION, FT_REGION, 6);
+	ft_counters(ctx, &c0);
+	ft_assert_u64_eq(c0.faults_host - c1.faults_host, 0);
+	/* the host's first touch populated sysmem with 2 MiB pages: mapped so now */
+	if (agent && pmd_kb(ctx, getpid()) < FT_REGION / 1024)
+		fail_msg("the host maps none of its whole regions with a 2 MiB entry");
 
 	/* a second trip recycles the vram pages and goes whole again */
 	ft_migrate(ctx, p, SIZE, FERRY_LOC_DEVICE);
 	ft_assert_u64_eq(whole_regions(ctx) - c0.whole_regions, REGIONS);
+	ft_assert_dev_pattern(ctx, p + 3 * FT_REGION, FT_REGION, 6);
 	ft_assert_dev_pattern(ctx, p + 2 * FT_REGION, FT_REGION, 3);
 	ft_close(ctx);
 }

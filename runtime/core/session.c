@@ -318,6 +318,22 @@ static void recover(struct ferry_ctx *ctx)
  * (the driver copies the next piece of a migration meanwhile). Spins briefly
  * after each request, then sleeps on the futex.
  */
+/*
+ * FERRY_AGENT_RELEASE: whole host-resident regions leave the view's
+ * userfaultfd. The zap first, over whole regions, lets the kernel free their
+ * page tables, so that the next touch can map a 2 MiB sysmem page whole.
+ */
+static int agent_release(struct ferry_ctx *ctx, uint64_t a, uint64_t len)
+{
+	struct uffdio_range rng = {.start = a, .len = len};
+
+	if (a % FERRY_REGION_SIZE || len % FERRY_REGION_SIZE)
+		return -EINVAL;
+	if (madvise((void *)(uintptr_t)a, len, MADV_DONTNEED))
+		return -errno;
+	return ioctl(ctx->uffd, UFFDIO_UNREGISTER, &rng) ? -errno : 0;
+}
+
 static void *agent_main(void *arg)
 {
 	struct ferry_ctx *ctx = arg;
@@ -355,6 +371,8 @@ static void *agent_main(void *arg)
 							 UFFDIO_CONTINUE_MODE_DONTWAKE);
 			else if (m->zap_op == FERRY_AGENT_ZAP)
 				st = madvise((void *)(uintptr_t)a, len, MADV_DONTNEED) ? -errno : 0;
+			else if (m->zap_op == FERRY_AGENT_RELEASE)
+				st = agent_release(ctx, a, len);
 		}
 		m->zap_status = st;
 		done = req;
@@ -533,6 +551,9 @@ static int bind_window(struct ferry_ctx *ctx)
 			 * migrates for: it gets none rather than wrong data.
 			 */
 			madvise(w, ctx->size, MADV_DONTFORK);
+			/* 2 MiB sysmem pages where shmem has them: udriver's whole regions */
+			if (!getenv("FERRY_HUGE") || atoi(getenv("FERRY_HUGE")))
+				madvise(w, ctx->size, MADV_HUGEPAGE);
 			break;
 		}
 		ioctl(ctx->uffd, UFFDIO_UNREGISTER, &reg.range);

@@ -97,7 +97,7 @@ struct ferry_msg {
  * The shared metadata page(s). state[] has one byte a window page
  * (enum ferry_residency); the device is its only writer.
  */
-enum ferry_agent_op { FERRY_AGENT_ZAP = 0, FERRY_AGENT_MAP = 1 };
+enum ferry_agent_op { FERRY_AGENT_ZAP = 0, FERRY_AGENT_MAP = 1, FERRY_AGENT_RELEASE = 2 };
 
 struct ferry_meta {
 	uint32_t magic;
@@ -120,8 +120,10 @@ struct ferry_meta {
 	 * the sysmem pages for reuse, where a punched hole would free them),
 	 * or, zap_op FERRY_AGENT_MAP, to map the range's sysmem pages into it
 	 * (UFFDIO_CONTINUE on its own userfaultfd, while the driver copies the
-	 * next piece). One request at a time: zap_req is bumped by the device,
-	 * zap_ack set to it by the host when done; both are futex words.
+	 * next piece), or, FERRY_AGENT_RELEASE, to zap whole regions and
+	 * unregister them from its userfaultfd (the kernel maps their sysmem
+	 * pages itself on the next touch, 2 MiB at a time). One request at a time: zap_req is
+	 * bumped by the device, zap_ack set to it by the host when done; both are futex words.
 	 */
 	uint32_t zap_req;
 	uint32_t zap_ack;

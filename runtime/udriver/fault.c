@@ -108,16 +108,29 @@ static uint64_t count_not(const struct udrv *u, uint64_t first, uint64_t n, uint
  * those the faulting side cannot read. Duplicated pages there stay
  * duplicated: that side has its copy, and only a write collapses a block
  * (read-mostly advice would be undone region by region otherwise).
+ * @in_block: pages of the block not on that side yet; what moves beyond
+ * them is counted as prefetched.
  */
 static void move_for_fault(struct udrv *u, uint64_t first, uint64_t n, uint64_t bfirst,
-			   bool to_device, uint64_t *moved)
+			   bool to_device, uint64_t in_block)
 {
+	uint8_t side = to_device ? FERRY_RES_DEVICE : FERRY_RES_HOST;
 	uint64_t end = first + n, bend = bfirst + u->block_pages, done = 0;
+	uint64_t before = count_not(u, first, n, side);
 
-	/* the prefetcher took the whole region: one move, which can map it whole */
-	if (to_device && n == FERRY_REGION_PAGES && first % FERRY_REGION_PAGES == 0 &&
+	/*
+	 * The prefetcher took the whole region: one move, which can map it
+	 * whole. All of it moves, and is counted first: making the region
+	 * whole wakes the faulting threads, which may then read the counters.
+	 */
+	if (n == FERRY_REGION_PAGES && first % FERRY_REGION_PAGES == 0 &&
 	    !memchr(u->state + first, FERRY_RES_DUPLICATED, n)) {
-		udrv_to_device(u, first, n, true, moved);
+		if (before > in_block)
+			u->meta->counters.pages_prefetched += before - in_block;
+		if (to_device)
+			udrv_to_device(u, first, n, true, NULL);
+		else
+			udrv_to_host(u, first, n, true, true);
 		return;
 	}
 	for (uint64_t p = first; p < end;) {
@@ -142,15 +155,17 @@ static void move_for_fault(struct udrv *u, uint64_t first, uint64_t n, uint64_t 
 		done += m;
 		p = q;
 	}
-	if (moved)
-		*moved = done;
+	if (!to_device) /* moved to the host: what is not elsewhere any more */
+		done = before - count_not(u, first, n, side);
+	if (done > in_block)
+		u->meta->counters.pages_prefetched += done - in_block;
 }
 
 static void resolve_device(struct udrv *u, uint64_t page, bool write, bool wp)
 {
 	uint64_t bfirst = page & ~((uint64_t)u->block_pages - 1);
 	uint64_t in_block = count_not(u, bfirst, u->block_pages, FERRY_RES_DEVICE);
-	uint64_t first, n, moved = 0;
+	uint64_t first, n;
 
 	bool was_resident = u->state[page] == FERRY_RES_DEVICE;
 
@@ -182,9 +197,7 @@ static void resolve_device(struct udrv *u, uint64_t page, bool write, bool wp)
 		udrv_device_wp_off(u, page, 1);
 
 	fault_range(u, page, FERRY_RES_DEVICE, &first, &n);
-	move_for_fault(u, first, n, bfirst, true, &moved);
-	if (moved > in_block)
-		u->meta->counters.pages_prefetched += moved - in_block;
+	move_for_fault(u, first, n, bfirst, true, in_block);
 	/* Already device-resident (a race with a migration): it may not be mapped yet. */
 	if (was_resident)
 		udrv_map_range(u->dev_uffd, u->base + page * PG, PG);
@@ -200,13 +213,7 @@ static void resolve_host(struct udrv *u, uint64_t page, bool wp)
 	bool was_resident = u->state[page] == FERRY_RES_HOST;
 
 	fault_range(u, page, FERRY_RES_HOST, &first, &n);
-	uint64_t before = count_not(u, first, n, FERRY_RES_HOST);
-
-	move_for_fault(u, first, n, bfirst, false, NULL);
-	/* moved beyond the block: the prefetcher's */
-	before -= count_not(u, first, n, FERRY_RES_HOST);
-	if (before > in_block)
-		u->meta->counters.pages_prefetched += before - in_block;
+	move_for_fault(u, first, n, bfirst, false, in_block);
 	if (was_resident) {
 		udrv_map_range(u->host_uffd, u->base + page * PG, PG);
 		if (wp)

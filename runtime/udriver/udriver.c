@@ -447,6 +447,114 @@ static bool host_zap(struct udrv *u, uint64_t page, uint64_t n)
 	return zap_wait(u, zap_post(u, page, n, FERRY_AGENT_ZAP));
 }
 
+/* ---- whole regions on the host side ---- */
+
+static bool agent_alive(const struct udrv *u)
+{
+	return __atomic_load_n(&u->meta->host_agent, __ATOMIC_ACQUIRE);
+}
+
+/* Map the host-resident pages of [first, first + n) into the host view. */
+static void map_host_runs(struct udrv *u, uint64_t first, uint64_t n)
+{
+	for (uint64_t p = first, end = first + n; p < end;) {
+		uint64_t len = run_len(u, p, end);
+
+		if (u->state[p] == FERRY_RES_HOST)
+			udrv_map_range(u->host_uffd, addr_of(u, p), len * PG);
+		p += len;
+	}
+}
+
+/*
+ * Populate an empty sysmem region in one go (one 2 MiB page where shmem has
+ * them, zeroed): pages that are not host-resident keep a zeroed stale page,
+ * like the pages the host agent's zaps keep. Returns whether the region was
+ * populated now.
+ */
+static bool sys_populate(struct udrv *u, uint64_t page)
+{
+	uint64_t first = page & ~(uint64_t)(FERRY_REGION_PAGES - 1);
+	off_t off = (off_t)(first * PG), next;
+
+	if (!u->huge || first + FERRY_REGION_PAGES > u->npages)
+		return false;
+	next = lseek(u->sys_fd, off, SEEK_DATA);
+	if (next >= 0 && next < off + (off_t)FERRY_REGION_SIZE)
+		return false; /* it holds pages already */
+	return !madvise(u->sys_alias + first * PG, FERRY_REGION_SIZE, MADV_POPULATE_WRITE);
+}
+
+/*
+ * A region whose every page is host-resident leaves the host view's
+ * userfaultfd: the host agent zaps it (freeing the page table) and
+ * unregisters it, and the host's touches map sysmem themselves. Returns
+ * whether the region is whole now; when the agent could not release it, its
+ * pages are left out of the host view (hunmapped) for the caller to map.
+ */
+static bool host_whole(struct udrv *u, uint32_t r)
+{
+	uint64_t first = (uint64_t)r * FERRY_REGION_PAGES;
+
+	if (!u->huge || u->hwhole[r] || first + FERRY_REGION_PAGES > u->npages || !agent_alive(u))
+		return u->huge && u->hwhole[r];
+	for (uint64_t p = first; p < first + FERRY_REGION_PAGES; p++)
+		if (u->state[p] != FERRY_RES_HOST)
+			return false;
+	/* counted first: the unregistration wakes host threads */
+	u->hwhole[r] = 1;
+	u->meta->counters.whole_regions++;
+	if (!zap_wait(u, zap_post(u, first, FERRY_REGION_PAGES, FERRY_AGENT_RELEASE))) {
+		u->hwhole[r] = 0;
+		u->meta->counters.whole_regions--;
+		memset(u->hunmapped + first, 1, FERRY_REGION_PAGES);
+		return false;
+	}
+	memset(u->hunmapped + first, 0, FERRY_REGION_PAGES);
+	return true;
+}
+
+/*
+ * Take the whole host regions that [first, first + n) touches back into the
+ * host view's registration before the host view or residency of their
+ * pages changes. Where the caller leaves some of a region's host-resident
+ * pages mapped (@keep_mapped: all of them, as write-protection does; else
+ * those outside the range), the agent zaps the kernel's mapping and they are
+ * mapped again page by page.
+ */
+static void host_claim(struct udrv *u, uint64_t first, uint64_t n, bool keep_mapped)
+{
+	uint64_t end = first + n;
+
+	if (!u->huge)
+		return;
+	for (uint64_t r = first / FERRY_REGION_PAGES; r * FERRY_REGION_PAGES < end; r++) {
+		uint64_t rfirst = r * FERRY_REGION_PAGES, rend = rfirst + FERRY_REGION_PAGES;
+		struct uffdio_register reg = {
+			.range = {.start = addr_of(u, rfirst), .len = FERRY_REGION_SIZE},
+			.mode = VIEW_MODES,
+		};
+
+		if (!u->hwhole[r])
+			continue;
+		if (ioctl(u->host_uffd, UFFDIO_REGISTER, &reg) && errno != ESRCH)
+			die_errno("UFFDIO_REGISTER(host view)");
+		u->hwhole[r] = 0;
+		if (!keep_mapped && first <= rfirst && end >= rend)
+			continue; /* the caller unmaps all of it */
+		if (!host_zap(u, rfirst, FERRY_REGION_PAGES))
+			continue;
+		if (keep_mapped) {
+			map_host_runs(u, rfirst, FERRY_REGION_PAGES);
+			continue;
+		}
+		if (first > rfirst)
+			map_host_runs(u, rfirst, first - rfirst);
+		if (end < rend)
+			map_host_runs(u, end, rend - end);
+	}
+}
+
 /* Migrations that use the host agent go in pieces of this many pages. */
 #define ZAP_PIPE_PAGES 64
 
@@ -508,6 +616,7 @@ void udrv_to_device(struct udrv *u, uint64_t first, uint64_t n, bool map, uint64
 	bool map_now = map && !whole, vram_ready = false;
 
 	udrv_remote_unmap(u, first, n); /* migrating ends remote access */
+	host_claim(u, first, n, false);
 
 	for (uint64_t p = first; p < end; p++)
 		need += !on_device(u->state[p]);
@@ -624,7 +733,7 @@ static void map_evicted(struct udrv *u, uint64_t first, uint64_t n)
  * Small runs, or no agent, map here instead. The device view is already
  * zapped.
  */
-static void to_host_copy_map(struct udrv *u, uint64_t p, uint64_t len, bool map)
+static void to_host_copy_map(struct udrv *u, uint64_t p, uint64_t len, bool map, bool sys_ready)
 {
 	bool agent = map && len >= 2 * ZAP_PIPE_PAGES &&
 		     __atomic_load_n(&u->meta->host_agent, __ATOMIC_ACQUIRE);
@@ -637,7 +746,7 @@ static void to_host_copy_map(struct udrv *u, uint64_t p, uint64_t len, bool map)
 
 		if (!agent)
 			n = len;
-		if (memchr(u->skept + q, 0, n) == NULL) /* recycled pages */
+		if (sys_ready || memchr(u->skept + q, 0, n) == NULL) /* recycled pages */
 			memcpy(u->sys_alias + q * PG, u->vram_alias + q * PG, n * PG);
 		else
 			copy_into(u->sys_fd, u->vram_alias, q, n);
@@ -665,29 +774,37 @@ void udrv_to_host(struct udrv *u, uint64_t first, uint64_t n, bool map, bool zer
 	struct ferry_counters *c = &u->meta->counters;
 	uint64_t end = first + n, before = c->pages_to_host;
 	uint64_t t0 = FERRY_TRACE_ON() ? ferry_trace_now() : 0;
+	uint32_t region = (uint32_t)(first / FERRY_REGION_PAGES);
+	/* a whole region goes to the host's own 2 MiB mapping: no page-by-page map */
+	bool whole = u->huge && first % FERRY_REGION_PAGES == 0 && n == FERRY_REGION_PAGES &&
+		     !u->hwhole[region] && agent_alive(u);
+	bool map_now = map && !whole, sys_ready = false;
 
 	dev_claim(u, first, n);
+	if (whole && memchr(u->state + first, FERRY_RES_DEVICE, n))
+		sys_ready = sys_populate(u, first);
 	for (uint64_t p = first; p < end;) {
 		uint64_t len = run_len(u, p, end);
 
 		switch (u->state[p]) {
 		case FERRY_RES_UNTOUCHED:
 			if (zero_fill) {
+				sys_populate(u, p);
 				allocate(u->sys_fd, p, len);
 				memset(u->state + p, FERRY_RES_HOST, len);
 				c->zero_fill_host += len;
-				host_view(u, p, len, map);
+				host_view(u, p, len, map_now);
 			}
 			break;
 		case FERRY_RES_HOST:
 			/* evicted pages, not mapped yet: map them with the rest */
-			if (map)
+			if (map_now)
 				map_evicted(u, p, len);
 			break;
 		case FERRY_RES_DEVICE:
 			if (madvise((void *)addr_of(u, p), len * PG, MADV_DONTNEED))
 				die_errno("madvise(DONTNEED)");
-			to_host_copy_map(u, p, len, map);
+			to_host_copy_map(u, p, len, map_now, sys_ready);
 			/* the vram pages stay, stale, for the next trip */
 			stale_add(u, p, (int64_t)len);
 			c->pages_to_host += len;
@@ -703,7 +820,7 @@ void udrv_to_host(struct udrv *u, uint64_t first, uint64_t n, bool map, bool zer
 			region_add(u, p, -(int64_t)len);
 			udrv_host_wp(u, p, len, false);
 			/* the host view kept its copy mapped, unless it had been evicted before */
-			if (map)
+			if (map_now)
 				map_evicted(u, p, len);
 			break;
 		default:
@@ -711,6 +828,8 @@ void udrv_to_host(struct udrv *u, uint64_t first, uint64_t n, bool map, bool zer
 		}
 		p += len;
 	}
+	if (whole && !host_whole(u, region) && map)
+		map_evicted(u, first, n);
 	if (FERRY_TRACE_ON() && c->pages_to_host != before)
 		ferry_trace_event(FERRY_TR_MIGRATION, "to host", t0, ferry_trace_now() - t0,
 				  addr_of(u, first), c->pages_to_host - before, u->trace_cause, 0);
@@ -832,6 +951,7 @@ void udrv_discard_to_device(struct udrv *u, uint64_t first, uint64_t n)
 	uint64_t end = first + n, need = 0;
 
 	udrv_remote_unmap(u, first, n);
+	host_claim(u, first, n, false);
 	for (uint64_t p = first; p < end; p++)
 		need += !on_device(u->state[p]);
 	if (need) {
@@ -886,6 +1006,7 @@ void udrv_duplicate(struct udrv *u, uint64_t first, uint64_t n)
 	if (!need)
 		return;
 	udrv_remote_unmap(u, first, n);
+	host_claim(u, first, n, true);
 	ensure_capacity(u, need, (uint32_t)(first / FERRY_REGION_PAGES));
 	vram_reserve(u, vram_uncached(u, first, n));
 	for (uint64_t p = first; p < end;) {
@@ -930,6 +1051,7 @@ void udrv_discard(struct udrv *u, uint64_t first, uint64_t n)
 
 	udrv_remote_unmap(u, first, n);
 	dev_claim(u, first, n);
+	host_claim(u, first, n, false);
 
 	for (uint64_t p = first; p < end; p++) {
 		dev += on_device(u->state[p]);
@@ -1306,9 +1428,10 @@ int udrv_init(struct udrv *u, uint64_t base, uint64_t size, uint64_t device_memo
 		mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, vram_fd, 0);
 	if (u->sys_alias == MAP_FAILED || u->vram_alias == MAP_FAILED)
 		return -ENOMEM;
-	if (u->huge) /* 2 MiB vram pages, mapped whole into the device view */
+	if (u->huge) /* 2 MiB pages, mapped whole into the views */
 		if (madvise(view, size, MADV_HUGEPAGE) ||
-		    madvise(u->vram_alias, size, MADV_HUGEPAGE))
+		    madvise(u->vram_alias, size, MADV_HUGEPAGE) ||
+		    madvise(u->sys_alias, size, MADV_HUGEPAGE))
 			u->huge = false;
 
 	u->dev_uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
@@ -1325,6 +1448,7 @@ int udrv_init(struct udrv *u, uint64_t base, uint64_t size, uint64_t device_memo
 	u->region_dev_pages = calloc(u->nregions, sizeof(uint32_t));
 	u->region_evicted_ns = calloc(u->nregions, sizeof(uint64_t));
 	u->dhuge = calloc(u->nregions, 1);
+	u->hwhole = calloc(u->nregions, 1);
 	u->vcached = map_sparse(u->npages);
 	u->remote = map_sparse(u->npages);
 	u->skept = map_sparse(u->npages);
@@ -1339,7 +1463,7 @@ int udrv_init(struct udrv *u, uint64_t base, uint64_t size, uint64_t device_memo
 	u->attr_access = map_sparse(u->npages);
 	u->attr_rm = map_sparse(u->npages);
 	if (!u->lru_nodes || !u->region_dev_pages || !u->region_evicted_ns || !u->dhuge ||
-	    !u->attr_pref || !u->attr_access || !u->attr_rm)
+	    !u->hwhole || !u->attr_pref || !u->attr_access || !u->attr_rm)
 		return -ENOMEM;
 	ferry_lru_init(&u->lru, u->lru_nodes, u->nregions);
 

@@ -89,6 +89,14 @@ struct udrv {
 	 */
 	bool huge;
 	uint8_t *dhuge; /* per region */
+	/*
+	 * The same on the host side: a region whose pages are all
+	 * host-resident leaves the host view's registration (the host agent
+	 * zaps and unregisters it), so host touches map sysmem directly, 2 MiB
+	 * at a time where sysmem has 2 MiB pages (populated whole when empty).
+	 * host_claim takes it back.
+	 */
+	uint8_t *hwhole; /* per region */
 
 	uint8_t *attr_pref;   /* per page: enum ferry_location */
 	uint8_t *attr_access; /* per page: accessed-by mask */
