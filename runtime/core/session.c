@@ -318,22 +318,6 @@ static void recover(struct ferry_ctx *ctx)
  * (the driver copies the next piece of a migration meanwhile). Spins briefly
  * after each request, then sleeps on the futex.
  */
-/*
- * FERRY_AGENT_RELEASE: whole host-resident regions leave the view's
- * userfaultfd. The zap first, over whole regions, lets the kernel free their
- * page tables, so that the next touch can map a 2 MiB sysmem page whole.
- */
-static int agent_release(struct ferry_ctx *ctx, uint64_t a, uint64_t len)
-{
-	struct uffdio_range rng = {.start = a, .len = len};
-
-	if (a % FERRY_REGION_SIZE || len % FERRY_REGION_SIZE)
-		return -EINVAL;
-	if (madvise((void *)(uintptr_t)a, len, MADV_DONTNEED))
-		return -errno;
-	return ioctl(ctx->uffd, UFFDIO_UNREGISTER, &rng) ? -errno : 0;
-}
-
 static void *agent_main(void *arg)
 {
 	struct ferry_ctx *ctx = arg;
@@ -371,8 +355,6 @@ static void *agent_main(void *arg)
 							 UFFDIO_CONTINUE_MODE_DONTWAKE);
 			else if (m->zap_op == FERRY_AGENT_ZAP)
 				st = madvise((void *)(uintptr_t)a, len, MADV_DONTNEED) ? -errno : 0;
-			else if (m->zap_op == FERRY_AGENT_RELEASE)
-				st = agent_release(ctx, a, len);
 		}
 		m->zap_status = st;
 		done = req;

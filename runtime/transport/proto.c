@@ -134,7 +134,12 @@ static uint64_t mono_ns(void)
 
 int ferry_spin_readable(int sock)
 {
-	uint64_t spin = ferry_spin_ns(), t0 = spin ? mono_ns() : 0;
+	return ferry_spin_readable_for(sock, ferry_spin_ns());
+}
+
+int ferry_spin_readable_for(int sock, uint64_t spin)
+{
+	uint64_t t0 = spin ? mono_ns() : 0;
 
 	while (spin) {
 		struct pollfd p = {.fd = sock, .events = POLLIN};

@@ -97,7 +97,7 @@ struct ferry_msg {
  * The shared metadata page(s). state[] has one byte a window page
  * (enum ferry_residency); the device is its only writer.
  */
-enum ferry_agent_op { FERRY_AGENT_ZAP = 0, FERRY_AGENT_MAP = 1, FERRY_AGENT_RELEASE = 2 };
+enum ferry_agent_op { FERRY_AGENT_ZAP = 0, FERRY_AGENT_MAP = 1 };
 
 struct ferry_meta {
 	uint32_t magic;
@@ -120,9 +120,7 @@ struct ferry_meta {
 	 * the sysmem pages for reuse, where a punched hole would free them),
 	 * or, zap_op FERRY_AGENT_MAP, to map the range's sysmem pages into it
 	 * (UFFDIO_CONTINUE on its own userfaultfd, while the driver copies the
-	 * next piece), or, FERRY_AGENT_RELEASE, to zap whole regions and
-	 * unregister them from its userfaultfd (the kernel maps their sysmem
-	 * pages itself on the next touch, 2 MiB at a time). One request at a time: zap_req is
+	 * next piece). One request at a time: zap_req is
 	 * bumped by the device, zap_ack set to it by the host when done; both are futex words.
 	 */
 	uint32_t zap_req;
@@ -157,6 +155,8 @@ int ferry_msg_recv(int sock, struct ferry_msg *m, int *fds, int *nfds, int maxfd
  */
 uint64_t ferry_spin_ns(void);
 int ferry_spin_readable(int sock);
+/* The same for @ns nanoseconds. */
+int ferry_spin_readable_for(int sock, uint64_t ns);
 
 /* Validation shared by the client and the driver: page-aligned, nonzero, in window. */
 int ferry_check_range(uint64_t base, uint64_t wsize, uint64_t start, uint64_t size);

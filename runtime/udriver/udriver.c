@@ -449,11 +449,6 @@ static bool host_zap(struct udrv *u, uint64_t page, uint64_t n)
 
 /* ---- whole regions on the host side ---- */
 
-static bool agent_alive(const struct udrv *u)
-{
-	return __atomic_load_n(&u->meta->host_agent, __ATOMIC_ACQUIRE);
-}
-
 /* Map the host-resident pages of [first, first + n) into the host view. */
 static void map_host_runs(struct udrv *u, uint64_t first, uint64_t n)
 {
@@ -487,16 +482,18 @@ static bool sys_populate(struct udrv *u, uint64_t page)
 
 /*
  * A region whose every page is host-resident leaves the host view's
- * userfaultfd: the host agent zaps it (freeing the page table) and
- * unregisters it, and the host's touches map sysmem themselves. Returns
- * whether the region is whole now; when the agent could not release it, its
- * pages are left out of the host view (hunmapped) for the caller to map.
+ * userfaultfd (unregistered from here, through the host's descriptor), and
+ * the host's touches map sysmem themselves: with one 2 MiB entry where
+ * sysmem has a 2 MiB page and the host view no page table left there (the
+ * whole-region zap on the way to the device lets the kernel free it).
+ * Returns whether the region is whole now.
  */
 static bool host_whole(struct udrv *u, uint32_t r)
 {
 	uint64_t first = (uint64_t)r * FERRY_REGION_PAGES;
+	struct uffdio_range rng = {.start = addr_of(u, first), .len = FERRY_REGION_SIZE};
 
-	if (!u->huge || u->hwhole[r] || first + FERRY_REGION_PAGES > u->npages || !agent_alive(u))
+	if (!u->huge || u->hwhole[r] || first + FERRY_REGION_PAGES > u->npages)
 		return u->huge && u->hwhole[r];
 	for (uint64_t p = first; p < first + FERRY_REGION_PAGES; p++)
 		if (u->state[p] != FERRY_RES_HOST)
@@ -504,11 +501,10 @@ static bool host_whole(struct udrv *u, uint32_t r)
 	/* counted first: the unregistration wakes host threads */
 	u->hwhole[r] = 1;
 	u->meta->counters.whole_regions++;
-	if (!zap_wait(u, zap_post(u, first, FERRY_REGION_PAGES, FERRY_AGENT_RELEASE))) {
-		u->hwhole[r] = 0;
-		u->meta->counters.whole_regions--;
-		memset(u->hunmapped + first, 1, FERRY_REGION_PAGES);
-		return false;
+	if (ioctl(u->host_uffd, UFFDIO_UNREGISTER, &rng)) {
+		if (errno != ESRCH)
+			die_errno("UFFDIO_UNREGISTER(host view)");
+		return true; /* the host is gone */
 	}
 	memset(u->hunmapped + first, 0, FERRY_REGION_PAGES);
 	return true;
@@ -573,6 +569,7 @@ static uint64_t to_device_zapped(struct udrv *u, uint64_t p, uint64_t len, bool 
 				 bool vram_ready)
 {
 	uint64_t done = 0, n = len < ZAP_PIPE_PAGES ? len : ZAP_PIPE_PAGES;
+	bool region = u->huge && len == FERRY_REGION_PAGES && p % FERRY_REGION_PAGES == 0;
 
 	if (len < u->agent_min_pages || !host_zap(u, p, n))
 		return 0;
@@ -582,7 +579,14 @@ static uint64_t to_device_zapped(struct udrv *u, uint64_t p, uint64_t len, bool 
 
 		if (next > ZAP_PIPE_PAGES)
 			next = ZAP_PIPE_PAGES;
-		if (next)
+		/*
+		 * The last zap of a whole region covers all of it (the rest is
+		 * gone already): the kernel then frees the region's page table,
+		 * which lets a 2 MiB entry map it when it comes back.
+		 */
+		if (next && region && done + n + next == len)
+			req = zap_post(u, p, len, FERRY_AGENT_ZAP);
+		else if (next)
 			req = zap_post(u, q + n, next, FERRY_AGENT_ZAP);
 		if (vram_ready || vram_uncached(u, q, n) == 0) /* recycled pages */
 			memcpy(u->vram_alias + q * PG, u->sys_alias + q * PG, n * PG);
@@ -777,7 +781,7 @@ void udrv_to_host(struct udrv *u, uint64_t first, uint64_t n, bool map, bool zer
 	uint32_t region = (uint32_t)(first / FERRY_REGION_PAGES);
 	/* a whole region goes to the host's own 2 MiB mapping: no page-by-page map */
 	bool whole = u->huge && first % FERRY_REGION_PAGES == 0 && n == FERRY_REGION_PAGES &&
-		     !u->hwhole[region] && agent_alive(u);
+		     !u->hwhole[region];
 	bool map_now = map && !whole, sys_ready = false;
 
 	dev_claim(u, first, n);
@@ -1186,13 +1190,29 @@ static int migrate_ioctl(struct udrv *u, struct ferry_migrate *a)
 	q->flags = a->flags;
 	pthread_mutex_lock(&u->qlock);
 	q->fence = ++u->next_fence;
+	a->fence = q->fence;
+	if (!(a->flags & FERRY_MIGRATE_ASYNC) && !u->qhead) {
+		/*
+		 * Synchronous with nothing queued: done here, in the request
+		 * loop's thread, without waking the worker and waiting for it
+		 * (two wake-ups). Only this thread queues requests, so none can
+		 * overtake it meanwhile.
+		 */
+		pthread_mutex_unlock(&u->qlock);
+		r = do_migrate(u, q);
+		pthread_mutex_lock(&u->qlock);
+		fence_complete(u, q->fence, r);
+		pthread_cond_broadcast(&u->qdone);
+		pthread_mutex_unlock(&u->qlock);
+		free(q);
+		return r;
+	}
 	if (u->qtail)
 		u->qtail->next = q;
 	else
 		u->qhead = q;
 	u->qtail = q;
 	pthread_cond_signal(&u->qcond);
-	a->fence = q->fence;
 	if (!(a->flags & FERRY_MIGRATE_ASYNC)) {
 		uint64_t f = a->fence;
 
