@@ -90,6 +90,19 @@ static void test_prefetch_sparse_no_prefetch(void **state)
 	assert_int_equal(count, RP);
 }
 
+/* A stream enters a region in its first block, behind a region wholly resident. */
+static void test_stream(void **state)
+{
+	(void)state;
+	assert_true(ferry_policy_stream(FERRY_REGION_PAGES, 0, 16));
+	assert_true(ferry_policy_stream(FERRY_REGION_PAGES, 15, 16));
+	assert_false(ferry_policy_stream(FERRY_REGION_PAGES, 16, 16));	  /* second block */
+	assert_false(ferry_policy_stream(FERRY_REGION_PAGES - 1, 0, 16)); /* a hole behind */
+	assert_false(ferry_policy_stream(0, 0, 16));
+	assert_true(ferry_policy_stream(FERRY_REGION_PAGES, 0, 1)); /* 4 KiB blocks */
+	assert_false(ferry_policy_stream(FERRY_REGION_PAGES, 1, 1));
+}
+
 static void test_lru_order(void **state)
 {
 	struct ferry_lru_node nodes[8];
@@ -136,6 +149,7 @@ int main(void)
 		cmocka_unit_test(test_block_size_valid),
 		cmocka_unit_test(test_prefetch_tree_sequential),
 		cmocka_unit_test(test_prefetch_sparse_no_prefetch),
+		cmocka_unit_test(test_stream),
 		cmocka_unit_test(test_lru_order),
 		cmocka_unit_test(test_thrashing),
 	};

@@ -57,6 +57,33 @@ static void ferry_region_bits(struct ferry_vaspace *vas, unsigned long rstart, u
 	spin_unlock(&vas->state_lock);
 }
 
+/**
+ * ferry_stream_enters() - does a fault at @addr enter its region as a
+ * sequential stream (ferry_policy_stream)?
+ * @vas: the VA space
+ * @addr: the touched address
+ * @to_device: the faulting side is the device (else the host, whose pages
+ *	are those not on the device)
+ *
+ * Context: takes vas->state_lock.
+ * Return: true when the whole region should move.
+ */
+static bool ferry_stream_enters(struct ferry_vaspace *vas, unsigned long addr, bool to_device)
+{
+	unsigned long rstart = ALIGN_DOWN(addr, FERRY_REGION_SIZE);
+	u32 prev;
+
+	if (rstart < vas->base + FERRY_REGION_SIZE)
+		return false;
+	ferry_dmem_reap(); /* no page freed since counts as resident */
+	spin_lock(&vas->state_lock);
+	prev = vas->region_pages[ferry_region_index(vas, rstart - FERRY_REGION_SIZE)];
+	spin_unlock(&vas->state_lock);
+	if (!to_device)
+		prev = FERRY_REGION_PAGES - prev;
+	return ferry_policy_stream(prev, (addr - rstart) >> PAGE_SHIFT, vas->block_pages);
+}
+
 /* Track @dp at @addr in dmap and its region. Context: state_lock held. */
 static void ferry_track_locked(struct ferry_vaspace *vas, struct ferry_dpage *dp,
 			       unsigned long addr)
@@ -417,7 +444,10 @@ int ferry_migrate_block_to_device(struct ferry_vaspace *vas, struct mm_struct *m
 	first = ((addr - rstart) >> PAGE_SHIFT) & ~(block - 1);
 	count = block;
 	mutex_lock(&vas->migrate_lock);
-	if (prefetch && vas->prefetch) {
+	if (prefetch && vas->prefetch && ferry_stream_enters(vas, addr, true)) {
+		first = 0;
+		count = FERRY_REGION_PAGES;
+	} else if (prefetch && vas->prefetch) {
 		u64 bits[FERRY_REGION_PAGES / 64];
 
 		ferry_region_bits(vas, rstart, bits);
@@ -465,14 +495,17 @@ vm_fault_t ferry_migrate_to_ram(struct vm_fault *vmf)
 	if (own && vas->prefetch) {
 		unsigned long rstart = ALIGN_DOWN(addr, FERRY_REGION_SIZE);
 		u64 bits[FERRY_REGION_PAGES / 64];
-		u32 first, count, k;
+		u32 first = 0, count = FERRY_REGION_PAGES, k;
 
 		/* the host side's resident pages: those not on the device */
-		ferry_region_bits(vas, rstart, bits);
-		for (k = 0; k < FERRY_REGION_PAGES / 64; k++)
-			bits[k] = ~bits[k];
-		ferry_policy_prefetch(bits, (addr - rstart) >> PAGE_SHIFT, vas->block_pages,
-				      FERRY_PREFETCH_THRESHOLD, &first, &count);
+		if (!ferry_stream_enters(vas, addr, false)) {
+			ferry_region_bits(vas, rstart, bits);
+			for (k = 0; k < FERRY_REGION_PAGES / 64; k++)
+				bits[k] = ~bits[k];
+			ferry_policy_prefetch(bits, (addr - rstart) >> PAGE_SHIFT,
+					      vas->block_pages, FERRY_PREFETCH_THRESHOLD, &first,
+					      &count);
+		}
 		start = max(rstart + ((unsigned long)first << PAGE_SHIFT), vma->vm_start);
 		end = min(rstart + ((unsigned long)(first + count) << PAGE_SHIFT), vma->vm_end);
 	}

@@ -52,6 +52,11 @@ void ferry_policy_prefetch(const uint64_t resident[FERRY_REGION_PAGES / 64], uin
 	}
 }
 
+bool ferry_policy_stream(uint32_t prev_resident, uint32_t fault_page, uint32_t block_pages)
+{
+	return prev_resident == FERRY_REGION_PAGES && fault_page < block_pages;
+}
+
 void ferry_lru_init(struct ferry_lru *lru, struct ferry_lru_node *storage, uint32_t nregions)
 {
 	lru->node = storage;

@@ -46,6 +46,17 @@ void ferry_policy_prefetch(const uint64_t resident[FERRY_REGION_PAGES / 64], uin
 			   uint32_t *count);
 
 /*
+ * Sequential streams, as the kernel's readahead finds them: a fault in the
+ * first block of a region whose predecessor is entirely resident on the
+ * faulting side moves the whole region at once (the tree prefetcher alone
+ * faults on blocks 0, 1, 2, 4, 8 and 16 of every region of a stream).
+ *
+ * @prev_resident: pages of the previous region resident on the faulting side
+ * @fault_page, @block_pages: as for ferry_policy_prefetch
+ */
+bool ferry_policy_stream(uint32_t prev_resident, uint32_t fault_page, uint32_t block_pages);
+
+/*
  * LRU of 2 MiB regions holding device-resident pages (eviction order). The
  * caller provides storage for @nregions entries.
  */

@@ -70,7 +70,8 @@ static int drain(struct udrv *u, int uffd, uint32_t side, struct fault *out, int
 
 /*
  * The pages to move for a fault at @page: its block, or with the prefetcher
- * the largest subtree of its 2 MiB region that is dense enough on that side.
+ * the largest subtree of its 2 MiB region that is dense enough on that side,
+ * or the whole region when a sequential stream enters it.
  */
 static void fault_range(struct udrv *u, uint64_t page, uint8_t resident, uint64_t *first,
 			uint64_t *n)
@@ -84,6 +85,17 @@ static void fault_range(struct udrv *u, uint64_t page, uint8_t resident, uint64_
 	*n = bp;
 	if (!u->prefetch || rfirst + FERRY_REGION_PAGES > u->npages)
 		return;
+	if (rfirst) {
+		uint32_t prev = 0;
+
+		for (uint64_t i = rfirst - FERRY_REGION_PAGES; i < rfirst; i++)
+			prev += u->state[i] == resident;
+		if (ferry_policy_stream(prev, (uint32_t)(page - rfirst), (uint32_t)bp)) {
+			*first = rfirst;
+			*n = FERRY_REGION_PAGES;
+			return;
+		}
+	}
 	for (uint64_t i = 0; i < FERRY_REGION_PAGES; i++)
 		if (u->state[rfirst + i] == resident)
 			bits[i / 64] |= 1ULL << (i % 64);
