@@ -287,6 +287,8 @@ static bool dev_whole(struct udrv *u, uint32_t r)
 
 	if (ioctl(u->dev_uffd, UFFDIO_UNREGISTER, &rng))
 		die_errno("UFFDIO_UNREGISTER(device view)");
+	/* map it now (one entry where vram has a 2 MiB page), not in the device's first touch */
+	madvise((void *)addr_of(u, first), FERRY_REGION_SIZE, MADV_POPULATE_WRITE);
 	return true;
 }
 
@@ -332,6 +334,14 @@ static void stale_add(struct udrv *u, uint64_t page, int64_t delta)
 		ferry_lru_touch(&u->stale_lru, r);
 }
 
+/* Punch vram pages; a region punched in part has no 2 MiB page any more. */
+static void vram_punch(struct udrv *u, uint64_t page, uint64_t n)
+{
+	punch(u->vram_fd, page, n);
+	for (uint64_t r = page / FERRY_REGION_PAGES; r * FERRY_REGION_PAGES < page + n; r++)
+		u->vhuge[r] = 0;
+}
+
 /* Free the stale vram pages of region @r. */
 static void stale_drop_region(struct udrv *u, uint32_t r)
 {
@@ -343,7 +353,7 @@ static void stale_drop_region(struct udrv *u, uint32_t r)
 		while (q < end && u->vcached[q] && !on_device(u->state[q]))
 			q++;
 		if (q > p) {
-			punch(u->vram_fd, p, q - p);
+			vram_punch(u, p, q - p);
 			memset(u->vcached + p, 0, q - p);
 			u->meta->counters.device_cached_pages -= q - p;
 			stale_add(u, p, -(int64_t)(q - p));
@@ -390,6 +400,46 @@ static void vram_take(struct udrv *u, uint64_t p, uint64_t len)
 	}
 	if (stale)
 		stale_add(u, p, -(int64_t)stale);
+}
+
+/*
+ * Give a move's vram region a 2 MiB page where it can have one, so that the
+ * device maps it whole: a whole region's move, or with the prefetcher any
+ * move into a region whose vram is empty, populates the region in one go
+ * (zeroed); a whole region's move into a region whose vram holds only stale
+ * 4 KiB pages drops them first (once: populated, it keeps its 2 MiB page).
+ * Pages populated beyond [first, first + n) are held as stale cache, within
+ * the capacity. Returns whether vram holds every page of the range now.
+ */
+static bool vram_prepare(struct udrv *u, uint64_t first, uint64_t n, bool whole)
+{
+	uint32_t r = (uint32_t)(first / FERRY_REGION_PAGES);
+	uint64_t rfirst = (uint64_t)r * FERRY_REGION_PAGES, stale = 0;
+	struct ferry_counters *c = &u->meta->counters;
+
+	if (!u->huge || u->vhuge[r] || rfirst + FERRY_REGION_PAGES > u->npages)
+		return vram_uncached(u, first, n) == 0;
+	if (!whole && !u->prefetch)
+		return false;
+	if (whole && u->region_dev_pages[r] == 0 && u->region_stale_pages[r])
+		stale_drop_region(u, r);
+	if (vram_uncached(u, rfirst, FERRY_REGION_PAGES) != FERRY_REGION_PAGES)
+		return false;
+	vram_reserve(u, FERRY_REGION_PAGES);
+	if (c->device_cached_pages + FERRY_REGION_PAGES > u->capacity_pages ||
+	    madvise(u->vram_alias + rfirst * PG, FERRY_REGION_SIZE, MADV_POPULATE_WRITE))
+		return false;
+	u->vhuge[r] = 1;
+	for (uint64_t p = rfirst; p < rfirst + FERRY_REGION_PAGES; p++) {
+		if (p >= first && p < first + n)
+			continue; /* the move's own: vram_take() */
+		u->vcached[p] = 1;
+		stale++;
+	}
+	c->device_cached_pages += stale;
+	if (stale)
+		stale_add(u, rfirst, (int64_t)stale);
+	return true;
 }
 
 /* ---- the host agent: zapping the host view without freeing sysmem ---- */
@@ -631,13 +681,7 @@ void udrv_to_device(struct udrv *u, uint64_t first, uint64_t n, bool map, uint64
 		    ferry_policy_thrashing(udrv_now_ns(), u->region_evicted_ns[region],
 					   FERRY_THRASHING_WINDOW_NS))
 			c->thrashing++;
-		/*
-		 * An empty vram region is populated in one go, which gives it one
-		 * 2 MiB page (zeroed) where shmem has them; the copies then fill it.
-		 */
-		if (whole && vram_uncached(u, first, n) == n)
-			vram_ready = !madvise(u->vram_alias + first * PG, FERRY_REGION_SIZE,
-					      MADV_POPULATE_WRITE);
+		vram_ready = vram_prepare(u, first, n, whole);
 	}
 	for (uint64_t p = first; p < end;) {
 		uint64_t len = run_len(u, p, end), zapped;
@@ -982,7 +1026,7 @@ void udrv_discard_to_device(struct udrv *u, uint64_t first, uint64_t n)
 		if (vram_uncached(u, p, len) == 0) {
 			memset(u->vram_alias + p * PG, 0, len * PG);
 		} else {
-			punch(u->vram_fd, p, len);
+			vram_punch(u, p, len);
 			allocate(u->vram_fd, p, len);
 		}
 		if (!on_device(s)) {
@@ -1083,7 +1127,7 @@ void udrv_discard(struct udrv *u, uint64_t first, uint64_t n)
 	memset(u->state + first, FERRY_RES_UNTOUCHED, n);
 	memset(u->skept + first, 0, n);
 	if (dev || cached)
-		punch(u->vram_fd, first, n);
+		vram_punch(u, first, n);
 	punch(u->sys_fd, first, n);
 }
 
@@ -1469,6 +1513,7 @@ int udrv_init(struct udrv *u, uint64_t base, uint64_t size, uint64_t device_memo
 	u->region_evicted_ns = calloc(u->nregions, sizeof(uint64_t));
 	u->dhuge = calloc(u->nregions, 1);
 	u->hwhole = calloc(u->nregions, 1);
+	u->vhuge = calloc(u->nregions, 1);
 	u->vcached = map_sparse(u->npages);
 	u->remote = map_sparse(u->npages);
 	u->skept = map_sparse(u->npages);
@@ -1483,7 +1528,7 @@ int udrv_init(struct udrv *u, uint64_t base, uint64_t size, uint64_t device_memo
 	u->attr_access = map_sparse(u->npages);
 	u->attr_rm = map_sparse(u->npages);
 	if (!u->lru_nodes || !u->region_dev_pages || !u->region_evicted_ns || !u->dhuge ||
-	    !u->hwhole || !u->attr_pref || !u->attr_access || !u->attr_rm)
+	    !u->hwhole || !u->vhuge || !u->attr_pref || !u->attr_access || !u->attr_rm)
 		return -ENOMEM;
 	ferry_lru_init(&u->lru, u->lru_nodes, u->nregions);
 

@@ -97,6 +97,8 @@ struct udrv {
 	 * host_claim takes it back.
 	 */
 	uint8_t *hwhole; /* per region */
+	/* per region: vram was populated whole (a 2 MiB page) and not punched since */
+	uint8_t *vhuge;
 
 	uint8_t *attr_pref;   /* per page: enum ferry_location */
 	uint8_t *attr_access; /* per page: accessed-by mask */
