@@ -949,14 +949,26 @@ static void remap_guard_segv(int sig, siginfo_t *si, void *uctx)
 	sigaction(SIGSEGV, &remap_guard.old, NULL);
 }
 
+/*
+ * Once per process: an INIT retried at another address (the first one was
+ * taken here) calls udrv_init again, and a second sigaction() would record
+ * this handler as the previous one, turning every other SIGSEGV (a kernel
+ * that faults) into an endless loop instead of the process's death.
+ */
 static int remap_guard_install(uint64_t base, uint64_t size)
 {
 	struct sigaction sa = {.sa_sigaction = remap_guard_segv, .sa_flags = SA_SIGINFO};
+	static bool installed;
 
 	remap_guard.base = base;
 	remap_guard.size = size;
+	if (installed)
+		return 0;
 	sigemptyset(&sa.sa_mask);
-	return sigaction(SIGSEGV, &sa, &remap_guard.old) ? -errno : 0;
+	if (sigaction(SIGSEGV, &sa, &remap_guard.old))
+		return -errno;
+	installed = true;
+	return 0;
 }
 
 void udrv_remote_unmap(struct udrv *u, uint64_t first, uint64_t n)
