@@ -430,7 +430,8 @@ static void bench_prefetch(void)
 	const uint64_t size = cfg.size, npages = size / PAGE, seed = 1;
 	struct ferry_counters c0, c1;
 	uint64_t h2d_first = 0, d2h_first = 0, h2d_best = UINT64_MAX, d2h_best = UINT64_MAX;
-	uint64_t h2d_drv = 0, d2h_drv = 0, hread_t = 0, hread_faults = 0, t0, t;
+	uint64_t h2d_drv = 0, d2h_drv = 0, h2d_whole = 0, d2h_whole = 0, hread_t = 0,
+		 hread_faults = 0, t0, t;
 	struct ferry_ctx *ctx;
 	char *buf;
 	char name[64];
@@ -466,6 +467,7 @@ static void bench_prefetch(void)
 		if (rep == 0) {
 			h2d_first = t;
 			h2d_drv = D(migrate_ns);
+			h2d_whole = D(whole_regions);
 			if (D(pages_to_device) != npages)
 				note("pages_to_device grew by %" PRIu64 ", expected %" PRIu64,
 				     D(pages_to_device), npages);
@@ -492,6 +494,7 @@ static void bench_prefetch(void)
 		if (rep == 0) {
 			d2h_first = t;
 			d2h_drv = D(migrate_ns);
+			d2h_whole = D(whole_regions);
 			if (D(pages_to_host) != npages)
 				note("pages_to_host grew by %" PRIu64 ", expected %" PRIu64,
 				     D(pages_to_host), npages);
@@ -531,9 +534,11 @@ static void bench_prefetch(void)
 	    "memcpy", ">= 0.80",
 	    at_least(safe_ratio(gbs(size, d2h_best), g_memcpy_gbs), TARGET_PREFETCH));
 	note("first run: driver migrate_ns %.1f ms of %.1f ms wall (h->d), %.1f of %.1f ms (d->h); "
-	     "%" PRIu64 " requests each way",
+	     "%" PRIu64 " requests each way; whole regions %" PRIu64 " (h->d), %" PRIu64
+	     " (d->h) of %" PRIu64,
 	     h2d_drv / 1e6, h2d_first / 1e6, d2h_drv / 1e6, d2h_first / 1e6,
-	     (size + CHUNK - 1) / CHUNK);
+	     (size + CHUNK - 1) / CHUNK, h2d_whole, d2h_whole,
+	     (uint64_t)(size / FERRY_REGION_SIZE));
 	row("host read after migrate-to-host (check)", gbs(size, hread_t), 2, "GB/s",
 	    safe_ratio(gbs(size, hread_t), g_memcpy_gbs), "memcpy", "-", V_NONE);
 	note("counters: faults_host %" PRIu64 " during the read (0 = the pages were mapped)",
@@ -655,7 +660,8 @@ static void bench_floor(void)
 	row("ceiling: the three overlapped on 2 CPUs", par * gbs(size, tc), 2, "GB/s",
 	    safe_ratio(par * gbs(size, tc), g_memcpy_gbs), "memcpy", "-", V_NONE);
 	note("a migration that changes 4 KiB page-table entries on both sides, with no "
-	     "cross-process request, cannot beat these ceilings on this machine");
+	     "cross-process request, cannot beat these ceilings on this machine; udriver's "
+	     "whole regions (2 MiB entries, counters.whole_regions) do not change them");
 out:
 	munmap(a, size);
 	munmap(b, size);

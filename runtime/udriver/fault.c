@@ -216,7 +216,26 @@ static void resolve_device(struct udrv *u, uint64_t page, bool write, bool wp)
 	udrv_wake(u->dev_uffd, u->base + first * PG, n * PG);
 }
 
-static void resolve_host(struct udrv *u, uint64_t page, bool wp)
+/*
+ * Readahead for a host stream: once a host fault brought a whole region
+ * home, the next region, if it is entirely on the device, follows after the
+ * faulting thread was woken, while it reads the first: the stream then
+ * faults on every other region, and each fault finds its copy half done.
+ * Returns the region to read ahead, or UINT32_MAX.
+ */
+static uint32_t host_readahead(const struct udrv *u, uint64_t first, uint64_t n)
+{
+	uint64_t next = first + FERRY_REGION_PAGES;
+
+	if (!u->prefetch || n != FERRY_REGION_PAGES || first % FERRY_REGION_PAGES ||
+	    next + FERRY_REGION_PAGES > u->npages ||
+	    u->region_dev_pages[next / FERRY_REGION_PAGES] != FERRY_REGION_PAGES ||
+	    memchr(u->state + next, FERRY_RES_DUPLICATED, FERRY_REGION_PAGES))
+		return UINT32_MAX;
+	return (uint32_t)(next / FERRY_REGION_PAGES);
+}
+
+static void resolve_host(struct udrv *u, uint64_t page, bool wp, uint32_t *ra)
 {
 	uint64_t bfirst = page & ~((uint64_t)u->block_pages - 1);
 	uint64_t in_block = count_not(u, bfirst, u->block_pages, FERRY_RES_HOST);
@@ -226,6 +245,8 @@ static void resolve_host(struct udrv *u, uint64_t page, bool wp)
 
 	fault_range(u, page, FERRY_RES_HOST, &first, &n);
 	move_for_fault(u, first, n, bfirst, false, in_block);
+	if (u->state[page] == FERRY_RES_HOST)
+		*ra = host_readahead(u, first, n);
 	if (was_resident) {
 		udrv_map_range(u->host_uffd, u->base + page * PG, PG);
 		if (wp)
@@ -239,7 +260,7 @@ static void resolve(struct udrv *u, struct fault *f, int n)
 	struct ferry_counters *c = &u->meta->counters;
 	uint64_t t0 = udrv_now_ns();
 	uint64_t last_block = UINT64_MAX, blocks = 0, host = 0;
-	uint32_t last_side = UINT32_MAX;
+	uint32_t last_side = UINT32_MAX, ra = UINT32_MAX;
 
 	qsort(f, (size_t)n, sizeof(*f), cmp_fault);
 	pthread_mutex_lock(&u->lock);
@@ -268,7 +289,13 @@ static void resolve(struct udrv *u, struct fault *f, int n)
 		if (f[i].side == SIDE_DEVICE)
 			resolve_device(u, f[i].page, f[i].write, f[i].wp);
 		else
-			resolve_host(u, f[i].page, f[i].wp);
+			resolve_host(u, f[i].page, f[i].wp, &ra);
+	}
+	/* every faulting thread is awake: read ahead (counted first, like any whole move) */
+	if (ra != UINT32_MAX &&
+	    host_readahead(u, (uint64_t)(ra - 1) * FERRY_REGION_PAGES, FERRY_REGION_PAGES) == ra) {
+		c->pages_prefetched += FERRY_REGION_PAGES;
+		udrv_to_host(u, (uint64_t)ra * FERRY_REGION_PAGES, FERRY_REGION_PAGES, true, false);
 	}
 	c->fault_ns += udrv_now_ns() - t0;
 	pthread_mutex_unlock(&u->lock);
