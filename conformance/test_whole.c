@@ -16,47 +16,17 @@
 
 #include <stdio.h>
 
+#include "transport/proto.h"
+
 #define REGIONS 4
 #define SIZE (REGIONS * FT_REGION)
-
-/* The selected word of a sysfs choice file, or "". */
-static void read_choice(const char *path, char *out, size_t len)
-{
-	char buf[256] = "";
-	FILE *f = fopen(path, "r");
-	char *a, *b;
-
-	out[0] = 0;
-	if (!f)
-		return;
-	if (fgets(buf, sizeof(buf), f) && (a = strchr(buf, '[')) && (b = strchr(a, ']'))) {
-		*b = 0;
-		snprintf(out, len, "%s", a + 1);
-	}
-	fclose(f);
-}
-
-static bool huge_expected(void)
-{
-	char top[32], pmd[32];
-	const char *v, *env = getenv("FERRY_HUGE");
-
-	if (env && !atoi(env))
-		return false;
-	read_choice("/sys/kernel/mm/transparent_hugepage/shmem_enabled", top, sizeof(top));
-	read_choice("/sys/kernel/mm/transparent_hugepage/hugepages-2048kB/shmem_enabled", pmd,
-		    sizeof(pmd));
-	v = pmd[0] && strcmp(pmd, "inherit") ? pmd : top;
-	return !strcmp(v, "always") || !strcmp(v, "within_size") || !strcmp(v, "advise") ||
-	       !strcmp(v, "force");
-}
 
 /* Open the user backend with whole regions, or skip. */
 static struct ferry_ctx *open_whole(uint64_t device_memory, const char *test)
 {
 	struct ferry_ctx *ctx;
 
-	if (!huge_expected()) {
+	if (!ferry_whole_regions_enabled()) {
 		print_message("[ %s ] shmem has no 2 MiB pages here (or FERRY_HUGE=0): skipped\n",
 			      test);
 		skip();

@@ -534,7 +534,7 @@ static int bind_window(struct ferry_ctx *ctx)
 			 */
 			madvise(w, ctx->size, MADV_DONTFORK);
 			/* 2 MiB sysmem pages where shmem has them: udriver's whole regions */
-			if (!getenv("FERRY_HUGE") || atoi(getenv("FERRY_HUGE")))
+			if (ferry_whole_regions_enabled())
 				madvise(w, ctx->size, MADV_HUGEPAGE);
 			break;
 		}

@@ -5,6 +5,7 @@
 #include <linux/userfaultfd.h>
 #include <poll.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 #include <string.h>
@@ -182,4 +183,48 @@ int ferry_uffd_continue(int uffd, uint64_t addr, uint64_t len, uint64_t mode)
 		len -= done;
 	}
 	return 0;
+}
+
+/* The selected word of a sysfs choice file ("always [advise] never"), or "". */
+static void read_choice(const char *path, char *out, size_t len)
+{
+	char buf[256] = "";
+	FILE *f = fopen(path, "r");
+	char *a, *b;
+
+	out[0] = 0;
+	if (!f)
+		return;
+	if (fgets(buf, sizeof(buf), f) && (a = strchr(buf, '[')) && (b = strchr(a, ']'))) {
+		*b = 0;
+		snprintf(out, len, "%s", a + 1);
+	}
+	fclose(f);
+}
+
+/*
+ * Whether shmem gives 2 MiB pages to a mapping advised MADV_HUGEPAGE: the
+ * 2 MiB size's own setting (Linux 6.11 on), or the global one it inherits.
+ */
+static bool shmem_huge_enabled(void)
+{
+	static const char *const yes[] = {"always", "within_size", "advise", "force"};
+	char top[32], pmd[32];
+	const char *v;
+
+	read_choice("/sys/kernel/mm/transparent_hugepage/shmem_enabled", top, sizeof(top));
+	read_choice("/sys/kernel/mm/transparent_hugepage/hugepages-2048kB/shmem_enabled", pmd,
+		    sizeof(pmd));
+	v = pmd[0] && strcmp(pmd, "inherit") ? pmd : top;
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		if (!strcmp(v, yes[i]))
+			return true;
+	return false;
+}
+
+bool ferry_whole_regions_enabled(void)
+{
+	const char *e = getenv("FERRY_HUGE");
+
+	return !(e && !atoi(e)) && shmem_huge_enabled();
 }

@@ -12,6 +12,7 @@
 #ifndef FERRY_PROTO_H
 #define FERRY_PROTO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -154,6 +155,11 @@ int ferry_msg_recv(int sock, struct ferry_msg *m, int *fds, int *nfds, int maxfd
  * once a message is waiting, 0 when it is time to block.
  */
 uint64_t ferry_spin_ns(void);
+/*
+ * Whole regions (udriver): on unless FERRY_HUGE reads as 0, where shmem
+ * gives 2 MiB pages to mappings advised MADV_HUGEPAGE.
+ */
+bool ferry_whole_regions_enabled(void);
 int ferry_spin_readable(int sock);
 /* The same for @ns nanoseconds. */
 int ferry_spin_readable_for(int sock, uint64_t ns);

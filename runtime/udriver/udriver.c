@@ -246,16 +246,21 @@ static void dev_view_register(struct udrv *u, uint64_t addr, uint64_t len)
 		die_errno("UFFDIO_REGISTER(device view)");
 }
 
-/* Map the device-resident pages of [first, first + n) into the device view. */
-static void map_device_runs(struct udrv *u, uint64_t first, uint64_t n)
+/* Map the pages of [first, first + n) in @state into the view of @uffd. */
+static void map_runs(struct udrv *u, int uffd, uint8_t state, uint64_t first, uint64_t n)
 {
 	for (uint64_t p = first, end = first + n; p < end;) {
 		uint64_t len = run_len(u, p, end);
 
-		if (u->state[p] == FERRY_RES_DEVICE)
-			udrv_map_range(u->dev_uffd, addr_of(u, p), len * PG);
+		if (u->state[p] == state)
+			udrv_map_range(uffd, addr_of(u, p), len * PG);
 		p += len;
 	}
+}
+
+static void map_device_runs(struct udrv *u, uint64_t first, uint64_t n)
+{
+	map_runs(u, u->dev_uffd, FERRY_RES_DEVICE, first, n);
 }
 
 /*
@@ -499,16 +504,9 @@ static bool host_zap(struct udrv *u, uint64_t page, uint64_t n)
 
 /* ---- whole regions on the host side ---- */
 
-/* Map the host-resident pages of [first, first + n) into the host view. */
 static void map_host_runs(struct udrv *u, uint64_t first, uint64_t n)
 {
-	for (uint64_t p = first, end = first + n; p < end;) {
-		uint64_t len = run_len(u, p, end);
-
-		if (u->state[p] == FERRY_RES_HOST)
-			udrv_map_range(u->host_uffd, addr_of(u, p), len * PG);
-		p += len;
-	}
+	map_runs(u, u->host_uffd, FERRY_RES_HOST, first, n);
 }
 
 /*
@@ -1406,43 +1404,6 @@ int udrv_ioctl(struct udrv *u, uint64_t cmd, struct ferry_msg *m)
 
 /* ---- setup ---- */
 
-/* The selected word of a sysfs choice file ("always [advise] never"), or "". */
-static void read_choice(const char *path, char *out, size_t len)
-{
-	char buf[256] = "";
-	FILE *f = fopen(path, "r");
-	char *a, *b;
-
-	out[0] = 0;
-	if (!f)
-		return;
-	if (fgets(buf, sizeof(buf), f) && (a = strchr(buf, '[')) && (b = strchr(a, ']'))) {
-		*b = 0;
-		snprintf(out, len, "%s", a + 1);
-	}
-	fclose(f);
-}
-
-/*
- * Whether shmem gives 2 MiB pages to a mapping advised MADV_HUGEPAGE: the
- * 2 MiB size's own setting (Linux 6.11 on), or the global one it inherits.
- */
-static bool shmem_huge_enabled(void)
-{
-	static const char *const yes[] = {"always", "within_size", "advise", "force"};
-	char top[32], pmd[32];
-	const char *v;
-
-	read_choice("/sys/kernel/mm/transparent_hugepage/shmem_enabled", top, sizeof(top));
-	read_choice("/sys/kernel/mm/transparent_hugepage/hugepages-2048kB/shmem_enabled", pmd,
-		    sizeof(pmd));
-	v = pmd[0] && strcmp(pmd, "inherit") ? pmd : top;
-	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
-		if (!strcmp(v, yes[i]))
-			return true;
-	return false;
-}
-
 static void *map_sparse(size_t len)
 {
 	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
@@ -1483,7 +1444,7 @@ int udrv_init(struct udrv *u, uint64_t base, uint64_t size, uint64_t device_memo
 		u->agent_min_pages = strtoull(getenv("FERRY_AGENT_MIN"), NULL, 0) / PG;
 	if (getenv("FERRY_FAULT_SPIN_US"))
 		u->spin_us = (uint32_t)strtoul(getenv("FERRY_FAULT_SPIN_US"), NULL, 0);
-	u->huge = shmem_huge_enabled() && !(getenv("FERRY_HUGE") && !atoi(getenv("FERRY_HUGE")));
+	u->huge = ferry_whole_regions_enabled();
 	meta->counters.device_capacity_pages = u->capacity_pages;
 
 	err = remap_guard_install(base, size);
