@@ -249,13 +249,8 @@ static void ferry_untrack_freed(struct ferry_vaspace *vas, struct ferry_dpage *d
 {
 	unsigned long idx = dp->addr >> PAGE_SHIFT;
 
-	if (dp->tracked && xa_load(&vas->dmap, idx) == dp) {
-		unsigned long r = ferry_region_index(vas, dp->addr);
-
-		__xa_erase(&vas->dmap, idx);
-		if (!--vas->region_pages[r])
-			ferry_lru_remove(&vas->lru, r);
-	}
+	if (dp->tracked && xa_load(&vas->dmap, idx) == dp)
+		ferry_untrack_locked(vas, dp);
 	if (dp->counted)
 		vas->resident_pages--;
 	dp->counted = false;

@@ -203,6 +203,7 @@ int ferry_migrate_block_to_device(struct ferry_vaspace *vas, struct mm_struct *m
 				  unsigned long *rend_out);
 void ferry_evict_all(struct ferry_vaspace *vas);
 void ferry_untrack_range(struct ferry_vaspace *vas, unsigned long start, unsigned long end);
+void ferry_untrack_locked(struct ferry_vaspace *vas, struct ferry_dpage *dp);
 void ferry_track(struct ferry_vaspace *vas, struct ferry_dpage *dp, unsigned long addr);
 int ferry_residency(struct ferry_vaspace *vas, unsigned long start, unsigned long end,
 		    u8 __user *out, u64 count[4]);

@@ -84,6 +84,24 @@ static bool ferry_stream_enters(struct ferry_vaspace *vas, unsigned long addr, b
 	return ferry_policy_stream(prev, (addr - rstart) >> PAGE_SHIFT, vas->block_pages);
 }
 
+/**
+ * ferry_untrack_locked() - forget where @dp is, the inverse of
+ * ferry_track_locked()
+ * @vas: the VA space whose dmap tracks @dp
+ * @dp: a device page tracked at @dp->addr
+ *
+ * Context: vas->state_lock and the dmap xarray's lock held.
+ */
+void ferry_untrack_locked(struct ferry_vaspace *vas, struct ferry_dpage *dp)
+{
+	unsigned long r = ferry_region_index(vas, dp->addr);
+
+	__xa_erase(&vas->dmap, dp->addr >> PAGE_SHIFT);
+	dp->tracked = false;
+	if (!--vas->region_pages[r])
+		ferry_lru_remove(&vas->lru, r);
+}
+
 /* Track @dp at @addr in dmap and its region. Context: state_lock held. */
 static void ferry_track_locked(struct ferry_vaspace *vas, struct ferry_dpage *dp,
 			       unsigned long addr)
@@ -147,14 +165,10 @@ void ferry_untrack_range(struct ferry_vaspace *vas, unsigned long start, unsigne
 	unsigned long idx;
 
 	spin_lock(&vas->state_lock);
-	xa_for_each_range(&vas->dmap, idx, dp, start >> PAGE_SHIFT, (end >> PAGE_SHIFT) - 1) {
-		unsigned long r = ferry_region_index(vas, dp->addr);
-
-		xa_erase(&vas->dmap, idx);
-		dp->tracked = false;
-		if (!--vas->region_pages[r])
-			ferry_lru_remove(&vas->lru, r);
-	}
+	xa_lock(&vas->dmap);
+	xa_for_each_range(&vas->dmap, idx, dp, start >> PAGE_SHIFT, (end >> PAGE_SHIFT) - 1)
+		ferry_untrack_locked(vas, dp);
+	xa_unlock(&vas->dmap);
 	spin_unlock(&vas->state_lock);
 }
 
