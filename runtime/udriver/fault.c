@@ -216,23 +216,52 @@ static void resolve_device(struct udrv *u, uint64_t page, bool write, bool wp)
 	udrv_wake(u->dev_uffd, u->base + first * PG, n * PG);
 }
 
+/* Most regions one host fault reads ahead (the window doubles up to it). */
+#define RA_MAX_REGIONS 4
+
+/* Region @r can be read ahead: it exists and is entirely on the device, none duplicated. */
+static bool ra_candidate(const struct udrv *u, uint64_t r)
+{
+	uint64_t first = r * FERRY_REGION_PAGES;
+
+	return first + FERRY_REGION_PAGES <= u->npages &&
+	       u->region_dev_pages[r] == FERRY_REGION_PAGES &&
+	       !memchr(u->state + first, FERRY_RES_DUPLICATED, FERRY_REGION_PAGES);
+}
+
 /*
  * Readahead for a host stream: once a host fault brought a whole region
- * home, the next region, if it is entirely on the device, follows after the
- * faulting thread was woken, while it reads the first: the stream then
- * faults on every other region, and each fault finds its copy half done.
- * Returns the region to read ahead, or UINT32_MAX.
+ * home, the regions after it that are entirely on the device follow after
+ * the faulting thread was woken, while it reads the first. As the kernel's
+ * readahead does, the window starts at one region and doubles (up to
+ * RA_MAX_REGIONS) each time the stream's next fault comes where the last
+ * window ended. Returns the first region to read ahead, or UINT32_MAX.
  */
 static uint32_t host_readahead(const struct udrv *u, uint64_t first, uint64_t n)
 {
 	uint64_t next = first + FERRY_REGION_PAGES;
 
 	if (!u->prefetch || n != FERRY_REGION_PAGES || first % FERRY_REGION_PAGES ||
-	    next + FERRY_REGION_PAGES > u->npages ||
-	    u->region_dev_pages[next / FERRY_REGION_PAGES] != FERRY_REGION_PAGES ||
-	    memchr(u->state + next, FERRY_RES_DUPLICATED, FERRY_REGION_PAGES))
+	    !ra_candidate(u, next / FERRY_REGION_PAGES))
 		return UINT32_MAX;
 	return (uint32_t)(next / FERRY_REGION_PAGES);
+}
+
+/* Read ahead from region @ra (u->lock held; every faulting thread is awake). */
+static void read_ahead(struct udrv *u, uint32_t ra)
+{
+	uint32_t k = 0;
+
+	u->ra_window = ra == u->ra_expect ? u->ra_window * 2 : 1;
+	if (u->ra_window > RA_MAX_REGIONS)
+		u->ra_window = RA_MAX_REGIONS;
+	for (; k < u->ra_window && ra_candidate(u, (uint64_t)ra + k); k++) {
+		/* counted first, like any whole move */
+		u->meta->counters.pages_prefetched += FERRY_REGION_PAGES;
+		udrv_to_host(u, ((uint64_t)ra + k) * FERRY_REGION_PAGES, FERRY_REGION_PAGES, true,
+			     false);
+	}
+	u->ra_expect = ra + k + 1; /* where the stream's next fault asks for more */
 }
 
 static void resolve_host(struct udrv *u, uint64_t page, bool wp, uint32_t *ra)
@@ -291,12 +320,8 @@ static void resolve(struct udrv *u, struct fault *f, int n)
 		else
 			resolve_host(u, f[i].page, f[i].wp, &ra);
 	}
-	/* every faulting thread is awake: read ahead (counted first, like any whole move) */
-	if (ra != UINT32_MAX &&
-	    host_readahead(u, (uint64_t)(ra - 1) * FERRY_REGION_PAGES, FERRY_REGION_PAGES) == ra) {
-		c->pages_prefetched += FERRY_REGION_PAGES;
-		udrv_to_host(u, (uint64_t)ra * FERRY_REGION_PAGES, FERRY_REGION_PAGES, true, false);
-	}
+	if (ra != UINT32_MAX)
+		read_ahead(u, ra);
 	c->fault_ns += udrv_now_ns() - t0;
 	pthread_mutex_unlock(&u->lock);
 	if (FERRY_TRACE_ON())

@@ -118,6 +118,8 @@ struct udrv {
 	pthread_t fault_thread;
 	int stop_efd;
 	uint32_t spin_us;
+	/* host readahead (fault.c): the window, and the region whose fault would continue it */
+	uint32_t ra_window, ra_expect;
 	/* FERRY_TRACE: why the mechanism is moving pages now (enum ferry_trace_cause; u->lock) */
 	uint8_t trace_cause;
 };
