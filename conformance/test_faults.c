@@ -232,6 +232,55 @@ static void test_prefetch_stream_attr(void **state)
 	ft_assert_u64_eq(on.faults, 6 + (STREAM_REGIONS - 1));
 }
 
+/*
+ * Host readahead (user backend): once a host fault brought a whole region
+ * home, the following regions that are entirely on the device follow, a
+ * window of one region that doubles while the stream's next fault comes
+ * where the last window ended. Checked by residency, after a pause that lets
+ * the readahead finish (how many faults a racing host thread takes depends
+ * on timing).
+ */
+static void test_host_stream_reads_ahead(void **state)
+{
+	const uint64_t regions = 8, size = regions * FT_REGION;
+	struct ferry_ctx *ctx;
+	uint8_t *p;
+
+	(void)state;
+	ctx = ft_open_bp(FERRY_DEFAULT_BLOCK_SIZE, 1, 0);
+	if (ft_backend(ctx) != FERRY_BACKEND_USER) {
+		ft_close(ctx);
+		print_message("  ferry.ko reads no regions ahead: skipped\n");
+		skip();
+	}
+	p = ft_alloc(ctx, size, FT_REGION);
+	ft_host_fill(p, size, 53);
+	ft_migrate(ctx, p, size, FERRY_LOC_DEVICE);
+	ft_assert_resident(ctx, p, size, FERRY_RES_DEVICE);
+
+	ft_step("region 0: the tree prefetcher brings it whole, region 1 follows");
+	ft_assert_u64_eq(ft_host_touch(p, FT_REGION, FT_PAGE),
+			 ft_pattern_touch_sum(p, FT_REGION, FT_PAGE, 53));
+	usleep(50 * 1000);
+	ft_assert_resident(ctx, p, 2 * FT_REGION, FERRY_RES_HOST);
+	ft_assert_resident(ctx, p + 2 * FT_REGION, size - 2 * FT_REGION, FERRY_RES_DEVICE);
+
+	ft_step("region 2: the stream goes on where the window ended, two regions follow");
+	ft_assert_u64_eq(ft_host_touch(p + 2 * FT_REGION, FT_PAGE, FT_PAGE),
+			 ft_pattern_touch_sum(p + 2 * FT_REGION, FT_PAGE, FT_PAGE, 53));
+	usleep(50 * 1000);
+	ft_assert_resident(ctx, p, 5 * FT_REGION, FERRY_RES_HOST);
+	ft_assert_resident(ctx, p + 5 * FT_REGION, size - 5 * FT_REGION, FERRY_RES_DEVICE);
+
+	ft_step("region 5: four more would follow, the last two exist");
+	ft_assert_u64_eq(ft_host_touch(p + 5 * FT_REGION, FT_PAGE, FT_PAGE),
+			 ft_pattern_touch_sum(p + 5 * FT_REGION, FT_PAGE, FT_PAGE, 53));
+	usleep(50 * 1000);
+	ft_assert_resident(ctx, p, size, FERRY_RES_HOST);
+	ft_assert_host_pattern(p, size, 53);
+	ft_close(ctx);
+}
+
 static struct fault_case fc_4k_opt = {FT_KIB(4), 0};
 static struct fault_case fc_64k_opt = {FT_KIB(64), 0};
 static struct fault_case fc_2m_opt = {FT_MIB(2), 0};
@@ -305,6 +354,7 @@ int main(void)
 		cmocka_unit_test(test_prefetch_stream),
 		cmocka_unit_test(test_prefetch_stream_attr),
 		cmocka_unit_test(test_evicted_pages_map_in_bulk),
+		cmocka_unit_test(test_host_stream_reads_ahead),
 	};
 
 	return cmocka_run_group_tests_name("faults", tests, NULL, NULL);
