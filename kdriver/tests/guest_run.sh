@@ -86,20 +86,30 @@ fi
 if [ -z "$FERRY_KD_NO_HMM" ]; then
 	echo "==== hmm-tests (the kernel's reference: lib/test_hmm.ko, ferry.ko still loaded)"
 	pass=0
-	if insmod "$MODDIR/kernel/lib/test_hmm.ko"; then
-		start=$(date +%s)
-		timeout -s KILL 1200 "$kd/hmm-tests" >/tmp/hmm.out 2>&1
-		st=$?
-		secs=$(($(date +%s) - start))
-		cp /tmp/hmm.out "$OUT/hmm-tests.txt" 2>/dev/null
-		grep -E '^(not ok|# Totals)' /tmp/hmm.out
-		totals=$(grep '^# Totals:' /tmp/hmm.out | tail -1)
-		pass=$(echo "$totals" | sed -n 's/^# Totals: pass:\([0-9]*\).*/\1/p')
-		rmmod test_hmm || { echo "rmmod test_hmm failed"; status=1; }
-		[ -n "$totals" ] || totals="no totals (exit $st)"
-	else
-		totals="insmod test_hmm.ko failed"
-	fi
+	first=""
+	# The suite's own timing-sensitive checks fail now and then (once in
+	# about 25 runs: anon_write_child counted 2 device faults, not 1): a
+	# run below the baseline is repeated once, and both are reported.
+	for attempt in 1 2; do
+		if insmod "$MODDIR/kernel/lib/test_hmm.ko"; then
+			start=$(date +%s)
+			timeout -s KILL 1200 "$kd/hmm-tests" >/tmp/hmm.out 2>&1
+			st=$?
+			secs=$(($(date +%s) - start))
+			cp /tmp/hmm.out "$OUT/hmm-tests$attempt.txt" 2>/dev/null
+			grep -E '^(not ok|# Totals)' /tmp/hmm.out
+			totals=$(grep '^# Totals:' /tmp/hmm.out | tail -1)
+			pass=$(echo "$totals" | sed -n 's/^# Totals: pass:\([0-9]*\).*/\1/p')
+			rmmod test_hmm || { echo "rmmod test_hmm failed"; status=1; }
+			[ -n "$totals" ] || totals="no totals (exit $st)"
+		else
+			totals="insmod test_hmm.ko failed"
+		fi
+		[ "${pass:-0}" -ge "${FERRY_HMM_BASELINE_PASS:-24}" ] && break
+		[ "$attempt" = 1 ] && first=" (run again; the first run: $totals)" &&
+			echo "==== hmm-tests below the baseline: once more"
+	done
+	totals="$totals$first"
 	if [ "${pass:-0}" -ge "${FERRY_HMM_BASELINE_PASS:-24}" ]; then
 		note "  hmm-tests: $totals (${secs:-0} s; baseline ${FERRY_HMM_BASELINE_PASS:-24} pass)"
 	else
