@@ -233,6 +233,24 @@ static void test_prefetch_stream_attr(void **state)
 }
 
 /*
+ * The host reads [off, off + len) of @p (pattern 53), then, after a pause that
+ * lets a readahead finish, the first @host_regions regions of @p's @size are
+ * host-resident and the rest still on the device.
+ */
+static void host_stream_step(struct ferry_ctx *ctx, uint8_t *p, uint64_t size, uint64_t off,
+			     uint64_t len, uint64_t host_regions)
+{
+	const uint64_t host = host_regions * FT_REGION;
+
+	ft_assert_u64_eq(ft_host_touch(p + off, len, FT_PAGE),
+			 ft_pattern_touch_sum(p + off, len, FT_PAGE, 53));
+	usleep(50 * 1000);
+	ft_assert_resident(ctx, p, host, FERRY_RES_HOST);
+	if (host < size)
+		ft_assert_resident(ctx, p + host, size - host, FERRY_RES_DEVICE);
+}
+
+/*
  * Host readahead (user backend): once a host fault brought a whole region
  * home, the following regions that are entirely on the device follow, a
  * window of one region that doubles while the stream's next fault comes
@@ -259,24 +277,11 @@ static void test_host_stream_reads_ahead(void **state)
 	ft_assert_resident(ctx, p, size, FERRY_RES_DEVICE);
 
 	ft_step("region 0: the tree prefetcher brings it whole, region 1 follows");
-	ft_assert_u64_eq(ft_host_touch(p, FT_REGION, FT_PAGE),
-			 ft_pattern_touch_sum(p, FT_REGION, FT_PAGE, 53));
-	usleep(50 * 1000);
-	ft_assert_resident(ctx, p, 2 * FT_REGION, FERRY_RES_HOST);
-	ft_assert_resident(ctx, p + 2 * FT_REGION, size - 2 * FT_REGION, FERRY_RES_DEVICE);
-
+	host_stream_step(ctx, p, size, 0, FT_REGION, 2);
 	ft_step("region 2: the stream goes on where the window ended, two regions follow");
-	ft_assert_u64_eq(ft_host_touch(p + 2 * FT_REGION, FT_PAGE, FT_PAGE),
-			 ft_pattern_touch_sum(p + 2 * FT_REGION, FT_PAGE, FT_PAGE, 53));
-	usleep(50 * 1000);
-	ft_assert_resident(ctx, p, 5 * FT_REGION, FERRY_RES_HOST);
-	ft_assert_resident(ctx, p + 5 * FT_REGION, size - 5 * FT_REGION, FERRY_RES_DEVICE);
-
+	host_stream_step(ctx, p, size, 2 * FT_REGION, FT_PAGE, 5);
 	ft_step("region 5: four more would follow, the last two exist");
-	ft_assert_u64_eq(ft_host_touch(p + 5 * FT_REGION, FT_PAGE, FT_PAGE),
-			 ft_pattern_touch_sum(p + 5 * FT_REGION, FT_PAGE, FT_PAGE, 53));
-	usleep(50 * 1000);
-	ft_assert_resident(ctx, p, size, FERRY_RES_HOST);
+	host_stream_step(ctx, p, size, 5 * FT_REGION, FT_PAGE, 8);
 	ft_assert_host_pattern(p, size, 53);
 	ft_close(ctx);
 }

@@ -121,8 +121,8 @@ struct ferry_meta {
 	 * the sysmem pages for reuse, where a punched hole would free them),
 	 * or, zap_op FERRY_AGENT_MAP, to map the range's sysmem pages into it
 	 * (UFFDIO_CONTINUE on its own userfaultfd, while the driver copies the
-	 * next piece). One request at a time: zap_req is
-	 * bumped by the device, zap_ack set to it by the host when done; both are futex words.
+	 * next piece). One request at a time: zap_req is bumped by the device,
+	 * zap_ack set to it by the host when done; both are futex words.
 	 */
 	uint32_t zap_req;
 	uint32_t zap_ack;

@@ -237,13 +237,16 @@ static bool on_device(uint8_t s)
 #define VIEW_MODES                                                                                 \
 	(UFFDIO_REGISTER_MODE_MISSING | UFFDIO_REGISTER_MODE_MINOR | UFFDIO_REGISTER_MODE_WP)
 
-/* Register [addr, addr + len) of the device view with our userfaultfd. */
-static void dev_view_register(struct udrv *u, uint64_t addr, uint64_t len)
+/*
+ * Register [addr, addr + len) of a view with its userfaultfd. The host may be
+ * gone (@host: ESRCH is ignored); anything else is fatal.
+ */
+static void view_register(int uffd, uint64_t addr, uint64_t len, bool host)
 {
 	struct uffdio_register reg = {.range = {.start = addr, .len = len}, .mode = VIEW_MODES};
 
-	if (ioctl(u->dev_uffd, UFFDIO_REGISTER, &reg))
-		die_errno("UFFDIO_REGISTER(device view)");
+	if (ioctl(uffd, UFFDIO_REGISTER, &reg) && !(host && errno == ESRCH))
+		die_errno(host ? "UFFDIO_REGISTER(host view)" : "UFFDIO_REGISTER(device view)");
 }
 
 /* Map the pages of [first, first + n) in @state into the view of @uffd. */
@@ -315,7 +318,7 @@ static void dev_claim(struct udrv *u, uint64_t first, uint64_t n)
 
 		if (!u->dhuge[r])
 			continue;
-		dev_view_register(u, addr_of(u, rfirst), FERRY_REGION_SIZE);
+		view_register(u->dev_uffd, addr_of(u, rfirst), FERRY_REGION_SIZE, false);
 		if (madvise((void *)addr_of(u, rfirst), FERRY_REGION_SIZE, MADV_DONTNEED))
 			die_errno("madvise(DONTNEED)");
 		u->dhuge[r] = 0;
@@ -574,15 +577,10 @@ static void host_claim(struct udrv *u, uint64_t first, uint64_t n, bool keep_map
 		return;
 	for (uint64_t r = first / FERRY_REGION_PAGES; r * FERRY_REGION_PAGES < end; r++) {
 		uint64_t rfirst = r * FERRY_REGION_PAGES, rend = rfirst + FERRY_REGION_PAGES;
-		struct uffdio_register reg = {
-			.range = {.start = addr_of(u, rfirst), .len = FERRY_REGION_SIZE},
-			.mode = VIEW_MODES,
-		};
 
 		if (!u->hwhole[r])
 			continue;
-		if (ioctl(u->host_uffd, UFFDIO_REGISTER, &reg) && errno != ESRCH)
-			die_errno("UFFDIO_REGISTER(host view)");
+		view_register(u->host_uffd, addr_of(u, rfirst), FERRY_REGION_SIZE, true);
 		u->hwhole[r] = 0;
 		if (!keep_mapped && first <= rfirst && end >= rend)
 			continue; /* the caller unmaps all of it */
@@ -989,7 +987,7 @@ void udrv_remote_unmap(struct udrv *u, uint64_t first, uint64_t n)
 			die_errno("mmap(device view)");
 		if (u->huge)
 			madvise((void *)addr_of(u, p), (q - p) * PG, MADV_HUGEPAGE);
-		dev_view_register(u, addr_of(u, p), (q - p) * PG);
+		view_register(u->dev_uffd, addr_of(u, p), (q - p) * PG, false);
 		if (mprotect((void *)addr_of(u, p), (q - p) * PG, PROT_READ | PROT_WRITE))
 			die_errno("mprotect(device view)");
 		__atomic_add_fetch(&remap_guard.gen, 1, __ATOMIC_RELEASE);
