@@ -73,7 +73,9 @@ static bool ferry_stream_enters(struct ferry_vaspace *vas, unsigned long addr, b
 	unsigned long rstart = ALIGN_DOWN(addr, FERRY_REGION_SIZE);
 	u32 prev;
 
-	if (rstart < vas->base + FERRY_REGION_SIZE)
+	/* the policy wants a fault in the region's first block: reap and lock only then */
+	if (rstart < vas->base + FERRY_REGION_SIZE ||
+	    ((addr - rstart) >> PAGE_SHIFT) >= vas->block_pages)
 		return false;
 	ferry_dmem_reap(); /* no page freed since counts as resident */
 	spin_lock(&vas->state_lock);

@@ -85,7 +85,8 @@ static void fault_range(struct udrv *u, uint64_t page, uint8_t resident, uint64_
 	*n = bp;
 	if (!u->prefetch || rfirst + FERRY_REGION_PAGES > u->npages)
 		return;
-	if (rfirst) {
+	/* ferry_policy_stream() wants a fault in the region's first block: count only then */
+	if (rfirst && page - rfirst < bp) {
 		uint32_t prev = 0;
 
 		for (uint64_t i = rfirst - FERRY_REGION_PAGES; i < rfirst; i++)
