@@ -51,6 +51,7 @@ struct ferry_ctx {
 	pthread_t monitor;
 	pthread_t agent; /* zaps the host view on the driver's request */
 	bool agent_started;
+	pthread_mutex_t agent_lock; /* held while a request of the agent's mailbox is served */
 
 	pthread_mutex_t alloc_lock;
 	struct ferry_range *free_list, *fine_list, *used_list;
@@ -71,6 +72,17 @@ void ferry_stats_stop(struct ferry_ctx *ctx);
  * many there are in all.
  */
 size_t ferry_alloc_list(struct ferry_ctx *ctx, struct ferry_range *out, size_t max);
+
+/*
+ * core/session.c: the host agent's mailbox. ferry_agent_serve() serves a
+ * pending request, if any and if no other thread is serving it, and returns
+ * whether it did. A thread that polls while it waits for the device serves
+ * the mailbox between its polls, between ferry_agent_wait_begin() and
+ * ferry_agent_wait_end(): the agent thread sleeps meanwhile.
+ */
+bool ferry_agent_serve(struct ferry_ctx *ctx);
+void ferry_agent_wait_begin(struct ferry_ctx *ctx);
+void ferry_agent_wait_end(struct ferry_ctx *ctx);
 
 /*
  * One request and its reply, with payloads in the staging buffer: @in

@@ -7,6 +7,8 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <linux/futex.h>
@@ -16,6 +18,42 @@
 
 #include "core/ctx.h"
 #include "transport/trace.h"
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * Poll the socket for up to @ns, serving the host agent's mailbox meanwhile:
+ * the faults of the device work we wait for zap this process's view. While
+ * requests keep coming, the device works and the polling goes on.
+ */
+static void spin_serving(struct ferry_ctx *ctx, uint64_t ns)
+{
+	uint64_t t0 = ns ? now_ns() : 0;
+
+	if (!ns)
+		return;
+	ferry_agent_wait_begin(ctx);
+	for (;;) {
+		struct pollfd p = {.fd = ctx->sock, .events = POLLIN};
+
+		if (poll(&p, 1, 0) > 0)
+			break;
+		if (ferry_agent_serve(ctx)) {
+			t0 = now_ns();
+			continue;
+		}
+		if (now_ns() - t0 >= ns)
+			break;
+		sched_yield();
+	}
+	ferry_agent_wait_end(ctx);
+}
 
 int ferry_transact(struct ferry_ctx *ctx, struct ferry_msg *m, const void *in, size_t in_size,
 		   void *out, size_t out_room, const uint64_t *out_len, bool always_out)
@@ -37,19 +75,19 @@ int ferry_transact(struct ferry_ctx *ctx, struct ferry_msg *m, const void *in, s
 		/*
 		 * A launch is answered sooner than a wake-up would take, and so
 		 * is short device work, a 4 KiB fault included: its median went
-		 * from 26-32 us to 13-22 us with this spin (2026-11-26; an
-		 * earlier measurement, when the agent polled less, had found
-		 * the spin keeping the agent from a CPU). Longer work outlasts
-		 * the spin and sleeps. A synchronous migration to the host: as
-		 * long as its copy should take (at 5 GB/s, up to 2 ms), as
-		 * waking from an idle CPU costs a fifth of a 2 MiB migration.
-		 * Not one to the device: the host agent zaps this process's
-		 * view meanwhile, on the CPU the copy leaves free, and a
-		 * spinner here took it half of the time (0.72-0.77 x memcpy
-		 * instead of 0.90-0.99).
+		 * from 26-32 us to 13-22 us with this spin (2026-11-26). While
+		 * it polls, this thread serves the host agent's mailbox, so
+		 * that one host thread runs: with the agent thread polling on
+		 * the other CPU, a fault's zap took 17 us instead of 2 (the TLB
+		 * flush's IPI). Longer work outlasts the spin and sleeps. A
+		 * synchronous migration to the host: as long as its copy should
+		 * take (at 5 GB/s, up to 2 ms), as waking from an idle CPU
+		 * costs a fifth of a 2 MiB migration. Not one to the device:
+		 * polling there, serving the zaps or not, measured the same as
+		 * the agent thread serving them (1.01-1.04 x memcpy).
 		 */
 		if (m->op == FERRY_MSG_CL_LAUNCH || m->op == FERRY_MSG_DEVWORK)
-			ferry_spin_readable(ctx->sock);
+			spin_serving(ctx, ferry_spin_ns());
 		else if (m->op == FERRY_MSG_IOCTL && m->cmd == FERRY_IOCTL_MIGRATE &&
 			 m->u.migrate.target == FERRY_LOC_HOST &&
 			 !(m->u.migrate.flags & FERRY_MIGRATE_ASYNC) && ferry_spin_ns()) {
@@ -74,14 +112,6 @@ int ferry_request(struct ferry_ctx *ctx, struct ferry_msg *m)
 	int r = ferry_transact(ctx, m, NULL, 0, NULL, 0, NULL, false);
 
 	return r ? r : (int)m->status;
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
 static int wait_fence(struct ferry_ctx *ctx, struct ferry_wait *w)

@@ -145,10 +145,24 @@ int ferry_wait_launch(struct ferry_ctx *ctx, uint64_t fence)
 	struct ferry_meta *m = ctx->meta;
 	uint64_t spin = ferry_spin_ns(), t0 = spin ? spin_now_ns() : 0;
 
-	/* a short kernel completes sooner than a futex wake-up would arrive */
-	while (spin && __atomic_load_n(&m->launch_done, __ATOMIC_ACQUIRE) < fence &&
-	       spin_now_ns() - t0 < spin)
-		sched_yield();
+	/*
+	 * A short kernel completes sooner than a futex wake-up would arrive.
+	 * Meanwhile this thread serves the host agent's mailbox (the kernel's
+	 * faults zap this process's view), and keeps polling while it does.
+	 */
+	if (spin) {
+		ferry_agent_wait_begin(ctx);
+		while (__atomic_load_n(&m->launch_done, __ATOMIC_ACQUIRE) < fence) {
+			if (ferry_agent_serve(ctx)) {
+				t0 = spin_now_ns();
+				continue;
+			}
+			if (spin_now_ns() - t0 >= spin)
+				break;
+			sched_yield();
+		}
+		ferry_agent_wait_end(ctx);
+	}
 	for (;;) {
 		uint32_t seen = __atomic_load_n(&m->launch_futex, __ATOMIC_ACQUIRE);
 		struct timespec ts = {.tv_sec = 0, .tv_nsec = 20 * 1000 * 1000};

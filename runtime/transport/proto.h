@@ -132,6 +132,12 @@ struct ferry_meta {
 	uint32_t zap_op;     /* enum ferry_agent_op */
 	uint32_t host_agent; /* 1 while the host agent runs */
 	uint32_t zap_hot;    /* an explicit migration runs: the agent keeps polling */
+	/*
+	 * Host threads that poll the mailbox themselves while they wait for
+	 * the device (ferry_agent_wait_begin): the device does not wake the
+	 * agent thread for a request then.
+	 */
+	uint32_t host_waiters;
 	uint8_t state[] __attribute__((aligned(4096)));
 };
 

@@ -471,8 +471,10 @@ static uint32_t zap_post(struct udrv *u, uint64_t page, uint64_t n, uint32_t op)
 	m->zap_op = op;
 	m->zap_start = addr_of(u, page);
 	m->zap_len = n * PG;
-	req = __atomic_add_fetch(&m->zap_req, 1, __ATOMIC_RELEASE);
-	futex_wake(&m->zap_req);
+	req = __atomic_add_fetch(&m->zap_req, 1, __ATOMIC_SEQ_CST);
+	/* a host thread polls the mailbox: the agent thread sleeps, let it */
+	if (!__atomic_load_n(&m->host_waiters, __ATOMIC_SEQ_CST))
+		futex_wake(&m->zap_req);
 	return req;
 }
 
@@ -913,12 +915,11 @@ bool udrv_remote_map(struct udrv *u, uint64_t first, uint64_t n)
  * keeps the registration. A device touch in between takes SIGSEGV; this
  * handler makes it wait until the remap is over and retry, and the retry
  * faults through userfaultfd like any other touch. Every other SIGSEGV goes
- * to the disposition there was before, by faulting again.
+ * to the handler the process would have without us (sigchain.c).
  */
 static struct {
 	uint64_t base, size;
 	uint64_t gen; /* odd while a remap is in progress */
-	struct sigaction old;
 } remap_guard;
 static __thread uint64_t guard_addr, guard_gen;
 
@@ -927,8 +928,6 @@ static void remap_guard_segv(int sig, siginfo_t *si, void *uctx)
 	uint64_t a = (uint64_t)(uintptr_t)si->si_addr;
 	uint64_t g = __atomic_load_n(&remap_guard.gen, __ATOMIC_ACQUIRE);
 
-	(void)sig;
-	(void)uctx;
 	if (si->si_code == SEGV_ACCERR && a - remap_guard.base < remap_guard.size) {
 		if (g & 1) {
 			while (__atomic_load_n(&remap_guard.gen, __ATOMIC_ACQUIRE) == g)
@@ -942,29 +941,15 @@ static void remap_guard_segv(int sig, siginfo_t *si, void *uctx)
 			return;
 		}
 	}
-	sigaction(SIGSEGV, &remap_guard.old, NULL);
+	udrv_signal_forward(sig, si, uctx);
 }
 
-/*
- * Once per process: an INIT retried at another address (the first one was
- * taken here) calls udrv_init again, and a second sigaction() would record
- * this handler as the previous one, turning every other SIGSEGV (a kernel
- * that faults) into an endless loop instead of the process's death.
- */
+/* Once per process (udrv_signal_own): an INIT retried at another address calls udrv_init again. */
 static int remap_guard_install(uint64_t base, uint64_t size)
 {
-	struct sigaction sa = {.sa_sigaction = remap_guard_segv, .sa_flags = SA_SIGINFO};
-	static bool installed;
-
 	remap_guard.base = base;
 	remap_guard.size = size;
-	if (installed)
-		return 0;
-	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGSEGV, &sa, &remap_guard.old))
-		return -errno;
-	installed = true;
-	return 0;
+	return udrv_signal_own(SIGSEGV, remap_guard_segv);
 }
 
 void udrv_remote_unmap(struct udrv *u, uint64_t first, uint64_t n)
@@ -1472,8 +1457,18 @@ int udrv_init(struct udrv *u, uint64_t base, uint64_t size, uint64_t device_memo
 	u->dev_uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
 	if (u->dev_uffd < 0)
 		return -errno;
+#if defined(__x86_64__) /* the handler reads the x86 page-fault error code */
+	u->inline_faults = !getenv("FERRY_FAULT_INLINE") || atoi(getenv("FERRY_FAULT_INLINE"));
+#endif
+	if (u->inline_faults)
+		api.features |= UFFD_FEATURE_SIGBUS;
 	if (ioctl(u->dev_uffd, UFFDIO_API, &api))
 		return -errno;
+	if (u->inline_faults) {
+		err = udrv_inline_faults_install(u);
+		if (err)
+			return err;
+	}
 	/* write-protect mode: read-only duplicated pages */
 	reg = (struct uffdio_register){.range = {.start = base, .len = size}, .mode = VIEW_MODES};
 	if (ioctl(u->dev_uffd, UFFDIO_REGISTER, &reg))

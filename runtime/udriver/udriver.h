@@ -33,6 +33,7 @@
 #define FERRY_UDRIVER_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -118,6 +119,7 @@ struct udrv {
 	pthread_t fault_thread;
 	int stop_efd;
 	uint32_t spin_us;
+	bool inline_faults; /* device faults are resolved in the faulting thread (fault.c) */
 	/* host readahead (fault.c): the window, and the region whose fault would continue it */
 	uint32_t ra_window, ra_expect;
 	/* FERRY_TRACE: why the mechanism is moving pages now (enum ferry_trace_cause; u->lock) */
@@ -164,5 +166,14 @@ void udrv_host_wp(struct udrv *u, uint64_t page, uint64_t n, bool on);
 uint64_t udrv_now_ns(void);
 /* Device work starts (+1) or ends (-1). */
 void udrv_busy(struct udrv *u, int delta);
+/* fault.c: resolve device faults in the faulting thread from now on (SIGBUS) */
+int udrv_inline_faults_install(struct udrv *u);
+/*
+ * sigchain.c: install @handler for @sig, once per process, and keep it there:
+ * a handler another library sets for @sig later is only recorded, and
+ * udrv_signal_forward() passes it a signal that is not the driver's.
+ */
+int udrv_signal_own(int sig, void (*handler)(int, siginfo_t *, void *));
+void udrv_signal_forward(int sig, siginfo_t *si, void *uctx);
 
 #endif /* FERRY_UDRIVER_H */
