@@ -76,13 +76,14 @@ size_t ferry_alloc_list(struct ferry_ctx *ctx, struct ferry_range *out, size_t m
 /*
  * core/session.c: the host agent's mailbox. ferry_agent_serve() serves a
  * pending request, if any and if no other thread is serving it, and returns
- * whether it did. A thread that polls while it waits for the device serves
- * the mailbox between its polls, between ferry_agent_wait_begin() and
- * ferry_agent_wait_end(): the agent thread sleeps meanwhile.
+ * whether it did. ferry_agent_poll() polls @ready(@ctx, @arg) for up to @ns
+ * (from the last request served: the device is working then), serving the
+ * mailbox meanwhile while the agent thread sleeps; returns @ready's last
+ * answer.
  */
 bool ferry_agent_serve(struct ferry_ctx *ctx);
-void ferry_agent_wait_begin(struct ferry_ctx *ctx);
-void ferry_agent_wait_end(struct ferry_ctx *ctx);
+bool ferry_agent_poll(struct ferry_ctx *ctx, bool (*ready)(struct ferry_ctx *, const void *),
+		      const void *arg, uint64_t ns);
 
 /*
  * One request and its reply, with payloads in the staging buffer: @in

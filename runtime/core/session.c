@@ -317,7 +317,7 @@ static void recover(struct ferry_ctx *ctx)
  * would free and the next migration would allocate again), or to map sysmem
  * pages into it (the driver copies the next piece of a migration meanwhile).
  * Served by the agent thread, or by a host thread that polls while it waits
- * for the device (ferry_agent_wait_begin): that thread is already on a CPU,
+ * for the device (ferry_agent_poll): that thread is already on a CPU,
  * and with one host thread running the zap's TLB flush stays on its CPU
  * where a second one costs an IPI (a 4 KiB fault's zap took 17 us instead
  * of 2 when the agent and a polling host thread ran on both CPUs).
@@ -356,19 +356,40 @@ bool ferry_agent_serve(struct ferry_ctx *ctx)
 	return true;
 }
 
-void ferry_agent_wait_begin(struct ferry_ctx *ctx)
+static uint64_t poll_now_ns(void)
 {
-	__atomic_add_fetch(&ctx->meta->host_waiters, 1, __ATOMIC_SEQ_CST);
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-void ferry_agent_wait_end(struct ferry_ctx *ctx)
+bool ferry_agent_poll(struct ferry_ctx *ctx, bool (*ready)(struct ferry_ctx *, const void *),
+		      const void *arg, uint64_t ns)
 {
+	uint64_t t0 = poll_now_ns();
+	bool r;
+
+	__atomic_add_fetch(&ctx->meta->host_waiters, 1, __ATOMIC_SEQ_CST);
+	for (;;) {
+		r = ready(ctx, arg);
+		if (r)
+			break;
+		if (ferry_agent_serve(ctx)) {
+			t0 = poll_now_ns(); /* the device works: keep polling */
+			continue;
+		}
+		if (poll_now_ns() - t0 >= ns)
+			break;
+		sched_yield(); /* let a runnable thread on this CPU go first */
+	}
 	__atomic_sub_fetch(&ctx->meta->host_waiters, 1, __ATOMIC_SEQ_CST);
 	/*
 	 * A request posted while we polled woke nobody: serve it (the
 	 * device's zap_post bumps zap_req, then reads host_waiters).
 	 */
 	ferry_agent_serve(ctx);
+	return r;
 }
 
 /*

@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
-#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <linux/futex.h>
@@ -19,40 +18,13 @@
 #include "core/ctx.h"
 #include "transport/trace.h"
 
-static uint64_t now_ns(void)
+/* ferry_agent_poll(): the answer is there */
+static bool sock_readable(struct ferry_ctx *ctx, const void *arg)
 {
-	struct timespec ts;
+	struct pollfd p = {.fd = ctx->sock, .events = POLLIN};
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-/*
- * Poll the socket for up to @ns, serving the host agent's mailbox meanwhile:
- * the faults of the device work we wait for zap this process's view. While
- * requests keep coming, the device works and the polling goes on.
- */
-static void spin_serving(struct ferry_ctx *ctx, uint64_t ns)
-{
-	uint64_t t0 = ns ? now_ns() : 0;
-
-	if (!ns)
-		return;
-	ferry_agent_wait_begin(ctx);
-	for (;;) {
-		struct pollfd p = {.fd = ctx->sock, .events = POLLIN};
-
-		if (poll(&p, 1, 0) > 0)
-			break;
-		if (ferry_agent_serve(ctx)) {
-			t0 = now_ns();
-			continue;
-		}
-		if (now_ns() - t0 >= ns)
-			break;
-		sched_yield();
-	}
-	ferry_agent_wait_end(ctx);
+	(void)arg;
+	return poll(&p, 1, 0) > 0;
 }
 
 int ferry_transact(struct ferry_ctx *ctx, struct ferry_msg *m, const void *in, size_t in_size,
@@ -86,8 +58,8 @@ int ferry_transact(struct ferry_ctx *ctx, struct ferry_msg *m, const void *in, s
 		 * polling there, serving the zaps or not, measured the same as
 		 * the agent thread serving them (1.01-1.04 x memcpy).
 		 */
-		if (m->op == FERRY_MSG_CL_LAUNCH || m->op == FERRY_MSG_DEVWORK)
-			spin_serving(ctx, ferry_spin_ns());
+		if ((m->op == FERRY_MSG_CL_LAUNCH || m->op == FERRY_MSG_DEVWORK) && ferry_spin_ns())
+			ferry_agent_poll(ctx, sock_readable, NULL, ferry_spin_ns());
 		else if (m->op == FERRY_MSG_IOCTL && m->cmd == FERRY_IOCTL_MIGRATE &&
 			 m->u.migrate.target == FERRY_LOC_HOST &&
 			 !(m->u.migrate.flags & FERRY_MIGRATE_ASYNC) && ferry_spin_ns()) {
@@ -112,6 +84,14 @@ int ferry_request(struct ferry_ctx *ctx, struct ferry_msg *m)
 	int r = ferry_transact(ctx, m, NULL, 0, NULL, 0, NULL, false);
 
 	return r ? r : (int)m->status;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
 static int wait_fence(struct ferry_ctx *ctx, struct ferry_wait *w)

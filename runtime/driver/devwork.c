@@ -2,7 +2,6 @@
 /* devwork.c - asking ferry-device to touch window memory (device work). */
 #include <errno.h>
 #include <linux/futex.h>
-#include <sched.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -132,37 +131,23 @@ int ferry_device_call(struct ferry_ctx *ctx, struct ferry_msg *m, const void *in
 	return r ? FERRY_CL_DEVICE_NOT_AVAILABLE : (int)m->status;
 }
 
-static uint64_t spin_now_ns(void)
+/* ferry_agent_poll(): the launch with fence *@arg is done */
+static bool launch_done(struct ferry_ctx *ctx, const void *arg)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	return __atomic_load_n(&ctx->meta->launch_done, __ATOMIC_ACQUIRE) >= *(const uint64_t *)arg;
 }
 
 int ferry_wait_launch(struct ferry_ctx *ctx, uint64_t fence)
 {
 	struct ferry_meta *m = ctx->meta;
-	uint64_t spin = ferry_spin_ns(), t0 = spin ? spin_now_ns() : 0;
 
 	/*
 	 * A short kernel completes sooner than a futex wake-up would arrive.
 	 * Meanwhile this thread serves the host agent's mailbox (the kernel's
 	 * faults zap this process's view), and keeps polling while it does.
 	 */
-	if (spin) {
-		ferry_agent_wait_begin(ctx);
-		while (__atomic_load_n(&m->launch_done, __ATOMIC_ACQUIRE) < fence) {
-			if (ferry_agent_serve(ctx)) {
-				t0 = spin_now_ns();
-				continue;
-			}
-			if (spin_now_ns() - t0 >= spin)
-				break;
-			sched_yield();
-		}
-		ferry_agent_wait_end(ctx);
-	}
+	if (ferry_spin_ns())
+		ferry_agent_poll(ctx, launch_done, &fence, ferry_spin_ns());
 	for (;;) {
 		uint32_t seen = __atomic_load_n(&m->launch_futex, __ATOMIC_ACQUIRE);
 		struct timespec ts = {.tv_sec = 0, .tv_nsec = 20 * 1000 * 1000};

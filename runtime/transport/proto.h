@@ -134,7 +134,7 @@ struct ferry_meta {
 	uint32_t zap_hot;    /* an explicit migration runs: the agent keeps polling */
 	/*
 	 * Host threads that poll the mailbox themselves while they wait for
-	 * the device (ferry_agent_wait_begin): the device does not wake the
+	 * the device (ferry_agent_poll): the device does not wake the
 	 * agent thread for a request then.
 	 */
 	uint32_t host_waiters;

@@ -23,6 +23,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "udriver/udriver.h"
@@ -71,6 +72,12 @@ int udrv_signal_own(int sig, void (*handler)(int, siginfo_t *, void *))
 
 	if (!real)
 		return -ENOSYS;
+	/* the libraries' calls land here only if the executable exports it */
+	if (dlsym(RTLD_DEFAULT, "sigaction") != (void *)sigaction) {
+		fprintf(stderr, "ferry-device: sigaction() is not interposed (link with "
+				"-Wl,--export-dynamic-symbol=sigaction)\n");
+		return -ENOTSUP;
+	}
 	sigemptyset(&sa.sa_mask);
 	pthread_mutex_lock(&chain_lock);
 	/* once per signal: a second call would chain our own handler */
