@@ -297,15 +297,14 @@ static void resolve_host(struct udrv *u, uint64_t page, bool wp, uint32_t *ra)
 	udrv_wake(u->host_uffd, u->base + first * PG, n * PG);
 }
 
-static void resolve(struct udrv *u, struct fault *f, int n)
+/* Resolve a batch sorted by cmp_fault() (u->lock held). */
+static void resolve_locked(struct udrv *u, const struct fault *f, int n)
 {
 	struct ferry_counters *c = &u->meta->counters;
 	uint64_t t0 = udrv_now_ns();
 	uint64_t last_block = UINT64_MAX, blocks = 0, host = 0;
 	uint32_t last_side = UINT32_MAX, ra = UINT32_MAX;
 
-	qsort(f, (size_t)n, sizeof(*f), cmp_fault);
-	pthread_mutex_lock(&u->lock);
 	u->trace_cause = FERRY_TR_CAUSE_FAULT;
 	c->fault_batches++;
 	for (int i = 0; i < n; i++) {
@@ -322,7 +321,10 @@ static void resolve(struct udrv *u, struct fault *f, int n)
 			int uffd = f[i].side == SIDE_DEVICE ? u->dev_uffd : u->host_uffd;
 
 			udrv_map_range(uffd, u->base + f[i].page * PG, PG);
-			udrv_wake(uffd, u->base + f[i].page * PG, PG);
+			if (f[i].side == SIDE_HOST)
+				udrv_wake(uffd, u->base + f[i].page * PG, PG);
+			else
+				dev_wake(u, f[i].page, 1);
 			continue;
 		}
 		last_block = block;
@@ -336,10 +338,17 @@ static void resolve(struct udrv *u, struct fault *f, int n)
 	if (ra != UINT32_MAX)
 		read_ahead(u, ra);
 	c->fault_ns += udrv_now_ns() - t0;
-	pthread_mutex_unlock(&u->lock);
 	if (FERRY_TRACE_ON())
 		ferry_trace_event(FERRY_TR_FAULT, "fault batch", t0, udrv_now_ns() - t0,
 				  (uint64_t)n, host, (uint64_t)n - host, blocks);
+}
+
+static void resolve(struct udrv *u, struct fault *f, int n)
+{
+	qsort(f, (size_t)n, sizeof(*f), cmp_fault);
+	pthread_mutex_lock(&u->lock);
+	resolve_locked(u, f, n);
+	pthread_mutex_unlock(&u->lock);
 }
 
 /*
@@ -350,57 +359,91 @@ static void resolve(struct udrv *u, struct fault *f, int n)
  * fault thread's two wake-ups (it, then the faulting thread) are gone: in a
  * 2-CPU VM each cost 8-10 us whenever the thread to wake was not on the
  * waker's CPU, which made the 4 KiB fault's median 13 us or 26-38 us by
- * where the scheduler had put the threads; in-thread it is 9.5-10 us every
- * time. Device faults are no longer batched: each thread resolves its own
- * under u->lock, and one that finds its block resolved only maps its page.
- * Faults the kernel takes for the device (a system call given a window
- * address) fail with EFAULT instead of waiting: ferry-device makes none.
+ * where the scheduler had put the threads; in-thread it is 8-10 us every
+ * time. Faults the kernel takes for the device (a system call given a
+ * window address) fail with EFAULT instead of waiting: ferry-device makes
+ * none.
+ *
+ * Device faults are still batched, by combining: a faulting thread pushes
+ * its fault on a list, then takes u->lock; whoever gets the lock first
+ * resolves every fault on the list in one batch (sorted and coalesced per
+ * block, as the fault thread does) and the others, getting the lock after
+ * it, find theirs done and return.
  */
+struct inline_fault {
+	struct inline_fault *next;
+	struct fault f;
+	bool done; /* under u->lock */
+};
+
 static struct udrv *inline_fault_u;
+static struct inline_fault *inline_pending; /* pushed lock-free, taken under u->lock */
 static __thread uint64_t inline_last = UINT64_MAX, inline_repeats;
 static __thread uint8_t inline_state;
+
+/* Resolve every pending device fault (u->lock held). */
+static void inline_combine(struct udrv *u)
+{
+	struct inline_fault *p = __atomic_exchange_n(&inline_pending, NULL, __ATOMIC_ACQ_REL);
+	struct fault batch[64];
+
+	while (p) {
+		struct inline_fault *q = p, *next;
+		int n = 0;
+
+		for (; q && n < (int)(sizeof(batch) / sizeof(batch[0])); q = q->next)
+			batch[n++] = q->f;
+		qsort(batch, (size_t)n, sizeof(batch[0]), cmp_fault);
+		resolve_locked(u, batch, n);
+		for (; p != q; p = next) {
+			next = p->next;
+			p->done = true;
+		}
+	}
+}
 
 static void inline_fault_sigbus(int sig, siginfo_t *si, void *uctx)
 {
 	struct udrv *u = __atomic_load_n(&inline_fault_u, __ATOMIC_ACQUIRE);
-	struct ferry_counters *c;
-	uint64_t a = (uint64_t)(uintptr_t)si->si_addr, page, err, t0;
+	uint64_t a = (uint64_t)(uintptr_t)si->si_addr, err;
 	const ucontext_t *uc = uctx;
 	int saved_errno = errno;
+	struct inline_fault me = {0};
 
 	if (!u || si->si_code != BUS_ADRERR || a - u->base >= u->size) {
 		udrv_signal_forward(sig, si, uctx);
 		return;
 	}
-	page = (a - u->base) / PG;
-	/* the x86 page-fault error code: bit 0 the page was present, bit 1 a write */
-	err = (uint64_t)uc->uc_mcontext.gregs[REG_ERR];
-	c = &u->meta->counters;
-	t0 = udrv_now_ns();
-	pthread_mutex_lock(&u->lock);
+	me.f.page = (a - u->base) / PG;
 	/*
-	 * The page is where the last fault of this thread on it left it, and
+	 * The page is where this thread's last fault on it left it, and
 	 * faults again and again: this is not userfaultfd's SIGBUS (shmem
 	 * out of space, say). A page the host took meanwhile is progress.
 	 */
-	inline_repeats =
-		page == inline_last && u->state[page] == inline_state ? inline_repeats + 1 : 0;
-	inline_last = page;
+	inline_repeats = me.f.page == inline_last &&
+					 __atomic_load_n(&u->state[me.f.page], __ATOMIC_RELAXED) ==
+						 inline_state
+				 ? inline_repeats + 1
+				 : 0;
+	inline_last = me.f.page;
 	if (inline_repeats > 100) {
-		pthread_mutex_unlock(&u->lock);
 		udrv_signal_forward(sig, si, uctx);
 		return;
 	}
-	u->trace_cause = FERRY_TR_CAUSE_FAULT;
-	c->fault_batches++;
-	c->faults_device++;
-	resolve_device(u, page, err & 2, err & 1);
-	inline_state = u->state[page];
-	c->fault_ns += udrv_now_ns() - t0;
+	/* the x86 page-fault error code: bit 0 the page was present, bit 1 a write */
+	err = (uint64_t)uc->uc_mcontext.gregs[REG_ERR];
+	me.f.side = SIDE_DEVICE;
+	me.f.wp = !!(err & 1);
+	me.f.write = !!(err & 2);
+	me.next = __atomic_load_n(&inline_pending, __ATOMIC_RELAXED);
+	while (!__atomic_compare_exchange_n(&inline_pending, &me.next, &me, true, __ATOMIC_RELEASE,
+					    __ATOMIC_RELAXED))
+		;
+	pthread_mutex_lock(&u->lock);
+	if (!me.done)
+		inline_combine(u);
+	inline_state = u->state[me.f.page];
 	pthread_mutex_unlock(&u->lock);
-	if (FERRY_TRACE_ON())
-		ferry_trace_event(FERRY_TR_FAULT, "device fault", t0, udrv_now_ns() - t0, 1, 0, 1,
-				  1);
 	errno = saved_errno;
 }
 
