@@ -17,7 +17,6 @@
 #include <ucontext.h>
 #include <linux/userfaultfd.h>
 #include <poll.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
