@@ -53,6 +53,13 @@ struct node {
 static const char *source =
 	"typedef struct { int a; float b; long c; char d[8]; } pod_t;\n"
 	"typedef struct node { __global struct node *next; int value; int pad; } node_t;\n"
+	"typedef struct { int v[10240]; } big_t;\n"
+	"\n"
+	"__kernel void big_args(big_t a, big_t b, __global int *out)\n"
+	"{\n"
+	"	out[0] = a.v[0] + a.v[10239];\n"
+	"	out[1] = b.v[0] + b.v[10239];\n"
+	"}\n"
 	"\n"
 	"__kernel void vadd(__global const float *a, __global const float *b, __global float *c)\n"
 	"{\n"
@@ -361,6 +368,66 @@ static void test_scalar_args(void **state)
 	assert_int_equal(out[4], 0x123456789ALL);
 	assert_int_equal(clReleaseKernel(k), CL_SUCCESS);
 	clSVMFree(ctx, out);
+}
+
+/*
+ * Arguments beyond what a posted launch carries (FERRY_POST_MAX, 64 KiB: two
+ * 40 KiB structs by value) go the synchronous way, in order with the posted
+ * launches around them.
+ */
+static void test_large_by_value_args(void **state)
+{
+	static cl_int a[10240], b[10240];
+	cl_kernel big = kernel("big_args"), k = kernel("scalars");
+	cl_int *out = svm(2 * sizeof(cl_int));
+	cl_long *sc = svm(16 * sizeof(cl_long));
+	pod_t s = {.a = 1};
+	cl_int4 v = {{0}};
+	cl_int i = 5;
+	cl_float f = 0;
+	cl_ulong u = 0;
+	cl_char c = 0;
+
+	(void)state;
+	a[0] = 1;
+	a[10239] = 2;
+	b[0] = 30;
+	b[10239] = 40;
+	out[0] = out[1] = -1;
+	set_arg(big, 0, sizeof(a), a);
+	set_arg(big, 1, sizeof(b), b);
+	set_ptr(big, 2, out);
+	set_ptr(k, 0, sc);
+	set_arg(k, 1, sizeof(i), &i);
+	set_arg(k, 2, sizeof(f), &f);
+	set_arg(k, 3, sizeof(s), &s);
+	set_arg(k, 4, sizeof(u), &u);
+	set_arg(k, 5, sizeof(c), &c);
+	set_arg(k, 6, sizeof(v), &v);
+	sc[0] = -1;
+	{
+		size_t one = 1;
+
+		assert_int_equal(
+			clEnqueueNDRangeKernel(queue, k, 1, NULL, &one, NULL, 0, NULL, NULL),
+			CL_SUCCESS);
+		assert_int_equal(
+			clEnqueueNDRangeKernel(queue, big, 1, NULL, &one, NULL, 0, NULL, NULL),
+			CL_SUCCESS);
+		i = 6;
+		set_arg(k, 1, sizeof(i), &i);
+		assert_int_equal(
+			clEnqueueNDRangeKernel(queue, k, 1, NULL, &one, NULL, 0, NULL, NULL),
+			CL_SUCCESS);
+	}
+	assert_int_equal(clFinish(queue), CL_SUCCESS);
+	assert_int_equal(out[0], 3);
+	assert_int_equal(out[1], 70);
+	assert_int_equal(sc[0], 6); /* the last launch ran last */
+	assert_int_equal(clReleaseKernel(big), CL_SUCCESS);
+	assert_int_equal(clReleaseKernel(k), CL_SUCCESS);
+	clSVMFree(ctx, out);
+	clSVMFree(ctx, sc);
 }
 
 /* Sum of in[] per work-group of @local items, through __local scratch. */
@@ -1428,6 +1495,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_vector_add),
 		cmocka_unit_test(test_scalar_args),
+		cmocka_unit_test(test_large_by_value_args),
 		cmocka_unit_test(test_local_memory),
 		cmocka_unit_test(test_ndrange_shapes),
 		cmocka_unit_test(test_ndrange_errors),

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* kernel.c - kernels, their arguments, and clEnqueueNDRangeKernel. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -324,11 +325,17 @@ static cl_int launch_run(void *p)
 
 	if (!vas)
 		return CL_DEVICE_NOT_AVAILABLE;
-	a->m.u.cl.pad = 1; /* asynchronous: the queue's worker waits for the fence */
-	err = ferry_device_call(vas, &a->m, a->payload, a->bytes, NULL, 0);
-	if (err == CL_SUCCESS)
-		a->h.fence = a->m.u.cl.id2;
-	return err;
+	/* asynchronous and unanswered: the queue's worker waits for the fence */
+	switch (ferry_launch_post(vas, &a->m, a->payload, a->bytes, &a->h.fence)) {
+	case 0:
+		return CL_SUCCESS;
+	case -E2BIG: /* arguments beyond a datagram: launched and finished in one request */
+		a->m.op = FERRY_MSG_CL_LAUNCH;
+		err = ferry_device_call(vas, &a->m, a->payload, a->bytes, NULL, 0);
+		return err;
+	default:
+		return CL_DEVICE_NOT_AVAILABLE;
+	}
 }
 
 CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueNDRangeKernel(

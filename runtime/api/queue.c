@@ -297,6 +297,7 @@ static void *worker_main(void *arg)
 {
 	cl_command_queue q = arg;
 	struct ferry_cmd *flight = NULL, **flight_tail = &flight;
+	unsigned nflight = 0;
 
 	ferry_trace_thread_name("command queue");
 
@@ -307,14 +308,18 @@ static void *worker_main(void *arg)
 		cl_int st = CL_SUCCESS;
 
 		if (flight && (!q->head || q->head->nwait || !q->head->arg ||
-			       !((struct ferry_cmd_head *)q->head->arg)->pipeline)) {
+			       !((struct ferry_cmd_head *)q->head->arg)->pipeline ||
+			       nflight >= FERRY_FENCE_RING / 4)) {
 			/*
 			 * Launches are in flight and the next command may depend on
-			 * them (or there is none): complete them first.
+			 * them (or there is none): complete them first. So too
+			 * before a quarter of the device's status ring is in flight:
+			 * a fence's status is overwritten FERRY_FENCE_RING fences on.
 			 */
 			pthread_mutex_unlock(&q->lock);
 			drain(q, &flight);
 			flight_tail = &flight;
+			nflight = 0;
 			pthread_mutex_lock(&q->lock);
 			continue;
 		}
@@ -348,6 +353,7 @@ static void *worker_main(void *arg)
 			c->next = NULL;
 			*flight_tail = c;
 			flight_tail = &c->next;
+			nflight++;
 		} else {
 			retire(q, c, st);
 		}

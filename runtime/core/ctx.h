@@ -45,6 +45,7 @@ struct ferry_ctx {
 
 	pthread_mutex_t io;
 	uint64_t seq;
+	uint64_t launch_seq;   /* the last posted launch's fence (under io) */
 	uint64_t last_fence;   /* highest fence handed out */
 	atomic_bool dead;      /* the device process is gone */
 	atomic_bool recovered; /* ...and the window is plain host memory again */
@@ -116,6 +117,14 @@ int ferry_device_cl_info(struct ferry_ctx *ctx, uint32_t param, size_t size, voi
  */
 int ferry_device_call(struct ferry_ctx *ctx, struct ferry_msg *m, const void *in, size_t in_size,
 		      void *out, size_t out_room);
+/*
+ * Post an asynchronous launch (FERRY_MSG_CL_POST: m->u.cl set, the
+ * ferry_karg list in @args): sent, not answered; its fence in *@fence.
+ * Returns 0, -E2BIG when @n exceeds FERRY_POST_MAX (launch synchronously
+ * then), or -ENODEV when the device is gone.
+ */
+int ferry_launch_post(struct ferry_ctx *ctx, struct ferry_msg *m, const void *args, size_t n,
+		      uint64_t *fence);
 /* Wait for an asynchronous launch's fence: its cl_int status, or CL_DEVICE_NOT_AVAILABLE. */
 int ferry_wait_launch(struct ferry_ctx *ctx, uint64_t fence);
 

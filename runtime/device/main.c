@@ -38,7 +38,8 @@ enum { FD_SYS, FD_VRAM, FD_META, FD_STAGING, FD_HOST_UFFD, FD_FINE, NFDS };
 enum { KFD_META, KFD_STAGING, KFD_FINE, KFD_DRM, NKFDS };
 
 static struct udrv drv;
-static uint64_t launch_fence;
+static uint64_t launch_fence; /* the last posted launch's */
+static uint8_t post_args[FERRY_POST_MAX];
 /* Either backend: the managed part of the window, the shared metadata. */
 static uint64_t win_base, win_size;
 static struct ferry_meta *meta_g;
@@ -61,6 +62,33 @@ static void launch_complete(uint64_t fence, int status)
 	__atomic_store_n(&m->launch_done, fence, __ATOMIC_RELEASE);
 	__atomic_fetch_add(&m->launch_futex, 1, __ATOMIC_RELEASE);
 	syscall(SYS_futex, &m->launch_futex, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
+}
+
+/*
+ * FERRY_MSG_CL_POST: queue an asynchronous launch. Nothing is answered: a
+ * launch that fails to queue completes its fence, failed, after the earlier
+ * ones. A fence out of sequence or arguments that are not the ones announced
+ * are the host's bug, not a launch's error: the device stops, and the host
+ * sees it gone.
+ */
+static void post(struct ferry_msg *m, const uint8_t *args, size_t got)
+{
+	uint64_t fence = m->u.cl.id2;
+	int st;
+
+	if (fence != launch_fence + 1 || got != m->u.cl.size) {
+		fprintf(stderr, "ferry-device: bad posted launch (fence %llu after %llu)\n",
+			(unsigned long long)fence, (unsigned long long)launch_fence);
+		_exit(1);
+	}
+	launch_fence = fence;
+	busy(1);
+	st = ferry_pocl_launch(m->u.cl.id, m->u.cl.work_dim, m->u.cl.offset, m->u.cl.global,
+			       m->u.cl.local, m->u.cl.nargs, args, got, fence);
+	if (st && ferry_pocl_fail_fence(fence, st)) {
+		busy(-1);
+		launch_complete(fence, st);
+	}
 }
 
 static void launch_done_cb(uint64_t fence, int status)
@@ -279,10 +307,18 @@ int main(int argc, char **argv)
 	if (ferry_pocl_start_completions(launch_done_cb))
 		return 1;
 	for (;;) {
+		size_t got;
+
 		ferry_spin_readable(sock); /* the next request often follows closely */
-		r = ferry_msg_recv(sock, &m, NULL, NULL, 0);
+		r = ferry_msg_recv_with(sock, &m, post_args, sizeof(post_args), &got);
 		if (r == -EPIPE)
 			_exit(0); /* the host is gone */
+		if (!r && m.op == FERRY_MSG_CL_POST) {
+			post(&m, post_args, got); /* no reply */
+			continue;
+		}
+		if (!r && got)
+			r = -EPROTO; /* only a posted launch carries arguments */
 		if (r) {
 			fprintf(stderr, "ferry-device: protocol error %d\n", r);
 			_exit(1);
@@ -363,10 +399,7 @@ int main(int argc, char **argv)
 		case FERRY_MSG_CL_RELEASE:
 			m.status = ferry_pocl_release(m.u.cl.id, (int)m.u.cl.id2);
 			break;
-		case FERRY_MSG_CL_LAUNCH: {
-			/* u.cl.pad = 1: asynchronous, the fence comes back in u.cl.id2 */
-			uint64_t fence = m.u.cl.pad ? ++launch_fence : 0;
-
+		case FERRY_MSG_CL_LAUNCH: /* synchronous: done when answered */
 			if (m.u.cl.size > FERRY_STAGING_SIZE) {
 				m.status = CL_INVALID_VALUE_ERR;
 				break;
@@ -374,17 +407,9 @@ int main(int argc, char **argv)
 			busy(1);
 			m.status = ferry_pocl_launch(m.u.cl.id, m.u.cl.work_dim, m.u.cl.offset,
 						     m.u.cl.global, m.u.cl.local, m.u.cl.nargs,
-						     staging, m.u.cl.size, fence);
-			if (!fence) {
-				busy(-1);
-			} else if (m.status && ferry_pocl_fail_fence(fence, (int)m.status)) {
-				/* the fence completes, failed, after the earlier ones */
-				busy(-1);
-				launch_complete(fence, (int)m.status);
-			}
-			m.u.cl.id2 = fence;
+						     staging, m.u.cl.size, 0);
+			busy(-1);
 			break;
-		}
 		case FERRY_MSG_SHUTDOWN:
 			m.status = 0;
 			if (kfd < 0)

@@ -131,6 +131,31 @@ int ferry_device_call(struct ferry_ctx *ctx, struct ferry_msg *m, const void *in
 	return r ? FERRY_CL_DEVICE_NOT_AVAILABLE : (int)m->status;
 }
 
+int ferry_launch_post(struct ferry_ctx *ctx, struct ferry_msg *m, const void *args, size_t n,
+		      uint64_t *fence)
+{
+	int r;
+
+	if (n > FERRY_POST_MAX)
+		return -E2BIG;
+	if (atomic_load(&ctx->dead))
+		return -ENODEV;
+	/* fences in the order the device receives them: numbered under the socket's lock */
+	pthread_mutex_lock(&ctx->io);
+	m->magic = FERRY_PROTO_MAGIC;
+	m->op = FERRY_MSG_CL_POST;
+	m->seq = ++ctx->seq;
+	m->u.cl.size = n;
+	m->u.cl.id2 = ctx->launch_seq + 1;
+	r = ferry_msg_send_with(ctx->sock, m, args, n);
+	if (!r)
+		*fence = ++ctx->launch_seq;
+	pthread_mutex_unlock(&ctx->io);
+	if (r == -EPIPE)
+		atomic_store(&ctx->dead, true);
+	return r ? -ENODEV : 0;
+}
+
 /* ferry_agent_poll(): the launch with fence *@arg is done */
 static bool launch_done(struct ferry_ctx *ctx, const void *arg)
 {

@@ -98,6 +98,47 @@ int ferry_msg_recv(int sock, struct ferry_msg *m, int *fds, int *nfds, int maxfd
 	return 0;
 }
 
+int ferry_msg_send_with(int sock, const struct ferry_msg *m, const void *payload, size_t n)
+{
+	struct iovec iov[2] = {{.iov_base = (void *)m, .iov_len = sizeof(*m)},
+			       {.iov_base = (void *)payload, .iov_len = n}};
+	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = n ? 2 : 1};
+
+	for (;;) {
+		ssize_t r = sendmsg(sock, &mh, MSG_NOSIGNAL);
+
+		if (r == (ssize_t)(sizeof(*m) + n))
+			return 0;
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && (errno == EPIPE || errno == ECONNRESET))
+			return -EPIPE;
+		return r < 0 ? -errno : -EIO;
+	}
+}
+
+int ferry_msg_recv_with(int sock, struct ferry_msg *m, void *payload, size_t room, size_t *got)
+{
+	struct iovec iov[2] = {{.iov_base = m, .iov_len = sizeof(*m)},
+			       {.iov_base = payload, .iov_len = room}};
+	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
+	ssize_t n;
+
+	*got = 0;
+	do
+		n = recvmsg(sock, &mh, 0);
+	while (n < 0 && errno == EINTR);
+	if (n == 0)
+		return -EPIPE;
+	if (n < 0)
+		return errno == ECONNRESET ? -EPIPE : -errno;
+	if ((mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || n < (ssize_t)sizeof(*m) ||
+	    m->magic != FERRY_PROTO_MAGIC)
+		return -EPROTO;
+	*got = (size_t)n - sizeof(*m);
+	return 0;
+}
+
 int ferry_check_range(uint64_t base, uint64_t wsize, uint64_t start, uint64_t size)
 {
 	if (size == 0 || (start & (FERRY_PAGE_SIZE - 1)) || (size & (FERRY_PAGE_SIZE - 1)))

@@ -3,7 +3,8 @@
  * proto.h - what libferry and ferry-device say to each other.
  *
  * One SOCK_SEQPACKET socket pair carries requests (host -> device) and their
- * replies, strictly one reply per request, in order. File descriptors travel
+ * replies, strictly one reply per request, in order, except FERRY_MSG_CL_POST
+ * (an asynchronous kernel launch), which has none: its fence reports it. File descriptors travel
  * with SCM_RIGHTS in the INIT request. Bulk data (device reads and writes)
  * goes through a shared staging memfd; per-page residency, counters and the
  * completion of asynchronous migrations live in a shared metadata memfd that
@@ -21,19 +22,29 @@
 #define FERRY_PROTO_MAGIC 0x59525245u /* "ERRY" */
 #define FERRY_STAGING_SIZE (4u << 20)
 #define FERRY_FENCE_RING 256
+#define FERRY_POST_MAX (64u << 10) /* argument bytes a FERRY_MSG_CL_POST carries */
 
 enum ferry_msg_op {
 	FERRY_MSG_INIT = 1,    /* fds: sysmem, vram, meta, staging, host uffd */
 	FERRY_MSG_IOCTL = 2,   /* payload: cmd + argument structure */
 	FERRY_MSG_DEVWORK = 3, /* payload: struct ferry_dev_work */
 	FERRY_MSG_SHUTDOWN = 4,
-	FERRY_MSG_CL_DEVINFO = 5, /* u.clq: clGetDeviceInfo of PoCL's device; value in staging */
-	FERRY_MSG_CL_BUILD = 6,	  /* staging: source, options (NUL-terminated); out: id, log */
-	FERRY_MSG_CL_KERNEL = 7,  /* staging: name; u.cl.id = program; out: id, nargs */
-	FERRY_MSG_CL_LAUNCH = 8,  /* u.cl: kernel, ND-range; staging: struct ferry_karg list */
-	FERRY_MSG_CL_RELEASE = 9, /* u.cl.id: program or kernel (u.cl.id2 = 1 for a kernel) */
-	FERRY_MSG_CL_OBJINFO = 10 /* u.cl: id, id2 = FERRY_OBJINFO_*, nargs = param,
-				   * work_dim = argument index; value in staging */
+	FERRY_MSG_CL_DEVINFO = 5,  /* u.clq: clGetDeviceInfo of PoCL's device; value in staging */
+	FERRY_MSG_CL_BUILD = 6,	   /* staging: source, options (NUL-terminated); out: id, log */
+	FERRY_MSG_CL_KERNEL = 7,   /* staging: name; u.cl.id = program; out: id, nargs */
+	FERRY_MSG_CL_LAUNCH = 8,   /* u.cl: kernel, ND-range; staging: struct ferry_karg list;
+				      runs to completion before the reply */
+	FERRY_MSG_CL_RELEASE = 9,  /* u.cl.id: program or kernel (u.cl.id2 = 1 for a kernel) */
+	FERRY_MSG_CL_OBJINFO = 10, /* u.cl: id, id2 = FERRY_OBJINFO_*, nargs = param,
+				    * work_dim = argument index; value in staging */
+	/*
+	 * An asynchronous launch, and no reply: u.cl as for CL_LAUNCH, u.cl.id2
+	 * its fence (the host numbers them, one more than the last), the
+	 * struct ferry_karg list right after the message in the same datagram
+	 * (u.cl.size bytes, at most FERRY_POST_MAX). Completes, with its status,
+	 * through launch_done and launch_status in the metadata.
+	 */
+	FERRY_MSG_CL_POST = 11
 };
 
 enum {
@@ -150,6 +161,13 @@ static inline size_t ferry_meta_size(uint64_t npages)
 int ferry_msg_send(int sock, const struct ferry_msg *m, const int *fds, int nfds);
 /* Returns 0, -EPIPE on end of stream, or another negative errno. */
 int ferry_msg_recv(int sock, struct ferry_msg *m, int *fds, int *nfds, int maxfds);
+/*
+ * The same with a payload after the message in the same datagram (no
+ * descriptors): up to @room bytes into @payload, their number in *@got; a
+ * longer datagram is -EPROTO.
+ */
+int ferry_msg_send_with(int sock, const struct ferry_msg *m, const void *payload, size_t n);
+int ferry_msg_recv_with(int sock, struct ferry_msg *m, void *payload, size_t room, size_t *got);
 
 /*
  * Spinning before sleeping: a launch's answer, the next request or a
