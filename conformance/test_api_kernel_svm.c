@@ -55,6 +55,11 @@ static const char *source =
 	"typedef struct node { __global struct node *next; int value; int pad; } node_t;\n"
 	"typedef struct { int v[10240]; } big_t;\n"
 	"\n"
+	"__kernel void bump(__global int *p, int v)\n"
+	"{\n"
+	"	p[get_global_id(0)] += v;\n"
+	"}\n"
+	"\n"
 	"__kernel void big_args(big_t a, big_t b, __global int *out)\n"
 	"{\n"
 	"	out[0] = a.v[0] + a.v[10239];\n"
@@ -368,6 +373,58 @@ static void test_scalar_args(void **state)
 	assert_int_equal(out[4], 0x123456789ALL);
 	assert_int_equal(clReleaseKernel(k), CL_SUCCESS);
 	clSVMFree(ctx, out);
+}
+
+/*
+ * Small launches of a hot kernel run on PoCL's basic device in ferry-device
+ * (from the 8th): results and order hold across the switch, and around a
+ * large launch on the pthread device, all enqueued without waiting.
+ */
+static void test_small_launches_in_order(void **state)
+{
+	const size_t n = 1 << 16, one = 1;
+	cl_kernel k = kernel("bump");
+	cl_int *p = svm(n * sizeof(cl_int)), v;
+
+	(void)state;
+	memset(p, 0, n * sizeof(cl_int));
+	set_ptr(k, 0, p);
+	/* one at a time: the device is idle at each, so the hot ones go to the basic device */
+	for (v = 1; v <= 20; v++) {
+		set_arg(k, 1, sizeof(v), &v);
+		launch(k, 1);
+		assert_int_equal(p[0], v * (v + 1) / 2);
+	}
+	/* then queued without waiting: small ones behind a large one wait for it */
+	for (v = 1; v <= 20; v++) {
+		set_arg(k, 1, sizeof(v), &v);
+		assert_int_equal(
+			clEnqueueNDRangeKernel(queue, k, 1, NULL, &one, NULL, 0, NULL, NULL),
+			CL_SUCCESS);
+	}
+	v = 1000;
+	set_arg(k, 1, sizeof(v), &v);
+	assert_int_equal(clEnqueueNDRangeKernel(queue, k, 1, NULL, &n, NULL, 0, NULL, NULL),
+			 CL_SUCCESS);
+	v = -1;
+	set_arg(k, 1, sizeof(v), &v);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(
+			clEnqueueNDRangeKernel(queue, k, 1, NULL, &one, NULL, 0, NULL, NULL),
+			CL_SUCCESS);
+	assert_int_equal(clFinish(queue), CL_SUCCESS);
+	assert_int_equal(p[0], 210 + 210 + 1000 - 5);
+	for (size_t i = 1; i < n; i++)
+		if (p[i] != 1000)
+			fail_msg("p[%zu] = %d, expected 1000", i, p[i]);
+	/* and a value the host set in between is what the next small launch sees */
+	p[0] = 7;
+	v = 2;
+	set_arg(k, 1, sizeof(v), &v);
+	launch(k, 1);
+	assert_int_equal(p[0], 9);
+	assert_int_equal(clReleaseKernel(k), CL_SUCCESS);
+	clSVMFree(ctx, p);
 }
 
 /*
@@ -1496,6 +1553,7 @@ int main(void)
 		cmocka_unit_test(test_vector_add),
 		cmocka_unit_test(test_scalar_args),
 		cmocka_unit_test(test_large_by_value_args),
+		cmocka_unit_test(test_small_launches_in_order),
 		cmocka_unit_test(test_local_memory),
 		cmocka_unit_test(test_ndrange_shapes),
 		cmocka_unit_test(test_ndrange_errors),

@@ -28,7 +28,9 @@ int ferry_pocl_object_info(uint64_t id, uint32_t kind, uint32_t param, uint32_t 
 /*
  * With @fence != 0 the launch is asynchronous: the function returns once the
  * kernel is queued, and @done (ferry_pocl_start_completions) is called with
- * @fence when it completed, in launch order.
+ * @fence when it completed, in launch order. A small launch of a hot kernel
+ * with nothing pending runs on PoCL's basic device before the function
+ * returns, and @done is called from here (pocl.c).
  */
 int ferry_pocl_launch(uint64_t kernel, uint32_t work_dim, const uint64_t *offset,
 		      const uint64_t *global, const uint64_t *local, uint32_t nargs,

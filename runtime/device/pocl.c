@@ -35,12 +35,47 @@ static cl_command_queue queue;
 static cl_program programs[MAX_OBJECTS];
 static cl_kernel kernels[MAX_OBJECTS];
 
+/*
+ * Small launches. PoCL's pthread device wakes its worker threads for every
+ * launch, and inside ferry-device, on two CPUs, that wake-up was 16-35 us of
+ * an empty kernel's 43-56 us launch. PoCL's basic device runs a kernel in the
+ * thread that flushes its queue, with no worker to wake. A kernel launched
+ * SMALL_HOT times with at most SMALL_ITEMS work-items gets a twin built for
+ * the basic device (from the same source and options, in a context of its
+ * own), and from then on its small launches run on the request loop's
+ * thread, in order: only when no launch on the pthread queue is pending. Off
+ * with FERRY_SMALL_LAUNCH=0, or when POCL_DEVICES is set (PoCL then offers
+ * what it says).
+ */
+#define SMALL_ITEMS 64
+#define SMALL_HOT 8
+static cl_device_id basic_device;
+static cl_context basic_context;
+static cl_command_queue basic_queue;
+static struct {
+	char *source, *options; /* NULL source: built from a binary, no twin */
+	cl_program twin;
+	bool twin_failed;
+} program_src[MAX_OBJECTS];
+static struct {
+	uint64_t program;
+	char *name;
+	unsigned small; /* small launches so far */
+	cl_kernel twin;
+} kernel_src[MAX_OBJECTS];
+
 static void load(void)
 {
-	const char *lib = getenv("FERRY_POCL_LIBRARY");
-	void *h = dlopen(lib ? lib : "libpocl.so.2", RTLD_NOW | RTLD_LOCAL);
+	const char *lib = getenv("FERRY_POCL_LIBRARY"), *sl = getenv("FERRY_SMALL_LAUNCH");
+	bool small = !getenv("POCL_DEVICES") && (!sl || atoi(sl));
 	icd_get_platforms_fn get;
+	cl_device_id devs[4];
 	cl_uint n = 0;
+	void *h;
+
+	if (small)
+		setenv("POCL_DEVICES", "pthread basic", 1);
+	h = dlopen(lib ? lib : "libpocl.so.2", RTLD_NOW | RTLD_LOCAL);
 
 	if (!h) {
 		fprintf(stderr, "ferry-device: cannot load PoCL: %s\n", dlerror());
@@ -54,11 +89,24 @@ static void load(void)
 		return;
 	}
 	dispatch = *(const struct _cl_icd_dispatch **)platform;
-	if (dispatch->clGetDeviceIDs(platform, CL_DEVICE_TYPE_CPU, 1, &device, &n) != CL_SUCCESS ||
+	if (dispatch->clGetDeviceIDs(platform, CL_DEVICE_TYPE_CPU, 4, devs, &n) != CL_SUCCESS ||
 	    n == 0) {
 		fprintf(stderr, "ferry-device: PoCL has no CPU device\n");
-		device = NULL;
+		return;
 	}
+	/* the pthread device is Ferry's device; the basic one, if there, runs small launches */
+	device = devs[0];
+	for (cl_uint i = 0; i < n && i < 4; i++) {
+		char name[64] = "";
+
+		dispatch->clGetDeviceInfo(devs[i], CL_DEVICE_NAME, sizeof(name) - 1, name, NULL);
+		if (!strncmp(name, "basic", 5))
+			basic_device = small ? devs[i] : NULL;
+		else
+			device = devs[i];
+	}
+	if (basic_device == device)
+		basic_device = NULL;
 }
 
 /* PoCL's context and in-order queue, made on first kernel-related use. */
@@ -75,7 +123,17 @@ static cl_int ensure_queue(void)
 	if (!context)
 		return err;
 	queue = dispatch->clCreateCommandQueueWithProperties(context, device, NULL, &err);
-	return queue ? CL_SUCCESS : err;
+	if (!queue)
+		return err;
+	if (basic_device) {
+		cl_int e2 = CL_SUCCESS;
+
+		basic_context = dispatch->clCreateContext(NULL, 1, &basic_device, NULL, NULL, &e2);
+		if (basic_context)
+			basic_queue = dispatch->clCreateCommandQueueWithProperties(
+				basic_context, basic_device, NULL, &e2);
+	}
+	return CL_SUCCESS;
 }
 
 static int free_slot(void **table)
@@ -135,6 +193,15 @@ int ferry_pocl_build(const char *source, const unsigned char *binary, size_t bin
 	}
 	programs[slot] = prog;
 	*id = (uint64_t)slot;
+	if (basic_queue && source && build == CL_SUCCESS) {
+		program_src[slot].source = strdup(source);
+		program_src[slot].options = strdup(options);
+		if (!program_src[slot].source || !program_src[slot].options) {
+			free(program_src[slot].source);
+			free(program_src[slot].options);
+			program_src[slot].source = program_src[slot].options = NULL;
+		}
+	}
 	return build;
 }
 
@@ -161,6 +228,10 @@ int ferry_pocl_kernel(uint64_t program, const char *name, uint64_t *id, uint32_t
 	kernels[slot] = k;
 	*id = (uint64_t)slot;
 	*nargs = n;
+	if (program_src[program].source) {
+		kernel_src[slot].program = program;
+		kernel_src[slot].name = strdup(name);
+	}
 	return CL_SUCCESS;
 }
 
@@ -171,9 +242,22 @@ int ferry_pocl_release(uint64_t id, int is_kernel)
 	if (is_kernel && kernels[id]) {
 		dispatch->clReleaseKernel(kernels[id]);
 		kernels[id] = NULL;
+		if (kernel_src[id].twin)
+			dispatch->clReleaseKernel(kernel_src[id].twin);
+		free(kernel_src[id].name);
+		memset(&kernel_src[id], 0, sizeof(kernel_src[id]));
 	} else if (!is_kernel && programs[id]) {
 		dispatch->clReleaseProgram(programs[id]);
 		programs[id] = NULL;
+		if (program_src[id].twin)
+			dispatch->clReleaseProgram(program_src[id].twin);
+		/* its kernels (twins keep their own reference) get no twin from now on */
+		for (int i = 1; i < MAX_OBJECTS; i++)
+			if (kernel_src[i].name && kernel_src[i].program == id)
+				kernel_src[i].name[0] = '\0';
+		free(program_src[id].source);
+		free(program_src[id].options);
+		memset(&program_src[id], 0, sizeof(program_src[id]));
 	}
 	return CL_SUCCESS;
 }
@@ -253,12 +337,13 @@ static void *completion_main(void *arg)
 
 		if (FERRY_TRACE_ON() && p->event)
 			trace_kernel(p->name, p->t_queued, p->items, p->dims);
+		/* published before it leaves the list: an empty list has every fence published */
+		launch_done(p->fence, st < 0 ? st : CL_SUCCESS);
 		pthread_mutex_lock(&pend_lock);
 		pend_head = p->next;
 		if (!pend_head)
 			pend_tail = NULL;
 		pthread_mutex_unlock(&pend_lock);
-		launch_done(p->fence, st < 0 ? st : CL_SUCCESS);
 		free(p);
 	}
 	return NULL;
@@ -302,21 +387,12 @@ int ferry_pocl_start_completions(void (*done)(uint64_t fence, int status))
 	return pthread_create(&t, NULL, completion_main, NULL) ? -1 : 0;
 }
 
-int ferry_pocl_launch(uint64_t kernel, uint32_t work_dim, const uint64_t *offset,
-		      const uint64_t *global, const uint64_t *local, uint32_t nargs,
-		      const uint8_t *args, uint64_t args_size, uint64_t fence)
+/* Set @k's arguments from a ferry_karg list. */
+static cl_int set_args(cl_kernel k, uint32_t nargs, const uint8_t *args, uint64_t args_size)
 {
-	size_t off[3], glo[3], loc[3];
-	struct pending tr = {0};
 	uint64_t pos = 0;
-	cl_kernel k;
 	cl_int err;
 
-	if (kernel == 0 || kernel >= MAX_OBJECTS || !kernels[kernel])
-		return CL_INVALID_KERNEL;
-	if (work_dim < 1 || work_dim > 3)
-		return CL_INVALID_WORK_DIMENSION;
-	k = kernels[kernel];
 	for (uint32_t i = 0; i < nargs; i++) {
 		struct ferry_karg a;
 
@@ -350,17 +426,104 @@ int ferry_pocl_launch(uint64_t kernel, uint32_t work_dim, const uint64_t *offset
 		if (err)
 			return err;
 	}
+	return CL_SUCCESS;
+}
+
+/*
+ * The basic device's twin of kernel @id, once its small launches are hot
+ * (built now, in this thread, the first time), or NULL.
+ */
+static cl_kernel small_twin(uint64_t id)
+{
+	uint64_t p = kernel_src[id].program;
+	cl_int err = CL_SUCCESS;
+
+	if (!basic_queue || !kernel_src[id].name || !kernel_src[id].name[0])
+		return NULL;
+	if (kernel_src[id].twin || ++kernel_src[id].small < SMALL_HOT)
+		return kernel_src[id].twin;
+	if (!program_src[p].source) {
+		kernel_src[id].name[0] = '\0';
+		return NULL;
+	}
+	if (!program_src[p].twin && !program_src[p].twin_failed) {
+		const char *src = program_src[p].source;
+		char *opts =
+			malloc(strlen(program_src[p].options) + sizeof(" -cl-kernel-arg-info"));
+		cl_program twin =
+			dispatch->clCreateProgramWithSource(basic_context, 1, &src, NULL, &err);
+
+		if (opts && twin) {
+			strcpy(opts, program_src[p].options);
+			strcat(opts, " -cl-kernel-arg-info");
+			if (dispatch->clBuildProgram(twin, 1, &basic_device, opts, NULL, NULL) ==
+			    CL_SUCCESS) {
+				program_src[p].twin = twin;
+				twin = NULL;
+			}
+		}
+		if (twin)
+			dispatch->clReleaseProgram(twin);
+		free(opts);
+		program_src[p].twin_failed = !program_src[p].twin;
+	}
+	if (program_src[p].twin)
+		kernel_src[id].twin =
+			dispatch->clCreateKernel(program_src[p].twin, kernel_src[id].name, &err);
+	if (!kernel_src[id].twin)
+		kernel_src[id].name[0] = '\0'; /* no twin: never try again */
+	return kernel_src[id].twin;
+}
+
+int ferry_pocl_launch(uint64_t kernel, uint32_t work_dim, const uint64_t *offset,
+		      const uint64_t *global, const uint64_t *local, uint32_t nargs,
+		      const uint8_t *args, uint64_t args_size, uint64_t fence)
+{
+	size_t off[3], glo[3], loc[3], items = 1;
+	struct pending tr = {0};
+	cl_kernel k, twin;
+	cl_int err;
+
+	if (kernel == 0 || kernel >= MAX_OBJECTS || !kernels[kernel])
+		return CL_INVALID_KERNEL;
+	if (work_dim < 1 || work_dim > 3)
+		return CL_INVALID_WORK_DIMENSION;
+	k = kernels[kernel];
 	for (uint32_t d = 0; d < work_dim; d++) {
 		off[d] = (size_t)offset[d];
 		glo[d] = (size_t)global[d];
 		loc[d] = (size_t)local[d];
+		items *= glo[d];
 	}
 	if (FERRY_TRACE_ON()) {
 		tr.t_queued = ferry_trace_now();
-		tr.items = glo[0] * (work_dim > 1 ? glo[1] : 1) * (work_dim > 2 ? glo[2] : 1);
+		tr.items = items;
 		tr.dims = work_dim;
 		kernel_name(k, tr.name, sizeof(tr.name));
 	}
+	/*
+	 * A small launch of a hot kernel, with nothing pending on the pthread
+	 * queue (so in order): run now on the basic device, in this thread.
+	 */
+	if (fence && items <= SMALL_ITEMS && !__atomic_load_n(&pend_head, __ATOMIC_ACQUIRE) &&
+	    (twin = small_twin(kernel))) {
+		err = set_args(twin, nargs, args, args_size);
+		if (err)
+			return err;
+		err = dispatch->clEnqueueNDRangeKernel(basic_queue, twin, work_dim, off, glo,
+						       local[0] ? loc : NULL, 0, NULL, NULL);
+		if (err)
+			return err;
+		err = dispatch->clFinish(basic_queue);
+		if (FERRY_TRACE_ON())
+			trace_kernel(tr.name, tr.t_queued, tr.items, tr.dims);
+		/* nothing pending: every earlier fence is published, and this one is next */
+		launch_done(fence, err < 0 ? err : CL_SUCCESS);
+		return CL_SUCCESS;
+	}
+	err = set_args(k, nargs, args, args_size);
+	if (err)
+		return err;
 	if (fence) {
 		/* asynchronous: the completion thread reports the fence */
 		cl_event ev = NULL;
