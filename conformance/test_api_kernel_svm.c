@@ -428,6 +428,45 @@ static void test_small_launches_in_order(void **state)
 }
 
 /*
+ * Six queues, each with 100 launches queued: more than half the device's
+ * launch-status ring (256) would be outstanding, so posting waits for fences
+ * to complete; every launch still runs once.
+ */
+static void test_many_queues_pipelined(void **state)
+{
+	enum { QUEUES = 6, LAUNCHES = 100 };
+	cl_command_queue qs[QUEUES];
+	cl_kernel ks[QUEUES];
+	cl_int *p = svm(QUEUES * sizeof(cl_int)), err = 1;
+	const size_t one = 1;
+
+	(void)state;
+	for (int q = 0; q < QUEUES; q++) {
+		cl_int v = q + 1;
+
+		p[q] = 0;
+		qs[q] = clCreateCommandQueueWithProperties(ctx, device, NULL, &err);
+		assert_int_equal(err, CL_SUCCESS);
+		ks[q] = kernel("bump");
+		set_ptr(ks[q], 0, p + q);
+		set_arg(ks[q], 1, sizeof(v), &v);
+	}
+	for (int i = 0; i < LAUNCHES; i++)
+		for (int q = 0; q < QUEUES; q++)
+			assert_int_equal(clEnqueueNDRangeKernel(qs[q], ks[q], 1, NULL, &one, NULL,
+								0, NULL, NULL),
+					 CL_SUCCESS);
+	for (int q = 0; q < QUEUES; q++) {
+		assert_int_equal(clFinish(qs[q]), CL_SUCCESS);
+		assert_int_equal(clReleaseKernel(ks[q]), CL_SUCCESS);
+		assert_int_equal(clReleaseCommandQueue(qs[q]), CL_SUCCESS);
+	}
+	for (int q = 0; q < QUEUES; q++)
+		assert_int_equal(p[q], LAUNCHES * (q + 1));
+	clSVMFree(ctx, p);
+}
+
+/*
  * Arguments beyond what a posted launch carries (FERRY_POST_MAX, 64 KiB: two
  * 40 KiB structs by value) go the synchronous way, in order with the posted
  * launches around them.
@@ -1554,6 +1593,7 @@ int main(void)
 		cmocka_unit_test(test_scalar_args),
 		cmocka_unit_test(test_large_by_value_args),
 		cmocka_unit_test(test_small_launches_in_order),
+		cmocka_unit_test(test_many_queues_pipelined),
 		cmocka_unit_test(test_local_memory),
 		cmocka_unit_test(test_ndrange_shapes),
 		cmocka_unit_test(test_ndrange_errors),

@@ -140,6 +140,23 @@ int ferry_launch_post(struct ferry_ctx *ctx, struct ferry_msg *m, const void *ar
 		return -E2BIG;
 	if (atomic_load(&ctx->dead))
 		return -ENODEV;
+	/*
+	 * At most half the status ring outstanding, whatever the number of
+	 * queues: a fence's status is overwritten FERRY_FENCE_RING fences on.
+	 */
+	for (;;) {
+		struct ferry_meta *mt = ctx->meta;
+		uint32_t seen = __atomic_load_n(&mt->launch_futex, __ATOMIC_ACQUIRE);
+		struct timespec ts = {.tv_sec = 0, .tv_nsec = 20 * 1000 * 1000};
+
+		if (__atomic_load_n(&ctx->launch_seq, __ATOMIC_RELAXED) -
+			    __atomic_load_n(&mt->launch_done, __ATOMIC_ACQUIRE) <
+		    FERRY_FENCE_RING / 2)
+			break;
+		if (atomic_load(&ctx->dead) || !ferry_device_alive(ctx))
+			return -ENODEV;
+		syscall(SYS_futex, &mt->launch_futex, FUTEX_WAIT, seen, &ts, NULL, 0);
+	}
 	/* fences in the order the device receives them: numbered under the socket's lock */
 	pthread_mutex_lock(&ctx->io);
 	m->magic = FERRY_PROTO_MAGIC;
@@ -148,8 +165,10 @@ int ferry_launch_post(struct ferry_ctx *ctx, struct ferry_msg *m, const void *ar
 	m->u.cl.size = n;
 	m->u.cl.id2 = ctx->launch_seq + 1;
 	r = ferry_msg_send_with(ctx->sock, m, args, n);
-	if (!r)
-		*fence = ++ctx->launch_seq;
+	if (!r) {
+		*fence = ctx->launch_seq + 1;
+		__atomic_store_n(&ctx->launch_seq, *fence, __ATOMIC_RELAXED);
+	}
 	pthread_mutex_unlock(&ctx->io);
 	if (r == -EPIPE)
 		atomic_store(&ctx->dead, true);
