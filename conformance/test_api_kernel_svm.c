@@ -503,13 +503,23 @@ static void test_large_by_value_args(void **state)
 	sc[0] = -1;
 	{
 		size_t one = 1;
+		cl_event e1, e2;
+		cl_int st = 1;
 
 		assert_int_equal(
-			clEnqueueNDRangeKernel(queue, k, 1, NULL, &one, NULL, 0, NULL, NULL),
+			clEnqueueNDRangeKernel(queue, k, 1, NULL, &one, NULL, 0, NULL, &e1),
 			CL_SUCCESS);
 		assert_int_equal(
-			clEnqueueNDRangeKernel(queue, big, 1, NULL, &one, NULL, 0, NULL, NULL),
+			clEnqueueNDRangeKernel(queue, big, 1, NULL, &one, NULL, 0, NULL, &e2),
 			CL_SUCCESS);
+		/* in order on an in-order queue: the big one completes after the first */
+		assert_int_equal(clWaitForEvents(1, &e2), CL_SUCCESS);
+		assert_int_equal(clGetEventInfo(e1, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof(st),
+						&st, NULL),
+				 CL_SUCCESS);
+		assert_int_equal(st, CL_COMPLETE);
+		clReleaseEvent(e1);
+		clReleaseEvent(e2);
 		i = 6;
 		set_arg(k, 1, sizeof(i), &i);
 		assert_int_equal(

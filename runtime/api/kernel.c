@@ -408,7 +408,8 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueNDRangeKernel(
 		}
 	}
 	a->h.cleanup = launch_cleanup;
-	a->h.pipeline = 1;
+	/* a synchronous launch (arguments beyond a posted one) retires after the ones before it */
+	a->h.pipeline = bytes <= FERRY_POST_MAX;
 	a->kernel = k;
 	ferry_clRetainKernel(k);
 	a->bytes = bytes;
