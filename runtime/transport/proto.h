@@ -170,7 +170,7 @@ int ferry_msg_send_with(int sock, const struct ferry_msg *m, const void *payload
 int ferry_msg_recv_with(int sock, struct ferry_msg *m, void *payload, size_t room, size_t *got);
 
 /*
- * Spinning before sleeping: a launch's answer, the next request or a
+ * Spinning before sleeping: device work's answer, the next request or a
  * kernel's completion usually comes within tens of microseconds, and a
  * blocking wake-up across CPUs costs about as much again. ferry_spin_ns() is
  * how long to poll first (FERRY_SPIN_US, default 50 us; 0 = never spin),
