@@ -53,7 +53,7 @@ static cl_device_id basic_device;
 static cl_context basic_context;
 static cl_command_queue basic_queue;
 static struct {
-	char *source, *options; /* NULL source: built from a binary, no twin */
+	char *source, *options; /* as built (arg info added); NULL source: no twin */
 	cl_program twin;
 	bool twin_failed;
 } program_src[MAX_OBJECTS];
@@ -181,27 +181,25 @@ int ferry_pocl_build(const char *source, const unsigned char *binary, size_t bin
 	strcpy(opts, options);
 	strcat(opts, " -cl-kernel-arg-info");
 	build = dispatch->clBuildProgram(prog, 1, &device, opts, NULL, NULL);
-	free(opts);
 	if (dispatch->clGetProgramBuildInfo(prog, device, CL_PROGRAM_BUILD_LOG, log_room, log,
 					    &ls) == CL_SUCCESS)
 		*log_size = ls;
 	if (build != CL_SUCCESS && build != CL_BUILD_PROGRAM_FAILURE) {
 		/* nothing to keep: the host keeps ids of built or failed-to-compile programs */
 		dispatch->clReleaseProgram(prog);
+		free(opts);
 		*id = 0;
 		return build;
 	}
 	programs[slot] = prog;
 	*id = (uint64_t)slot;
-	if (basic_queue && source && build == CL_SUCCESS) {
+	/* what a small-launch twin is built from: the same source and build options */
+	if (basic_queue && source && build == CL_SUCCESS)
 		program_src[slot].source = strdup(source);
-		program_src[slot].options = strdup(options);
-		if (!program_src[slot].source || !program_src[slot].options) {
-			free(program_src[slot].source);
-			free(program_src[slot].options);
-			program_src[slot].source = program_src[slot].options = NULL;
-		}
-	}
+	if (program_src[slot].source)
+		program_src[slot].options = opts;
+	else
+		free(opts);
 	return build;
 }
 
@@ -448,23 +446,16 @@ static cl_kernel small_twin(uint64_t id)
 	}
 	if (!program_src[p].twin && !program_src[p].twin_failed) {
 		const char *src = program_src[p].source;
-		char *opts =
-			malloc(strlen(program_src[p].options) + sizeof(" -cl-kernel-arg-info"));
 		cl_program twin =
 			dispatch->clCreateProgramWithSource(basic_context, 1, &src, NULL, &err);
 
-		if (opts && twin) {
-			strcpy(opts, program_src[p].options);
-			strcat(opts, " -cl-kernel-arg-info");
-			if (dispatch->clBuildProgram(twin, 1, &basic_device, opts, NULL, NULL) ==
-			    CL_SUCCESS) {
-				program_src[p].twin = twin;
-				twin = NULL;
-			}
+		if (twin && dispatch->clBuildProgram(twin, 1, &basic_device, program_src[p].options,
+						     NULL, NULL) == CL_SUCCESS) {
+			program_src[p].twin = twin;
+			twin = NULL;
 		}
 		if (twin)
 			dispatch->clReleaseProgram(twin);
-		free(opts);
 		program_src[p].twin_failed = !program_src[p].twin;
 	}
 	if (program_src[p].twin)

@@ -13,6 +13,22 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+/* One datagram of @len bytes: 0, -EPIPE when the peer is gone, another negative errno. */
+static int send_all(int sock, const struct msghdr *mh, size_t len)
+{
+	for (;;) {
+		ssize_t n = sendmsg(sock, mh, MSG_NOSIGNAL);
+
+		if (n == (ssize_t)len)
+			return 0;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EPIPE || errno == ECONNRESET))
+			return -EPIPE;
+		return n < 0 ? -errno : -EIO;
+	}
+}
+
 int ferry_msg_send(int sock, const struct ferry_msg *m, const int *fds, int nfds)
 {
 	struct iovec iov = {.iov_base = (void *)m, .iov_len = sizeof(*m)};
@@ -36,17 +52,7 @@ int ferry_msg_send(int sock, const struct ferry_msg *m, const int *fds, int nfds
 		c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
 		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
 	}
-	for (;;) {
-		ssize_t n = sendmsg(sock, &mh, MSG_NOSIGNAL);
-
-		if (n == (ssize_t)sizeof(*m))
-			return 0;
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EPIPE || errno == ECONNRESET))
-			return -EPIPE;
-		return n < 0 ? -errno : -EIO;
-	}
+	return send_all(sock, &mh, sizeof(*m));
 }
 
 int ferry_msg_recv(int sock, struct ferry_msg *m, int *fds, int *nfds, int maxfds)
@@ -104,17 +110,7 @@ int ferry_msg_send_with(int sock, const struct ferry_msg *m, const void *payload
 			       {.iov_base = (void *)payload, .iov_len = n}};
 	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = n ? 2 : 1};
 
-	for (;;) {
-		ssize_t r = sendmsg(sock, &mh, MSG_NOSIGNAL);
-
-		if (r == (ssize_t)(sizeof(*m) + n))
-			return 0;
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0 && (errno == EPIPE || errno == ECONNRESET))
-			return -EPIPE;
-		return r < 0 ? -errno : -EIO;
-	}
+	return send_all(sock, &mh, sizeof(*m) + n);
 }
 
 int ferry_msg_recv_with(int sock, struct ferry_msg *m, void *payload, size_t room, size_t *got)
