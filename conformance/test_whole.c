@@ -16,6 +16,7 @@
 
 #include <stdio.h>
 
+#include "common/settings.h"
 #include "transport/proto.h"
 
 #define REGIONS 4

@@ -242,7 +242,6 @@ int ferry_valid_program(cl_program p);
 int ferry_valid_kernel(cl_kernel k);
 
 /* Events (queue.c). */
-cl_ulong ferry_now_ns(void);
 cl_int ferry_check_wait_list(cl_context ctx, cl_uint n, const cl_event *list);
 /* 1 if commands are in flight and the free of @ptr was deferred until they drain. */
 int ferry_defer_svm_free(void *ptr);

@@ -5,17 +5,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/settings.h"
+#include "common/clock.h"
 #include "api/api.h"
 #include "core/ctx.h"
 #include "transport/trace.h"
 
-cl_ulong ferry_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (cl_ulong)ts.tv_sec * 1000000000ULL + (cl_ulong)ts.tv_nsec;
-}
 
 int ferry_valid_queue(cl_command_queue q)
 {
@@ -125,7 +120,7 @@ static cl_event new_event(cl_context ctx, cl_command_queue q, cl_command_type ty
 	e->type = type;
 	e->status = status;
 	e->profiling = q && (q->props & CL_QUEUE_PROFILING_ENABLE);
-	e->t_queued = ferry_now_ns();
+	e->t_queued = ferry_clock_ns();
 	ferry_clRetainContext(ctx);
 	return e;
 }
@@ -164,8 +159,8 @@ static void set_status(cl_event e, cl_int status)
  */
 #define SPIN_UNTIL(cond)                                                                           \
 	do {                                                                                       \
-		uint64_t _spin = ferry_spin_ns(), _t0 = _spin ? ferry_now_ns() : 0;                \
-		while (_spin && !(cond) && ferry_now_ns() - _t0 < _spin)                           \
+		uint64_t _spin = ferry_spin_ns(), _t0 = _spin ? ferry_clock_ns() : 0;                \
+		while (_spin && !(cond) && ferry_clock_ns() - _t0 < _spin)                           \
 			sched_yield();                                                             \
 	} while (0)
 
@@ -264,7 +259,7 @@ static void retire(cl_command_queue q, struct ferry_cmd *c, cl_int st)
 	free(c->wait);
 	drop_arg(c->arg);
 	inflight_done();
-	c->event->t_end = ferry_now_ns();
+	c->event->t_end = ferry_clock_ns();
 	if (FERRY_TRACE_ON())
 		ferry_trace_event(FERRY_TR_COMMAND, command_name(c->event->type), c->event->t_start,
 				  c->event->t_end - c->event->t_start, c->event->type,
@@ -341,9 +336,9 @@ static void *worker_main(void *arg)
 		for (cl_uint i = 0; i < c->nwait; i++)
 			if (wait_event(c->wait[i]) < 0)
 				st = CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST;
-		c->event->t_submit = ferry_now_ns();
+		c->event->t_submit = ferry_clock_ns();
 		set_status(c->event, CL_SUBMITTED);
-		c->event->t_start = ferry_now_ns();
+		c->event->t_start = ferry_clock_ns();
 		set_status(c->event, CL_RUNNING);
 		if (st == CL_SUCCESS && c->fn)
 			st = c->fn(c->arg);
@@ -694,7 +689,7 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clSetUserEventStatus(cl_event e, cl_int st
 	cur = e->status;
 	pthread_mutex_unlock(&ev_lock);
 	FERRY_RETURN_ERROR_ON(cur != CL_SUBMITTED, CL_INVALID_OPERATION); /* set once */
-	e->t_end = ferry_now_ns();
+	e->t_end = ferry_clock_ns();
 	set_status(e, status);
 	return CL_SUCCESS;
 }

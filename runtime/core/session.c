@@ -23,6 +23,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/uffd.h"
+#include "common/settings.h"
+#include "common/clock.h"
+#include "common/futex.h"
 #include "core/ctx.h"
 #include "policy/policy.h"
 #include "transport/trace.h"
@@ -308,7 +312,7 @@ static void recover(struct ferry_ctx *ctx)
 		usleep(i < 10 ? 1000 : 10000);
 	}
 	atomic_store(&ctx->recovered, true);
-	syscall(SYS_futex, &ctx->meta->fence_futex, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
+	ferry_futex_wake(&ctx->meta->fence_futex);
 }
 
 /*
@@ -352,22 +356,15 @@ bool ferry_agent_serve(struct ferry_ctx *ctx)
 	m->zap_status = st;
 	__atomic_store_n(&m->zap_ack, req, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&ctx->agent_lock);
-	syscall(SYS_futex, &m->zap_ack, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
+	ferry_futex_wake(&m->zap_ack);
 	return true;
 }
 
-static uint64_t poll_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 bool ferry_agent_poll(struct ferry_ctx *ctx, bool (*ready)(struct ferry_ctx *, const void *),
 		      const void *arg, uint64_t ns)
 {
-	uint64_t t0 = poll_now_ns();
+	uint64_t t0 = ferry_clock_ns();
 	bool r;
 
 	__atomic_add_fetch(&ctx->meta->host_waiters, 1, __ATOMIC_SEQ_CST);
@@ -376,10 +373,10 @@ bool ferry_agent_poll(struct ferry_ctx *ctx, bool (*ready)(struct ferry_ctx *, c
 		if (r)
 			break;
 		if (ferry_agent_serve(ctx)) {
-			t0 = poll_now_ns(); /* the device works: keep polling */
+			t0 = ferry_clock_ns(); /* the device works: keep polling */
 			continue;
 		}
-		if (poll_now_ns() - t0 >= ns)
+		if (ferry_clock_ns() - t0 >= ns)
 			break;
 		sched_yield(); /* let a runnable thread on this CPU go first */
 	}
@@ -407,7 +404,6 @@ static void *agent_main(void *arg)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while (__atomic_load_n(&m->host_agent, __ATOMIC_ACQUIRE)) {
 		uint32_t req = __atomic_load_n(&m->zap_req, __ATOMIC_ACQUIRE);
-		struct timespec ts = {.tv_sec = 0, .tv_nsec = 100 * 1000 * 1000};
 
 		if (ferry_agent_serve(ctx)) {
 			clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -420,7 +416,7 @@ static void *agent_main(void *arg)
 			sched_yield(); /* spin, but let a runnable thread on this CPU go first */
 			continue;
 		}
-		syscall(SYS_futex, &m->zap_req, FUTEX_WAIT, req, &ts, NULL, 0);
+		ferry_futex_wait(&m->zap_req, req, 100 * 1000 * 1000);
 	}
 	return NULL;
 }
@@ -431,7 +427,7 @@ static void stop_agent(struct ferry_ctx *ctx)
 		return;
 	__atomic_store_n(&ctx->meta->host_agent, 0, __ATOMIC_RELEASE);
 	__atomic_fetch_add(&ctx->meta->zap_req, 0, __ATOMIC_RELEASE);
-	syscall(SYS_futex, &ctx->meta->zap_req, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
+	ferry_futex_wake(&ctx->meta->zap_req);
 	pthread_join(ctx->agent, NULL);
 	ctx->agent_started = false;
 }
@@ -453,7 +449,7 @@ static void *monitor_main(void *arg)
 		/* device memory belongs to this process's mm in ferry.ko: nothing is lost */
 		fprintf(stderr, "ferry: the device process (pid %d) died\n", (int)ctx->pid);
 		atomic_store(&ctx->recovered, true);
-		syscall(SYS_futex, &ctx->meta->launch_futex, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
+		ferry_futex_wake(&ctx->meta->launch_futex);
 		return NULL;
 	}
 	/* nothing will ask the agent any more: let it exit (joined by ferry_close) */

@@ -29,6 +29,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
+#include "common/futex.h"
 #include "core/ctx.h"
 #include "ferry/ferry_stats.h"
 
@@ -45,13 +47,6 @@ struct ferry_stats_pub {
 
 static atomic_uint stats_serial;
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 /*
  * Pages left by processes killed before ferry_close: remove this user's
@@ -96,7 +91,7 @@ static void publish(struct ferry_ctx *ctx, struct ferry_stats_pub *s, uint32_t r
 	int r;
 
 	memset(n, 0, offsetof(struct ferry_stats_snapshot, allocs));
-	n->timestamp_ns = mono_ns();
+	n->timestamp_ns = ferry_clock_ns();
 	n->request = req;
 	n->device_alive = ferry_device_alive(ctx) ? 1 : 0;
 	r = ferry_counters(ctx, &n->counters);
@@ -149,7 +144,7 @@ static void *stats_main(void *arg)
 
 		if (req == done) {
 			/* no timeout: ferry_stats_stop bumps the word to wake us */
-			syscall(SYS_futex, &p->request, FUTEX_WAIT, req, NULL, NULL, 0);
+			ferry_futex_wait(&p->request, req, 0);
 			continue;
 		}
 		if (atomic_load(&s->stop))
@@ -157,7 +152,7 @@ static void *stats_main(void *arg)
 		publish(ctx, s, req);
 		done = req;
 		__atomic_store_n(&p->answered, req, __ATOMIC_RELEASE);
-		syscall(SYS_futex, &p->answered, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
+		ferry_futex_wake(&p->answered);
 	}
 	return NULL;
 }
@@ -252,9 +247,9 @@ void ferry_stats_stop(struct ferry_ctx *ctx)
 	shm_unlink(s->name);
 	atomic_store(&s->stop, true);
 	__atomic_fetch_add(&s->page->request, 1, __ATOMIC_RELEASE);
-	syscall(SYS_futex, &s->page->request, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
+	ferry_futex_wake(&s->page->request);
 	pthread_join(s->thread, NULL);
-	syscall(SYS_futex, &s->page->answered, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
+	ferry_futex_wake(&s->page->answered);
 	ctx->stats = NULL;
 	pub_free(s);
 }

@@ -24,6 +24,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "common/clock.h"
+#include "common/futex.h"
 #include "device/device.h"
 #include "transport/proto.h"
 #include "transport/trace.h"
@@ -61,7 +63,7 @@ static void launch_complete(uint64_t fence, int status)
 	m->launch_status[fence % FERRY_FENCE_RING] = status;
 	__atomic_store_n(&m->launch_done, fence, __ATOMIC_RELEASE);
 	__atomic_fetch_add(&m->launch_futex, 1, __ATOMIC_RELEASE);
-	syscall(SYS_futex, &m->launch_futex, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
+	ferry_futex_wake(&m->launch_futex);
 }
 
 /*
@@ -334,14 +336,14 @@ int main(int argc, char **argv)
 		case FERRY_MSG_DEVWORK:
 			m.status = work_check(&m.u.work);
 			if (!m.status) {
-				uint64_t t0 = FERRY_TRACE_ON() ? ferry_trace_now() : 0;
+				uint64_t t0 = FERRY_TRACE_ON() ? ferry_clock_ns() : 0;
 
 				busy(1);
 				m.status = ferry_device_run(&m.u.work, staging);
 				busy(-1);
 				if (FERRY_TRACE_ON())
 					ferry_trace_event(FERRY_TR_COPY, work_name(m.u.work.op), t0,
-							  ferry_trace_now() - t0, m.u.work.addr,
+							  ferry_clock_ns() - t0, m.u.work.addr,
 							  m.u.work.size, m.u.work.op, 0);
 			}
 			break;

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/settings.h"
+#include "common/clock.h"
 #include "device/device.h"
 #include "transport/trace.h"
 #include "transport/proto.h"
@@ -277,7 +279,7 @@ static uint64_t trace_last_end;
 
 static void trace_kernel(const char *name, uint64_t t_queued, uint64_t items, uint32_t dims)
 {
-	uint64_t end = ferry_trace_now(), last = __atomic_load_n(&trace_last_end, __ATOMIC_RELAXED);
+	uint64_t end = ferry_clock_ns(), last = __atomic_load_n(&trace_last_end, __ATOMIC_RELAXED);
 	uint64_t start = t_queued > last ? t_queued : last;
 
 	ferry_trace_event(FERRY_TR_KERNEL, name, start, end - start, items, dims, 0, 0);
@@ -298,13 +300,13 @@ static void (*launch_done)(uint64_t fence, int status);
 /* Poll a launch's status for a while first: a short kernel ends before a wake-up would. */
 static void spin_until_done(cl_event ev)
 {
-	uint64_t spin = ferry_spin_ns(), t0 = spin ? ferry_trace_now() : 0;
+	uint64_t spin = ferry_spin_ns(), t0 = spin ? ferry_clock_ns() : 0;
 	cl_int st = CL_QUEUED;
 
 	while (spin &&
 	       dispatch->clGetEventInfo(ev, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof(st), &st,
 					NULL) == CL_SUCCESS &&
-	       st > CL_COMPLETE && ferry_trace_now() - t0 < spin)
+	       st > CL_COMPLETE && ferry_clock_ns() - t0 < spin)
 		sched_yield();
 }
 
@@ -487,7 +489,7 @@ int ferry_pocl_launch(uint64_t kernel, uint32_t work_dim, const uint64_t *offset
 		items *= glo[d];
 	}
 	if (FERRY_TRACE_ON()) {
-		tr.t_queued = ferry_trace_now();
+		tr.t_queued = ferry_clock_ns();
 		tr.items = items;
 		tr.dims = work_dim;
 		kernel_name(k, tr.name, sizeof(tr.name));

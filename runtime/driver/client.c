@@ -15,6 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/settings.h"
+#include "common/futex.h"
+#include "common/clock.h"
 #include "core/ctx.h"
 #include "transport/trace.h"
 
@@ -86,18 +89,11 @@ int ferry_request(struct ferry_ctx *ctx, struct ferry_msg *m)
 	return r ? r : (int)m->status;
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 static int wait_fence(struct ferry_ctx *ctx, struct ferry_wait *w)
 {
 	struct ferry_meta *m = ctx->meta;
-	uint64_t deadline = w->timeout_ns ? now_ns() + w->timeout_ns : UINT64_MAX;
+	uint64_t deadline = w->timeout_ns ? ferry_clock_ns() + w->timeout_ns : UINT64_MAX;
 
 	if (w->reserved)
 		return -EINVAL;
@@ -106,7 +102,6 @@ static int wait_fence(struct ferry_ctx *ctx, struct ferry_wait *w)
 		return -EINVAL;
 	for (;;) {
 		uint32_t seen = __atomic_load_n(&m->fence_futex, __ATOMIC_ACQUIRE);
-		struct timespec ts = {.tv_sec = 0, .tv_nsec = 20 * 1000 * 1000};
 
 		if (__atomic_load_n(&m->fence_done, __ATOMIC_ACQUIRE) >= w->fence) {
 			w->status = m->fence_status[w->fence % FERRY_FENCE_RING];
@@ -114,9 +109,9 @@ static int wait_fence(struct ferry_ctx *ctx, struct ferry_wait *w)
 		}
 		if (atomic_load(&ctx->dead) || !ferry_device_alive(ctx))
 			return -ENODEV;
-		if (now_ns() >= deadline)
+		if (ferry_clock_ns() >= deadline)
 			return -ETIMEDOUT;
-		syscall(SYS_futex, &m->fence_futex, FUTEX_WAIT, seen, &ts, NULL, 0);
+		ferry_futex_wait(&m->fence_futex, seen, 20 * 1000 * 1000);
 	}
 }
 
@@ -162,13 +157,13 @@ static int kernel_ioctl(struct ferry_ctx *ctx, unsigned long cmd, void *arg)
 	if (cmd == FERRY_IOCTL_MIGRATE && FERRY_TRACE_ON()) {
 		/* ferry.ko's own work is not in the trace: its requests are */
 		struct ferry_migrate *a = arg;
-		uint64_t t0 = ferry_trace_now();
+		uint64_t t0 = ferry_clock_ns();
 
 		r = ferry_kernel_ioctl(ctx, cmd, arg);
 		ferry_trace_event(FERRY_TR_PREFETCH,
 				  a->target == FERRY_LOC_DEVICE ? "ferry.ko migrate to device"
 								: "ferry.ko migrate to host",
-				  t0, ferry_trace_now() - t0, a->start, a->size,
+				  t0, ferry_clock_ns() - t0, a->start, a->size,
 				  a->target == FERRY_LOC_DEVICE, a->flags);
 		return r;
 	}

@@ -7,6 +7,8 @@
 #include <unistd.h>
 #include <string.h>
 
+#include "common/settings.h"
+#include "common/futex.h"
 #include "core/ctx.h"
 
 static int in_window(const struct ferry_ctx *ctx, uint64_t addr, uint64_t size)
@@ -147,7 +149,6 @@ int ferry_launch_post(struct ferry_ctx *ctx, struct ferry_msg *m, const void *ar
 	for (;;) {
 		struct ferry_meta *mt = ctx->meta;
 		uint32_t seen = __atomic_load_n(&mt->launch_futex, __ATOMIC_ACQUIRE);
-		struct timespec ts = {.tv_sec = 0, .tv_nsec = 20 * 1000 * 1000};
 
 		if (__atomic_load_n(&ctx->launch_seq, __ATOMIC_RELAXED) -
 			    __atomic_load_n(&mt->launch_done, __ATOMIC_ACQUIRE) <
@@ -155,7 +156,7 @@ int ferry_launch_post(struct ferry_ctx *ctx, struct ferry_msg *m, const void *ar
 			break;
 		if (atomic_load(&ctx->dead) || !ferry_device_alive(ctx))
 			return -ENODEV;
-		syscall(SYS_futex, &mt->launch_futex, FUTEX_WAIT, seen, &ts, NULL, 0);
+		ferry_futex_wait(&mt->launch_futex, seen, 20 * 1000 * 1000);
 	}
 	/* fences in the order the device receives them: numbered under the socket's lock */
 	pthread_mutex_lock(&ctx->io);
@@ -194,12 +195,11 @@ int ferry_wait_launch(struct ferry_ctx *ctx, uint64_t fence)
 		ferry_agent_poll(ctx, launch_done, &fence, ferry_spin_ns());
 	for (;;) {
 		uint32_t seen = __atomic_load_n(&m->launch_futex, __ATOMIC_ACQUIRE);
-		struct timespec ts = {.tv_sec = 0, .tv_nsec = 20 * 1000 * 1000};
 
 		if (__atomic_load_n(&m->launch_done, __ATOMIC_ACQUIRE) >= fence)
 			return m->launch_status[fence % FERRY_FENCE_RING];
 		if (atomic_load(&ctx->dead) || !ferry_device_alive(ctx))
 			return FERRY_CL_DEVICE_NOT_AVAILABLE;
-		syscall(SYS_futex, &m->launch_futex, FUTEX_WAIT, seen, &ts, NULL, 0);
+		ferry_futex_wait(&m->launch_futex, seen, 20 * 1000 * 1000);
 	}
 }

@@ -35,6 +35,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
+#include "common/futex.h"
 #include "ferry/ferry_stats.h"
 
 #define SHM_DIR "/dev/shm"
@@ -90,13 +92,6 @@ static void on_signal(int sig)
 	interrupted = 1;
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 static void usage(FILE *f)
 {
@@ -449,16 +444,15 @@ static int scan(const struct options *o, struct scan *s)
 		if (!v->writable)
 			continue;
 		v->req = __atomic_add_fetch(&v->map->request, 1, __ATOMIC_ACQ_REL);
-		syscall(SYS_futex, &v->map->request, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
+		ferry_futex_wake(&v->map->request);
 	}
-	deadline = mono_ns() + ANSWER_TIMEOUT_NS;
+	deadline = ferry_clock_ns() + ANSWER_TIMEOUT_NS;
 	for (size_t i = 0; i < s->n; i++) {
 		struct vas *v = &s->v[i];
 
 		while (v->writable) {
 			uint32_t a = __atomic_load_n(&v->map->answered, __ATOMIC_ACQUIRE);
-			uint64_t now = mono_ns();
-			struct timespec ts;
+			uint64_t now = ferry_clock_ns();
 
 			if ((int32_t)(a - v->req) >= 0) {
 				v->answered = true;
@@ -470,9 +464,7 @@ static int scan(const struct options *o, struct scan *s)
 			}
 			if (now >= deadline || interrupted)
 				break;
-			ts.tv_sec = (time_t)((deadline - now) / 1000000000ULL);
-			ts.tv_nsec = (long)((deadline - now) % 1000000000ULL);
-			syscall(SYS_futex, &v->map->answered, FUTEX_WAIT, a, &ts, NULL, 0);
+			ferry_futex_wait(&v->map->answered, a, deadline - now);
 		}
 		v->consistent = copy_page(v);
 	}
@@ -717,7 +709,7 @@ static void json_vas(struct jw *w, const struct vas *v, uint64_t now)
 static void print_json(const struct scan *s, bool pretty)
 {
 	struct jw w = {.f = stdout, .pretty = pretty};
-	uint64_t now = mono_ns();
+	uint64_t now = ferry_clock_ns();
 
 	jw_open(&w, NULL, '{');
 	jw_u64(&w, "version", JSON_SCHEMA_VERSION);
@@ -839,7 +831,7 @@ static void text_vas(const struct vas *v, uint64_t now)
 
 static void print_text(const struct scan *s)
 {
-	uint64_t now = mono_ns();
+	uint64_t now = ferry_clock_ns();
 	size_t nproc = 0;
 
 	for (size_t i = 0; i < s->n; i++)

@@ -2,16 +2,14 @@
 #include "transport/proto.h"
 
 #include <errno.h>
-#include <linux/userfaultfd.h>
 #include <poll.h>
 #include <sched.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <time.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include "common/clock.h"
+#include "common/settings.h"
 
 /* One datagram of @len bytes: 0, -EPIPE when the peer is gone, another negative errno. */
 static int send_all(int sock, const struct msghdr *mh, size_t len)
@@ -144,32 +142,6 @@ int ferry_check_range(uint64_t base, uint64_t wsize, uint64_t start, uint64_t si
 	return 0;
 }
 
-uint64_t ferry_spin_ns(void)
-{
-	static uint64_t ns = UINT64_MAX;
-	uint64_t v = __atomic_load_n(&ns, __ATOMIC_RELAXED);
-
-	if (v == UINT64_MAX) {
-		const char *e = getenv("FERRY_SPIN_US");
-		char *end;
-		unsigned long us = e && *e ? strtoul(e, &end, 10) : 50;
-
-		if (e && *e && (*end || us > 1000000))
-			us = 50;
-		v = (uint64_t)us * 1000;
-		__atomic_store_n(&ns, v, __ATOMIC_RELAXED);
-	}
-	return v;
-}
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 int ferry_spin_readable(int sock)
 {
 	return ferry_spin_readable_for(sock, ferry_spin_ns());
@@ -177,91 +149,17 @@ int ferry_spin_readable(int sock)
 
 int ferry_spin_readable_for(int sock, uint64_t spin)
 {
-	uint64_t t0 = spin ? mono_ns() : 0;
+	uint64_t t0 = spin ? ferry_clock_ns() : 0;
 
 	while (spin) {
 		struct pollfd p = {.fd = sock, .events = POLLIN};
 
 		if (poll(&p, 1, 0) > 0)
 			return 1;
-		if (mono_ns() - t0 >= spin)
+		if (ferry_clock_ns() - t0 >= spin)
 			break;
 		sched_yield();
 	}
 	return 0;
 }
 
-int ferry_uffd_continue(int uffd, uint64_t addr, uint64_t len, uint64_t mode)
-{
-	while (len) {
-		struct uffdio_continue c = {
-			.range = {.start = addr, .len = len},
-			.mode = mode,
-		};
-		int r = ioctl(uffd, UFFDIO_CONTINUE, &c);
-		uint64_t done = c.mapped > 0 ? (uint64_t)c.mapped : 0;
-
-		if (r == 0 && done == len)
-			return 0;
-		if (r && errno == EAGAIN) {
-			addr += done;
-			len -= done;
-			continue;
-		}
-		if (r && (errno == ESRCH || errno == ENOENT))
-			return 0; /* the other process is gone */
-		if (r && errno != EEXIST && errno != EFAULT)
-			return -errno;
-		/* skip the page that could not be mapped */
-		done += FERRY_PAGE_SIZE;
-		if (done >= len)
-			return 0;
-		addr += done;
-		len -= done;
-	}
-	return 0;
-}
-
-/* The selected word of a sysfs choice file ("always [advise] never"), or "". */
-static void read_choice(const char *path, char *out, size_t len)
-{
-	char buf[256] = "";
-	FILE *f = fopen(path, "r");
-	char *a, *b;
-
-	out[0] = 0;
-	if (!f)
-		return;
-	if (fgets(buf, sizeof(buf), f) && (a = strchr(buf, '[')) && (b = strchr(a, ']'))) {
-		*b = 0;
-		snprintf(out, len, "%s", a + 1);
-	}
-	fclose(f);
-}
-
-/*
- * Whether shmem gives 2 MiB pages to a mapping advised MADV_HUGEPAGE: the
- * 2 MiB size's own setting (Linux 6.11 on), or the global one it inherits.
- */
-static bool shmem_huge_enabled(void)
-{
-	static const char *const yes[] = {"always", "within_size", "advise", "force"};
-	char top[32], pmd[32];
-	const char *v;
-
-	read_choice("/sys/kernel/mm/transparent_hugepage/shmem_enabled", top, sizeof(top));
-	read_choice("/sys/kernel/mm/transparent_hugepage/hugepages-2048kB/shmem_enabled", pmd,
-		    sizeof(pmd));
-	v = pmd[0] && strcmp(pmd, "inherit") ? pmd : top;
-	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
-		if (!strcmp(v, yes[i]))
-			return true;
-	return false;
-}
-
-bool ferry_whole_regions_enabled(void)
-{
-	const char *e = getenv("FERRY_HUGE");
-
-	return !(e && !atoi(e)) && shmem_huge_enabled();
-}

@@ -170,34 +170,15 @@ int ferry_msg_send_with(int sock, const struct ferry_msg *m, const void *payload
 int ferry_msg_recv_with(int sock, struct ferry_msg *m, void *payload, size_t room, size_t *got);
 
 /*
- * Spinning before sleeping: device work's answer, the next request or a
- * kernel's completion usually comes within tens of microseconds, and a
- * blocking wake-up across CPUs costs about as much again. ferry_spin_ns() is
- * how long to poll first (FERRY_SPIN_US, default 50 us; 0 = never spin),
- * ferry_spin_readable() polls @sock for that long (yielding the CPU between
- * polls: on 2 CPUs the thread that will answer may need it) and returns 1
- * once a message is waiting, 0 when it is time to block.
+ * Poll @sock for a waiting message for ferry_spin_ns() (common/settings.h),
+ * or @ns nanoseconds, yielding the CPU between polls (on 2 CPUs the thread
+ * that will answer may need it): 1 once a message is waiting, 0 when it is
+ * time to block.
  */
-uint64_t ferry_spin_ns(void);
-/*
- * Whole regions (udriver): on unless FERRY_HUGE reads as 0, where shmem
- * gives 2 MiB pages to mappings advised MADV_HUGEPAGE.
- */
-bool ferry_whole_regions_enabled(void);
 int ferry_spin_readable(int sock);
-/* The same for @ns nanoseconds. */
 int ferry_spin_readable_for(int sock, uint64_t ns);
 
 /* Validation shared by the client and the driver: page-aligned, nonzero, in window. */
 int ferry_check_range(uint64_t base, uint64_t wsize, uint64_t start, uint64_t size);
-
-/*
- * UFFDIO_CONTINUE over [addr, addr + len) of a view registered with @uffd
- * (@mode: UFFDIO_CONTINUE_MODE_* flags), page-cache pages only: pages already
- * mapped (EEXIST) and pages with nothing in the page cache (EFAULT) are
- * skipped, and a process that is gone (ESRCH, ENOENT) ends it quietly.
- * Returns 0 or the -errno of any other failure.
- */
-int ferry_uffd_continue(int uffd, uint64_t addr, uint64_t len, uint64_t mode);
 
 #endif /* FERRY_PROTO_H */

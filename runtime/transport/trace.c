@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* FERRY_TRACE: the shared record buffer and the Chrome trace-event writer (see trace.h). */
+#include "common/clock.h"
 #include "trace.h"
 
 #include <errno.h>
@@ -51,13 +52,6 @@ static pid_t g_owner; /* the process that does (not a child of its fork()) */
 static int g_open;    /* VA spaces traced and not closed yet */
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 
-uint64_t ferry_trace_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 static struct trace_rec *reserve(uint8_t cat, const char *name)
 {
@@ -110,7 +104,7 @@ static void meta(uint8_t kind, const char *name)
 
 	if (!r)
 		return;
-	r->ts = ferry_trace_now();
+	r->ts = ferry_clock_ns();
 	commit(r);
 }
 

@@ -48,7 +48,6 @@ extern int ferry_trace_enabled;
 
 #define FERRY_TRACE_ON() __builtin_expect(ferry_trace_enabled, 0)
 
-uint64_t ferry_trace_now(void); /* CLOCK_MONOTONIC, ns: the same clock in both processes */
 
 /*
  * Host: start tracing if FERRY_TRACE names a file (once per process; later

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "udriver/udriver.h"
 
 #define PG FERRY_PAGE_SIZE
@@ -300,7 +301,7 @@ static void resolve_host(struct udrv *u, uint64_t page, bool wp, uint32_t *ra)
 static void resolve_locked(struct udrv *u, const struct fault *f, int n)
 {
 	struct ferry_counters *c = &u->meta->counters;
-	uint64_t t0 = udrv_now_ns();
+	uint64_t t0 = ferry_clock_ns();
 	uint64_t last_block = UINT64_MAX, blocks = 0, host = 0;
 	uint32_t last_side = UINT32_MAX, ra = UINT32_MAX;
 
@@ -336,9 +337,9 @@ static void resolve_locked(struct udrv *u, const struct fault *f, int n)
 	}
 	if (ra != UINT32_MAX)
 		read_ahead(u, ra);
-	c->fault_ns += udrv_now_ns() - t0;
+	c->fault_ns += ferry_clock_ns() - t0;
 	if (FERRY_TRACE_ON())
-		ferry_trace_event(FERRY_TR_FAULT, "fault batch", t0, udrv_now_ns() - t0,
+		ferry_trace_event(FERRY_TR_FAULT, "fault batch", t0, ferry_clock_ns() - t0,
 				  (uint64_t)n, host, (uint64_t)n - host, blocks);
 }
 
@@ -475,7 +476,7 @@ void *udrv_fault_main(void *arg)
 {
 	struct udrv *u = arg;
 	struct fault *batch = calloc(BATCH_MAX, sizeof(*batch));
-	uint64_t idle_since = udrv_now_ns(), gap_ewma = UINT64_MAX / 4;
+	uint64_t idle_since = ferry_clock_ns(), gap_ewma = UINT64_MAX / 4;
 
 	if (!batch)
 		abort();
@@ -485,11 +486,11 @@ void *udrv_fault_main(void *arg)
 
 		n += drain(u, u->host_uffd, SIDE_HOST, batch + n, BATCH_MAX - n);
 		if (n > 0) {
-			uint64_t t = udrv_now_ns(), gap = t - idle_since;
+			uint64_t t = ferry_clock_ns(), gap = t - idle_since;
 
 			gap_ewma = gap_ewma > UINT64_MAX / 8 ? gap : (3 * gap_ewma + gap) / 4;
 			resolve(u, batch, n);
-			idle_since = udrv_now_ns();
+			idle_since = ferry_clock_ns();
 			continue;
 		}
 		/*
@@ -498,7 +499,7 @@ void *udrv_fault_main(void *arg)
 		 * (unless device faults are resolved in the faulting thread).
 		 */
 		if ((!u->inline_faults && __atomic_load_n(&u->busy, __ATOMIC_RELAXED) > 0) ||
-		    udrv_now_ns() - idle_since < spin_window_ns(u, gap_ewma)) {
+		    ferry_clock_ns() - idle_since < spin_window_ns(u, gap_ewma)) {
 			sched_yield(); /* spin, but let a runnable thread on this CPU go first */
 			continue;
 		}

@@ -4,6 +4,10 @@
  * sysmem and vram memfds, mapping them into the views, eviction, explicit
  * migrations and the driver-interface operations that reach the device.
  */
+#include "common/uffd.h"
+#include "common/settings.h"
+#include "common/clock.h"
+#include "common/futex.h"
 #include "udriver/udriver.h"
 
 #include <errno.h>
@@ -35,13 +39,6 @@ void udrv_busy(struct udrv *u, int delta)
 	__atomic_add_fetch(&u->meta->zap_hot, (uint32_t)delta, __ATOMIC_RELEASE);
 }
 
-uint64_t udrv_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 static void die_errno(const char *what)
 {
@@ -210,7 +207,7 @@ static void ensure_capacity(struct udrv *u, uint64_t need, uint32_t pinned)
 			return; /* cannot happen with capacity >= 2 regions */
 		uint64_t first = (uint64_t)victim * FERRY_REGION_PAGES;
 		uint64_t before = c->pages_to_host;
-		uint64_t t0 = FERRY_TRACE_ON() ? ferry_trace_now() : 0;
+		uint64_t t0 = FERRY_TRACE_ON() ? ferry_clock_ns() : 0;
 		uint8_t cause = u->trace_cause;
 
 		u->trace_cause = FERRY_TR_CAUSE_EVICTION;
@@ -218,10 +215,10 @@ static void ensure_capacity(struct udrv *u, uint64_t need, uint32_t pinned)
 		u->trace_cause = cause;
 		c->evictions++;
 		c->pages_evicted += c->pages_to_host - before;
-		u->region_evicted_ns[victim] = udrv_now_ns();
+		u->region_evicted_ns[victim] = ferry_clock_ns();
 		if (FERRY_TRACE_ON())
 			ferry_trace_event(FERRY_TR_EVICTION, "evict region", t0,
-					  ferry_trace_now() - t0, addr_of(u, first),
+					  ferry_clock_ns() - t0, addr_of(u, first),
 					  c->pages_to_host - before, 0, 0);
 	}
 }
@@ -454,7 +451,7 @@ static bool vram_prepare(struct udrv *u, uint64_t first, uint64_t n, bool whole)
 
 static void futex_wake(uint32_t *w)
 {
-	syscall(SYS_futex, w, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
+	ferry_futex_wake(w);
 }
 
 /*
@@ -481,21 +478,20 @@ static uint32_t zap_post(struct udrv *u, uint64_t page, uint64_t n, uint32_t op)
 static bool zap_wait(struct udrv *u, uint32_t req)
 {
 	struct ferry_meta *m = u->meta;
-	uint64_t t0 = udrv_now_ns();
+	uint64_t t0 = ferry_clock_ns();
 
 	for (;;) {
 		uint32_t ack = __atomic_load_n(&m->zap_ack, __ATOMIC_ACQUIRE);
-		struct timespec ts = {.tv_sec = 0, .tv_nsec = 10 * 1000 * 1000};
 
 		if (ack == req)
 			break;
 		if (!__atomic_load_n(&m->host_agent, __ATOMIC_ACQUIRE))
 			return false; /* the agent stopped: punch */
-		if (udrv_now_ns() - t0 < 2000 * 1000) {
+		if (ferry_clock_ns() - t0 < 2000 * 1000) {
 			sched_yield(); /* spin, but let a runnable thread on this CPU go first */
 			continue;
 		}
-		syscall(SYS_futex, &m->zap_ack, FUTEX_WAIT, ack, &ts, NULL, 0);
+		ferry_futex_wait(&m->zap_ack, ack, 10 * 1000 * 1000);
 	}
 	return m->zap_status == 0;
 }
@@ -661,7 +657,7 @@ void udrv_to_device(struct udrv *u, uint64_t first, uint64_t n, bool map, uint64
 	struct ferry_counters *c = &u->meta->counters;
 	uint64_t end = first + n, need = 0, done = 0;
 	uint32_t region = (uint32_t)(first / FERRY_REGION_PAGES);
-	uint64_t t0 = FERRY_TRACE_ON() ? ferry_trace_now() : 0;
+	uint64_t t0 = FERRY_TRACE_ON() ? ferry_clock_ns() : 0;
 	/* a whole region goes to the kernel's 2 MiB mapping: no page-by-page map */
 	bool whole = u->huge && first % FERRY_REGION_PAGES == 0 && n == FERRY_REGION_PAGES &&
 		     !u->dhuge[region];
@@ -676,7 +672,7 @@ void udrv_to_device(struct udrv *u, uint64_t first, uint64_t n, bool map, uint64
 		ensure_capacity(u, need, region);
 		vram_reserve(u, vram_uncached(u, first, n));
 		if (u->region_dev_pages[region] == 0 &&
-		    ferry_policy_thrashing(udrv_now_ns(), u->region_evicted_ns[region],
+		    ferry_policy_thrashing(ferry_clock_ns(), u->region_evicted_ns[region],
 					   FERRY_THRASHING_WINDOW_NS))
 			c->thrashing++;
 		vram_ready = vram_prepare(u, first, n, whole);
@@ -743,7 +739,7 @@ void udrv_to_device(struct udrv *u, uint64_t first, uint64_t n, bool map, uint64
 	if (moved)
 		*moved = done;
 	if (FERRY_TRACE_ON() && done)
-		ferry_trace_event(FERRY_TR_MIGRATION, "to device", t0, ferry_trace_now() - t0,
+		ferry_trace_event(FERRY_TR_MIGRATION, "to device", t0, ferry_clock_ns() - t0,
 				  addr_of(u, first), done, u->trace_cause, 0);
 }
 
@@ -819,7 +815,7 @@ void udrv_to_host(struct udrv *u, uint64_t first, uint64_t n, bool map, bool zer
 {
 	struct ferry_counters *c = &u->meta->counters;
 	uint64_t end = first + n, before = c->pages_to_host;
-	uint64_t t0 = FERRY_TRACE_ON() ? ferry_trace_now() : 0;
+	uint64_t t0 = FERRY_TRACE_ON() ? ferry_clock_ns() : 0;
 	uint32_t region = (uint32_t)(first / FERRY_REGION_PAGES);
 	/* a whole region goes to the host's own 2 MiB mapping: no page-by-page map */
 	bool whole = u->huge && first % FERRY_REGION_PAGES == 0 && n == FERRY_REGION_PAGES &&
@@ -877,7 +873,7 @@ void udrv_to_host(struct udrv *u, uint64_t first, uint64_t n, bool map, bool zer
 	if (whole && !host_whole(u, region) && map)
 		map_evicted(u, first, n);
 	if (FERRY_TRACE_ON() && c->pages_to_host != before)
-		ferry_trace_event(FERRY_TR_MIGRATION, "to host", t0, ferry_trace_now() - t0,
+		ferry_trace_event(FERRY_TR_MIGRATION, "to host", t0, ferry_clock_ns() - t0,
 				  addr_of(u, first), c->pages_to_host - before, u->trace_cause, 0);
 }
 
@@ -1040,7 +1036,7 @@ void udrv_duplicate(struct udrv *u, uint64_t first, uint64_t n)
 {
 	struct ferry_counters *c = &u->meta->counters;
 	uint64_t end = first + n, need = 0, before = c->pages_to_device;
-	uint64_t t0 = FERRY_TRACE_ON() ? ferry_trace_now() : 0;
+	uint64_t t0 = FERRY_TRACE_ON() ? ferry_clock_ns() : 0;
 
 	for (uint64_t p = first; p < end; p++)
 		need += u->state[p] == FERRY_RES_HOST && u->attr_rm[p];
@@ -1082,7 +1078,7 @@ void udrv_duplicate(struct udrv *u, uint64_t first, uint64_t n)
 	}
 	if (FERRY_TRACE_ON())
 		ferry_trace_event(FERRY_TR_MIGRATION, "duplicate to device", t0,
-				  ferry_trace_now() - t0, addr_of(u, first),
+				  ferry_clock_ns() - t0, addr_of(u, first),
 				  c->pages_to_device - before, FERRY_TR_CAUSE_ADVICE, 0);
 }
 
@@ -1129,7 +1125,7 @@ void udrv_discard(struct udrv *u, uint64_t first, uint64_t n)
 static int do_migrate(struct udrv *u, const struct udrv_mreq *q)
 {
 	uint64_t end = q->first + q->npages;
-	uint64_t t0 = udrv_now_ns();
+	uint64_t t0 = ferry_clock_ns();
 	static const char *const names[2][2] = {{"migrate to host", "migrate to device"},
 						{"discard to host", "discard to device"}};
 
@@ -1157,12 +1153,12 @@ static int do_migrate(struct udrv *u, const struct udrv_mreq *q)
 	}
 	if (q->target == FERRY_LOC_DEVICE && q->npages > FERRY_REGION_PAGES)
 		__atomic_sub_fetch(&u->meta->zap_hot, 1, __ATOMIC_RELEASE);
-	__atomic_fetch_add(&u->meta->counters.migrate_ns, udrv_now_ns() - t0, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&u->meta->counters.migrate_ns, ferry_clock_ns() - t0, __ATOMIC_RELAXED);
 	if (FERRY_TRACE_ON())
 		ferry_trace_event(
 			FERRY_TR_PREFETCH,
 			names[!!(q->flags & FERRY_MIGRATE_DISCARD)][q->target == FERRY_LOC_DEVICE],
-			t0, udrv_now_ns() - t0, addr_of(u, q->first), q->npages * PG,
+			t0, ferry_clock_ns() - t0, addr_of(u, q->first), q->npages * PG,
 			q->target == FERRY_LOC_DEVICE, q->flags);
 	return 0;
 }
@@ -1174,7 +1170,7 @@ static void fence_complete(struct udrv *u, uint64_t fence, int status)
 	m->fence_status[fence % FERRY_FENCE_RING] = status;
 	__atomic_store_n(&m->fence_done, fence, __ATOMIC_RELEASE);
 	__atomic_fetch_add(&m->fence_futex, 1, __ATOMIC_RELEASE);
-	syscall(SYS_futex, &m->fence_futex, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
+	ferry_futex_wake(&m->fence_futex);
 }
 
 static void *worker_main(void *arg)

@@ -163,7 +163,6 @@ void udrv_wake(int uffd, uint64_t addr, uint64_t len);
 void udrv_map_range(int uffd, uint64_t addr, uint64_t len);
 void udrv_host_wp(struct udrv *u, uint64_t page, uint64_t n, bool on);
 
-uint64_t udrv_now_ns(void);
 /* Device work starts (+1) or ends (-1). */
 void udrv_busy(struct udrv *u, int delta);
 /* fault.c: resolve device faults in the faulting thread from now on (SIGBUS) */

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * settings.h - settings both processes read from the environment (and
+ * sysfs), each read once and cached.
+ */
+#ifndef FERRY_SETTINGS_H
+#define FERRY_SETTINGS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/*
+ * Spinning before sleeping: device work's answer, the next request or a
+ * kernel's completion usually comes within tens of microseconds, and a
+ * blocking wake-up across CPUs costs about as much again. How long to poll
+ * first: FERRY_SPIN_US, default 50 us; 0 = never spin.
+ */
+uint64_t ferry_spin_ns(void);
+
+/*
+ * Whole regions (udriver): on unless FERRY_HUGE reads as 0, where shmem
+ * gives 2 MiB pages to mappings advised MADV_HUGEPAGE.
+ */
+bool ferry_whole_regions_enabled(void);
+
+#endif
