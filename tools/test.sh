@@ -12,7 +12,7 @@ status=0
 #    and PyOpenCL: an uninstrumented program cannot load the instrumented libferry).
 #    The labels are anchored: a bare "driver" would also select kdriver, the
 #    guest run of ferry.ko, which the release stage runs once.
-cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DFERRY_SANITIZE=ON -DBUILD_TESTING=ON >/dev/null || exit 1
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DFERRY_SANITIZE=ON -DFERRY_WERROR=ON -DBUILD_TESTING=ON >/dev/null || exit 1
 cmake --build build-asan -j"$jobs" >/dev/null || { cmake --build build-asan; exit 1; }
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
@@ -21,7 +21,7 @@ cmake --build build-asan -j"$jobs" >/dev/null || { cmake --build build-asan; exi
 # 2. Release build: everything, including the stress label and kdriver (ferry.ko
 #    in a QEMU guest); the demo and a quick benchmark run as smoke tests
 #    (registered in CTest).
-cmake -S . -B build-test -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_TESTING=ON >/dev/null || exit 1
+cmake -S . -B build-test -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFERRY_WERROR=ON -DBUILD_TESTING=ON >/dev/null || exit 1
 cmake --build build-test -j"$jobs" >/dev/null || { cmake --build build-test; exit 1; }
 (cd build-test && ctest --no-tests=error --output-on-failure) || status=1
 exit $status

@@ -11,7 +11,6 @@
 #include "core/ctx.h"
 #include "transport/trace.h"
 
-
 int ferry_valid_queue(cl_command_queue q)
 {
 	return q && q->dispatch == &ferry_dispatch && q->magic == FERRY_MAGIC_QUEUE &&
@@ -159,8 +158,8 @@ static void set_status(cl_event e, cl_int status)
  */
 #define SPIN_UNTIL(cond)                                                                           \
 	do {                                                                                       \
-		uint64_t _spin = ferry_spin_ns(), _t0 = _spin ? ferry_clock_ns() : 0;                \
-		while (_spin && !(cond) && ferry_clock_ns() - _t0 < _spin)                           \
+		uint64_t _spin = ferry_spin_ns(), _t0 = _spin ? ferry_clock_ns() : 0;              \
+		while (_spin && !(cond) && ferry_clock_ns() - _t0 < _spin)                         \
 			sched_yield();                                                             \
 	} while (0)
 

@@ -360,7 +360,6 @@ bool ferry_agent_serve(struct ferry_ctx *ctx)
 	return true;
 }
 
-
 bool ferry_agent_poll(struct ferry_ctx *ctx, bool (*ready)(struct ferry_ctx *, const void *),
 		      const void *arg, uint64_t ns)
 {

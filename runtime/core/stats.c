@@ -47,7 +47,6 @@ struct ferry_stats_pub {
 
 static atomic_uint stats_serial;
 
-
 /*
  * Pages left by processes killed before ferry_close: remove this user's
  * (ferry-smi skips them anyway; this keeps /dev/shm from filling up).

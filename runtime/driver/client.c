@@ -89,7 +89,6 @@ int ferry_request(struct ferry_ctx *ctx, struct ferry_msg *m)
 	return r ? r : (int)m->status;
 }
 
-
 static int wait_fence(struct ferry_ctx *ctx, struct ferry_wait *w)
 {
 	struct ferry_meta *m = ctx->meta;

@@ -92,7 +92,6 @@ static void on_signal(int sig)
 	interrupted = 1;
 }
 
-
 static void usage(FILE *f)
 {
 	fprintf(f,

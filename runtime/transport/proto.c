@@ -162,4 +162,3 @@ int ferry_spin_readable_for(int sock, uint64_t spin)
 	}
 	return 0;
 }
-

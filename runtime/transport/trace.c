@@ -52,7 +52,6 @@ static pid_t g_owner; /* the process that does (not a child of its fork()) */
 static int g_open;    /* VA spaces traced and not closed yet */
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 
-
 static struct trace_rec *reserve(uint8_t cat, const char *name)
 {
 	uint64_t i;
@@ -73,7 +72,14 @@ static struct trace_rec *reserve(uint8_t cat, const char *name)
 	 * crashes scanning the dynamic TLS of such a library at exit.
 	 */
 	r->tid = (uint32_t)syscall(SYS_gettid);
-	snprintf(r->name, sizeof(r->name), "%s", name ? name : "");
+	if (name) { /* truncated to the record's field */
+		size_t n = strnlen(name, sizeof(r->name) - 1);
+
+		memcpy(r->name, name, n);
+		r->name[n] = 0;
+	} else {
+		r->name[0] = 0;
+	}
 	return r;
 }
 

@@ -48,7 +48,6 @@ extern int ferry_trace_enabled;
 
 #define FERRY_TRACE_ON() __builtin_expect(ferry_trace_enabled, 0)
 
-
 /*
  * Host: start tracing if FERRY_TRACE names a file (once per process; later
  * calls return the same descriptor). Returns the buffer's descriptor for the
