@@ -32,7 +32,7 @@
 #define FERRY_PAGE_SHIFT 12
 #define FERRY_PAGE_SIZE (1ULL << FERRY_PAGE_SHIFT)
 
-/* Default migration block and prefetch region (DESIGN.md, residency model). */
+/* Default migration block and prefetch region (docs/design.md, residency model). */
 #define FERRY_DEFAULT_BLOCK_SIZE (64ULL << 10)
 #define FERRY_REGION_SIZE (2ULL << 20)
 #define FERRY_MIN_BLOCK_SIZE FERRY_PAGE_SIZE
