@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "api/api.h"
-#include "core/ctx.h"
+#include "host/host.h"
 
 struct _cl_device_id ferry_device = {.dispatch = &ferry_dispatch};
 

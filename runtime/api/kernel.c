@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "api/api.h"
-#include "core/ctx.h"
+#include "host/host.h"
 
 int ferry_valid_kernel(cl_kernel k)
 {

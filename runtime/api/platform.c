@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "api/api.h"
-#include "core/ctx.h"
+#include "host/host.h"
 
 #define PLATFORM_EXTENSIONS "cl_khr_icd " CL_FERRY_MANAGED_MEMORY_EXTENSION_NAME
 

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "api/api.h"
-#include "core/ctx.h"
+#include "host/host.h"
 
 int ferry_valid_program(cl_program p)
 {

@@ -8,7 +8,7 @@
 #include "common/settings.h"
 #include "common/clock.h"
 #include "api/api.h"
-#include "core/ctx.h"
+#include "host/host.h"
 #include "transport/trace.h"
 
 int ferry_valid_queue(cl_command_queue q)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * kernel.c - the driver client for the kernel backend: ferry.ko's render
+ * kmod.c - the driver client for the kernel backend (ferry.ko): ferry.ko's render
  * node, found through libdrm by driver name, and its 'F' ioctls.
  */
 #include <errno.h>
@@ -12,12 +12,12 @@
 #include <unistd.h>
 #include <xf86drm.h>
 
-#include "core/ctx.h"
+#include "host/host.h"
 #include "ferry/ferry.h"
 
 #define FERRY_DRM_NAME "ferry"
 
-int ferry_kernel_find(void)
+int ferry_kmod_find(void)
 {
 	drmDevicePtr devs[64];
 	int n = drmGetDevices2(0, devs, 64), fd = -ENODEV;
@@ -43,11 +43,11 @@ int ferry_kernel_find(void)
 	return fd;
 }
 
-int ferry_kernel_open(struct ferry_ctx *ctx)
+int ferry_kmod_open(struct ferry_ctx *ctx)
 {
 	struct ferry_version v = {0};
 	struct ferry_create_vaspace c = {.device_memory = ctx->device_memory};
-	int fd = ferry_kernel_find();
+	int fd = ferry_kmod_find();
 
 	if (fd < 0)
 		return fd;
@@ -71,7 +71,7 @@ int ferry_kernel_open(struct ferry_ctx *ctx)
 	return 0;
 }
 
-int ferry_kernel_ioctl(struct ferry_ctx *ctx, unsigned long cmd, void *arg)
+int ferry_kmod_ioctl(struct ferry_ctx *ctx, unsigned long cmd, void *arg)
 {
 	/*
 	 * The data is safe in ferry.ko whatever happens to ferry-device, but

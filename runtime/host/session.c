@@ -27,7 +27,7 @@
 #include "common/settings.h"
 #include "common/clock.h"
 #include "common/futex.h"
-#include "core/ctx.h"
+#include "host/host.h"
 #include "policy/policy.h"
 #include "transport/trace.h"
 
@@ -170,7 +170,7 @@ static int choose_backend(struct ferry_ctx *ctx)
 		fprintf(stderr, "ferry: FERRY_BACKEND=%s: expected auto, kernel or user\n", b);
 		return -EINVAL;
 	}
-	r = ferry_kernel_open(ctx);
+	r = ferry_kmod_open(ctx);
 	if (r && b && strcmp(b, "kernel") == 0) {
 		if (r == -ENODEV)
 			fprintf(stderr, "ferry: FERRY_BACKEND=kernel, but ferry.ko's render node "

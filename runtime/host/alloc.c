@@ -9,7 +9,7 @@
 #include <linux/falloc.h>
 #include <stdlib.h>
 
-#include "core/ctx.h"
+#include "host/host.h"
 
 #define PG FERRY_PAGE_SIZE
 

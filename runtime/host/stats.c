@@ -31,7 +31,7 @@
 
 #include "common/clock.h"
 #include "common/futex.h"
-#include "core/ctx.h"
+#include "host/host.h"
 #include "ferry/ferry_stats.h"
 
 struct ferry_stats_pub {

@@ -61,21 +61,21 @@ struct ferry_ctx {
 };
 
 /*
- * core/stats.c: publish the VA space's statistics page (ferry/ferry_stats.h)
+ * host/stats.c: publish the VA space's statistics page (ferry/ferry_stats.h)
  * and start the thread that answers ferry-smi (best effort, end of
  * ferry_open); stop it and unlink the page (start of ferry_close).
  */
 void ferry_stats_start(struct ferry_ctx *ctx);
 void ferry_stats_stop(struct ferry_ctx *ctx);
 /*
- * core/alloc.c: copy up to @max live allocations (start and size; next is
+ * host/alloc.c: copy up to @max live allocations (start and size; next is
  * NULL) into @out, most recent first, under the allocator's lock. Returns how
  * many there are in all.
  */
 size_t ferry_alloc_list(struct ferry_ctx *ctx, struct ferry_range *out, size_t max);
 
 /*
- * core/session.c: the host agent's mailbox. ferry_agent_serve() serves a
+ * host/session.c: the host agent's mailbox. ferry_agent_serve() serves a
  * pending request, if any and if no other thread is serving it, and returns
  * whether it did. ferry_agent_poll() polls @ready(@ctx, @arg) for up to @ns
  * (from the last request served: the device is working then), serving the
@@ -129,13 +129,13 @@ int ferry_launch_post(struct ferry_ctx *ctx, struct ferry_msg *m, const void *ar
 int ferry_wait_launch(struct ferry_ctx *ctx, uint64_t fence);
 
 /*
- * The kernel backend (driver/kernel.c). ferry_kernel_find: an open render
- * node of ferry.ko, or -ENODEV. ferry_kernel_open: find it, check its
+ * The kernel backend (host/kmod.c: ferry.ko, the kernel module). ferry_kmod_find: an open render
+ * node of ferry.ko, or -ENODEV. ferry_kmod_open: find it, check its
  * version and create the VA space (ctx->kfd, ctx->vaspace); 0 or a negative
- * errno. ferry_kernel_ioctl: one driver-interface command on it.
+ * errno. ferry_kmod_ioctl: one driver-interface command on it.
  */
-int ferry_kernel_find(void);
-int ferry_kernel_open(struct ferry_ctx *ctx);
-int ferry_kernel_ioctl(struct ferry_ctx *ctx, unsigned long cmd, void *arg);
+int ferry_kmod_find(void);
+int ferry_kmod_open(struct ferry_ctx *ctx);
+int ferry_kmod_ioctl(struct ferry_ctx *ctx, unsigned long cmd, void *arg);
 
 #endif

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * client.c - the driver client. User backend: FERRY_IOCTL_* carried to the
- * udriver inside ferry-device, except the read-only queries (residency,
- * counters, fence completion), which read the shared metadata. Kernel
- * backend: ferry.ko's ioctls (driver/kernel.c).
+ * ioctl.c - the driver interface's calls (ferry_ioctl and its wrappers). User
+ * backend: FERRY_IOCTL_* carried to the udriver inside ferry-device
+ * (host/rpc.c), except the read-only queries (residency, counters, fence
+ * completion), which read the shared metadata. Kernel backend: ferry.ko's
+ * ioctls (host/kmod.c).
  */
 #include <errno.h>
 #include <limits.h>
@@ -18,76 +19,8 @@
 #include "common/settings.h"
 #include "common/futex.h"
 #include "common/clock.h"
-#include "core/ctx.h"
+#include "host/host.h"
 #include "transport/trace.h"
-
-/* ferry_agent_poll(): the answer is there */
-static bool sock_readable(struct ferry_ctx *ctx, const void *arg)
-{
-	struct pollfd p = {.fd = ctx->sock, .events = POLLIN};
-
-	(void)arg;
-	return poll(&p, 1, 0) > 0;
-}
-
-int ferry_transact(struct ferry_ctx *ctx, struct ferry_msg *m, const void *in, size_t in_size,
-		   void *out, size_t out_room, const uint64_t *out_len, bool always_out)
-{
-	int r;
-
-	if (in_size > FERRY_STAGING_SIZE)
-		return -EINVAL;
-	if (atomic_load(&ctx->dead))
-		return -ENODEV;
-	/* the staging buffer belongs to whoever holds ctx->io */
-	pthread_mutex_lock(&ctx->io);
-	if (in_size)
-		memcpy(ctx->staging, in, in_size);
-	m->magic = FERRY_PROTO_MAGIC;
-	m->seq = ++ctx->seq;
-	r = ferry_msg_send(ctx->sock, m, NULL, 0);
-	if (!r) {
-		/*
-		 * A launch is answered sooner than a wake-up would take, and so
-		 * is short device work, a 4 KiB fault included: its median went
-		 * from 26-32 us to 13-22 us with this spin (2026-11-26). While
-		 * it polls, this thread serves the host agent's mailbox, so
-		 * that one host thread runs: with the agent thread polling on
-		 * the other CPU, a fault's zap took 17 us instead of 2 (the TLB
-		 * flush's IPI). Longer work outlasts the spin and sleeps. A
-		 * synchronous migration to the host: as long as its copy should
-		 * take (at 5 GB/s, up to 2 ms), as waking from an idle CPU
-		 * costs a fifth of a 2 MiB migration. Not one to the device:
-		 * polling there, serving the zaps or not, measured the same as
-		 * the agent thread serving them (1.01-1.04 x memcpy).
-		 */
-		if ((m->op == FERRY_MSG_CL_LAUNCH || m->op == FERRY_MSG_DEVWORK) && ferry_spin_ns())
-			ferry_agent_poll(ctx, sock_readable, NULL, ferry_spin_ns());
-		else if (m->op == FERRY_MSG_IOCTL && m->cmd == FERRY_IOCTL_MIGRATE &&
-			 m->u.migrate.target == FERRY_LOC_HOST &&
-			 !(m->u.migrate.flags & FERRY_MIGRATE_ASYNC) && ferry_spin_ns()) {
-			uint64_t ns = ferry_spin_ns() + m->u.migrate.size / 5;
-
-			ferry_spin_readable_for(ctx->sock, ns < 2000000 ? ns : 2000000);
-		}
-		r = ferry_msg_recv(ctx->sock, m, NULL, NULL, 0);
-	}
-	if (!r && out && out_len && (m->status == 0 || always_out))
-		memcpy(out, ctx->staging, *out_len < out_room ? *out_len : out_room);
-	pthread_mutex_unlock(&ctx->io);
-	if (r == -EPIPE) {
-		atomic_store(&ctx->dead, true);
-		return -ENODEV;
-	}
-	return r;
-}
-
-int ferry_request(struct ferry_ctx *ctx, struct ferry_msg *m)
-{
-	int r = ferry_transact(ctx, m, NULL, 0, NULL, 0, NULL, false);
-
-	return r ? r : (int)m->status;
-}
 
 static int wait_fence(struct ferry_ctx *ctx, struct ferry_wait *w)
 {
@@ -158,7 +91,7 @@ static int kernel_ioctl(struct ferry_ctx *ctx, unsigned long cmd, void *arg)
 		struct ferry_migrate *a = arg;
 		uint64_t t0 = ferry_clock_ns();
 
-		r = ferry_kernel_ioctl(ctx, cmd, arg);
+		r = ferry_kmod_ioctl(ctx, cmd, arg);
 		ferry_trace_event(FERRY_TR_PREFETCH,
 				  a->target == FERRY_LOC_DEVICE ? "ferry.ko migrate to device"
 								: "ferry.ko migrate to host",
@@ -167,13 +100,13 @@ static int kernel_ioctl(struct ferry_ctx *ctx, unsigned long cmd, void *arg)
 		return r;
 	}
 	if (cmd != FERRY_IOCTL_RESIDENCY || q->start + q->size <= fine_start)
-		return ferry_kernel_ioctl(ctx, cmd, arg);
+		return ferry_kmod_ioctl(ctx, cmd, arg);
 	user_out = q->out;
 	out = user_out ? (uint8_t *)(uintptr_t)user_out : malloc(q->size / FERRY_PAGE_SIZE);
 	if (!out)
 		return -ENOMEM;
 	q->out = (uint64_t)(uintptr_t)out;
-	r = ferry_kernel_ioctl(ctx, cmd, arg);
+	r = ferry_kmod_ioctl(ctx, cmd, arg);
 	q->out = user_out;
 	for (uint64_t a = q->start > fine_start ? q->start : fine_start;
 	     !r && a < q->start + q->size; a += FERRY_PAGE_SIZE) {
