@@ -35,6 +35,7 @@ struct ferry_ctx {
 	int prefetch;
 
 	int sys_fd, vram_fd, meta_fd, staging_fd, uffd;
+	const struct ferry_backend *be;
 	int kfd;	  /* kernel backend: ferry.ko's render node, else -1 */
 	uint64_t vaspace; /* kernel backend: the VA space id */
 	int sock, pidfd, stop_efd;
@@ -75,7 +76,7 @@ void ferry_stats_stop(struct ferry_ctx *ctx);
 size_t ferry_alloc_list(struct ferry_ctx *ctx, struct ferry_range *out, size_t max);
 
 /*
- * host/session.c: the host agent's mailbox. ferry_agent_serve() serves a
+ * host/agent.c: the host agent's mailbox. ferry_agent_serve() serves a
  * pending request, if any and if no other thread is serving it, and returns
  * whether it did. ferry_agent_poll() polls @ready(@ctx, @arg) for up to @ns
  * (from the last request served: the device is working then), serving the
@@ -129,13 +130,60 @@ int ferry_launch_post(struct ferry_ctx *ctx, struct ferry_msg *m, const void *ar
 int ferry_wait_launch(struct ferry_ctx *ctx, uint64_t fence);
 
 /*
- * The kernel backend (host/kmod.c: ferry.ko, the kernel module). ferry_kmod_find: an open render
- * node of ferry.ko, or -ENODEV. ferry_kmod_open: find it, check its
- * version and create the VA space (ctx->kfd, ctx->vaspace); 0 or a negative
- * errno. ferry_kmod_ioctl: one driver-interface command on it.
+ * A backend: what differs between the user-space driver (host/backend_user.c)
+ * and ferry.ko (host/kmod.c), behind one table. ferry_open() calls open,
+ * then bind_window once ferry-device runs, then start; ferry_close() calls
+ * stop, then release once the device is reaped; the monitor thread calls
+ * device_died. start, stop and release may be NULL.
  */
-int ferry_kmod_find(void);
-int ferry_kmod_open(struct ferry_ctx *ctx);
-int ferry_kmod_ioctl(struct ferry_ctx *ctx, unsigned long cmd, void *arg);
+struct ferry_backend {
+	const char *name;
+	uint32_t id; /* FERRY_BACKEND_USER or FERRY_BACKEND_KERNEL */
+	/* the backend's own resources (descriptors, memfds); 0 or a negative errno */
+	int (*open)(struct ferry_ctx *ctx);
+	/* settle the window's address with the device and map it (ferry_window_place) */
+	int (*bind_window)(struct ferry_ctx *ctx);
+	void (*start)(struct ferry_ctx *ctx);
+	void (*stop)(struct ferry_ctx *ctx);
+	/* one driver-interface command (ferry_ioctl); 0 or a negative errno */
+	int (*ioctl)(struct ferry_ctx *ctx, unsigned long cmd, void *arg);
+	void (*device_died)(struct ferry_ctx *ctx);
+	void (*release)(struct ferry_ctx *ctx);
+};
+
+extern const struct ferry_backend ferry_backend_user;
+extern const struct ferry_backend ferry_backend_kmod;
+
+/*
+ * host/session.c, for the backends. ferry_window_place: pick a free 2 MiB
+ * aligned address and call @map_at(ctx, base, first, &taken) until the
+ * device accepts one (up to 4 tries): @map_at maps the window at base and
+ * offers it to the device (ferry_send_init, with the descriptors when
+ * @first); on -EEXIST (taken in ferry-device) it leaves its mapping in
+ * *taken, kept reserved until the address is settled. ferry_send_init:
+ * INIT at @base; the device's answer. ferry_map_coherent: the coherent
+ * region over the top of the window @w. ferry_new_memfd, ferry_map_shared:
+ * a memfd of @size bytes (or a negative errno); a shared mapping of one
+ * that fork() does not copy (or NULL).
+ */
+int ferry_window_place(struct ferry_ctx *ctx,
+		       int (*map_at)(struct ferry_ctx *, uint64_t, bool, void **));
+int ferry_send_init(struct ferry_ctx *ctx, uint64_t base, int *fds, int nfds);
+int ferry_map_coherent(struct ferry_ctx *ctx, void *w);
+int ferry_new_memfd(const char *name, uint64_t size);
+void *ferry_map_shared(int fd, uint64_t size);
+
+/* host/agent.c: start the host agent thread (unless FERRY_NO_HOST_AGENT), stop it. */
+void ferry_agent_start(struct ferry_ctx *ctx);
+void ferry_agent_stop(struct ferry_ctx *ctx);
+
+/*
+ * host/rpc.c: wait until @ready(@ctx, @arg) holds, sleeping on the shared
+ * metadata's futex @word between checks. 0, -ENODEV once the device is
+ * gone, -ETIMEDOUT after @timeout_ns (0: no limit).
+ */
+int ferry_meta_wait(struct ferry_ctx *ctx, uint32_t *word,
+		    bool (*ready)(struct ferry_ctx *, const void *), const void *arg,
+		    uint64_t timeout_ns);
 
 #endif

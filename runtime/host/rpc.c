@@ -7,6 +7,8 @@
 #include <poll.h>
 #include <string.h>
 
+#include "common/clock.h"
+#include "common/futex.h"
 #include "common/settings.h"
 #include "host/host.h"
 
@@ -76,4 +78,29 @@ int ferry_request(struct ferry_ctx *ctx, struct ferry_msg *m)
 	int r = ferry_transact(ctx, m, NULL, 0, NULL, 0, NULL, false);
 
 	return r ? r : (int)m->status;
+}
+
+int ferry_meta_wait(struct ferry_ctx *ctx, uint32_t *word,
+		    bool (*ready)(struct ferry_ctx *, const void *), const void *arg,
+		    uint64_t timeout_ns)
+{
+	uint64_t deadline = timeout_ns ? ferry_clock_ns() + timeout_ns : 0;
+
+	for (;;) {
+		uint32_t seen = __atomic_load_n(word, __ATOMIC_ACQUIRE);
+		uint64_t nap = 20 * 1000 * 1000, now;
+
+		if (ready(ctx, arg))
+			return 0;
+		if (atomic_load(&ctx->dead) || !ferry_device_alive(ctx))
+			return -ENODEV;
+		if (deadline) {
+			now = ferry_clock_ns();
+			if (now >= deadline)
+				return -ETIMEDOUT;
+			if (deadline - now < nap)
+				nap = deadline - now;
+		}
+		ferry_futex_wait(word, seen, nap);
+	}
 }

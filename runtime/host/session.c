@@ -1,32 +1,24 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * session.c - opening a VA space: the backend (ferry.ko, or the user-space
- * driver with its memfds and userfaultfd), the window, the ferry-device
- * process, and what happens when that process dies.
+ * session.c - opening a VA space: the options, the backend (ferry.ko, or
+ * the user-space driver: host/kmod.c, host/backend_user.c), the shared
+ * memfds, the ferry-device process, the window's address, and the monitor
+ * that notices the process's death; closing it again.
  */
 #include <errno.h>
-#include <sched.h>
 #include <fcntl.h>
-#include <linux/userfaultfd.h>
 #include <poll.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
-#include <linux/futex.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "common/uffd.h"
-#include "common/settings.h"
-#include "common/clock.h"
-#include "common/futex.h"
 #include "host/host.h"
 #include "policy/policy.h"
 #include "transport/trace.h"
@@ -35,10 +27,6 @@
 #define DEFAULT_WINDOW (64ULL << 30)
 #define DEFAULT_DEVICE_MEMORY (1ULL << 30)
 #define MIN_DEVICE_MEMORY (2 * FERRY_REGION_SIZE)
-
-#ifndef USERFAULTFD_IOC_NEW
-#define USERFAULTFD_IOC_NEW _IO(0xAA, 0x00)
-#endif
 
 extern char **environ;
 
@@ -157,73 +145,39 @@ static int resolve_options(const struct ferry_options *o, struct ferry_ctx *ctx,
 
 /*
  * FERRY_BACKEND=auto|kernel|user (default auto): auto takes ferry.ko when
- * its render node exists and falls back to the user-space driver.
+ * its render node exists and falls back to the user-space driver. Sets
+ * ctx->be and opens the backend.
  */
-static int choose_backend(struct ferry_ctx *ctx)
+static int open_backend(struct ferry_ctx *ctx)
 {
 	const char *b = getenv("FERRY_BACKEND");
 	int r;
 
+	ctx->be = &ferry_backend_user;
 	if (b && strcmp(b, "user") == 0)
-		return 0;
+		return ctx->be->open(ctx);
 	if (b && *b && strcmp(b, "auto") != 0 && strcmp(b, "kernel") != 0) {
 		fprintf(stderr, "ferry: FERRY_BACKEND=%s: expected auto, kernel or user\n", b);
 		return -EINVAL;
 	}
-	r = ferry_kmod_open(ctx);
-	if (r && b && strcmp(b, "kernel") == 0) {
+	r = ferry_backend_kmod.open(ctx);
+	if (!r) {
+		ctx->be = &ferry_backend_kmod;
+		return 0;
+	}
+	if (b && strcmp(b, "kernel") == 0) {
 		if (r == -ENODEV)
 			fprintf(stderr, "ferry: FERRY_BACKEND=kernel, but ferry.ko's render node "
 					"was not found (load the module: modprobe ferry)\n");
 		return r;
 	}
-	if (r && r != -ENODEV)
+	if (r != -ENODEV)
 		fprintf(stderr, "ferry: ferry.ko is not usable (%s); using the user-space driver\n",
 			strerror(-r));
-	return 0;
+	return ctx->be->open(ctx);
 }
 
-static int new_uffd(void)
-{
-	struct uffdio_api api = {
-		.api = UFFD_API,
-		.features = UFFD_FEATURE_MISSING_SHMEM | UFFD_FEATURE_MINOR_SHMEM |
-			    UFFD_FEATURE_WP_HUGETLBFS_SHMEM,
-	};
-	int fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
-
-	if (fd < 0 && (errno == EPERM || errno == EACCES)) {
-		int dev = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
-
-		if (dev >= 0) {
-			fd = ioctl(dev, USERFAULTFD_IOC_NEW, O_CLOEXEC | O_NONBLOCK);
-			close(dev);
-		}
-		if (fd < 0) {
-			fprintf(stderr,
-				"ferry: userfaultfd is not permitted for this process. Run as "
-				"root, "
-				"or `sysctl vm.unprivileged_userfaultfd=1`, or grant read/write "
-				"access to /dev/userfaultfd.\n");
-			return -EPERM;
-		}
-	}
-	if (fd < 0)
-		return -errno;
-	if (ioctl(fd, UFFDIO_API, &api)) {
-		int e = errno;
-
-		close(fd);
-		fprintf(stderr,
-			"ferry: this kernel's userfaultfd lacks shmem minor/write-protect "
-			"faults (Linux >= 5.19 needed): %s\n",
-			strerror(e));
-		return -ENOTSUP;
-	}
-	return fd;
-}
-
-static int new_memfd(const char *name, uint64_t size)
+int ferry_new_memfd(const char *name, uint64_t size)
 {
 	int fd = memfd_create(name, MFD_CLOEXEC);
 
@@ -252,6 +206,31 @@ static uint64_t pick_base(uint64_t size)
 	return a;
 }
 
+int ferry_window_place(struct ferry_ctx *ctx,
+		       int (*map_at)(struct ferry_ctx *, uint64_t, bool, void **))
+{
+	void *taken[4] = {0};
+	int r = -EEXIST;
+
+	/* The address must be free in both processes; retry elsewhere if not. */
+	for (int attempt = 0; attempt < 4 && r == -EEXIST; attempt++) {
+		uint64_t base = pick_base(ctx->size);
+
+		if (!base) {
+			r = -ENOMEM;
+			break;
+		}
+		r = map_at(ctx, base, attempt == 0, &taken[attempt]);
+		/* keep a clashing range reserved so that the next pick differs */
+		if (taken[attempt])
+			mprotect(taken[attempt], ctx->size, PROT_NONE);
+	}
+	for (int i = 0; i < 4; i++)
+		if (taken[i])
+			munmap(taken[i], ctx->size);
+	return r == -EPIPE ? -ENODEV : r;
+}
+
 static int spawn_device(struct ferry_ctx *ctx, const char *path, int child_sock)
 {
 	posix_spawn_file_actions_t fa;
@@ -272,165 +251,6 @@ static int spawn_device(struct ferry_ctx *ctx, const char *path, int child_sock)
 	return ctx->pidfd < 0 ? -errno : 0;
 }
 
-/*
- * The device process died: every page's data is in the memfd its state
- * names (the driver changes a state only once the destination holds a full
- * copy). Copy device-resident pages back into sysmem, then drop the
- * userfaultfd registration, which wakes any host thread blocked on a fault:
- * the window is plain shared memory from then on.
- */
-static void recover(struct ferry_ctx *ctx)
-{
-	/* the managed part: the coherent region is not registered */
-	struct uffdio_writeprotect wp = {
-		.range = {.start = ctx->base, .len = ctx->size - ctx->fine_size}};
-	struct uffdio_range rng = {.start = ctx->base, .len = ctx->size - ctx->fine_size};
-	uint8_t *st = ctx->meta->state;
-
-	for (uint64_t p = 0; p < ctx->npages; p++) {
-		if (st[p] != FERRY_RES_DEVICE && st[p] != FERRY_RES_DUPLICATED)
-			continue;
-		if (st[p] == FERRY_RES_DEVICE)
-			memcpy(ctx->sys_alias + p * PG, ctx->vram_alias + p * PG, PG);
-		st[p] = FERRY_RES_HOST;
-	}
-	if (ioctl(ctx->uffd, UFFDIO_WRITEPROTECT, &wp))
-		fprintf(stderr, "ferry: recovery: UFFDIO_WRITEPROTECT: %s\n", strerror(errno));
-	if (ioctl(ctx->uffd, UFFDIO_UNREGISTER, &rng))
-		fprintf(stderr, "ferry: recovery: UFFDIO_UNREGISTER: %s\n", strerror(errno));
-	/*
-	 * Unregistering wakes the faults it finds queued; a fault that was
-	 * still on its way in (under the per-VMA lock) can queue just after.
-	 * Wake the whole window for a while: every retry succeeds now.
-	 */
-	for (int i = 0; i < 20; i++) {
-		struct uffd_msg msg[16];
-
-		while (read(ctx->uffd, msg, sizeof(msg)) > 0)
-			;
-		ioctl(ctx->uffd, UFFDIO_WAKE, &rng);
-		usleep(i < 10 ? 1000 : 10000);
-	}
-	atomic_store(&ctx->recovered, true);
-	ferry_futex_wake(&ctx->meta->fence_futex);
-}
-
-/*
- * The host agent's mailbox: the driver asks this process to zap its own view
- * of a range (MADV_DONTNEED keeps the sysmem pages, which a punched hole
- * would free and the next migration would allocate again), or to map sysmem
- * pages into it (the driver copies the next piece of a migration meanwhile).
- * Served by the agent thread, or by a host thread that polls while it waits
- * for the device (ferry_agent_poll): that thread is already on a CPU,
- * and with one host thread running the zap's TLB flush stays on its CPU
- * where a second one costs an IPI (a 4 KiB fault's zap took 17 us instead
- * of 2 when the agent and a polling host thread ran on both CPUs).
- * Returns whether a request was served.
- */
-bool ferry_agent_serve(struct ferry_ctx *ctx)
-{
-	struct ferry_meta *m = ctx->meta;
-	uint32_t req;
-	uint64_t a, len;
-	int st = -EINVAL;
-
-	if (__atomic_load_n(&m->zap_req, __ATOMIC_ACQUIRE) ==
-	    __atomic_load_n(&m->zap_ack, __ATOMIC_ACQUIRE))
-		return false;
-	if (pthread_mutex_trylock(&ctx->agent_lock))
-		return false; /* the other one serves it */
-	req = __atomic_load_n(&m->zap_req, __ATOMIC_ACQUIRE);
-	if (req == __atomic_load_n(&m->zap_ack, __ATOMIC_ACQUIRE)) {
-		pthread_mutex_unlock(&ctx->agent_lock);
-		return false;
-	}
-	a = m->zap_start;
-	len = m->zap_len;
-	if (a >= ctx->base && len && len <= ctx->size && a - ctx->base <= ctx->size - len &&
-	    !(a % PG) && !(len % PG)) {
-		if (m->zap_op == FERRY_AGENT_MAP)
-			st = ferry_uffd_continue(ctx->uffd, a, len, UFFDIO_CONTINUE_MODE_DONTWAKE);
-		else if (m->zap_op == FERRY_AGENT_ZAP)
-			st = madvise((void *)(uintptr_t)a, len, MADV_DONTNEED) ? -errno : 0;
-	}
-	m->zap_status = st;
-	__atomic_store_n(&m->zap_ack, req, __ATOMIC_RELEASE);
-	pthread_mutex_unlock(&ctx->agent_lock);
-	ferry_futex_wake(&m->zap_ack);
-	return true;
-}
-
-bool ferry_agent_poll(struct ferry_ctx *ctx, bool (*ready)(struct ferry_ctx *, const void *),
-		      const void *arg, uint64_t ns)
-{
-	uint64_t t0 = ferry_clock_ns();
-	bool r;
-
-	__atomic_add_fetch(&ctx->meta->host_waiters, 1, __ATOMIC_SEQ_CST);
-	for (;;) {
-		r = ready(ctx, arg);
-		if (r)
-			break;
-		if (ferry_agent_serve(ctx)) {
-			t0 = ferry_clock_ns(); /* the device works: keep polling */
-			continue;
-		}
-		if (ferry_clock_ns() - t0 >= ns)
-			break;
-		sched_yield(); /* let a runnable thread on this CPU go first */
-	}
-	__atomic_sub_fetch(&ctx->meta->host_waiters, 1, __ATOMIC_SEQ_CST);
-	/*
-	 * A request posted while we polled woke nobody: serve it (the
-	 * device's zap_post bumps zap_req, then reads host_waiters).
-	 */
-	ferry_agent_serve(ctx);
-	return r;
-}
-
-/*
- * The agent thread serves the mailbox when no polling host thread does.
- * Spins briefly after each request (all the while an explicit migration or
- * device work runs), then sleeps on the futex.
- */
-static void *agent_main(void *arg)
-{
-	struct ferry_ctx *ctx = arg;
-	struct ferry_meta *m = ctx->meta;
-	struct timespec t0, t;
-
-	ferry_trace_thread_name("ferry host agent");
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while (__atomic_load_n(&m->host_agent, __ATOMIC_ACQUIRE)) {
-		uint32_t req = __atomic_load_n(&m->zap_req, __ATOMIC_ACQUIRE);
-
-		if (ferry_agent_serve(ctx)) {
-			clock_gettime(CLOCK_MONOTONIC, &t0);
-			continue;
-		}
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		if (!__atomic_load_n(&m->host_waiters, __ATOMIC_RELAXED) &&
-		    (__atomic_load_n(&m->zap_hot, __ATOMIC_RELAXED) ||
-		     (t.tv_sec - t0.tv_sec) * 1000000000L + (t.tv_nsec - t0.tv_nsec) < 50 * 1000)) {
-			sched_yield(); /* spin, but let a runnable thread on this CPU go first */
-			continue;
-		}
-		ferry_futex_wait(&m->zap_req, req, 100 * 1000 * 1000);
-	}
-	return NULL;
-}
-
-static void stop_agent(struct ferry_ctx *ctx)
-{
-	if (!ctx->agent_started)
-		return;
-	__atomic_store_n(&ctx->meta->host_agent, 0, __ATOMIC_RELEASE);
-	__atomic_fetch_add(&ctx->meta->zap_req, 0, __ATOMIC_RELEASE);
-	ferry_futex_wake(&ctx->meta->zap_req);
-	pthread_join(ctx->agent, NULL);
-	ctx->agent_started = false;
-}
-
 static void *monitor_main(void *arg)
 {
 	struct ferry_ctx *ctx = arg;
@@ -444,21 +264,7 @@ static void *monitor_main(void *arg)
 	if (p[1].revents)
 		return NULL; /* ferry_close */
 	atomic_store(&ctx->dead, true);
-	if (ctx->kfd >= 0) {
-		/* device memory belongs to this process's mm in ferry.ko: nothing is lost */
-		fprintf(stderr, "ferry: the device process (pid %d) died\n", (int)ctx->pid);
-		atomic_store(&ctx->recovered, true);
-		ferry_futex_wake(&ctx->meta->launch_futex);
-		return NULL;
-	}
-	/* nothing will ask the agent any more: let it exit (joined by ferry_close) */
-	__atomic_store_n(&ctx->meta->host_agent, 0, __ATOMIC_RELEASE);
-	__atomic_store_n(&ctx->meta->zap_hot, 0, __ATOMIC_RELEASE);
-	fprintf(stderr,
-		"ferry: the device process (pid %d) died; device memory recovered to "
-		"the host\n",
-		(int)ctx->pid);
-	recover(ctx);
+	ctx->be->device_died(ctx);
 	return NULL;
 }
 
@@ -500,7 +306,7 @@ static void ctx_free(struct ferry_ctx *ctx)
 	free(ctx);
 }
 
-static void *map_shared(int fd, uint64_t size)
+void *ferry_map_shared(int fd, uint64_t size)
 {
 	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0);
 
@@ -515,7 +321,7 @@ static void *map_shared(int fd, uint64_t size)
  * first time only). Returns the device's answer: 0, -EEXIST when the address
  * is taken there, another negative errno.
  */
-static int send_init(struct ferry_ctx *ctx, uint64_t base, int *fds, int nfds)
+int ferry_send_init(struct ferry_ctx *ctx, uint64_t base, int *fds, int nfds)
 {
 	struct ferry_msg m;
 	int r;
@@ -529,7 +335,7 @@ static int send_init(struct ferry_ctx *ctx, uint64_t base, int *fds, int nfds)
 	m.u.init.block_size = ctx->block_size;
 	m.u.init.prefetch = ctx->prefetch;
 	m.u.init.fine_size = ctx->fine_size;
-	m.u.init.backend = ctx->kfd >= 0 ? FERRY_BACKEND_KERNEL : FERRY_BACKEND_USER;
+	m.u.init.backend = ctx->be->id;
 	m.u.init.vaspace = ctx->vaspace;
 	r = ferry_msg_send(ctx->sock, &m, fds, fds ? nfds : 0);
 	if (!r)
@@ -537,132 +343,12 @@ static int send_init(struct ferry_ctx *ctx, uint64_t base, int *fds, int nfds)
 	return r ? r : (int)m.status;
 }
 
-/* The coherent region replaces the top of the (managed) window @w. */
-static int map_coherent(struct ferry_ctx *ctx, void *w)
+int ferry_map_coherent(struct ferry_ctx *ctx, void *w)
 {
 	if (mmap((char *)w + ctx->size - ctx->fine_size, ctx->fine_size, PROT_READ | PROT_WRITE,
 		 MAP_SHARED | MAP_FIXED | MAP_NORESERVE, ctx->fine_fd, 0) == MAP_FAILED)
 		return -errno;
 	return 0;
-}
-
-/* Map the window, register it, and hand everything to the device. */
-static int bind_window(struct ferry_ctx *ctx)
-{
-	struct uffdio_register reg;
-	int fds[6] = {ctx->sys_fd,     ctx->vram_fd, ctx->meta_fd,
-		      ctx->staging_fd, ctx->uffd,    ctx->fine_fd};
-	void *keep[4] = {0};
-	int r = -EEXIST;
-
-	/* The address must be free in both processes; retry elsewhere if not. */
-	for (int attempt = 0; attempt < 4 && r == -EEXIST; attempt++) {
-		uint64_t base = pick_base(ctx->size);
-		void *w;
-
-		if (!base)
-			return -ENOMEM;
-		w = mmap((void *)(uintptr_t)base, ctx->size, PROT_READ | PROT_WRITE,
-			 MAP_SHARED | MAP_FIXED_NOREPLACE | MAP_NORESERVE, ctx->sys_fd, 0);
-		if (w == MAP_FAILED)
-			return -errno;
-		reg = (struct uffdio_register){
-			.range = {.start = base, .len = ctx->size},
-			.mode = UFFDIO_REGISTER_MODE_MISSING | UFFDIO_REGISTER_MODE_MINOR |
-				UFFDIO_REGISTER_MODE_WP,
-		};
-		if (ioctl(ctx->uffd, UFFDIO_REGISTER, &reg)) {
-			r = -errno;
-			munmap(w, ctx->size);
-			fprintf(stderr, "ferry: UFFDIO_REGISTER: %s\n", strerror(-r));
-			return r;
-		}
-		r = send_init(ctx, base, attempt == 0 ? fds : NULL, 6);
-		if (r == 0) {
-			ctx->base = base;
-			r = map_coherent(ctx, w);
-			if (r)
-				break;
-			/*
-			 * A child of fork() would get a mapping that nobody
-			 * migrates for: it gets none rather than wrong data.
-			 */
-			madvise(w, ctx->size, MADV_DONTFORK);
-			/* 2 MiB sysmem pages where shmem has them: udriver's whole regions */
-			if (ferry_whole_regions_enabled())
-				madvise(w, ctx->size, MADV_HUGEPAGE);
-			break;
-		}
-		ioctl(ctx->uffd, UFFDIO_UNREGISTER, &reg.range);
-		/* keep the clashing range reserved so that the next pick differs */
-		keep[attempt] = w;
-		mprotect(w, ctx->size, PROT_NONE);
-	}
-	for (int i = 0; i < 4; i++)
-		if (keep[i])
-			munmap(keep[i], ctx->size);
-	return r == -EPIPE ? -ENODEV : r;
-}
-
-/*
- * The kernel backend: the window is anonymous private memory registered
- * with ferry.ko. The device first reserves the address (INIT), then maps the
- * render node there (MAP_DEVICE_VIEW) once the window is registered: a
- * VA space registers one window only, so the address must be settled first.
- */
-static int bind_window_kernel(struct ferry_ctx *ctx)
-{
-	int fds[4] = {ctx->meta_fd, ctx->staging_fd, ctx->fine_fd, ctx->kfd};
-	void *keep[4] = {0};
-	struct ferry_msg m;
-	int r = -EEXIST;
-
-	for (int attempt = 0; attempt < 4 && r == -EEXIST; attempt++) {
-		uint64_t base = pick_base(ctx->size);
-		void *w;
-
-		if (!base)
-			return -ENOMEM;
-		w = mmap((void *)(uintptr_t)base, ctx->size, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE | MAP_NORESERVE, -1, 0);
-		if (w == MAP_FAILED)
-			return -errno;
-		/* pages, not 2 MiB folios: first touch and migration work per page */
-		madvise(w, ctx->size, MADV_NOHUGEPAGE);
-		r = send_init(ctx, base, attempt == 0 ? fds : NULL, 4);
-		if (r == 0) {
-			struct ferry_register_window rw = {.base = base, .size = ctx->size};
-			struct ferry_attr at[2] = {
-				{.type = FERRY_ATTR_BLOCK_SIZE, .value = ctx->block_size},
-				{.type = FERRY_ATTR_PREFETCH, .value = (uint64_t)ctx->prefetch},
-			};
-			struct ferry_attrs a = {.start = base,
-						.size = FERRY_PAGE_SIZE,
-						.attrs = (uint64_t)(uintptr_t)at,
-						.nattrs = 2};
-
-			ctx->base = base;
-			r = map_coherent(ctx, w);
-			if (r)
-				break;
-			if (ioctl(ctx->kfd, FERRY_IOCTL_REGISTER_WINDOW, &rw) ||
-			    ioctl(ctx->kfd, FERRY_IOCTL_SET_ATTR, &a)) {
-				r = -errno;
-				break;
-			}
-			memset(&m, 0, sizeof(m));
-			m.op = FERRY_MSG_IOCTL;
-			m.cmd = FERRY_IOCTL_MAP_DEVICE_VIEW;
-			r = ferry_request(ctx, &m);
-			break;
-		}
-		keep[attempt] = w;
-		mprotect(w, ctx->size, PROT_NONE);
-	}
-	for (int i = 0; i < 4; i++)
-		if (keep[i])
-			munmap(keep[i], ctx->size);
-	return r == -EPIPE ? -ENODEV : r;
 }
 
 int ferry_open(const struct ferry_options *opt, struct ferry_ctx **out)
@@ -692,38 +378,22 @@ int ferry_open(const struct ferry_options *opt, struct ferry_ctx **out)
 	if (ctx->fine_size < FERRY_REGION_SIZE)
 		ctx->fine_size = FERRY_REGION_SIZE;
 
-	r = choose_backend(ctx);
+	r = open_backend(ctx);
 	if (r)
 		goto fail;
-	if (ctx->kfd < 0) {
-		r = new_uffd();
-		if (r < 0)
-			goto fail;
-		ctx->uffd = r;
-		ctx->sys_fd = r = new_memfd("ferry-sysmem", ctx->size);
-		if (r < 0)
-			goto fail;
-		ctx->vram_fd = r = new_memfd("ferry-vram", ctx->size);
-		if (r < 0)
-			goto fail;
-	}
-	ctx->meta_fd = r = new_memfd("ferry-meta", ferry_meta_size(ctx->npages));
+	ctx->meta_fd = r = ferry_new_memfd("ferry-meta", ferry_meta_size(ctx->npages));
 	if (r < 0)
 		goto fail;
-	ctx->staging_fd = r = new_memfd("ferry-staging", FERRY_STAGING_SIZE);
+	ctx->staging_fd = r = ferry_new_memfd("ferry-staging", FERRY_STAGING_SIZE);
 	if (r < 0)
 		goto fail;
-	ctx->fine_fd = r = new_memfd("ferry-coherent", ctx->fine_size);
+	ctx->fine_fd = r = ferry_new_memfd("ferry-coherent", ctx->fine_size);
 	if (r < 0)
 		goto fail;
-	ctx->meta = map_shared(ctx->meta_fd, ferry_meta_size(ctx->npages));
-	ctx->staging = map_shared(ctx->staging_fd, FERRY_STAGING_SIZE);
-	if (ctx->kfd < 0) {
-		ctx->sys_alias = map_shared(ctx->sys_fd, ctx->size);
-		ctx->vram_alias = map_shared(ctx->vram_fd, ctx->size);
-	}
+	ctx->meta = ferry_map_shared(ctx->meta_fd, ferry_meta_size(ctx->npages));
+	ctx->staging = ferry_map_shared(ctx->staging_fd, FERRY_STAGING_SIZE);
 	r = -ENOMEM;
-	if (!ctx->meta || !ctx->staging || (ctx->kfd < 0 && (!ctx->sys_alias || !ctx->vram_alias)))
+	if (!ctx->meta || !ctx->staging)
 		goto fail;
 	ctx->meta->magic = FERRY_PROTO_MAGIC;
 	ctx->meta->version = FERRY_UAPI_VERSION_MAJOR;
@@ -738,16 +408,11 @@ int ferry_open(const struct ferry_options *opt, struct ferry_ctx **out)
 	close(sv[1]);
 	if (r)
 		goto fail;
-	r = ctx->kfd >= 0 ? bind_window_kernel(ctx) : bind_window(ctx);
+	r = ctx->be->bind_window(ctx);
 	if (r)
 		goto fail_kill;
-	if (ctx->kfd < 0 && !getenv("FERRY_NO_HOST_AGENT")) {
-		ctx->meta->host_agent = 1;
-		if (pthread_create(&ctx->agent, NULL, agent_main, ctx) == 0)
-			ctx->agent_started = true;
-		else
-			ctx->meta->host_agent = 0;
-	}
+	if (ctx->be->start)
+		ctx->be->start(ctx);
 	ctx->stop_efd = eventfd(0, EFD_CLOEXEC);
 	if (ctx->stop_efd < 0) {
 		r = -errno;
@@ -775,7 +440,8 @@ int ferry_open(const struct ferry_options *opt, struct ferry_ctx **out)
 	return 0;
 
 fail_kill:
-	stop_agent(ctx);
+	if (ctx->be->stop)
+		ctx->be->stop(ctx);
 	if (r == -ENODEV) {
 		int st = 0;
 
@@ -817,7 +483,8 @@ void ferry_close(struct ferry_ctx *ctx)
 		pthread_join(ctx->monitor, NULL);
 	if (!atomic_load(&ctx->dead))
 		ferry_request(ctx, &m);
-	stop_agent(ctx);
+	if (ctx->be->stop)
+		ctx->be->stop(ctx);
 	/* The device exits after replying; never wait for a stuck one. */
 	for (int i = 0; i < 100; i++) {
 		if (waitpid(ctx->pid, NULL, WNOHANG) == ctx->pid)
@@ -829,11 +496,8 @@ void ferry_close(struct ferry_ctx *ctx)
 reaped:
 	if (FERRY_TRACE_ON())
 		ferry_trace_vaspace_closed(); /* the device's records are final now */
-	if (ctx->kfd < 0 && !atomic_load(&ctx->recovered)) {
-		struct uffdio_range rng = {.start = ctx->base, .len = ctx->size - ctx->fine_size};
-
-		ioctl(ctx->uffd, UFFDIO_UNREGISTER, &rng);
-	}
+	if (ctx->be->release)
+		ctx->be->release(ctx);
 	ctx_free(ctx);
 }
 

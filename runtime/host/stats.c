@@ -208,8 +208,8 @@ void ferry_stats_start(struct ferry_ctx *ctx)
 	p->pid = (int32_t)getpid();
 	p->pid_start = ferry_stats_pid_start(getpid());
 	p->device_pid = (int32_t)ctx->pid;
-	p->backend = ctx->kfd >= 0 ? FERRY_BACKEND_KERNEL : FERRY_BACKEND_USER;
-	p->vaspace = ctx->kfd >= 0 ? ctx->vaspace : 0;
+	p->backend = ctx->be->id;
+	p->vaspace = ctx->be == &ferry_backend_kmod ? ctx->vaspace : 0;
 	p->window_base = ctx->base;
 	p->window_size = ctx->size;
 	p->coherent_size = ctx->fine_size;
