@@ -8,6 +8,16 @@ bash tools/setup.sh || exit 1
 jobs=$(nproc)
 status=0
 
+# 0. The guest kernel for the kdriver label, in its own step with its own
+#    limit: built once and cached under /var/cache/ferry-guest (20-25 minutes
+#    on a quiet 2-core machine, over 35 under load), so that kdriver_guest's
+#    own timeout covers only the module's build and the guest run.
+echo "== guest kernel (kdriver/guest/build-kernel.sh, cached)"
+if ! timeout "${FERRY_KERNEL_BUILD_TIMEOUT:-3600}" bash kdriver/guest/build-kernel.sh >/dev/null; then
+	echo "guest kernel build failed or timed out: kdriver_guest will fail" >&2
+	status=1
+fi
+
 # 1. AddressSanitizer + UBSan build: unit, driver and api tests (not clinfo:
 #    and PyOpenCL: an uninstrumented program cannot load the instrumented libferry).
 #    The labels are anchored: a bare "driver" would also select kdriver, the
