@@ -22,9 +22,8 @@
 #include <unistd.h>
 
 #include "common/clock.h"
-#include "udriver/udriver.h"
+#include "udriver/internal.h"
 
-#define PG FERRY_PAGE_SIZE
 #define BATCH_MAX 512
 
 enum { SIDE_DEVICE = 0, SIDE_HOST = 1 };

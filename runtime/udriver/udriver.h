@@ -26,8 +26,12 @@
  * its state names (the host recovers from there).
  *
  * Locking: udrv.lock protects the page states, the LRU and the counters; it
- * is taken by the fault thread (once per batch) and by the migration worker
- * (once per 2 MiB chunk). Nothing that holds it touches either view.
+ * is taken by the fault thread (once per batch), by a device thread that
+ * resolves its own fault, and by the migration worker (once per 2 MiB
+ * chunk). Nothing that holds it touches either view.
+ *
+ * This header is what ferry-device uses; the driver's files share
+ * internal.h, which lists them by concern.
  */
 #ifndef FERRY_UDRIVER_H
 #define FERRY_UDRIVER_H
@@ -41,12 +45,7 @@
 #include "transport/proto.h"
 #include "transport/trace.h"
 
-struct udrv_mreq {
-	struct udrv_mreq *next;
-	uint64_t first, npages; /* page indices */
-	uint32_t target, flags;
-	uint64_t fence;
-};
+struct udrv_mreq; /* an explicit migration (queue.c) */
 
 struct udrv {
 	uint64_t base, size, npages;
@@ -134,39 +133,8 @@ void udrv_fini(struct udrv *u);
 /* FERRY_IOCTL_* that reach the device: version, migrate, set/get attributes. */
 int udrv_ioctl(struct udrv *u, uint64_t cmd, struct ferry_msg *m);
 
-/* Mechanism, called with u->lock held. Page indices, one range per call. */
-void udrv_to_device(struct udrv *u, uint64_t first, uint64_t n, bool map, uint64_t *moved);
-void udrv_to_host(struct udrv *u, uint64_t first, uint64_t n, bool map, bool zero_fill);
-void udrv_discard(struct udrv *u, uint64_t first, uint64_t n);
-/* Discard with target device: zero-filled device pages, recycling what exists. */
-void udrv_discard_to_device(struct udrv *u, uint64_t first, uint64_t n);
-/*
- * Read duplication (read-mostly advice): host pages of the range get a
- * read-only device copy; the host keeps its copy, write-protected. A write on
- * either side collapses the page to that side.
- */
-void udrv_duplicate(struct udrv *u, uint64_t first, uint64_t n);
-/*
- * Accessed-by (device) advice: the device view maps the host's pages of the
- * range in place (remote access, no migration); udrv_remote_unmap restores the
- * managed device view. Both need the range's pages host-resident.
- */
-bool udrv_remote_map(struct udrv *u, uint64_t first, uint64_t n);
-void udrv_remote_unmap(struct udrv *u, uint64_t first, uint64_t n);
-void udrv_device_wp_off(struct udrv *u, uint64_t page, uint64_t n);
-
-/* The fault thread (fault.c). */
-void *udrv_fault_main(void *arg);
-/* Map read-only (a duplicated page: a write faults and collapses it). */
-void udrv_map_range_wp(int uffd, uint64_t addr, uint64_t len);
-void udrv_wake(int uffd, uint64_t addr, uint64_t len);
-void udrv_map_range(int uffd, uint64_t addr, uint64_t len);
-void udrv_host_wp(struct udrv *u, uint64_t page, uint64_t n, bool on);
-
 /* Device work starts (+1) or ends (-1). */
 void udrv_busy(struct udrv *u, int delta);
-/* fault.c: resolve device faults in the faulting thread from now on (SIGBUS) */
-int udrv_inline_faults_install(struct udrv *u);
 /*
  * sigchain.c: install @handler for @sig, once per process, and keep it there:
  * a handler another library sets for @sig later is only recorded, and

@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * internal.h - what the udriver's files share; ferry-device itself sees only
+ * udriver.h.
+ *
+ * One file a concern. A device fault's walk: fault.c decides what moves
+ * (block, prefetch, advice), migrate.c moves it, using the primitives of
+ * view.c, the caches and regions of vram.c and whole.c and the host agent
+ * through agent.c.
+ *
+ *   udriver.c  setup and teardown, udrv_ioctl(), udrv_busy()
+ *   view.c     primitives: userfaultfd on the two views (map, wake,
+ *              write-protect, register), fallocate/pwrite on the two memfds
+ *   vram.c     the vram page cache: stale pages kept for the next trip
+ *   whole.c    whole regions, device and host side
+ *   agent.c    the host agent's mailbox, the driver's end
+ *   migrate.c  moving pages: residency accounting, eviction, the moves to
+ *              either side, discard, read duplication
+ *   remote.c   accessed-by remote mapping and the SIGSEGV guard of its remap
+ *   queue.c    explicit migrations: the request queue and its worker
+ *   advice.c   attributes (SET_ATTR, GET_ATTR)
+ *   fault.c    the fault thread and in-thread device faults (SIGBUS)
+ *   sigchain.c keeping SIGBUS and SIGSEGV from other libraries
+ *
+ * Unless a comment says otherwise, a function that reads or changes page
+ * state is called with u->lock held; none that holds it touches either view
+ * with a load or store (only with system calls).
+ */
+#ifndef FERRY_UDRIVER_INTERNAL_H
+#define FERRY_UDRIVER_INTERNAL_H
+
+#include <linux/userfaultfd.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "udriver/udriver.h"
+
+#define PG FERRY_PAGE_SIZE
+
+/* userfaultfd modes of both views: missing, minor, write-protect (duplicated pages) */
+#define VIEW_MODES                                                                                 \
+	(UFFDIO_REGISTER_MODE_MISSING | UFFDIO_REGISTER_MODE_MINOR | UFFDIO_REGISTER_MODE_WP)
+
+/* ---- small helpers (inline: the hot paths call them per run) ---- */
+
+static inline uint64_t addr_of(const struct udrv *u, uint64_t page)
+{
+	return u->base + page * PG;
+}
+
+/* Length of the run of pages from @page with the same state, capped at @end. */
+static inline uint64_t run_len(const struct udrv *u, uint64_t page, uint64_t end)
+{
+	uint8_t s = u->state[page];
+	uint64_t p = page + 1;
+
+	while (p < end && u->state[p] == s)
+		p++;
+	return p - page;
+}
+
+/* Device-resident for capacity: a device copy (duplicated pages have one too). */
+static inline bool on_device(uint8_t s)
+{
+	return s == FERRY_RES_DEVICE || s == FERRY_RES_DUPLICATED;
+}
+
+/* ---- view.c: primitives on the views and the memfds ---- */
+
+/* Report what failed with errno and end ferry-device (the host recovers). */
+_Noreturn void udrv_die_errno(const char *what);
+void memfd_punch(int fd, uint64_t page, uint64_t n);
+void memfd_allocate(int fd, uint64_t page, uint64_t n);
+void memfd_copy_into(int dst_fd, const uint8_t *src_alias, uint64_t page, uint64_t n);
+/* UFFDIO_CONTINUE: map what the memfd holds of the range (read-only: _wp) */
+void udrv_map_range(int uffd, uint64_t addr, uint64_t len);
+void udrv_map_range_wp(int uffd, uint64_t addr, uint64_t len);
+void udrv_wake(int uffd, uint64_t addr, uint64_t len);
+void udrv_host_wp(struct udrv *u, uint64_t page, uint64_t n, bool on);
+void udrv_device_wp_off(struct udrv *u, uint64_t page, uint64_t n);
+void view_register(int uffd, uint64_t addr, uint64_t len, bool host);
+bool view_unregister(int uffd, uint64_t addr, uint64_t len, bool host);
+void view_map_runs(struct udrv *u, int uffd, uint8_t state, uint64_t first, uint64_t n);
+
+static inline void map_device_runs(struct udrv *u, uint64_t first, uint64_t n)
+{
+	view_map_runs(u, u->dev_uffd, FERRY_RES_DEVICE, first, n);
+}
+
+static inline void map_host_runs(struct udrv *u, uint64_t first, uint64_t n)
+{
+	view_map_runs(u, u->host_uffd, FERRY_RES_HOST, first, n);
+}
+
+/* ---- vram.c: the vram page cache ---- */
+
+void vram_stale_add(struct udrv *u, uint64_t page, int64_t delta);
+void vram_punch(struct udrv *u, uint64_t page, uint64_t n);
+void vram_reserve(struct udrv *u, uint64_t need);
+uint64_t vram_uncached(const struct udrv *u, uint64_t p, uint64_t len);
+void vram_take(struct udrv *u, uint64_t p, uint64_t len);
+bool vram_prepare(struct udrv *u, uint64_t first, uint64_t n, bool whole);
+
+/* ---- whole.c: whole regions ---- */
+
+bool dev_whole(struct udrv *u, uint32_t r);
+void dev_claim(struct udrv *u, uint64_t first, uint64_t n);
+bool sys_populate(struct udrv *u, uint64_t page);
+bool host_whole(struct udrv *u, uint32_t r);
+void host_claim(struct udrv *u, uint64_t first, uint64_t n, bool keep_mapped);
+
+/* ---- agent.c: the host agent's mailbox ---- */
+
+uint32_t zap_post(struct udrv *u, uint64_t page, uint64_t n, uint32_t op);
+bool zap_wait(struct udrv *u, uint32_t req);
+bool host_zap(struct udrv *u, uint64_t page, uint64_t n);
+
+/* ---- migrate.c: moving pages. Page indices, one range per call. ---- */
+
+void udrv_to_device(struct udrv *u, uint64_t first, uint64_t n, bool map, uint64_t *moved);
+void udrv_to_host(struct udrv *u, uint64_t first, uint64_t n, bool map, bool zero_fill);
+void udrv_discard(struct udrv *u, uint64_t first, uint64_t n);
+/* Discard with target device: zero-filled device pages, recycling what exists. */
+void udrv_discard_to_device(struct udrv *u, uint64_t first, uint64_t n);
+/*
+ * Read duplication (read-mostly advice): host pages of the range get a
+ * read-only device copy; the host keeps its copy, write-protected. A write on
+ * either side collapses the page to that side.
+ */
+void udrv_duplicate(struct udrv *u, uint64_t first, uint64_t n);
+
+/* ---- remote.c: accessed-by (device) remote mapping ---- */
+
+/*
+ * The device view maps the host's pages of the range in place (remote
+ * access, no migration); udrv_remote_unmap restores the managed device view.
+ * Both need the range's pages host-resident.
+ */
+bool udrv_remote_map(struct udrv *u, uint64_t first, uint64_t n);
+void udrv_remote_unmap(struct udrv *u, uint64_t first, uint64_t n);
+/* Once per process (udrv_signal_own): an INIT retried at another address calls it again. */
+int udrv_remap_guard_install(uint64_t base, uint64_t size);
+
+/* ---- queue.c: explicit migrations ---- */
+
+int udrv_migrate_ioctl(struct udrv *u, struct ferry_migrate *a);
+void *udrv_worker_main(void *arg);
+
+/* ---- advice.c: attributes ---- */
+
+int udrv_attrs_ioctl(struct udrv *u, struct ferry_msg *m, bool set);
+
+/* ---- fault.c: faults ---- */
+
+void *udrv_fault_main(void *arg);
+/* resolve device faults in the faulting thread from now on (SIGBUS) */
+int udrv_inline_faults_install(struct udrv *u);
+
+#endif /* FERRY_UDRIVER_INTERNAL_H */
