@@ -37,11 +37,11 @@ static uint8_t *attr_array(struct udrv *u, uint32_t type)
 {
 	switch (type) {
 	case FERRY_ATTR_PREFERRED_LOC:
-		return u->attr_pref;
+		return u->attr_preferred_loc;
 	case FERRY_ATTR_ACCESSED_BY:
-		return u->attr_access;
+		return u->attr_accessed_by;
 	case FERRY_ATTR_READ_MOSTLY:
-		return u->attr_rm;
+		return u->attr_read_mostly;
 	default:
 		return NULL;
 	}

@@ -193,7 +193,7 @@ static void resolve_device(struct udrv *u, uint64_t page, bool write, bool wp)
 
 	bool was_resident = u->state[page] == FERRY_RES_DEVICE;
 
-	if ((u->attr_access[page] & (1u << FERRY_LOC_DEVICE)) &&
+	if ((u->attr_accessed_by[page] & (1u << FERRY_LOC_DEVICE)) &&
 	    udrv_remote_map(u, bfirst, u->block_pages)) {
 		/* accessed-by: the device works on the host's pages where they are */
 		dev_wake(u, bfirst, u->block_pages);
@@ -205,7 +205,7 @@ static void resolve_device(struct udrv *u, uint64_t page, bool write, bool wp)
 		dev_wake(u, page, 1);
 		return;
 	}
-	if (!write && u->attr_rm[page] && u->state[page] == FERRY_RES_HOST) {
+	if (!write && u->attr_read_mostly[page] && u->state[page] == FERRY_RES_HOST) {
 		/*
 		 * A read of read-mostly data: a read-only copy of the block, the
 		 * host keeps its own. The block only: widening it with the
@@ -217,7 +217,7 @@ static void resolve_device(struct udrv *u, uint64_t page, bool write, bool wp)
 		return;
 	}
 	/* a leftover protection on a page that is the device's (not of a whole region's) */
-	if (wp && was_resident && !u->dhuge[page / FERRY_REGION_PAGES])
+	if (wp && was_resident && !u->dev_whole[page / FERRY_REGION_PAGES])
 		udrv_device_wp_off(u, page, 1);
 
 	fault_range(u, page, FERRY_RES_DEVICE, &first, &n);
@@ -264,16 +264,16 @@ static void read_ahead(struct udrv *u, uint32_t ra)
 {
 	uint32_t k = 0;
 
-	u->ra_window = ra == u->ra_expect ? u->ra_window * 2 : 1;
-	if (u->ra_window > RA_MAX_REGIONS)
-		u->ra_window = RA_MAX_REGIONS;
-	for (; k < u->ra_window && ra_candidate(u, (uint64_t)ra + k); k++) {
+	u->readahead_regions = ra == u->readahead_next ? u->readahead_regions * 2 : 1;
+	if (u->readahead_regions > RA_MAX_REGIONS)
+		u->readahead_regions = RA_MAX_REGIONS;
+	for (; k < u->readahead_regions && ra_candidate(u, (uint64_t)ra + k); k++) {
 		/* counted first, like any whole move */
 		u->meta->counters.pages_prefetched += FERRY_REGION_PAGES;
 		udrv_to_host(u, ((uint64_t)ra + k) * FERRY_REGION_PAGES, FERRY_REGION_PAGES, true,
 			     false);
 	}
-	u->ra_expect = ra + k + 1; /* where the stream's next fault asks for more */
+	u->readahead_next = ra + k + 1; /* where the stream's next fault asks for more */
 }
 
 static void resolve_host(struct udrv *u, uint64_t page, bool wp, uint32_t *ra)

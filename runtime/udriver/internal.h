@@ -103,10 +103,10 @@ bool vram_prepare(struct udrv *u, uint64_t first, uint64_t n, bool whole);
 
 /* ---- whole.c: whole regions ---- */
 
-bool dev_whole(struct udrv *u, uint32_t r);
+bool dev_make_whole(struct udrv *u, uint32_t r);
 void dev_claim(struct udrv *u, uint64_t first, uint64_t n);
 bool sys_populate(struct udrv *u, uint64_t page);
-bool host_whole(struct udrv *u, uint32_t r);
+bool host_make_whole(struct udrv *u, uint32_t r);
 void host_claim(struct udrv *u, uint64_t first, uint64_t n, bool keep_mapped);
 
 /* ---- agent.c: the host agent's mailbox ---- */

@@ -17,7 +17,12 @@
 #include <string.h>
 #include <sys/mman.h>
 
-static void region_add(struct udrv *u, uint64_t page, int64_t delta)
+/*
+ * @page's region gains @delta device-resident pages (device or duplicated; a
+ * loss when negative): its count, the VA space's counters and peak, and its
+ * place in the eviction LRU (touched when pages arrive, out when it has none).
+ */
+static void device_resident_add(struct udrv *u, uint64_t page, int64_t delta)
 {
 	uint32_t r = (uint32_t)(page / FERRY_REGION_PAGES);
 	struct ferry_counters *c = &u->meta->counters;
@@ -27,9 +32,9 @@ static void region_add(struct udrv *u, uint64_t page, int64_t delta)
 	if (c->device_resident_pages > c->device_peak_pages)
 		c->device_peak_pages = c->device_resident_pages;
 	if (u->region_dev_pages[r] == 0)
-		ferry_lru_remove(&u->lru, r);
+		ferry_lru_remove(&u->evict_lru, r);
 	else if (delta > 0)
-		ferry_lru_touch(&u->lru, r);
+		ferry_lru_touch(&u->evict_lru, r);
 }
 
 /*
@@ -44,10 +49,12 @@ static void ensure_capacity(struct udrv *u, uint64_t need, uint32_t pinned)
 	while (c->device_resident_pages + need > u->capacity_pages) {
 		uint32_t victim = FERRY_LRU_NONE;
 
-		for (uint32_t r = u->lru.head; r != FERRY_LRU_NONE; r = u->lru.node[r].next) {
+		for (uint32_t r = u->evict_lru.head; r != FERRY_LRU_NONE;
+		     r = u->evict_lru.node[r].next) {
 			if (r == pinned)
 				continue;
-			if (u->attr_pref[(uint64_t)r * FERRY_REGION_PAGES] == FERRY_LOC_DEVICE) {
+			if (u->attr_preferred_loc[(uint64_t)r * FERRY_REGION_PAGES] ==
+			    FERRY_LOC_DEVICE) {
 				if (victim == FERRY_LRU_NONE)
 					victim = r; /* fallback */
 				continue;
@@ -75,6 +82,23 @@ static void ensure_capacity(struct udrv *u, uint64_t need, uint32_t pinned)
 	}
 }
 
+/*
+ * The host's copy of [p, p + len) goes (the device's is current): the host
+ * agent zaps the host view and sysmem keeps its pages, stale, for the way
+ * back; without the agent (or below agent_min_pages) sysmem is punched under
+ * write protection, so a host write in between waits instead of being lost.
+ */
+static void host_copy_drop(struct udrv *u, uint64_t p, uint64_t len)
+{
+	if (len >= u->agent_min_pages && host_zap(u, p, len)) {
+		memset(u->sys_kept_stale + p, 1, len);
+	} else {
+		udrv_host_wp(u, p, len, true);
+		memfd_punch(u->sys_fd, p, len);
+		udrv_host_wp(u, p, len, false);
+	}
+}
+
 /* Migrations that use the host agent go in pieces of this many pages. */
 #define ZAP_PIPE_PAGES 64
 
@@ -93,7 +117,7 @@ static uint64_t to_device_zapped(struct udrv *u, uint64_t p, uint64_t len, bool 
 				 bool vram_ready)
 {
 	uint64_t done = 0, n = len < ZAP_PIPE_PAGES ? len : ZAP_PIPE_PAGES;
-	bool region = u->huge && len == FERRY_REGION_PAGES && p % FERRY_REGION_PAGES == 0;
+	bool region = u->whole_regions && len == FERRY_REGION_PAGES && p % FERRY_REGION_PAGES == 0;
 
 	if (len < u->agent_min_pages || !host_zap(u, p, n))
 		return 0;
@@ -117,7 +141,7 @@ static uint64_t to_device_zapped(struct udrv *u, uint64_t p, uint64_t len, bool 
 		else
 			memfd_copy_into(u->vram_fd, u->sys_alias, q, n);
 		vram_take(u, q, n);
-		memset(u->skept + q, 1, n);
+		memset(u->sys_kept_stale + q, 1, n);
 		__atomic_thread_fence(__ATOMIC_RELEASE);
 		memset(u->state + q, FERRY_RES_DEVICE, n);
 		if (map)
@@ -137,8 +161,8 @@ void udrv_to_device(struct udrv *u, uint64_t first, uint64_t n, bool map, uint64
 	uint32_t region = (uint32_t)(first / FERRY_REGION_PAGES);
 	uint64_t t0 = FERRY_TRACE_ON() ? ferry_clock_ns() : 0;
 	/* a whole region goes to the kernel's 2 MiB mapping: no page-by-page map */
-	bool whole = u->huge && first % FERRY_REGION_PAGES == 0 && n == FERRY_REGION_PAGES &&
-		     !u->dhuge[region];
+	bool whole = u->whole_regions && first % FERRY_REGION_PAGES == 0 &&
+		     n == FERRY_REGION_PAGES && !u->dev_whole[region];
 	bool map_now = map && !whole, vram_ready = false;
 
 	udrv_remote_unmap(u, first, n); /* migrating ends remote access */
@@ -168,13 +192,7 @@ void udrv_to_device(struct udrv *u, uint64_t first, uint64_t n, bool map, uint64
 			break;
 		case FERRY_RES_DUPLICATED:
 			/* the device copy is current: take the host's away, allow writes */
-			if (len >= u->agent_min_pages && host_zap(u, p, len)) {
-				memset(u->skept + p, 1, len);
-			} else {
-				udrv_host_wp(u, p, len, true);
-				memfd_punch(u->sys_fd, p, len);
-				udrv_host_wp(u, p, len, false);
-			}
+			host_copy_drop(u, p, len);
 			memset(u->state + p, FERRY_RES_DEVICE, len);
 			udrv_device_wp_off(u, p, len);
 			p += len; /* already counted as device-resident */
@@ -206,13 +224,13 @@ void udrv_to_device(struct udrv *u, uint64_t first, uint64_t n, bool map, uint64
 			p += len;
 			continue;
 		}
-		region_add(u, p, (int64_t)len);
+		device_resident_add(u, p, (int64_t)len);
 		done += len;
 		if (map_now && !mapped)
 			udrv_map_range(u->dev_uffd, addr_of(u, p), len * PG);
 		p += len;
 	}
-	if (whole && !dev_whole(u, region) && map)
+	if (whole && !dev_make_whole(u, region) && map)
 		map_device_runs(u, first, n);
 	if (moved)
 		*moved = done;
@@ -230,17 +248,17 @@ static void host_view(struct udrv *u, uint64_t p, uint64_t len, bool map)
 {
 	if (map)
 		udrv_map_range(u->host_uffd, addr_of(u, p), len * PG);
-	memset(u->hunmapped + p, !map, len);
+	memset(u->host_unmapped + p, !map, len);
 }
 
-static void map_evicted(struct udrv *u, uint64_t first, uint64_t n)
+static void map_host_unmapped(struct udrv *u, uint64_t first, uint64_t n)
 {
 	for (uint64_t p = first, end = first + n; p < end;) {
 		uint64_t q = p;
 
-		while (q < end && u->hunmapped[q] == u->hunmapped[p])
+		while (q < end && u->host_unmapped[q] == u->host_unmapped[p])
 			q++;
-		if (u->hunmapped[p])
+		if (u->host_unmapped[p])
 			host_view(u, p, q - p, true);
 		p = q;
 	}
@@ -266,11 +284,11 @@ static void to_host_copy_map(struct udrv *u, uint64_t p, uint64_t len, bool map,
 
 		if (!agent)
 			n = len;
-		if (sys_ready || memchr(u->skept + q, 0, n) == NULL) /* recycled pages */
+		if (sys_ready || memchr(u->sys_kept_stale + q, 0, n) == NULL) /* recycled pages */
 			memcpy(u->sys_alias + q * PG, u->vram_alias + q * PG, n * PG);
 		else
 			memfd_copy_into(u->sys_fd, u->vram_alias, q, n);
-		memset(u->skept + q, 0, n);
+		memset(u->sys_kept_stale + q, 0, n);
 		__atomic_thread_fence(__ATOMIC_RELEASE);
 		memset(u->state + q, FERRY_RES_HOST, n);
 		done += n;
@@ -286,7 +304,7 @@ static void to_host_copy_map(struct udrv *u, uint64_t p, uint64_t len, bool map,
 		udrv_map_range(u->host_uffd, addr_of(u, prev), prev_n * PG);
 	if (!agent && map)
 		udrv_map_range(u->host_uffd, addr_of(u, p), len * PG);
-	memset(u->hunmapped + p, !map, len);
+	memset(u->host_unmapped + p, !map, len);
 }
 
 void udrv_to_host(struct udrv *u, uint64_t first, uint64_t n, bool map, bool zero_fill)
@@ -296,8 +314,8 @@ void udrv_to_host(struct udrv *u, uint64_t first, uint64_t n, bool map, bool zer
 	uint64_t t0 = FERRY_TRACE_ON() ? ferry_clock_ns() : 0;
 	uint32_t region = (uint32_t)(first / FERRY_REGION_PAGES);
 	/* a whole region goes to the host's own 2 MiB mapping: no page-by-page map */
-	bool whole = u->huge && first % FERRY_REGION_PAGES == 0 && n == FERRY_REGION_PAGES &&
-		     !u->hwhole[region];
+	bool whole = u->whole_regions && first % FERRY_REGION_PAGES == 0 &&
+		     n == FERRY_REGION_PAGES && !u->host_whole[region];
 	bool map_now = map && !whole, sys_ready = false;
 
 	dev_claim(u, first, n);
@@ -319,7 +337,7 @@ void udrv_to_host(struct udrv *u, uint64_t first, uint64_t n, bool map, bool zer
 		case FERRY_RES_HOST:
 			/* evicted pages, not mapped yet: map them with the rest */
 			if (map_now)
-				map_evicted(u, p, len);
+				map_host_unmapped(u, p, len);
 			break;
 		case FERRY_RES_DEVICE:
 			if (madvise((void *)addr_of(u, p), len * PG, MADV_DONTNEED))
@@ -329,7 +347,7 @@ void udrv_to_host(struct udrv *u, uint64_t first, uint64_t n, bool map, bool zer
 			vram_stale_add(u, p, (int64_t)len);
 			c->pages_to_host += len;
 			c->bytes_to_host += len * PG;
-			region_add(u, p, -(int64_t)len);
+			device_resident_add(u, p, -(int64_t)len);
 			break;
 		case FERRY_RES_DUPLICATED:
 			/* the host copy is current: drop the device's, allow host writes */
@@ -337,24 +355,23 @@ void udrv_to_host(struct udrv *u, uint64_t first, uint64_t n, bool map, bool zer
 				udrv_die_errno("madvise(DONTNEED)");
 			memset(u->state + p, FERRY_RES_HOST, len);
 			vram_stale_add(u, p, (int64_t)len);
-			region_add(u, p, -(int64_t)len);
+			device_resident_add(u, p, -(int64_t)len);
 			udrv_host_wp(u, p, len, false);
 			/* the host view kept its copy mapped, unless it had been evicted before */
 			if (map_now)
-				map_evicted(u, p, len);
+				map_host_unmapped(u, p, len);
 			break;
 		default:
 			break;
 		}
 		p += len;
 	}
-	if (whole && !host_whole(u, region) && map)
-		map_evicted(u, first, n);
+	if (whole && !host_make_whole(u, region) && map)
+		map_host_unmapped(u, first, n);
 	if (FERRY_TRACE_ON() && c->pages_to_host != before)
 		ferry_trace_event(FERRY_TR_MIGRATION, "to host", t0, ferry_clock_ns() - t0,
 				  addr_of(u, first), c->pages_to_host - before, u->trace_cause, 0);
 }
-
 
 /*
  * GCC 12 at -O3 (CMAKE_BUILD_TYPE=Release) cannot bound run_len() and warns
@@ -378,16 +395,8 @@ void udrv_discard_to_device(struct udrv *u, uint64_t first, uint64_t n)
 		uint64_t len = run_len(u, p, end);
 		uint8_t s = u->state[p];
 
-		if (s == FERRY_RES_HOST || s == FERRY_RES_DUPLICATED) {
-			/* the host's copy goes; its pages are kept for later when the agent zaps */
-			if (len >= u->agent_min_pages && host_zap(u, p, len)) {
-				memset(u->skept + p, 1, len);
-			} else {
-				udrv_host_wp(u, p, len, true);
-				memfd_punch(u->sys_fd, p, len);
-				udrv_host_wp(u, p, len, false);
-			}
-		}
+		if (s == FERRY_RES_HOST || s == FERRY_RES_DUPLICATED)
+			host_copy_drop(u, p, len); /* the host's copy goes */
 		if (s == FERRY_RES_DUPLICATED)
 			udrv_device_wp_off(u, p, len);
 		/* zero-filled device pages, in recycled memory where there is some */
@@ -399,7 +408,7 @@ void udrv_discard_to_device(struct udrv *u, uint64_t first, uint64_t n)
 		}
 		if (!on_device(s)) {
 			vram_take(u, p, len);
-			region_add(u, p, (int64_t)len);
+			device_resident_add(u, p, (int64_t)len);
 		}
 		memset(u->state + p, FERRY_RES_DEVICE, len);
 		if (!on_device(s))
@@ -407,7 +416,7 @@ void udrv_discard_to_device(struct udrv *u, uint64_t first, uint64_t n)
 		p += len;
 	}
 	if (first % FERRY_REGION_PAGES == 0 && n == FERRY_REGION_PAGES)
-		dev_whole(u, (uint32_t)(first / FERRY_REGION_PAGES));
+		dev_make_whole(u, (uint32_t)(first / FERRY_REGION_PAGES));
 }
 #pragma GCC diagnostic pop
 
@@ -418,7 +427,7 @@ void udrv_duplicate(struct udrv *u, uint64_t first, uint64_t n)
 	uint64_t t0 = FERRY_TRACE_ON() ? ferry_clock_ns() : 0;
 
 	for (uint64_t p = first; p < end; p++)
-		need += u->state[p] == FERRY_RES_HOST && u->attr_rm[p];
+		need += u->state[p] == FERRY_RES_HOST && u->attr_read_mostly[p];
 	if (!need)
 		return;
 	udrv_remote_unmap(u, first, n);
@@ -432,7 +441,7 @@ void udrv_duplicate(struct udrv *u, uint64_t first, uint64_t n)
 			p += len;
 			continue;
 		}
-		while (q < p + len && u->attr_rm[q]) /* read-mostly pages only */
+		while (q < p + len && u->attr_read_mostly[q]) /* read-mostly pages only */
 			q++;
 		if (q == p) {
 			p++;
@@ -448,7 +457,7 @@ void udrv_duplicate(struct udrv *u, uint64_t first, uint64_t n)
 		vram_take(u, p, len);
 		__atomic_thread_fence(__ATOMIC_RELEASE);
 		memset(u->state + p, FERRY_RES_DUPLICATED, len);
-		region_add(u, p, (int64_t)len);
+		device_resident_add(u, p, (int64_t)len);
 		c->pages_to_device += len;
 		c->bytes_to_device += len * PG;
 		/* read-only device mapping: a device write faults and collapses */
@@ -471,7 +480,7 @@ void udrv_discard(struct udrv *u, uint64_t first, uint64_t n)
 
 	for (uint64_t p = first; p < end; p++) {
 		dev += on_device(u->state[p]);
-		cached += u->vcached[p];
+		cached += u->vram_held[p];
 	}
 	/* Drop every copy: device pages, stale vram pages, (stale) sysmem pages. */
 	if (dev)
@@ -479,21 +488,21 @@ void udrv_discard(struct udrv *u, uint64_t first, uint64_t n)
 			uint64_t len = run_len(u, p, end);
 
 			if (on_device(u->state[p]))
-				region_add(u, p, -(int64_t)len);
+				device_resident_add(u, p, -(int64_t)len);
 			p += len;
 		}
 	if (cached) {
 		uint64_t stale = cached;
 
 		for (uint64_t p = first; p < end; p++)
-			stale -= u->vcached[p] && on_device(u->state[p]);
+			stale -= u->vram_held[p] && on_device(u->state[p]);
 		if (stale)
 			vram_stale_add(u, first, -(int64_t)stale);
 		u->meta->counters.device_cached_pages -= cached;
-		memset(u->vcached + first, 0, n);
+		memset(u->vram_held + first, 0, n);
 	}
 	memset(u->state + first, FERRY_RES_UNTOUCHED, n);
-	memset(u->skept + first, 0, n);
+	memset(u->sys_kept_stale + first, 0, n);
 	if (dev || cached)
 		vram_punch(u, first, n);
 	memfd_punch(u->sys_fd, first, n);

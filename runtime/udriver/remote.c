@@ -34,7 +34,7 @@ bool udrv_remote_map(struct udrv *u, uint64_t first, uint64_t n)
 	if (mmap(at, n * PG, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, u->sys_fd,
 		 (off_t)(first * PG)) == MAP_FAILED)
 		udrv_die_errno("mmap(remote)");
-	memset(u->remote + first, 1, n);
+	memset(u->remote_mapped + first, 1, n);
 	return true;
 }
 
@@ -85,12 +85,12 @@ int udrv_remap_guard_install(uint64_t base, uint64_t size)
 
 void udrv_remote_unmap(struct udrv *u, uint64_t first, uint64_t n)
 {
-	if (!memchr(u->remote + first, 1, n))
+	if (!memchr(u->remote_mapped + first, 1, n))
 		return;
 	for (uint64_t p = first; p < first + n;) {
 		uint64_t q = p;
 
-		while (q < first + n && u->remote[q])
+		while (q < first + n && u->remote_mapped[q])
 			q++;
 		if (q == p) {
 			p++;
@@ -101,13 +101,13 @@ void udrv_remote_unmap(struct udrv *u, uint64_t first, uint64_t n)
 			 MAP_SHARED | MAP_FIXED | MAP_NORESERVE, u->vram_fd,
 			 (off_t)(p * PG)) == MAP_FAILED)
 			udrv_die_errno("mmap(device view)");
-		if (u->huge)
+		if (u->whole_regions)
 			madvise((void *)addr_of(u, p), (q - p) * PG, MADV_HUGEPAGE);
 		view_register(u->dev_uffd, addr_of(u, p), (q - p) * PG, false);
 		if (mprotect((void *)addr_of(u, p), (q - p) * PG, PROT_READ | PROT_WRITE))
 			udrv_die_errno("mprotect(device view)");
 		__atomic_add_fetch(&remap_guard.gen, 1, __ATOMIC_RELEASE);
-		memset(u->remote + p, 0, q - p);
+		memset(u->remote_mapped + p, 0, q - p);
 		p = q;
 	}
 }

@@ -97,7 +97,7 @@ int udrv_init(struct udrv *u, uint64_t base, uint64_t size, uint64_t device_memo
 		u->agent_min_pages = strtoull(getenv("FERRY_AGENT_MIN"), NULL, 0) / PG;
 	if (getenv("FERRY_FAULT_SPIN_US"))
 		u->spin_us = (uint32_t)strtoul(getenv("FERRY_FAULT_SPIN_US"), NULL, 0);
-	u->huge = ferry_whole_regions_enabled();
+	u->whole_regions = ferry_whole_regions_enabled();
 	meta->counters.device_capacity_pages = u->capacity_pages;
 
 	err = udrv_remap_guard_install(base, size);
@@ -118,11 +118,11 @@ int udrv_init(struct udrv *u, uint64_t base, uint64_t size, uint64_t device_memo
 		mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, vram_fd, 0);
 	if (u->sys_alias == MAP_FAILED || u->vram_alias == MAP_FAILED)
 		return -ENOMEM;
-	if (u->huge) /* 2 MiB pages, mapped whole into the views */
+	if (u->whole_regions) /* 2 MiB pages, mapped whole into the views */
 		if (madvise(view, size, MADV_HUGEPAGE) ||
 		    madvise(u->vram_alias, size, MADV_HUGEPAGE) ||
 		    madvise(u->sys_alias, size, MADV_HUGEPAGE))
-			u->huge = false;
+			u->whole_regions = false;
 
 	u->dev_uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
 	if (u->dev_uffd < 0)
@@ -144,29 +144,30 @@ int udrv_init(struct udrv *u, uint64_t base, uint64_t size, uint64_t device_memo
 	if (ioctl(u->dev_uffd, UFFDIO_REGISTER, &reg))
 		return -errno;
 
-	u->lru_nodes = calloc(u->nregions, sizeof(*u->lru_nodes));
+	u->evict_lru_nodes = calloc(u->nregions, sizeof(*u->evict_lru_nodes));
 	u->region_dev_pages = calloc(u->nregions, sizeof(uint32_t));
 	u->region_evicted_ns = calloc(u->nregions, sizeof(uint64_t));
-	u->dhuge = calloc(u->nregions, 1);
-	u->hwhole = calloc(u->nregions, 1);
-	u->vhuge = calloc(u->nregions, 1);
-	u->vcached = map_sparse(u->npages);
-	u->remote = map_sparse(u->npages);
-	u->skept = map_sparse(u->npages);
-	u->hunmapped = map_sparse(u->npages);
+	u->dev_whole = calloc(u->nregions, 1);
+	u->host_whole = calloc(u->nregions, 1);
+	u->vram_huge_page = calloc(u->nregions, 1);
+	u->vram_held = map_sparse(u->npages);
+	u->remote_mapped = map_sparse(u->npages);
+	u->sys_kept_stale = map_sparse(u->npages);
+	u->host_unmapped = map_sparse(u->npages);
 	u->region_stale_pages = calloc(u->nregions, sizeof(uint32_t));
-	u->stale_nodes = calloc(u->nregions, sizeof(*u->stale_nodes));
-	if (!u->vcached || !u->remote || !u->skept || !u->hunmapped || !u->region_stale_pages ||
-	    !u->stale_nodes)
+	u->stale_lru_nodes = calloc(u->nregions, sizeof(*u->stale_lru_nodes));
+	if (!u->vram_held || !u->remote_mapped || !u->sys_kept_stale || !u->host_unmapped ||
+	    !u->region_stale_pages || !u->stale_lru_nodes)
 		return -ENOMEM;
-	ferry_lru_init(&u->stale_lru, u->stale_nodes, u->nregions);
-	u->attr_pref = map_sparse(u->npages);
-	u->attr_access = map_sparse(u->npages);
-	u->attr_rm = map_sparse(u->npages);
-	if (!u->lru_nodes || !u->region_dev_pages || !u->region_evicted_ns || !u->dhuge ||
-	    !u->hwhole || !u->vhuge || !u->attr_pref || !u->attr_access || !u->attr_rm)
+	ferry_lru_init(&u->stale_lru, u->stale_lru_nodes, u->nregions);
+	u->attr_preferred_loc = map_sparse(u->npages);
+	u->attr_accessed_by = map_sparse(u->npages);
+	u->attr_read_mostly = map_sparse(u->npages);
+	if (!u->evict_lru_nodes || !u->region_dev_pages || !u->region_evicted_ns || !u->dev_whole ||
+	    !u->host_whole || !u->vram_huge_page || !u->attr_preferred_loc ||
+	    !u->attr_accessed_by || !u->attr_read_mostly)
 		return -ENOMEM;
-	ferry_lru_init(&u->lru, u->lru_nodes, u->nregions);
+	ferry_lru_init(&u->evict_lru, u->evict_lru_nodes, u->nregions);
 
 	pthread_mutex_init(&u->lock, NULL);
 	pthread_mutex_init(&u->qlock, NULL);

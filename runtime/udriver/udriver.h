@@ -59,51 +59,60 @@ struct udrv {
 	uint32_t block_pages;
 	int prefetch;
 	uint64_t capacity_pages;
-	struct ferry_lru lru;
-	struct ferry_lru_node *lru_nodes;
+	/*
+	 * Device residency by 2 MiB region (device and duplicated pages), and
+	 * the regions that have some in least recently used order: eviction
+	 * takes its victims from the head of evict_lru.
+	 */
+	struct ferry_lru evict_lru;
+	struct ferry_lru_node *evict_lru_nodes;
 	uint32_t *region_dev_pages;
 	uint64_t *region_evicted_ns;
 	/*
-	 * vram page cache: a page of the vram memfd is kept after its data
-	 * moved back to the host (stale), so that the next migration to the
-	 * device copies into it instead of allocating. The pages held, live
+	 * vram page cache (vram.c): a page of the vram memfd is kept after its
+	 * data moved back to the host (stale), so that the next migration to
+	 * the device copies into it instead of allocating. The pages held, live
 	 * and stale (counters.device_cached_pages), never exceed the capacity;
 	 * stale pages are punched by LRU region when room is needed. The host
-	 * side keeps (skept) the sysmem pages of device-resident data the same
-	 * way, when the host agent zapped the host view instead of a punch.
+	 * side keeps the sysmem pages of device-resident data the same way
+	 * (sys_kept_stale), when the host agent zapped the host view instead of
+	 * a punch.
 	 */
-	uint8_t *vcached;	      /* per page: the vram memfd holds a page */
-	uint8_t *skept;		      /* per page: sysmem kept a (stale) page */
-	uint8_t *hunmapped;	      /* per page: host-resident, not in the host view (evicted) */
-	uint32_t *region_stale_pages; /* cached pages not device-resident */
-	struct ferry_lru stale_lru;
-	struct ferry_lru_node *stale_nodes;
+	uint8_t *vram_held;	      /* per page: the vram memfd holds a page (live or stale) */
+	uint8_t *sys_kept_stale;      /* per page, not host-resident: sysmem still holds a page */
+	uint32_t *region_stale_pages; /* per region: vram pages held, not device-resident */
+	struct ferry_lru stale_lru;   /* regions with stale vram pages */
+	struct ferry_lru_node *stale_lru_nodes;
+	/*
+	 * per page, host-resident: not in the host view yet (evicted, or
+	 * brought home without mapping); the next move to the host maps it,
+	 * or the host's touch faults it in
+	 */
+	uint8_t *host_unmapped;
 	uint64_t agent_min_pages; /* zap through the host agent from this size on */
 	/*
-	 * Whole regions (FERRY_HUGE, on where shmem has 2 MiB pages): a region
-	 * whose pages are all device-resident leaves the device view's
-	 * userfaultfd registration (dhuge), so the kernel maps it on the
+	 * Whole regions (whole.c; FERRY_HUGE, on where shmem has 2 MiB pages):
+	 * a region whose pages are all device-resident leaves the device view's
+	 * userfaultfd registration (dev_whole), so the kernel maps it on the
 	 * device's next touch, with one 2 MiB entry where vram holds a 2 MiB
 	 * page. Anything that changes the region's device view first takes it
-	 * back (dev_claim).
+	 * back (dev_claim). The same on the host side (host_whole): a region
+	 * whose pages are all host-resident leaves the host view's registration
+	 * (the host agent zaps and unregisters it), so host touches map sysmem
+	 * directly, 2 MiB at a time where sysmem has 2 MiB pages (populated
+	 * whole when empty). host_claim takes it back.
 	 */
-	bool huge;
-	uint8_t *dhuge; /* per region */
-	/*
-	 * The same on the host side: a region whose pages are all
-	 * host-resident leaves the host view's registration (the host agent
-	 * zaps and unregisters it), so host touches map sysmem directly, 2 MiB
-	 * at a time where sysmem has 2 MiB pages (populated whole when empty).
-	 * host_claim takes it back.
-	 */
-	uint8_t *hwhole; /* per region */
+	bool whole_regions;  /* enabled */
+	uint8_t *dev_whole;  /* per region: out of the device view's userfaultfd */
+	uint8_t *host_whole; /* per region: out of the host view's userfaultfd */
 	/* per region: vram was populated whole (a 2 MiB page) and not punched since */
-	uint8_t *vhuge;
+	uint8_t *vram_huge_page;
 
-	uint8_t *attr_pref;   /* per page: enum ferry_location */
-	uint8_t *attr_access; /* per page: accessed-by mask */
-	uint8_t *remote;      /* per page: the device view maps the sysmem page (accessed-by) */
-	uint8_t *attr_rm;     /* per page: read-mostly */
+	uint8_t *attr_preferred_loc; /* per page: enum ferry_location */
+	uint8_t *attr_accessed_by;   /* per page: mask of 1 << enum ferry_location */
+	uint8_t *attr_read_mostly;   /* per page: 0 or 1 */
+	/* per page: the device view maps the sysmem page in place (accessed-by, remote.c) */
+	uint8_t *remote_mapped;
 
 	/* Explicit migrations, done in order by the worker. */
 	pthread_mutex_t qlock;
@@ -119,8 +128,11 @@ struct udrv {
 	int stop_efd;
 	uint32_t spin_us;
 	bool inline_faults; /* device faults are resolved in the faulting thread (fault.c) */
-	/* host readahead (fault.c): the window, and the region whose fault would continue it */
-	uint32_t ra_window, ra_expect;
+	/*
+	 * host readahead (fault.c): the window in regions, and the region whose
+	 * fault would continue the stream
+	 */
+	uint32_t readahead_regions, readahead_next;
 	/* FERRY_TRACE: why the mechanism is moving pages now (enum ferry_trace_cause; u->lock) */
 	uint8_t trace_cause;
 };

@@ -136,7 +136,8 @@ void view_register(int uffd, uint64_t addr, uint64_t len, bool host)
 	struct uffdio_register reg = {.range = {.start = addr, .len = len}, .mode = VIEW_MODES};
 
 	if (ioctl(uffd, UFFDIO_REGISTER, &reg) && !(host && errno == ESRCH))
-		udrv_die_errno(host ? "UFFDIO_REGISTER(host view)" : "UFFDIO_REGISTER(device view)");
+		udrv_die_errno(host ? "UFFDIO_REGISTER(host view)"
+				    : "UFFDIO_REGISTER(device view)");
 }
 
 /*

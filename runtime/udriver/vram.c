@@ -29,7 +29,7 @@ void vram_punch(struct udrv *u, uint64_t page, uint64_t n)
 {
 	memfd_punch(u->vram_fd, page, n);
 	for (uint64_t r = page / FERRY_REGION_PAGES; r * FERRY_REGION_PAGES < page + n; r++)
-		u->vhuge[r] = 0;
+		u->vram_huge_page[r] = 0;
 }
 
 /* Free the stale vram pages of region @r. */
@@ -40,11 +40,11 @@ static void stale_drop_region(struct udrv *u, uint32_t r)
 	for (uint64_t p = first; p < end;) {
 		uint64_t q = p;
 
-		while (q < end && u->vcached[q] && !on_device(u->state[q]))
+		while (q < end && u->vram_held[q] && !on_device(u->state[q]))
 			q++;
 		if (q > p) {
 			vram_punch(u, p, q - p);
-			memset(u->vcached + p, 0, q - p);
+			memset(u->vram_held + p, 0, q - p);
 			u->meta->counters.device_cached_pages -= q - p;
 			vram_stale_add(u, p, -(int64_t)(q - p));
 			p = q;
@@ -72,7 +72,7 @@ uint64_t vram_uncached(const struct udrv *u, uint64_t p, uint64_t len)
 	uint64_t c = 0;
 
 	for (uint64_t i = p; i < p + len; i++)
-		c += !u->vcached[i];
+		c += !u->vram_held[i];
 	return c;
 }
 
@@ -82,11 +82,11 @@ void vram_take(struct udrv *u, uint64_t p, uint64_t len)
 	uint64_t stale = 0;
 
 	for (uint64_t i = p; i < p + len; i++) {
-		if (u->vcached[i])
+		if (u->vram_held[i])
 			stale++;
 		else
 			u->meta->counters.device_cached_pages++;
-		u->vcached[i] = 1;
+		u->vram_held[i] = 1;
 	}
 	if (stale)
 		vram_stale_add(u, p, -(int64_t)stale);
@@ -107,7 +107,7 @@ bool vram_prepare(struct udrv *u, uint64_t first, uint64_t n, bool whole)
 	uint64_t rfirst = (uint64_t)r * FERRY_REGION_PAGES, stale = 0;
 	struct ferry_counters *c = &u->meta->counters;
 
-	if (!u->huge || u->vhuge[r] || rfirst + FERRY_REGION_PAGES > u->npages)
+	if (!u->whole_regions || u->vram_huge_page[r] || rfirst + FERRY_REGION_PAGES > u->npages)
 		return vram_uncached(u, first, n) == 0;
 	if (!whole && !u->prefetch)
 		return false;
@@ -119,11 +119,11 @@ bool vram_prepare(struct udrv *u, uint64_t first, uint64_t n, bool whole)
 	if (c->device_cached_pages + FERRY_REGION_PAGES > u->capacity_pages ||
 	    madvise(u->vram_alias + rfirst * PG, FERRY_REGION_SIZE, MADV_POPULATE_WRITE))
 		return false;
-	u->vhuge[r] = 1;
+	u->vram_huge_page[r] = 1;
 	for (uint64_t p = rfirst; p < rfirst + FERRY_REGION_PAGES; p++) {
 		if (p >= first && p < first + n)
 			continue; /* the move's own: vram_take() */
-		u->vcached[p] = 1;
+		u->vram_held[p] = 1;
 		stale++;
 	}
 	c->device_cached_pages += stale;

@@ -26,20 +26,20 @@
  * find it resident; the unregistration woke their threads. Returns whether
  * the region is whole now.
  */
-bool dev_whole(struct udrv *u, uint32_t r)
+bool dev_make_whole(struct udrv *u, uint32_t r)
 {
 	uint64_t first = (uint64_t)r * FERRY_REGION_PAGES;
 
-	if (!u->huge || u->dhuge[r] || u->region_dev_pages[r] != FERRY_REGION_PAGES ||
+	if (!u->whole_regions || u->dev_whole[r] || u->region_dev_pages[r] != FERRY_REGION_PAGES ||
 	    first + FERRY_REGION_PAGES > u->npages)
-		return u->huge && u->dhuge[r];
+		return u->whole_regions && u->dev_whole[r];
 	for (uint64_t p = first; p < first + FERRY_REGION_PAGES; p++)
-		if (u->state[p] != FERRY_RES_DEVICE || u->remote[p])
+		if (u->state[p] != FERRY_RES_DEVICE || u->remote_mapped[p])
 			return false;
 	if (madvise((void *)addr_of(u, first), FERRY_REGION_SIZE, MADV_DONTNEED))
 		udrv_die_errno("madvise(DONTNEED)");
 	/* counted first: the unregistration wakes device threads, which may finish their work */
-	u->dhuge[r] = 1;
+	u->dev_whole[r] = 1;
 	u->meta->counters.whole_regions++;
 	view_unregister(u->dev_uffd, addr_of(u, first), FERRY_REGION_SIZE, false);
 	/* map it now (one entry where vram has a 2 MiB page), not in the device's first touch */
@@ -58,17 +58,17 @@ void dev_claim(struct udrv *u, uint64_t first, uint64_t n)
 {
 	uint64_t end = first + n;
 
-	if (!u->huge)
+	if (!u->whole_regions)
 		return;
 	for (uint64_t r = first / FERRY_REGION_PAGES; r * FERRY_REGION_PAGES < end; r++) {
 		uint64_t rfirst = r * FERRY_REGION_PAGES, rend = rfirst + FERRY_REGION_PAGES;
 
-		if (!u->dhuge[r])
+		if (!u->dev_whole[r])
 			continue;
 		view_register(u->dev_uffd, addr_of(u, rfirst), FERRY_REGION_SIZE, false);
 		if (madvise((void *)addr_of(u, rfirst), FERRY_REGION_SIZE, MADV_DONTNEED))
 			udrv_die_errno("madvise(DONTNEED)");
-		u->dhuge[r] = 0;
+		u->dev_whole[r] = 0;
 		if (first > rfirst)
 			map_device_runs(u, rfirst, first - rfirst);
 		if (end < rend)
@@ -89,7 +89,7 @@ bool sys_populate(struct udrv *u, uint64_t page)
 	uint64_t first = page & ~(uint64_t)(FERRY_REGION_PAGES - 1);
 	off_t off = (off_t)(first * PG), next;
 
-	if (!u->huge || first + FERRY_REGION_PAGES > u->npages)
+	if (!u->whole_regions || first + FERRY_REGION_PAGES > u->npages)
 		return false;
 	next = lseek(u->sys_fd, off, SEEK_DATA);
 	if (next >= 0 && next < off + (off_t)FERRY_REGION_SIZE)
@@ -105,21 +105,21 @@ bool sys_populate(struct udrv *u, uint64_t page)
  * whole-region zap on the way to the device lets the kernel free it).
  * Returns whether the region is whole now.
  */
-bool host_whole(struct udrv *u, uint32_t r)
+bool host_make_whole(struct udrv *u, uint32_t r)
 {
 	uint64_t first = (uint64_t)r * FERRY_REGION_PAGES;
 
-	if (!u->huge || u->hwhole[r] || first + FERRY_REGION_PAGES > u->npages)
-		return u->huge && u->hwhole[r];
+	if (!u->whole_regions || u->host_whole[r] || first + FERRY_REGION_PAGES > u->npages)
+		return u->whole_regions && u->host_whole[r];
 	for (uint64_t p = first; p < first + FERRY_REGION_PAGES; p++)
 		if (u->state[p] != FERRY_RES_HOST)
 			return false;
 	/* counted first: the unregistration wakes host threads */
-	u->hwhole[r] = 1;
+	u->host_whole[r] = 1;
 	u->meta->counters.whole_regions++;
 	if (!view_unregister(u->host_uffd, addr_of(u, first), FERRY_REGION_SIZE, true))
 		return true; /* the host is gone */
-	memset(u->hunmapped + first, 0, FERRY_REGION_PAGES);
+	memset(u->host_unmapped + first, 0, FERRY_REGION_PAGES);
 	return true;
 }
 
@@ -135,15 +135,15 @@ void host_claim(struct udrv *u, uint64_t first, uint64_t n, bool keep_mapped)
 {
 	uint64_t end = first + n;
 
-	if (!u->huge)
+	if (!u->whole_regions)
 		return;
 	for (uint64_t r = first / FERRY_REGION_PAGES; r * FERRY_REGION_PAGES < end; r++) {
 		uint64_t rfirst = r * FERRY_REGION_PAGES, rend = rfirst + FERRY_REGION_PAGES;
 
-		if (!u->hwhole[r])
+		if (!u->host_whole[r])
 			continue;
 		view_register(u->host_uffd, addr_of(u, rfirst), FERRY_REGION_SIZE, true);
-		u->hwhole[r] = 0;
+		u->host_whole[r] = 0;
 		if (!keep_mapped && first <= rfirst && end >= rend)
 			continue; /* the caller unmaps all of it */
 		if (!host_zap(u, rfirst, FERRY_REGION_PAGES))
@@ -158,4 +158,3 @@ void host_claim(struct udrv *u, uint64_t first, uint64_t n, bool keep_mapped)
 			map_host_runs(u, end, rend - end);
 	}
 }
-
