@@ -19,6 +19,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "common/clock.h"
@@ -455,6 +456,15 @@ int udrv_inline_faults_install(struct udrv *u)
 	return r;
 }
 
+void udrv_inline_faults_remove(struct udrv *u)
+{
+	struct udrv *expected = u;
+
+	/* SIGBUS stays ours (once per process); faults of no driver are forwarded */
+	__atomic_compare_exchange_n(&inline_fault_u, &expected, NULL, false, __ATOMIC_RELEASE,
+				    __ATOMIC_RELAXED);
+}
+
 /*
  * How long to spin before blocking: at least spin_us, and up to twice the
  * recent gap between batches (when that is under 250 us), so that a steady stream of
@@ -471,7 +481,7 @@ static uint64_t spin_window_ns(const struct udrv *u, uint64_t gap_ewma_ns)
 	return w > base ? w : base;
 }
 
-void *udrv_fault_main(void *arg)
+static void *fault_main(void *arg)
 {
 	struct udrv *u = arg;
 	struct fault *batch = calloc(BATCH_MAX, sizeof(*batch));
@@ -516,4 +526,31 @@ void *udrv_fault_main(void *arg)
 	}
 	free(batch);
 	return NULL;
+}
+
+int udrv_fault_thread_start(struct udrv *u)
+{
+	int err;
+
+	u->stop_efd = eventfd(0, EFD_CLOEXEC);
+	if (u->stop_efd < 0)
+		return -errno;
+	err = pthread_create(&u->fault_thread, NULL, fault_main, u);
+	if (err) {
+		close(u->stop_efd);
+		u->stop_efd = -1;
+	}
+	return -err;
+}
+
+bool udrv_fault_thread_stop(struct udrv *u)
+{
+	uint64_t one = 1;
+
+	if (write(u->stop_efd, &one, sizeof(one)) != sizeof(one))
+		return false;
+	pthread_join(u->fault_thread, NULL);
+	close(u->stop_efd);
+	u->stop_efd = -1;
+	return true;
 }

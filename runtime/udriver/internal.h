@@ -138,13 +138,20 @@ void udrv_duplicate(struct udrv *u, uint64_t first, uint64_t n);
  */
 bool udrv_remote_map(struct udrv *u, uint64_t first, uint64_t n);
 void udrv_remote_unmap(struct udrv *u, uint64_t first, uint64_t n);
-/* Once per process (udrv_signal_own): an INIT retried at another address calls it again. */
+/*
+ * The SIGSEGV handler is installed once per process (udrv_signal_own); the
+ * window it guards is set by install (an INIT retried at another address
+ * installs again) and forgotten by remove.
+ */
 int udrv_remap_guard_install(uint64_t base, uint64_t size);
+void udrv_remap_guard_remove(void);
 
 /* ---- queue.c: explicit migrations ---- */
 
 int udrv_migrate_ioctl(struct udrv *u, struct ferry_migrate *a);
-void *udrv_worker_main(void *arg);
+/* qlock, the conditions and the worker thread; stop finishes the queue first */
+int udrv_queue_start(struct udrv *u);
+void udrv_queue_stop(struct udrv *u);
 
 /* ---- advice.c: attributes ---- */
 
@@ -152,8 +159,11 @@ int udrv_attrs_ioctl(struct udrv *u, struct ferry_msg *m, bool set);
 
 /* ---- fault.c: faults ---- */
 
-void *udrv_fault_main(void *arg);
-/* resolve device faults in the faulting thread from now on (SIGBUS) */
+/* the fault thread; stop returns false when it could not be told to (it still runs) */
+int udrv_fault_thread_start(struct udrv *u);
+bool udrv_fault_thread_stop(struct udrv *u);
+/* resolve device faults in the faulting thread from now on (SIGBUS), or no more */
 int udrv_inline_faults_install(struct udrv *u);
+void udrv_inline_faults_remove(struct udrv *u);
 
 #endif /* FERRY_UDRIVER_INTERNAL_H */

@@ -71,7 +71,7 @@ static void fence_complete(struct udrv *u, uint64_t fence, int status)
 	ferry_futex_wake(&m->fence_futex);
 }
 
-void *udrv_worker_main(void *arg)
+static void *worker_main(void *arg)
 {
 	struct udrv *u = arg;
 
@@ -153,4 +153,33 @@ int udrv_migrate_ioctl(struct udrv *u, struct ferry_migrate *a)
 	}
 	pthread_mutex_unlock(&u->qlock);
 	return r;
+}
+
+int udrv_queue_start(struct udrv *u)
+{
+	int err;
+
+	pthread_mutex_init(&u->qlock, NULL);
+	pthread_cond_init(&u->qcond, NULL);
+	pthread_cond_init(&u->qdone, NULL);
+	err = pthread_create(&u->worker, NULL, worker_main, u);
+	if (err) {
+		pthread_cond_destroy(&u->qdone);
+		pthread_cond_destroy(&u->qcond);
+		pthread_mutex_destroy(&u->qlock);
+	}
+	return -err;
+}
+
+/* The worker finishes what is queued, then exits. */
+void udrv_queue_stop(struct udrv *u)
+{
+	pthread_mutex_lock(&u->qlock);
+	u->stopping = true;
+	pthread_cond_broadcast(&u->qcond);
+	pthread_mutex_unlock(&u->qlock);
+	pthread_join(u->worker, NULL);
+	pthread_cond_destroy(&u->qdone);
+	pthread_cond_destroy(&u->qcond);
+	pthread_mutex_destroy(&u->qlock);
 }

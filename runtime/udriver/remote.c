@@ -78,9 +78,20 @@ static void remap_guard_segv(int sig, siginfo_t *si, void *uctx)
 
 int udrv_remap_guard_install(uint64_t base, uint64_t size)
 {
+	int err;
+
 	remap_guard.base = base;
 	remap_guard.size = size;
-	return udrv_signal_own(SIGSEGV, remap_guard_segv);
+	err = udrv_signal_own(SIGSEGV, remap_guard_segv);
+	if (err)
+		udrv_remap_guard_remove();
+	return err;
+}
+
+void udrv_remap_guard_remove(void)
+{
+	remap_guard.size = 0; /* no address is the window's: every SIGSEGV is forwarded */
+	remap_guard.base = 0;
 }
 
 void udrv_remote_unmap(struct udrv *u, uint64_t first, uint64_t n)

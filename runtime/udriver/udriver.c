@@ -12,7 +12,6 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -24,8 +23,9 @@ void udrv_busy(struct udrv *u, int delta)
 	 * Device work is running: the fault thread polls, and so does the host
 	 * agent (zap requests come from device faults then).
 	 */
-	__atomic_add_fetch(&u->busy, delta, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&u->meta->zap_hot, (uint32_t)delta, __ATOMIC_RELEASE);
+	/* last: once udrv_fini reads busy == 0, no call here touches *u any more */
+	__atomic_add_fetch(&u->busy, delta, __ATOMIC_RELEASE);
 }
 
 int udrv_ioctl(struct udrv *u, uint64_t cmd, struct ferry_msg *m)
@@ -57,40 +57,33 @@ int udrv_ioctl(struct udrv *u, uint64_t cmd, struct ferry_msg *m)
 
 /* ---- setup and teardown ---- */
 
-static void *map_sparse(size_t len)
+/*
+ * udrv_init acquires, in this order: the remap guard's window (remote.c),
+ * the device view and the driver's aliases of both memfds, the device
+ * view's userfaultfd (with in-thread faults), the tracking arrays, the
+ * migration worker (queue.c) and the fault thread (fault.c). A step either
+ * completes or undoes its own part; when one fails, udrv_init releases the
+ * steps before it in reverse order and leaves *u zeroed. udrv_fini stops the
+ * threads and releases the rest the same way.
+ */
+
+static void configure(struct udrv *u, const struct udrv_config *cfg)
 {
-	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-
-	return p == MAP_FAILED ? NULL : p;
-}
-
-int udrv_init(struct udrv *u, uint64_t base, uint64_t size, uint64_t device_memory,
-	      uint64_t block_size, int prefetch, int sys_fd, int vram_fd, int host_uffd,
-	      struct ferry_meta *meta)
-{
-	struct uffdio_api api = {
-		.api = UFFD_API,
-		.features = UFFD_FEATURE_MISSING_SHMEM | UFFD_FEATURE_MINOR_SHMEM |
-			    UFFD_FEATURE_WP_HUGETLBFS_SHMEM,
-	};
-	struct uffdio_register reg;
-	void *view;
-	int err;
-
 	memset(u, 0, sizeof(*u));
-	u->base = base;
-	u->size = size;
-	u->npages = size / PG;
-	u->nregions = (uint32_t)(size / FERRY_REGION_SIZE);
-	u->sys_fd = sys_fd;
-	u->vram_fd = vram_fd;
-	u->host_uffd = host_uffd;
-	u->meta = meta;
-	u->state = meta->state;
-	u->block_pages = (uint32_t)(block_size / PG);
-	u->prefetch = prefetch;
-	u->capacity_pages = device_memory / PG;
+	u->base = cfg->base;
+	u->size = cfg->size;
+	u->npages = cfg->size / PG;
+	u->nregions = (uint32_t)(cfg->size / FERRY_REGION_SIZE);
+	u->sys_fd = cfg->sys_fd;
+	u->vram_fd = cfg->vram_fd;
+	u->host_uffd = cfg->host_uffd;
+	u->dev_uffd = -1;
+	u->stop_efd = -1;
+	u->meta = cfg->meta;
+	u->state = cfg->meta->state;
+	u->block_pages = (uint32_t)(cfg->block_size / PG);
+	u->prefetch = cfg->prefetch;
+	u->capacity_pages = cfg->device_memory / PG;
 	u->spin_us = 50;
 	u->agent_min_pages = 1; /* the agent polls while device work runs: always worth it */
 	if (getenv("FERRY_AGENT_MIN"))
@@ -98,31 +91,79 @@ int udrv_init(struct udrv *u, uint64_t base, uint64_t size, uint64_t device_memo
 	if (getenv("FERRY_FAULT_SPIN_US"))
 		u->spin_us = (uint32_t)strtoul(getenv("FERRY_FAULT_SPIN_US"), NULL, 0);
 	u->whole_regions = ferry_whole_regions_enabled();
-	meta->counters.device_capacity_pages = u->capacity_pages;
+	pthread_mutex_init(&u->lock, NULL);
+	cfg->meta->counters.device_capacity_pages = u->capacity_pages;
+}
 
-	err = udrv_remap_guard_install(base, size);
-	if (err)
-		return err;
-	/* The device view: vram at the window's address, never anywhere else. */
-	view = mmap((void *)base, size, PROT_READ | PROT_WRITE,
-		    MAP_SHARED | MAP_FIXED_NOREPLACE | MAP_NORESERVE, vram_fd, 0);
+/* The end of setup or teardown: nothing is left but the zeroed struct. */
+static void forget(struct udrv *u)
+{
+	pthread_mutex_destroy(&u->lock);
+	memset(u, 0, sizeof(*u));
+}
+
+static uint8_t *map_alias(int fd, uint64_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void views_unmap(struct udrv *u)
+{
+	if (u->vram_alias)
+		munmap(u->vram_alias, u->size);
+	if (u->sys_alias)
+		munmap(u->sys_alias, u->size);
+	munmap((void *)u->base, u->size); /* remote mappings included */
+	u->vram_alias = u->sys_alias = NULL;
+}
+
+/* The device view: vram at the window's address, never anywhere else; the aliases. */
+static int views_map(struct udrv *u)
+{
+	void *view = mmap((void *)u->base, u->size, PROT_READ | PROT_WRITE,
+			  MAP_SHARED | MAP_FIXED_NOREPLACE | MAP_NORESERVE, u->vram_fd, 0);
+
 	if (view == MAP_FAILED)
 		return -errno;
-	if (view != (void *)base) {
-		munmap(view, size);
+	if (view != (void *)u->base) {
+		munmap(view, u->size);
 		return -EEXIST;
 	}
-	u->sys_alias =
-		mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, sys_fd, 0);
-	u->vram_alias =
-		mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, vram_fd, 0);
-	if (u->sys_alias == MAP_FAILED || u->vram_alias == MAP_FAILED)
+	u->sys_alias = map_alias(u->sys_fd, u->size);
+	u->vram_alias = map_alias(u->vram_fd, u->size);
+	if (!u->sys_alias || !u->vram_alias) {
+		views_unmap(u);
 		return -ENOMEM;
+	}
 	if (u->whole_regions) /* 2 MiB pages, mapped whole into the views */
-		if (madvise(view, size, MADV_HUGEPAGE) ||
-		    madvise(u->vram_alias, size, MADV_HUGEPAGE) ||
-		    madvise(u->sys_alias, size, MADV_HUGEPAGE))
+		if (madvise(view, u->size, MADV_HUGEPAGE) ||
+		    madvise(u->vram_alias, u->size, MADV_HUGEPAGE) ||
+		    madvise(u->sys_alias, u->size, MADV_HUGEPAGE))
 			u->whole_regions = false;
+	return 0;
+}
+
+/* Closing the descriptor unregisters the view. */
+static void dev_uffd_close(struct udrv *u)
+{
+	udrv_inline_faults_remove(u);
+	close(u->dev_uffd);
+	u->dev_uffd = -1;
+}
+
+static int dev_uffd_open(struct udrv *u)
+{
+	struct uffdio_api api = {
+		.api = UFFD_API,
+		.features = UFFD_FEATURE_MISSING_SHMEM | UFFD_FEATURE_MINOR_SHMEM |
+			    UFFD_FEATURE_WP_HUGETLBFS_SHMEM,
+	};
+	/* write-protect mode: read-only duplicated pages */
+	struct uffdio_register reg = {.range = {.start = u->base, .len = u->size},
+				      .mode = VIEW_MODES};
+	int err;
 
 	u->dev_uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
 	if (u->dev_uffd < 0)
@@ -133,68 +174,148 @@ int udrv_init(struct udrv *u, uint64_t base, uint64_t size, uint64_t device_memo
 	if (u->inline_faults)
 		api.features |= UFFD_FEATURE_SIGBUS;
 	if (ioctl(u->dev_uffd, UFFDIO_API, &api))
-		return -errno;
+		goto fail_errno;
 	if (u->inline_faults) {
 		err = udrv_inline_faults_install(u);
 		if (err)
-			return err;
+			goto fail;
 	}
-	/* write-protect mode: read-only duplicated pages */
-	reg = (struct uffdio_register){.range = {.start = base, .len = size}, .mode = VIEW_MODES};
 	if (ioctl(u->dev_uffd, UFFDIO_REGISTER, &reg))
-		return -errno;
+		goto fail_errno;
+	return 0;
 
-	u->evict_lru_nodes = calloc(u->nregions, sizeof(*u->evict_lru_nodes));
-	u->region_dev_pages = calloc(u->nregions, sizeof(uint32_t));
-	u->region_evicted_ns = calloc(u->nregions, sizeof(uint64_t));
-	u->dev_whole = calloc(u->nregions, 1);
-	u->host_whole = calloc(u->nregions, 1);
-	u->vram_huge_page = calloc(u->nregions, 1);
+fail_errno:
+	err = -errno;
+fail:
+	dev_uffd_close(u);
+	return err;
+}
+
+static void *map_sparse(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void unmap_sparse(void *p, size_t len)
+{
+	if (p)
+		munmap(p, len);
+}
+
+static void tracking_free(struct udrv *u)
+{
+	free(u->evict_lru_nodes);
+	free(u->region_dev_pages);
+	free(u->region_evicted_ns);
+	free(u->region_stale_pages);
+	free(u->stale_lru_nodes);
+	free(u->dev_whole);
+	free(u->host_whole);
+	free(u->vram_huge_page);
+	unmap_sparse(u->vram_held, u->npages);
+	unmap_sparse(u->sys_kept_stale, u->npages);
+	unmap_sparse(u->host_unmapped, u->npages);
+	unmap_sparse(u->remote_mapped, u->npages);
+	unmap_sparse(u->attr_preferred_loc, u->npages);
+	unmap_sparse(u->attr_accessed_by, u->npages);
+	unmap_sparse(u->attr_read_mostly, u->npages);
+}
+
+/* Per-region arrays on the heap, per-page ones sparse (zero pages until written). */
+static int tracking_alloc(struct udrv *u)
+{
+	uint32_t nr = u->nregions;
+
+	u->evict_lru_nodes = calloc(nr, sizeof(*u->evict_lru_nodes));
+	u->region_dev_pages = calloc(nr, sizeof(*u->region_dev_pages));
+	u->region_evicted_ns = calloc(nr, sizeof(*u->region_evicted_ns));
+	u->region_stale_pages = calloc(nr, sizeof(*u->region_stale_pages));
+	u->stale_lru_nodes = calloc(nr, sizeof(*u->stale_lru_nodes));
+	u->dev_whole = calloc(nr, 1);
+	u->host_whole = calloc(nr, 1);
+	u->vram_huge_page = calloc(nr, 1);
 	u->vram_held = map_sparse(u->npages);
-	u->remote_mapped = map_sparse(u->npages);
 	u->sys_kept_stale = map_sparse(u->npages);
 	u->host_unmapped = map_sparse(u->npages);
-	u->region_stale_pages = calloc(u->nregions, sizeof(uint32_t));
-	u->stale_lru_nodes = calloc(u->nregions, sizeof(*u->stale_lru_nodes));
-	if (!u->vram_held || !u->remote_mapped || !u->sys_kept_stale || !u->host_unmapped ||
-	    !u->region_stale_pages || !u->stale_lru_nodes)
-		return -ENOMEM;
-	ferry_lru_init(&u->stale_lru, u->stale_lru_nodes, u->nregions);
+	u->remote_mapped = map_sparse(u->npages);
 	u->attr_preferred_loc = map_sparse(u->npages);
 	u->attr_accessed_by = map_sparse(u->npages);
 	u->attr_read_mostly = map_sparse(u->npages);
-	if (!u->evict_lru_nodes || !u->region_dev_pages || !u->region_evicted_ns || !u->dev_whole ||
-	    !u->host_whole || !u->vram_huge_page || !u->attr_preferred_loc ||
-	    !u->attr_accessed_by || !u->attr_read_mostly)
+	if (!u->evict_lru_nodes || !u->region_dev_pages || !u->region_evicted_ns ||
+	    !u->region_stale_pages || !u->stale_lru_nodes || !u->dev_whole || !u->host_whole ||
+	    !u->vram_huge_page || !u->vram_held || !u->sys_kept_stale || !u->host_unmapped ||
+	    !u->remote_mapped || !u->attr_preferred_loc || !u->attr_accessed_by ||
+	    !u->attr_read_mostly) {
+		tracking_free(u);
 		return -ENOMEM;
-	ferry_lru_init(&u->evict_lru, u->evict_lru_nodes, u->nregions);
-
-	pthread_mutex_init(&u->lock, NULL);
-	pthread_mutex_init(&u->qlock, NULL);
-	pthread_cond_init(&u->qcond, NULL);
-	pthread_cond_init(&u->qdone, NULL);
-	u->stop_efd = eventfd(0, EFD_CLOEXEC);
-	if (u->stop_efd < 0)
-		return -errno;
-	err = pthread_create(&u->worker, NULL, udrv_worker_main, u);
-	if (err)
-		return -err;
-	err = pthread_create(&u->fault_thread, NULL, udrv_fault_main, u);
-	if (err)
-		return -err;
+	}
+	ferry_lru_init(&u->evict_lru, u->evict_lru_nodes, nr);
+	ferry_lru_init(&u->stale_lru, u->stale_lru_nodes, nr);
 	return 0;
+}
+
+int udrv_init(struct udrv *u, const struct udrv_config *cfg)
+{
+	int err;
+
+	configure(u, cfg);
+	err = udrv_remap_guard_install(u->base, u->size);
+	if (err)
+		goto fail;
+	err = views_map(u);
+	if (err)
+		goto fail_guard;
+	err = dev_uffd_open(u);
+	if (err)
+		goto fail_views;
+	err = tracking_alloc(u);
+	if (err)
+		goto fail_dev_uffd;
+	err = udrv_queue_start(u);
+	if (err)
+		goto fail_tracking;
+	err = udrv_fault_thread_start(u);
+	if (err)
+		goto fail_queue;
+	u->up = true;
+	return 0;
+
+fail_queue:
+	udrv_queue_stop(u);
+fail_tracking:
+	tracking_free(u);
+fail_dev_uffd:
+	dev_uffd_close(u);
+fail_views:
+	views_unmap(u);
+fail_guard:
+	udrv_remap_guard_remove();
+fail:
+	forget(u);
+	return err;
 }
 
 void udrv_fini(struct udrv *u)
 {
-	uint64_t one = 1;
-
-	pthread_mutex_lock(&u->qlock);
-	u->stopping = true;
-	pthread_cond_broadcast(&u->qcond);
-	pthread_mutex_unlock(&u->qlock);
-	pthread_join(u->worker, NULL);
-	if (write(u->stop_efd, &one, sizeof(one)) != sizeof(one))
+	if (!u->up)
+		return; /* zeroed, failed to start, or finished */
+	u->up = false;
+	udrv_queue_stop(u);
+	if (!udrv_fault_thread_stop(u))
+		return; /* it still runs: what it uses stays until ferry-device exits */
+	/*
+	 * Device work still running (a posted launch) resolves its faults in
+	 * its own thread and ends with udrv_busy(): the window, the arrays and
+	 * the lock stay until ferry-device exits, which it does right after.
+	 */
+	if (__atomic_load_n(&u->busy, __ATOMIC_ACQUIRE) > 0)
 		return;
-	pthread_join(u->fault_thread, NULL);
+	tracking_free(u);
+	dev_uffd_close(u);
+	views_unmap(u);
+	udrv_remap_guard_remove();
+	forget(u);
 }

@@ -47,7 +47,9 @@
 
 struct udrv_mreq; /* an explicit migration (queue.c) */
 
+/* ferry-device holds one; its fields belong to runtime/udriver/. */
 struct udrv {
+	bool up; /* udrv_init succeeded, udrv_fini has not run */
 	uint64_t base, size, npages;
 	uint32_t nregions;
 	int sys_fd, vram_fd, host_uffd, dev_uffd;
@@ -137,9 +139,29 @@ struct udrv {
 	uint8_t trace_cause;
 };
 
-int udrv_init(struct udrv *u, uint64_t base, uint64_t size, uint64_t device_memory,
-	      uint64_t block_size, int prefetch, int sys_fd, int vram_fd, int host_uffd,
-	      struct ferry_meta *meta);
+/* What the driver runs on: ferry-device's INIT. The descriptors and meta stay the caller's. */
+struct udrv_config {
+	uint64_t base, size;	 /* the managed window (below the coherent region) */
+	uint64_t device_memory;	 /* device capacity, bytes */
+	uint64_t block_size;	 /* migration block, bytes */
+	int prefetch;		 /* the density prefetcher on (1) or off (0) */
+	int sys_fd, vram_fd;	 /* the sysmem and vram memfds */
+	int host_uffd;		 /* the host view's userfaultfd */
+	struct ferry_meta *meta; /* the shared metadata */
+};
+
+/*
+ * Map the device view at cfg->base, register it and start the driver's
+ * threads. Returns 0 or -errno (-EEXIST: the address is taken in this
+ * process); on failure everything it acquired is released again and *u is
+ * zeroed.
+ */
+int udrv_init(struct udrv *u, const struct udrv_config *cfg);
+/*
+ * Stop the driver's threads and release what udrv_init acquired (unless
+ * device work still runs: then only the threads stop). Idempotent, and
+ * nothing to do on a zeroed struct or one whose udrv_init failed.
+ */
 void udrv_fini(struct udrv *u);
 
 /* FERRY_IOCTL_* that reach the device: version, migrate, set/get attributes. */
