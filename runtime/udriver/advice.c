@@ -73,7 +73,7 @@ int udrv_attrs_ioctl(struct udrv *u, struct ferry_msg *m, bool set)
 	}
 	first = (h->start - u->base) / PG;
 	n = h->size / PG;
-	pthread_mutex_lock(&u->lock);
+	udrv_lock(u);
 	for (uint32_t i = 0; i < h->nattrs; i++) {
 		struct ferry_attr *a = &m->u.attrs.attr[i];
 		uint8_t *arr = attr_array(u, a->type);
@@ -103,6 +103,6 @@ int udrv_attrs_ioctl(struct udrv *u, struct ferry_msg *m, bool set)
 				}
 		}
 	}
-	pthread_mutex_unlock(&u->lock);
+	udrv_unlock(u);
 	return 0;
 }

@@ -16,14 +16,16 @@
 /*
  * Ask the host process to MADV_DONTNEED its view of the range (zap_post)
  * and wait for it (zap_wait). One request at a time: the mailbox has one
- * slot. zap_wait returns false when the zap did not happen (no agent, or it
- * stopped): the caller then write-protects and punches instead.
+ * slot, which u->lock serialises (held for both). zap_wait returns false
+ * when the zap did not happen (no agent, or it stopped): the caller then
+ * write-protects and punches instead.
  */
 uint32_t zap_post(struct udrv *u, uint64_t page, uint64_t n, uint32_t op)
 {
 	struct ferry_meta *m = u->meta;
 	uint32_t req;
 
+	udrv_assert_locked(u);
 	m->zap_op = op;
 	m->zap_start = addr_of(u, page);
 	m->zap_len = n * PG;
@@ -39,6 +41,7 @@ bool zap_wait(struct udrv *u, uint32_t req)
 	struct ferry_meta *m = u->meta;
 	uint64_t t0 = ferry_clock_ns();
 
+	udrv_assert_locked(u);
 	for (;;) {
 		uint32_t ack = __atomic_load_n(&m->zap_ack, __ATOMIC_ACQUIRE);
 

@@ -265,6 +265,7 @@ static void read_ahead(struct udrv *u, uint32_t ra)
 {
 	uint32_t k = 0;
 
+	udrv_assert_locked(u);
 	u->readahead_regions = ra == u->readahead_next ? u->readahead_regions * 2 : 1;
 	if (u->readahead_regions > RA_MAX_REGIONS)
 		u->readahead_regions = RA_MAX_REGIONS;
@@ -305,6 +306,9 @@ static void resolve_locked(struct udrv *u, const struct fault *f, int n)
 	uint64_t last_block = UINT64_MAX, blocks = 0, host = 0;
 	uint32_t last_side = UINT32_MAX, ra = UINT32_MAX;
 
+	udrv_assert_locked(u);
+	for (int i = 1; i < n; i++)
+		assert(cmp_fault(&f[i - 1], &f[i]) <= 0);
 	u->trace_cause = FERRY_TR_CAUSE_FAULT;
 	c->fault_batches++;
 	for (int i = 0; i < n; i++) {
@@ -346,9 +350,9 @@ static void resolve_locked(struct udrv *u, const struct fault *f, int n)
 static void resolve(struct udrv *u, struct fault *f, int n)
 {
 	qsort(f, (size_t)n, sizeof(*f), cmp_fault);
-	pthread_mutex_lock(&u->lock);
+	udrv_lock(u);
 	resolve_locked(u, f, n);
-	pthread_mutex_unlock(&u->lock);
+	udrv_unlock(u);
 }
 
 /*
@@ -387,6 +391,7 @@ static void inline_combine(struct udrv *u)
 	struct inline_fault *p = __atomic_exchange_n(&inline_pending, NULL, __ATOMIC_ACQ_REL);
 	struct fault batch[64];
 
+	udrv_assert_locked(u);
 	while (p) {
 		struct inline_fault *q = p, *next;
 		int n = 0;
@@ -439,11 +444,11 @@ static void inline_fault_sigbus(int sig, siginfo_t *si, void *uctx)
 	while (!__atomic_compare_exchange_n(&inline_pending, &me.next, &me, true, __ATOMIC_RELEASE,
 					    __ATOMIC_RELAXED))
 		;
-	pthread_mutex_lock(&u->lock);
+	udrv_lock(u);
 	if (!me.done)
 		inline_combine(u);
 	inline_state = u->state[me.f.page];
-	pthread_mutex_unlock(&u->lock);
+	udrv_unlock(u);
 	errno = saved_errno;
 }
 

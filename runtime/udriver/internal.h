@@ -23,13 +23,16 @@
  *   sigchain.c keeping SIGBUS and SIGSEGV from other libraries
  *
  * Unless a comment says otherwise, a function that reads or changes page
- * state is called with u->lock held; none that holds it touches either view
- * with a load or store (only with system calls).
+ * state is called with u->lock held, and asserts so in debug builds
+ * (udrv_assert_locked); none that holds it touches either view with a load
+ * or store (only with system calls).
  */
 #ifndef FERRY_UDRIVER_INTERNAL_H
 #define FERRY_UDRIVER_INTERNAL_H
 
+#include <assert.h>
 #include <linux/userfaultfd.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -40,6 +43,81 @@
 /* userfaultfd modes of both views: missing, minor, write-protect (duplicated pages) */
 #define VIEW_MODES                                                                                 \
 	(UFFDIO_REGISTER_MODE_MISSING | UFFDIO_REGISTER_MODE_MINOR | UFFDIO_REGISTER_MODE_WP)
+
+/*
+ * ---- locks ----
+ * u->lock and u->qlock go through these: in a debug build they record the
+ * holder, and udrv_assert_locked() / udrv_assert_qlocked() check that the
+ * calling thread holds the lock. With NDEBUG they are the bare pthread calls.
+ */
+
+static inline void udrv_mutex_init(struct udrv_mutex *l)
+{
+	pthread_mutex_init(&l->m, NULL);
+#ifndef NDEBUG
+	l->held = false;
+#endif
+}
+
+static inline void udrv_mutex_destroy(struct udrv_mutex *l)
+{
+	pthread_mutex_destroy(&l->m);
+}
+
+#ifndef NDEBUG
+static inline bool udrv_mutex_held(const struct udrv_mutex *l)
+{
+	return __atomic_load_n(&l->held, __ATOMIC_RELAXED) &&
+	       pthread_equal(__atomic_load_n(&l->owner, __ATOMIC_RELAXED), pthread_self());
+}
+
+static inline void udrv_mutex_taken(struct udrv_mutex *l)
+{
+	__atomic_store_n(&l->owner, pthread_self(), __ATOMIC_RELAXED);
+	__atomic_store_n(&l->held, true, __ATOMIC_RELAXED);
+}
+
+static inline void udrv_mutex_leaving(struct udrv_mutex *l)
+{
+	assert(udrv_mutex_held(l));
+	__atomic_store_n(&l->held, false, __ATOMIC_RELAXED);
+}
+#endif
+
+static inline void udrv_mutex_lock(struct udrv_mutex *l)
+{
+	pthread_mutex_lock(&l->m);
+#ifndef NDEBUG
+	udrv_mutex_taken(l);
+#endif
+}
+
+static inline void udrv_mutex_unlock(struct udrv_mutex *l)
+{
+#ifndef NDEBUG
+	udrv_mutex_leaving(l);
+#endif
+	pthread_mutex_unlock(&l->m);
+}
+
+static inline void udrv_cond_wait(pthread_cond_t *c, struct udrv_mutex *l)
+{
+#ifndef NDEBUG
+	udrv_mutex_leaving(l);
+#endif
+	pthread_cond_wait(c, &l->m);
+#ifndef NDEBUG
+	udrv_mutex_taken(l);
+#endif
+}
+
+#define udrv_lock(u) udrv_mutex_lock(&(u)->lock)
+#define udrv_unlock(u) udrv_mutex_unlock(&(u)->lock)
+#define udrv_assert_locked(u) assert(udrv_mutex_held(&(u)->lock))
+#define udrv_qlock(u) udrv_mutex_lock(&(u)->qlock)
+#define udrv_qunlock(u) udrv_mutex_unlock(&(u)->qlock)
+#define udrv_qwait(u, cond) udrv_cond_wait(cond, &(u)->qlock)
+#define udrv_assert_qlocked(u) assert(udrv_mutex_held(&(u)->qlock))
 
 /* ---- small helpers (inline: the hot paths call them per run) ---- */
 
@@ -57,6 +135,12 @@ static inline uint64_t run_len(const struct udrv *u, uint64_t page, uint64_t end
 	while (p < end && u->state[p] == s)
 		p++;
 	return p - page;
+}
+
+/* Every page of [first, first + n) is in @state. */
+static inline bool pages_all(const struct udrv *u, uint64_t first, uint64_t n, uint8_t state)
+{
+	return run_len(u, first, first + n) == n && u->state[first] == state;
 }
 
 /* Device-resident for capacity: a device copy (duplicated pages have one too). */
@@ -115,7 +199,15 @@ uint32_t zap_post(struct udrv *u, uint64_t page, uint64_t n, uint32_t op);
 bool zap_wait(struct udrv *u, uint32_t req);
 bool host_zap(struct udrv *u, uint64_t page, uint64_t n);
 
-/* ---- migrate.c: moving pages. Page indices, one range per call. ---- */
+/*
+ * ---- migrate.c: moving pages ----
+ * Page indices, one range per call, inside one 2 MiB region: the per-region
+ * accounting (device_resident_add, vram_stale_add) and the pinned region of
+ * eviction are the first page's. Faults, readahead and the migration worker
+ * all move at most a region at a time.
+ */
+#define assert_one_region(first, n)                                                                \
+	assert((n) == 0 || (first) / FERRY_REGION_PAGES == ((first) + (n)-1) / FERRY_REGION_PAGES)
 
 void udrv_to_device(struct udrv *u, uint64_t first, uint64_t n, bool map, uint64_t *moved);
 void udrv_to_host(struct udrv *u, uint64_t first, uint64_t n, bool map, bool zero_fill);

@@ -27,6 +27,10 @@ static void device_resident_add(struct udrv *u, uint64_t page, int64_t delta)
 	uint32_t r = (uint32_t)(page / FERRY_REGION_PAGES);
 	struct ferry_counters *c = &u->meta->counters;
 
+	udrv_assert_locked(u);
+	assert(delta >= 0 ? u->region_dev_pages[r] + (uint64_t)delta <= FERRY_REGION_PAGES
+			  : u->region_dev_pages[r] >= (uint64_t)-delta);
+	assert(delta >= 0 || c->device_resident_pages >= (uint64_t)-delta);
 	u->region_dev_pages[r] = (uint32_t)((int64_t)u->region_dev_pages[r] + delta);
 	c->device_resident_pages = (uint64_t)((int64_t)c->device_resident_pages + delta);
 	if (c->device_resident_pages > c->device_peak_pages)
@@ -46,6 +50,7 @@ static void ensure_capacity(struct udrv *u, uint64_t need, uint32_t pinned)
 {
 	struct ferry_counters *c = &u->meta->counters;
 
+	udrv_assert_locked(u);
 	while (c->device_resident_pages + need > u->capacity_pages) {
 		uint32_t victim = FERRY_LRU_NONE;
 
@@ -165,6 +170,8 @@ void udrv_to_device(struct udrv *u, uint64_t first, uint64_t n, bool map, uint64
 		     n == FERRY_REGION_PAGES && !u->dev_whole[region];
 	bool map_now = map && !whole, vram_ready = false;
 
+	udrv_assert_locked(u);
+	assert_one_region(first, n);
 	udrv_remote_unmap(u, first, n); /* migrating ends remote access */
 	host_claim(u, first, n, false);
 
@@ -220,7 +227,8 @@ void udrv_to_device(struct udrv *u, uint64_t first, uint64_t n, bool map, uint64
 			c->pages_to_device += len;
 			c->bytes_to_device += len * PG;
 			break;
-		default:
+		default: /* already on the device */
+			assert(u->state[p] == FERRY_RES_DEVICE);
 			p += len;
 			continue;
 		}
@@ -318,6 +326,8 @@ void udrv_to_host(struct udrv *u, uint64_t first, uint64_t n, bool map, bool zer
 		     n == FERRY_REGION_PAGES && !u->host_whole[region];
 	bool map_now = map && !whole, sys_ready = false;
 
+	udrv_assert_locked(u);
+	assert_one_region(first, n);
 	dev_claim(u, first, n);
 	if (whole && memchr(u->state + first, FERRY_RES_DEVICE, n))
 		sys_ready = sys_populate(u, first);
@@ -340,6 +350,7 @@ void udrv_to_host(struct udrv *u, uint64_t first, uint64_t n, bool map, bool zer
 				map_host_unmapped(u, p, len);
 			break;
 		case FERRY_RES_DEVICE:
+			assert(vram_uncached(u, p, len) == 0); /* its data is in vram */
 			if (madvise((void *)addr_of(u, p), len * PG, MADV_DONTNEED))
 				udrv_die_errno("madvise(DONTNEED)");
 			to_host_copy_map(u, p, len, map_now, sys_ready);
@@ -362,6 +373,7 @@ void udrv_to_host(struct udrv *u, uint64_t first, uint64_t n, bool map, bool zer
 				map_host_unmapped(u, p, len);
 			break;
 		default:
+			assert(!"a page state outside enum ferry_residency");
 			break;
 		}
 		p += len;
@@ -383,6 +395,8 @@ void udrv_discard_to_device(struct udrv *u, uint64_t first, uint64_t n)
 {
 	uint64_t end = first + n, need = 0;
 
+	udrv_assert_locked(u);
+	assert_one_region(first, n);
 	udrv_remote_unmap(u, first, n);
 	host_claim(u, first, n, false);
 	for (uint64_t p = first; p < end; p++)
@@ -426,6 +440,8 @@ void udrv_duplicate(struct udrv *u, uint64_t first, uint64_t n)
 	uint64_t end = first + n, need = 0, before = c->pages_to_device;
 	uint64_t t0 = FERRY_TRACE_ON() ? ferry_clock_ns() : 0;
 
+	udrv_assert_locked(u);
+	assert_one_region(first, n);
 	for (uint64_t p = first; p < end; p++)
 		need += u->state[p] == FERRY_RES_HOST && u->attr_read_mostly[p];
 	if (!need)
@@ -474,6 +490,8 @@ void udrv_discard(struct udrv *u, uint64_t first, uint64_t n)
 {
 	uint64_t end = first + n, dev = 0, cached = 0;
 
+	udrv_assert_locked(u);
+	assert_one_region(first, n);
 	udrv_remote_unmap(u, first, n);
 	dev_claim(u, first, n);
 	host_claim(u, first, n, false);
@@ -498,6 +516,7 @@ void udrv_discard(struct udrv *u, uint64_t first, uint64_t n)
 			stale -= u->vram_held[p] && on_device(u->state[p]);
 		if (stale)
 			vram_stale_add(u, first, -(int64_t)stale);
+		assert(u->meta->counters.device_cached_pages >= cached);
 		u->meta->counters.device_cached_pages -= cached;
 		memset(u->vram_held + first, 0, n);
 	}

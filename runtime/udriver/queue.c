@@ -36,7 +36,7 @@ static int do_migrate(struct udrv *u, const struct udrv_mreq *q)
 		uint64_t rend = (p / FERRY_REGION_PAGES + 1) * FERRY_REGION_PAGES;
 		uint64_t n = (rend < end ? rend : end) - p;
 
-		pthread_mutex_lock(&u->lock);
+		udrv_lock(u);
 		u->trace_cause = FERRY_TR_CAUSE_REQUEST;
 		if ((q->flags & FERRY_MIGRATE_DISCARD) && q->target == FERRY_LOC_DEVICE)
 			udrv_discard_to_device(u, p, n);
@@ -46,7 +46,7 @@ static int do_migrate(struct udrv *u, const struct udrv_mreq *q)
 			udrv_to_device(u, p, n, true, NULL);
 		else
 			udrv_to_host(u, p, n, true, false);
-		pthread_mutex_unlock(&u->lock);
+		udrv_unlock(u);
 		p += n;
 	}
 	if (q->target == FERRY_LOC_DEVICE && q->npages > FERRY_REGION_PAGES)
@@ -61,10 +61,16 @@ static int do_migrate(struct udrv *u, const struct udrv_mreq *q)
 	return 0;
 }
 
+/*
+ * Publish request @fence's completion (qlock held). Fences complete in the
+ * order they were given: the host's WAIT reads fence_done >= its fence as done.
+ */
 static void fence_complete(struct udrv *u, uint64_t fence, int status)
 {
 	struct ferry_meta *m = u->meta;
 
+	udrv_assert_qlocked(u);
+	assert(fence == m->fence_done + 1);
 	m->fence_status[fence % FERRY_FENCE_RING] = status;
 	__atomic_store_n(&m->fence_done, fence, __ATOMIC_RELEASE);
 	__atomic_fetch_add(&m->fence_futex, 1, __ATOMIC_RELEASE);
@@ -77,18 +83,18 @@ static void *worker_main(void *arg)
 
 	ferry_trace_thread_name("migration worker");
 
-	pthread_mutex_lock(&u->qlock);
+	udrv_qlock(u);
 	for (;;) {
 		struct udrv_mreq *q;
 
 		while (!u->qhead && !u->stopping)
-			pthread_cond_wait(&u->qcond, &u->qlock);
+			udrv_qwait(u, &u->qcond);
 		if (!u->qhead)
 			break;
 		q = u->qhead;
-		pthread_mutex_unlock(&u->qlock);
+		udrv_qunlock(u);
 		int st = do_migrate(u, q);
-		pthread_mutex_lock(&u->qlock);
+		udrv_qlock(u);
 		u->qhead = q->next;
 		if (!u->qhead)
 			u->qtail = NULL;
@@ -96,7 +102,7 @@ static void *worker_main(void *arg)
 		pthread_cond_broadcast(&u->qdone);
 		free(q);
 	}
-	pthread_mutex_unlock(&u->qlock);
+	udrv_qunlock(u);
 	return NULL;
 }
 
@@ -119,7 +125,7 @@ int udrv_migrate_ioctl(struct udrv *u, struct ferry_migrate *a)
 	q->npages = a->size / PG;
 	q->target = a->target;
 	q->flags = a->flags;
-	pthread_mutex_lock(&u->qlock);
+	udrv_qlock(u);
 	q->fence = ++u->next_fence;
 	a->fence = q->fence;
 	if (!(a->flags & FERRY_MIGRATE_ASYNC) && !u->qhead) {
@@ -129,12 +135,12 @@ int udrv_migrate_ioctl(struct udrv *u, struct ferry_migrate *a)
 		 * (two wake-ups). Only this thread queues requests, so none can
 		 * overtake it meanwhile.
 		 */
-		pthread_mutex_unlock(&u->qlock);
+		udrv_qunlock(u);
 		r = do_migrate(u, q);
-		pthread_mutex_lock(&u->qlock);
+		udrv_qlock(u);
 		fence_complete(u, q->fence, r);
 		pthread_cond_broadcast(&u->qdone);
-		pthread_mutex_unlock(&u->qlock);
+		udrv_qunlock(u);
 		free(q);
 		return r;
 	}
@@ -148,10 +154,10 @@ int udrv_migrate_ioctl(struct udrv *u, struct ferry_migrate *a)
 		uint64_t f = a->fence;
 
 		while (__atomic_load_n(&u->meta->fence_done, __ATOMIC_ACQUIRE) < f)
-			pthread_cond_wait(&u->qdone, &u->qlock);
+			udrv_qwait(u, &u->qdone);
 		r = u->meta->fence_status[f % FERRY_FENCE_RING];
 	}
-	pthread_mutex_unlock(&u->qlock);
+	udrv_qunlock(u);
 	return r;
 }
 
@@ -159,14 +165,14 @@ int udrv_queue_start(struct udrv *u)
 {
 	int err;
 
-	pthread_mutex_init(&u->qlock, NULL);
+	udrv_mutex_init(&u->qlock);
 	pthread_cond_init(&u->qcond, NULL);
 	pthread_cond_init(&u->qdone, NULL);
 	err = pthread_create(&u->worker, NULL, worker_main, u);
 	if (err) {
 		pthread_cond_destroy(&u->qdone);
 		pthread_cond_destroy(&u->qcond);
-		pthread_mutex_destroy(&u->qlock);
+		udrv_mutex_destroy(&u->qlock);
 	}
 	return -err;
 }
@@ -174,12 +180,12 @@ int udrv_queue_start(struct udrv *u)
 /* The worker finishes what is queued, then exits. */
 void udrv_queue_stop(struct udrv *u)
 {
-	pthread_mutex_lock(&u->qlock);
+	udrv_qlock(u);
 	u->stopping = true;
 	pthread_cond_broadcast(&u->qcond);
-	pthread_mutex_unlock(&u->qlock);
+	udrv_qunlock(u);
 	pthread_join(u->worker, NULL);
 	pthread_cond_destroy(&u->qdone);
 	pthread_cond_destroy(&u->qcond);
-	pthread_mutex_destroy(&u->qlock);
+	udrv_mutex_destroy(&u->qlock);
 }

@@ -17,6 +17,7 @@ bool udrv_remote_map(struct udrv *u, uint64_t first, uint64_t n)
 {
 	void *at = (void *)addr_of(u, first);
 
+	udrv_assert_locked(u);
 	for (uint64_t p = first; p < first + n; p++)
 		if (u->state[p] != FERRY_RES_HOST && u->state[p] != FERRY_RES_UNTOUCHED)
 			return false; /* data on the device: migrate instead */
@@ -96,6 +97,7 @@ void udrv_remap_guard_remove(void)
 
 void udrv_remote_unmap(struct udrv *u, uint64_t first, uint64_t n)
 {
+	udrv_assert_locked(u);
 	if (!memchr(u->remote_mapped + first, 1, n))
 		return;
 	for (uint64_t p = first; p < first + n;) {

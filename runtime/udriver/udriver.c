@@ -91,14 +91,14 @@ static void configure(struct udrv *u, const struct udrv_config *cfg)
 	if (getenv("FERRY_FAULT_SPIN_US"))
 		u->spin_us = (uint32_t)strtoul(getenv("FERRY_FAULT_SPIN_US"), NULL, 0);
 	u->whole_regions = ferry_whole_regions_enabled();
-	pthread_mutex_init(&u->lock, NULL);
+	udrv_mutex_init(&u->lock);
 	cfg->meta->counters.device_capacity_pages = u->capacity_pages;
 }
 
 /* The end of setup or teardown: nothing is left but the zeroed struct. */
 static void forget(struct udrv *u)
 {
-	pthread_mutex_destroy(&u->lock);
+	udrv_mutex_destroy(&u->lock);
 	memset(u, 0, sizeof(*u));
 }
 

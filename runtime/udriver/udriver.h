@@ -47,6 +47,19 @@
 
 struct udrv_mreq; /* an explicit migration (queue.c) */
 
+/*
+ * A mutex that knows its holder in debug builds (NDEBUG unset), so that a
+ * function that must be called with it held can assert so
+ * (udrv_assert_locked, internal.h). Release builds keep the bare mutex.
+ */
+struct udrv_mutex {
+	pthread_mutex_t m;
+#ifndef NDEBUG
+	pthread_t owner;
+	bool held;
+#endif
+};
+
 /* ferry-device holds one; its fields belong to runtime/udriver/. */
 struct udrv {
 	bool up; /* udrv_init succeeded, udrv_fini has not run */
@@ -57,7 +70,7 @@ struct udrv {
 	struct ferry_meta *meta;
 	uint8_t *state;
 
-	pthread_mutex_t lock;
+	struct udrv_mutex lock; /* page states, LRUs, counters, whole regions: see above */
 	uint32_t block_pages;
 	int prefetch;
 	uint64_t capacity_pages;
@@ -117,7 +130,7 @@ struct udrv {
 	uint8_t *remote_mapped;
 
 	/* Explicit migrations, done in order by the worker. */
-	pthread_mutex_t qlock;
+	struct udrv_mutex qlock;
 	pthread_cond_t qcond, qdone;
 	struct udrv_mreq *qhead, *qtail;
 	uint64_t next_fence;

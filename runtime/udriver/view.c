@@ -157,9 +157,10 @@ bool view_unregister(int uffd, uint64_t addr, uint64_t len, bool host)
 	return false;
 }
 
-/* Map the pages of [first, first + n) in @state into the view of @uffd. */
+/* Map the pages of [first, first + n) in @state into the view of @uffd (u->lock held). */
 void view_map_runs(struct udrv *u, int uffd, uint8_t state, uint64_t first, uint64_t n)
 {
+	udrv_assert_locked(u);
 	for (uint64_t p = first, end = first + n; p < end;) {
 		uint64_t len = run_len(u, p, end);
 

@@ -17,6 +17,9 @@ void vram_stale_add(struct udrv *u, uint64_t page, int64_t delta)
 {
 	uint32_t r = (uint32_t)(page / FERRY_REGION_PAGES);
 
+	udrv_assert_locked(u);
+	assert(delta >= 0 ? u->region_stale_pages[r] + (uint64_t)delta <= FERRY_REGION_PAGES
+			  : u->region_stale_pages[r] >= (uint64_t)-delta);
 	u->region_stale_pages[r] = (uint32_t)((int64_t)u->region_stale_pages[r] + delta);
 	if (u->region_stale_pages[r] == 0)
 		ferry_lru_remove(&u->stale_lru, r);
@@ -27,6 +30,7 @@ void vram_stale_add(struct udrv *u, uint64_t page, int64_t delta)
 /* Punch vram pages; a region punched in part has no 2 MiB page any more. */
 void vram_punch(struct udrv *u, uint64_t page, uint64_t n)
 {
+	udrv_assert_locked(u);
 	memfd_punch(u->vram_fd, page, n);
 	for (uint64_t r = page / FERRY_REGION_PAGES; r * FERRY_REGION_PAGES < page + n; r++)
 		u->vram_huge_page[r] = 0;
@@ -45,6 +49,7 @@ static void stale_drop_region(struct udrv *u, uint32_t r)
 		if (q > p) {
 			vram_punch(u, p, q - p);
 			memset(u->vram_held + p, 0, q - p);
+			assert(u->meta->counters.device_cached_pages >= q - p);
 			u->meta->counters.device_cached_pages -= q - p;
 			vram_stale_add(u, p, -(int64_t)(q - p));
 			p = q;
@@ -57,6 +62,7 @@ static void stale_drop_region(struct udrv *u, uint32_t r)
 /* Make room in the vram memfd for @need new pages, dropping stale ones. */
 void vram_reserve(struct udrv *u, uint64_t need)
 {
+	udrv_assert_locked(u);
 	while (u->meta->counters.device_cached_pages + need > u->capacity_pages) {
 		uint32_t r = ferry_lru_victim(&u->stale_lru, FERRY_LRU_NONE);
 
@@ -81,6 +87,7 @@ void vram_take(struct udrv *u, uint64_t p, uint64_t len)
 {
 	uint64_t stale = 0;
 
+	udrv_assert_locked(u);
 	for (uint64_t i = p; i < p + len; i++) {
 		if (u->vram_held[i])
 			stale++;
@@ -107,6 +114,7 @@ bool vram_prepare(struct udrv *u, uint64_t first, uint64_t n, bool whole)
 	uint64_t rfirst = (uint64_t)r * FERRY_REGION_PAGES, stale = 0;
 	struct ferry_counters *c = &u->meta->counters;
 
+	udrv_assert_locked(u);
 	if (!u->whole_regions || u->vram_huge_page[r] || rfirst + FERRY_REGION_PAGES > u->npages)
 		return vram_uncached(u, first, n) == 0;
 	if (!whole && !u->prefetch)

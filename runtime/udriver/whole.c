@@ -30,6 +30,7 @@ bool dev_make_whole(struct udrv *u, uint32_t r)
 {
 	uint64_t first = (uint64_t)r * FERRY_REGION_PAGES;
 
+	udrv_assert_locked(u);
 	if (!u->whole_regions || u->dev_whole[r] || u->region_dev_pages[r] != FERRY_REGION_PAGES ||
 	    first + FERRY_REGION_PAGES > u->npages)
 		return u->whole_regions && u->dev_whole[r];
@@ -58,6 +59,7 @@ void dev_claim(struct udrv *u, uint64_t first, uint64_t n)
 {
 	uint64_t end = first + n;
 
+	udrv_assert_locked(u);
 	if (!u->whole_regions)
 		return;
 	for (uint64_t r = first / FERRY_REGION_PAGES; r * FERRY_REGION_PAGES < end; r++) {
@@ -65,6 +67,9 @@ void dev_claim(struct udrv *u, uint64_t first, uint64_t n)
 
 		if (!u->dev_whole[r])
 			continue;
+		/* nothing changed it while whole: every page on the device, none remote */
+		assert(pages_all(u, rfirst, FERRY_REGION_PAGES, FERRY_RES_DEVICE) &&
+		       !memchr(u->remote_mapped + rfirst, 1, FERRY_REGION_PAGES));
 		view_register(u->dev_uffd, addr_of(u, rfirst), FERRY_REGION_SIZE, false);
 		if (madvise((void *)addr_of(u, rfirst), FERRY_REGION_SIZE, MADV_DONTNEED))
 			udrv_die_errno("madvise(DONTNEED)");
@@ -89,6 +94,7 @@ bool sys_populate(struct udrv *u, uint64_t page)
 	uint64_t first = page & ~(uint64_t)(FERRY_REGION_PAGES - 1);
 	off_t off = (off_t)(first * PG), next;
 
+	udrv_assert_locked(u);
 	if (!u->whole_regions || first + FERRY_REGION_PAGES > u->npages)
 		return false;
 	next = lseek(u->sys_fd, off, SEEK_DATA);
@@ -109,6 +115,7 @@ bool host_make_whole(struct udrv *u, uint32_t r)
 {
 	uint64_t first = (uint64_t)r * FERRY_REGION_PAGES;
 
+	udrv_assert_locked(u);
 	if (!u->whole_regions || u->host_whole[r] || first + FERRY_REGION_PAGES > u->npages)
 		return u->whole_regions && u->host_whole[r];
 	for (uint64_t p = first; p < first + FERRY_REGION_PAGES; p++)
@@ -135,6 +142,7 @@ void host_claim(struct udrv *u, uint64_t first, uint64_t n, bool keep_mapped)
 {
 	uint64_t end = first + n;
 
+	udrv_assert_locked(u);
 	if (!u->whole_regions)
 		return;
 	for (uint64_t r = first / FERRY_REGION_PAGES; r * FERRY_REGION_PAGES < end; r++) {
@@ -142,6 +150,8 @@ void host_claim(struct udrv *u, uint64_t first, uint64_t n, bool keep_mapped)
 
 		if (!u->host_whole[r])
 			continue;
+		/* nothing changed it while whole: every page on the host */
+		assert(pages_all(u, rfirst, FERRY_REGION_PAGES, FERRY_RES_HOST));
 		view_register(u->host_uffd, addr_of(u, rfirst), FERRY_REGION_SIZE, true);
 		u->host_whole[r] = 0;
 		if (!keep_mapped && first <= rfirst && end >= rend)
