@@ -181,7 +181,7 @@ static inline void map_host_runs(struct udrv *u, uint64_t first, uint64_t n)
 void vram_stale_add(struct udrv *u, uint64_t page, int64_t delta);
 void vram_punch(struct udrv *u, uint64_t page, uint64_t n);
 void vram_reserve(struct udrv *u, uint64_t need);
-uint64_t vram_uncached(const struct udrv *u, uint64_t p, uint64_t len);
+uint64_t vram_not_held(const struct udrv *u, uint64_t p, uint64_t len);
 void vram_take(struct udrv *u, uint64_t p, uint64_t len);
 bool vram_prepare(struct udrv *u, uint64_t first, uint64_t n, bool whole);
 

@@ -141,7 +141,7 @@ static uint64_t to_device_zapped(struct udrv *u, uint64_t p, uint64_t len, bool 
 			req = zap_post(u, p, len, FERRY_AGENT_ZAP);
 		else if (next)
 			req = zap_post(u, q + n, next, FERRY_AGENT_ZAP);
-		if (vram_ready || vram_uncached(u, q, n) == 0) /* recycled pages */
+		if (vram_ready || vram_not_held(u, q, n) == 0) /* recycled pages */
 			memcpy(u->vram_alias + q * PG, u->sys_alias + q * PG, n * PG);
 		else
 			memfd_copy_into(u->vram_fd, u->sys_alias, q, n);
@@ -179,7 +179,7 @@ void udrv_to_device(struct udrv *u, uint64_t first, uint64_t n, bool map, uint64
 		need += !on_device(u->state[p]);
 	if (need) {
 		ensure_capacity(u, need, region);
-		vram_reserve(u, vram_uncached(u, first, n));
+		vram_reserve(u, vram_not_held(u, first, n));
 		if (u->region_dev_pages[region] == 0 &&
 		    ferry_policy_thrashing(ferry_clock_ns(), u->region_evicted_ns[region],
 					   FERRY_THRASHING_WINDOW_NS))
@@ -350,7 +350,7 @@ void udrv_to_host(struct udrv *u, uint64_t first, uint64_t n, bool map, bool zer
 				map_host_unmapped(u, p, len);
 			break;
 		case FERRY_RES_DEVICE:
-			assert(vram_uncached(u, p, len) == 0); /* its data is in vram */
+			assert(vram_not_held(u, p, len) == 0); /* its data is in vram */
 			if (madvise((void *)addr_of(u, p), len * PG, MADV_DONTNEED))
 				udrv_die_errno("madvise(DONTNEED)");
 			to_host_copy_map(u, p, len, map_now, sys_ready);
@@ -403,7 +403,7 @@ void udrv_discard_to_device(struct udrv *u, uint64_t first, uint64_t n)
 		need += !on_device(u->state[p]);
 	if (need) {
 		ensure_capacity(u, need, (uint32_t)(first / FERRY_REGION_PAGES));
-		vram_reserve(u, vram_uncached(u, first, n));
+		vram_reserve(u, vram_not_held(u, first, n));
 	}
 	for (uint64_t p = first; p < end;) {
 		uint64_t len = run_len(u, p, end);
@@ -414,7 +414,7 @@ void udrv_discard_to_device(struct udrv *u, uint64_t first, uint64_t n)
 		if (s == FERRY_RES_DUPLICATED)
 			udrv_device_wp_off(u, p, len);
 		/* zero-filled device pages, in recycled memory where there is some */
-		if (vram_uncached(u, p, len) == 0) {
+		if (vram_not_held(u, p, len) == 0) {
 			memset(u->vram_alias + p * PG, 0, len * PG);
 		} else {
 			vram_punch(u, p, len);
@@ -449,7 +449,7 @@ void udrv_duplicate(struct udrv *u, uint64_t first, uint64_t n)
 	udrv_remote_unmap(u, first, n);
 	host_claim(u, first, n, true);
 	ensure_capacity(u, need, (uint32_t)(first / FERRY_REGION_PAGES));
-	vram_reserve(u, vram_uncached(u, first, n));
+	vram_reserve(u, vram_not_held(u, first, n));
 	for (uint64_t p = first; p < end;) {
 		uint64_t len = run_len(u, p, end), q = p;
 
@@ -466,7 +466,7 @@ void udrv_duplicate(struct udrv *u, uint64_t first, uint64_t n)
 		len = q - p;
 		/* write-protect first: a host write during the copy waits, then collapses */
 		udrv_host_wp(u, p, len, true);
-		if (vram_uncached(u, p, len) == 0)
+		if (vram_not_held(u, p, len) == 0)
 			memcpy(u->vram_alias + p * PG, u->sys_alias + p * PG, len * PG);
 		else
 			memfd_copy_into(u->vram_fd, u->sys_alias, p, len);
@@ -488,7 +488,7 @@ void udrv_duplicate(struct udrv *u, uint64_t first, uint64_t n)
 
 void udrv_discard(struct udrv *u, uint64_t first, uint64_t n)
 {
-	uint64_t end = first + n, dev = 0, cached = 0;
+	uint64_t end = first + n, dev = 0, held = 0;
 
 	udrv_assert_locked(u);
 	assert_one_region(first, n);
@@ -498,7 +498,7 @@ void udrv_discard(struct udrv *u, uint64_t first, uint64_t n)
 
 	for (uint64_t p = first; p < end; p++) {
 		dev += on_device(u->state[p]);
-		cached += u->vram_held[p];
+		held += u->vram_held[p];
 	}
 	/* Drop every copy: device pages, stale vram pages, (stale) sysmem pages. */
 	if (dev)
@@ -509,20 +509,20 @@ void udrv_discard(struct udrv *u, uint64_t first, uint64_t n)
 				device_resident_add(u, p, -(int64_t)len);
 			p += len;
 		}
-	if (cached) {
-		uint64_t stale = cached;
+	if (held) {
+		uint64_t stale = held;
 
 		for (uint64_t p = first; p < end; p++)
 			stale -= u->vram_held[p] && on_device(u->state[p]);
 		if (stale)
 			vram_stale_add(u, first, -(int64_t)stale);
-		assert(u->meta->counters.device_cached_pages >= cached);
-		u->meta->counters.device_cached_pages -= cached;
+		assert(u->meta->counters.device_cached_pages >= held);
+		u->meta->counters.device_cached_pages -= held;
 		memset(u->vram_held + first, 0, n);
 	}
 	memset(u->state + first, FERRY_RES_UNTOUCHED, n);
 	memset(u->sys_kept_stale + first, 0, n);
-	if (dev || cached)
+	if (dev || held)
 		vram_punch(u, first, n);
 	memfd_punch(u->sys_fd, first, n);
 }

@@ -73,7 +73,7 @@ void vram_reserve(struct udrv *u, uint64_t need)
 }
 
 /* Pages of [p, p + len) that the vram memfd does not hold yet. */
-uint64_t vram_uncached(const struct udrv *u, uint64_t p, uint64_t len)
+uint64_t vram_not_held(const struct udrv *u, uint64_t p, uint64_t len)
 {
 	uint64_t c = 0;
 
@@ -116,12 +116,12 @@ bool vram_prepare(struct udrv *u, uint64_t first, uint64_t n, bool whole)
 
 	udrv_assert_locked(u);
 	if (!u->whole_regions || u->vram_huge_page[r] || rfirst + FERRY_REGION_PAGES > u->npages)
-		return vram_uncached(u, first, n) == 0;
+		return vram_not_held(u, first, n) == 0;
 	if (!whole && !u->prefetch)
 		return false;
 	if (whole && u->region_dev_pages[r] == 0 && u->region_stale_pages[r])
 		stale_drop_region(u, r);
-	if (vram_uncached(u, rfirst, FERRY_REGION_PAGES) != FERRY_REGION_PAGES)
+	if (vram_not_held(u, rfirst, FERRY_REGION_PAGES) != FERRY_REGION_PAGES)
 		return false;
 	vram_reserve(u, FERRY_REGION_PAGES);
 	if (c->device_cached_pages + FERRY_REGION_PAGES > u->capacity_pages ||
