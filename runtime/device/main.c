@@ -161,8 +161,17 @@ static int do_init(const struct ferry_msg *m, int *fds, uint8_t **staging)
 	win_base = m->u.init.base;
 	win_size = managed;
 	/* The driver manages the window below the coherent region. */
-	r = udrv_init(&drv, m->u.init.base, managed, m->u.init.device_memory, m->u.init.block_size,
-		      m->u.init.prefetch, fds[FD_SYS], fds[FD_VRAM], fds[FD_HOST_UFFD], meta);
+	struct udrv_config cfg = {.base = m->u.init.base,
+				  .size = managed,
+				  .device_memory = m->u.init.device_memory,
+				  .block_size = m->u.init.block_size,
+				  .prefetch = m->u.init.prefetch,
+				  .sys_fd = fds[FD_SYS],
+				  .vram_fd = fds[FD_VRAM],
+				  .host_uffd = fds[FD_HOST_UFFD],
+				  .meta = meta};
+
+	r = udrv_init(&drv, &cfg);
 	if (r == -EEXIST) { /* the host will try another address */
 		munmap(meta, ferry_meta_size(npages));
 		munmap(coherent, fine);

@@ -19,12 +19,12 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "common/clock.h"
-#include "udriver/udriver.h"
+#include "udriver/internal.h"
 
-#define PG FERRY_PAGE_SIZE
 #define BATCH_MAX 512
 
 enum { SIDE_DEVICE = 0, SIDE_HOST = 1 };
@@ -194,7 +194,7 @@ static void resolve_device(struct udrv *u, uint64_t page, bool write, bool wp)
 
 	bool was_resident = u->state[page] == FERRY_RES_DEVICE;
 
-	if ((u->attr_access[page] & (1u << FERRY_LOC_DEVICE)) &&
+	if ((u->attr_accessed_by[page] & (1u << FERRY_LOC_DEVICE)) &&
 	    udrv_remote_map(u, bfirst, u->block_pages)) {
 		/* accessed-by: the device works on the host's pages where they are */
 		dev_wake(u, bfirst, u->block_pages);
@@ -206,7 +206,7 @@ static void resolve_device(struct udrv *u, uint64_t page, bool write, bool wp)
 		dev_wake(u, page, 1);
 		return;
 	}
-	if (!write && u->attr_rm[page] && u->state[page] == FERRY_RES_HOST) {
+	if (!write && u->attr_read_mostly[page] && u->state[page] == FERRY_RES_HOST) {
 		/*
 		 * A read of read-mostly data: a read-only copy of the block, the
 		 * host keeps its own. The block only: widening it with the
@@ -218,7 +218,7 @@ static void resolve_device(struct udrv *u, uint64_t page, bool write, bool wp)
 		return;
 	}
 	/* a leftover protection on a page that is the device's (not of a whole region's) */
-	if (wp && was_resident && !u->dhuge[page / FERRY_REGION_PAGES])
+	if (wp && was_resident && !u->dev_whole[page / FERRY_REGION_PAGES])
 		udrv_device_wp_off(u, page, 1);
 
 	fault_range(u, page, FERRY_RES_DEVICE, &first, &n);
@@ -265,16 +265,17 @@ static void read_ahead(struct udrv *u, uint32_t ra)
 {
 	uint32_t k = 0;
 
-	u->ra_window = ra == u->ra_expect ? u->ra_window * 2 : 1;
-	if (u->ra_window > RA_MAX_REGIONS)
-		u->ra_window = RA_MAX_REGIONS;
-	for (; k < u->ra_window && ra_candidate(u, (uint64_t)ra + k); k++) {
+	udrv_assert_locked(u);
+	u->readahead_regions = ra == u->readahead_next ? u->readahead_regions * 2 : 1;
+	if (u->readahead_regions > RA_MAX_REGIONS)
+		u->readahead_regions = RA_MAX_REGIONS;
+	for (; k < u->readahead_regions && ra_candidate(u, (uint64_t)ra + k); k++) {
 		/* counted first, like any whole move */
 		u->meta->counters.pages_prefetched += FERRY_REGION_PAGES;
 		udrv_to_host(u, ((uint64_t)ra + k) * FERRY_REGION_PAGES, FERRY_REGION_PAGES, true,
 			     false);
 	}
-	u->ra_expect = ra + k + 1; /* where the stream's next fault asks for more */
+	u->readahead_next = ra + k + 1; /* where the stream's next fault asks for more */
 }
 
 static void resolve_host(struct udrv *u, uint64_t page, bool wp, uint32_t *ra)
@@ -305,6 +306,9 @@ static void resolve_locked(struct udrv *u, const struct fault *f, int n)
 	uint64_t last_block = UINT64_MAX, blocks = 0, host = 0;
 	uint32_t last_side = UINT32_MAX, ra = UINT32_MAX;
 
+	udrv_assert_locked(u);
+	for (int i = 1; i < n; i++)
+		assert(cmp_fault(&f[i - 1], &f[i]) <= 0);
 	u->trace_cause = FERRY_TR_CAUSE_FAULT;
 	c->fault_batches++;
 	for (int i = 0; i < n; i++) {
@@ -346,9 +350,9 @@ static void resolve_locked(struct udrv *u, const struct fault *f, int n)
 static void resolve(struct udrv *u, struct fault *f, int n)
 {
 	qsort(f, (size_t)n, sizeof(*f), cmp_fault);
-	pthread_mutex_lock(&u->lock);
+	udrv_lock(u);
 	resolve_locked(u, f, n);
-	pthread_mutex_unlock(&u->lock);
+	udrv_unlock(u);
 }
 
 /*
@@ -387,6 +391,7 @@ static void inline_combine(struct udrv *u)
 	struct inline_fault *p = __atomic_exchange_n(&inline_pending, NULL, __ATOMIC_ACQ_REL);
 	struct fault batch[64];
 
+	udrv_assert_locked(u);
 	while (p) {
 		struct inline_fault *q = p, *next;
 		int n = 0;
@@ -439,11 +444,11 @@ static void inline_fault_sigbus(int sig, siginfo_t *si, void *uctx)
 	while (!__atomic_compare_exchange_n(&inline_pending, &me.next, &me, true, __ATOMIC_RELEASE,
 					    __ATOMIC_RELAXED))
 		;
-	pthread_mutex_lock(&u->lock);
+	udrv_lock(u);
 	if (!me.done)
 		inline_combine(u);
 	inline_state = u->state[me.f.page];
-	pthread_mutex_unlock(&u->lock);
+	udrv_unlock(u);
 	errno = saved_errno;
 }
 
@@ -454,6 +459,15 @@ int udrv_inline_faults_install(struct udrv *u)
 	if (!r)
 		__atomic_store_n(&inline_fault_u, u, __ATOMIC_RELEASE);
 	return r;
+}
+
+void udrv_inline_faults_remove(struct udrv *u)
+{
+	struct udrv *expected = u;
+
+	/* SIGBUS stays ours (once per process); faults of no driver are forwarded */
+	__atomic_compare_exchange_n(&inline_fault_u, &expected, NULL, false, __ATOMIC_RELEASE,
+				    __ATOMIC_RELAXED);
 }
 
 /*
@@ -472,7 +486,7 @@ static uint64_t spin_window_ns(const struct udrv *u, uint64_t gap_ewma_ns)
 	return w > base ? w : base;
 }
 
-void *udrv_fault_main(void *arg)
+static void *fault_main(void *arg)
 {
 	struct udrv *u = arg;
 	struct fault *batch = calloc(BATCH_MAX, sizeof(*batch));
@@ -517,4 +531,31 @@ void *udrv_fault_main(void *arg)
 	}
 	free(batch);
 	return NULL;
+}
+
+int udrv_fault_thread_start(struct udrv *u)
+{
+	int err;
+
+	u->stop_efd = eventfd(0, EFD_CLOEXEC);
+	if (u->stop_efd < 0)
+		return -errno;
+	err = pthread_create(&u->fault_thread, NULL, fault_main, u);
+	if (err) {
+		close(u->stop_efd);
+		u->stop_efd = -1;
+	}
+	return -err;
+}
+
+bool udrv_fault_thread_stop(struct udrv *u)
+{
+	uint64_t one = 1;
+
+	if (write(u->stop_efd, &one, sizeof(one)) != sizeof(one))
+		return false;
+	pthread_join(u->fault_thread, NULL);
+	close(u->stop_efd);
+	u->stop_efd = -1;
+	return true;
 }

@@ -26,8 +26,12 @@
  * its state names (the host recovers from there).
  *
  * Locking: udrv.lock protects the page states, the LRU and the counters; it
- * is taken by the fault thread (once per batch) and by the migration worker
- * (once per 2 MiB chunk). Nothing that holds it touches either view.
+ * is taken by the fault thread (once per batch), by a device thread that
+ * resolves its own fault, and by the migration worker (once per 2 MiB
+ * chunk). Nothing that holds it touches either view.
+ *
+ * This header is what ferry-device uses; the driver's files share
+ * internal.h, which lists them by concern.
  */
 #ifndef FERRY_UDRIVER_H
 #define FERRY_UDRIVER_H
@@ -41,14 +45,24 @@
 #include "transport/proto.h"
 #include "transport/trace.h"
 
-struct udrv_mreq {
-	struct udrv_mreq *next;
-	uint64_t first, npages; /* page indices */
-	uint32_t target, flags;
-	uint64_t fence;
+struct udrv_mreq; /* an explicit migration (queue.c) */
+
+/*
+ * A mutex that knows its holder in debug builds (NDEBUG unset), so that a
+ * function that must be called with it held can assert so
+ * (udrv_assert_locked, internal.h). Release builds keep the bare mutex.
+ */
+struct udrv_mutex {
+	pthread_mutex_t m;
+#ifndef NDEBUG
+	pthread_t owner;
+	bool held;
+#endif
 };
 
+/* ferry-device holds one; its fields belong to runtime/udriver/. */
 struct udrv {
+	bool up; /* udrv_init succeeded, udrv_fini has not run */
 	uint64_t base, size, npages;
 	uint32_t nregions;
 	int sys_fd, vram_fd, host_uffd, dev_uffd;
@@ -56,58 +70,67 @@ struct udrv {
 	struct ferry_meta *meta;
 	uint8_t *state;
 
-	pthread_mutex_t lock;
+	struct udrv_mutex lock; /* page states, LRUs, counters, whole regions: see above */
 	uint32_t block_pages;
 	int prefetch;
 	uint64_t capacity_pages;
-	struct ferry_lru lru;
-	struct ferry_lru_node *lru_nodes;
+	/*
+	 * Device residency by 2 MiB region (device and duplicated pages), and
+	 * the regions that have some in least recently used order: eviction
+	 * takes its victims from the head of evict_lru.
+	 */
+	struct ferry_lru evict_lru;
+	struct ferry_lru_node *evict_lru_nodes;
 	uint32_t *region_dev_pages;
 	uint64_t *region_evicted_ns;
 	/*
-	 * vram page cache: a page of the vram memfd is kept after its data
-	 * moved back to the host (stale), so that the next migration to the
-	 * device copies into it instead of allocating. The pages held, live
+	 * vram page cache (vram.c): a page of the vram memfd is kept after its
+	 * data moved back to the host (stale), so that the next migration to
+	 * the device copies into it instead of allocating. The pages held, live
 	 * and stale (counters.device_cached_pages), never exceed the capacity;
 	 * stale pages are punched by LRU region when room is needed. The host
-	 * side keeps (skept) the sysmem pages of device-resident data the same
-	 * way, when the host agent zapped the host view instead of a punch.
+	 * side keeps the sysmem pages of device-resident data the same way
+	 * (sys_kept_stale), when the host agent zapped the host view instead of
+	 * a punch.
 	 */
-	uint8_t *vcached;	      /* per page: the vram memfd holds a page */
-	uint8_t *skept;		      /* per page: sysmem kept a (stale) page */
-	uint8_t *hunmapped;	      /* per page: host-resident, not in the host view (evicted) */
-	uint32_t *region_stale_pages; /* cached pages not device-resident */
-	struct ferry_lru stale_lru;
-	struct ferry_lru_node *stale_nodes;
+	uint8_t *vram_held;	      /* per page: the vram memfd holds a page (live or stale) */
+	uint8_t *sys_kept_stale;      /* per page, not host-resident: sysmem still holds a page */
+	uint32_t *region_stale_pages; /* per region: vram pages held, not device-resident */
+	struct ferry_lru stale_lru;   /* regions with stale vram pages */
+	struct ferry_lru_node *stale_lru_nodes;
+	/*
+	 * per page, host-resident: not in the host view yet (evicted, or
+	 * brought home without mapping); the next move to the host maps it,
+	 * or the host's touch faults it in
+	 */
+	uint8_t *host_unmapped;
 	uint64_t agent_min_pages; /* zap through the host agent from this size on */
 	/*
-	 * Whole regions (FERRY_HUGE, on where shmem has 2 MiB pages): a region
-	 * whose pages are all device-resident leaves the device view's
-	 * userfaultfd registration (dhuge), so the kernel maps it on the
+	 * Whole regions (whole.c; FERRY_HUGE, on where shmem has 2 MiB pages):
+	 * a region whose pages are all device-resident leaves the device view's
+	 * userfaultfd registration (dev_whole), so the kernel maps it on the
 	 * device's next touch, with one 2 MiB entry where vram holds a 2 MiB
 	 * page. Anything that changes the region's device view first takes it
-	 * back (dev_claim).
+	 * back (dev_claim). The same on the host side (host_whole): a region
+	 * whose pages are all host-resident leaves the host view's registration
+	 * (the host agent zaps and unregisters it), so host touches map sysmem
+	 * directly, 2 MiB at a time where sysmem has 2 MiB pages (populated
+	 * whole when empty). host_claim takes it back.
 	 */
-	bool huge;
-	uint8_t *dhuge; /* per region */
-	/*
-	 * The same on the host side: a region whose pages are all
-	 * host-resident leaves the host view's registration (the host agent
-	 * zaps and unregisters it), so host touches map sysmem directly, 2 MiB
-	 * at a time where sysmem has 2 MiB pages (populated whole when empty).
-	 * host_claim takes it back.
-	 */
-	uint8_t *hwhole; /* per region */
+	bool whole_regions;  /* enabled */
+	uint8_t *dev_whole;  /* per region: out of the device view's userfaultfd */
+	uint8_t *host_whole; /* per region: out of the host view's userfaultfd */
 	/* per region: vram was populated whole (a 2 MiB page) and not punched since */
-	uint8_t *vhuge;
+	uint8_t *vram_huge_page;
 
-	uint8_t *attr_pref;   /* per page: enum ferry_location */
-	uint8_t *attr_access; /* per page: accessed-by mask */
-	uint8_t *remote;      /* per page: the device view maps the sysmem page (accessed-by) */
-	uint8_t *attr_rm;     /* per page: read-mostly */
+	uint8_t *attr_preferred_loc; /* per page: enum ferry_location */
+	uint8_t *attr_accessed_by;   /* per page: mask of 1 << enum ferry_location */
+	uint8_t *attr_read_mostly;   /* per page: 0 or 1 */
+	/* per page: the device view maps the sysmem page in place (accessed-by, remote.c) */
+	uint8_t *remote_mapped;
 
 	/* Explicit migrations, done in order by the worker. */
-	pthread_mutex_t qlock;
+	struct udrv_mutex qlock;
 	pthread_cond_t qcond, qdone;
 	struct udrv_mreq *qhead, *qtail;
 	uint64_t next_fence;
@@ -120,53 +143,45 @@ struct udrv {
 	int stop_efd;
 	uint32_t spin_us;
 	bool inline_faults; /* device faults are resolved in the faulting thread (fault.c) */
-	/* host readahead (fault.c): the window, and the region whose fault would continue it */
-	uint32_t ra_window, ra_expect;
+	/*
+	 * host readahead (fault.c): the window in regions, and the region whose
+	 * fault would continue the stream
+	 */
+	uint32_t readahead_regions, readahead_next;
 	/* FERRY_TRACE: why the mechanism is moving pages now (enum ferry_trace_cause; u->lock) */
 	uint8_t trace_cause;
 };
 
-int udrv_init(struct udrv *u, uint64_t base, uint64_t size, uint64_t device_memory,
-	      uint64_t block_size, int prefetch, int sys_fd, int vram_fd, int host_uffd,
-	      struct ferry_meta *meta);
+/* What the driver runs on: ferry-device's INIT. The descriptors and meta stay the caller's. */
+struct udrv_config {
+	uint64_t base, size;	 /* the managed window (below the coherent region) */
+	uint64_t device_memory;	 /* device capacity, bytes */
+	uint64_t block_size;	 /* migration block, bytes */
+	int prefetch;		 /* the density prefetcher on (1) or off (0) */
+	int sys_fd, vram_fd;	 /* the sysmem and vram memfds */
+	int host_uffd;		 /* the host view's userfaultfd */
+	struct ferry_meta *meta; /* the shared metadata */
+};
+
+/*
+ * Map the device view at cfg->base, register it and start the driver's
+ * threads. Returns 0 or -errno (-EEXIST: the address is taken in this
+ * process); on failure everything it acquired is released again and *u is
+ * zeroed.
+ */
+int udrv_init(struct udrv *u, const struct udrv_config *cfg);
+/*
+ * Stop the driver's threads and release what udrv_init acquired (unless
+ * device work still runs: then only the threads stop). Idempotent, and
+ * nothing to do on a zeroed struct or one whose udrv_init failed.
+ */
 void udrv_fini(struct udrv *u);
 
 /* FERRY_IOCTL_* that reach the device: version, migrate, set/get attributes. */
 int udrv_ioctl(struct udrv *u, uint64_t cmd, struct ferry_msg *m);
 
-/* Mechanism, called with u->lock held. Page indices, one range per call. */
-void udrv_to_device(struct udrv *u, uint64_t first, uint64_t n, bool map, uint64_t *moved);
-void udrv_to_host(struct udrv *u, uint64_t first, uint64_t n, bool map, bool zero_fill);
-void udrv_discard(struct udrv *u, uint64_t first, uint64_t n);
-/* Discard with target device: zero-filled device pages, recycling what exists. */
-void udrv_discard_to_device(struct udrv *u, uint64_t first, uint64_t n);
-/*
- * Read duplication (read-mostly advice): host pages of the range get a
- * read-only device copy; the host keeps its copy, write-protected. A write on
- * either side collapses the page to that side.
- */
-void udrv_duplicate(struct udrv *u, uint64_t first, uint64_t n);
-/*
- * Accessed-by (device) advice: the device view maps the host's pages of the
- * range in place (remote access, no migration); udrv_remote_unmap restores the
- * managed device view. Both need the range's pages host-resident.
- */
-bool udrv_remote_map(struct udrv *u, uint64_t first, uint64_t n);
-void udrv_remote_unmap(struct udrv *u, uint64_t first, uint64_t n);
-void udrv_device_wp_off(struct udrv *u, uint64_t page, uint64_t n);
-
-/* The fault thread (fault.c). */
-void *udrv_fault_main(void *arg);
-/* Map read-only (a duplicated page: a write faults and collapses it). */
-void udrv_map_range_wp(int uffd, uint64_t addr, uint64_t len);
-void udrv_wake(int uffd, uint64_t addr, uint64_t len);
-void udrv_map_range(int uffd, uint64_t addr, uint64_t len);
-void udrv_host_wp(struct udrv *u, uint64_t page, uint64_t n, bool on);
-
 /* Device work starts (+1) or ends (-1). */
 void udrv_busy(struct udrv *u, int delta);
-/* fault.c: resolve device faults in the faulting thread from now on (SIGBUS) */
-int udrv_inline_faults_install(struct udrv *u);
 /*
  * sigchain.c: install @handler for @sig, once per process, and keep it there:
  * a handler another library sets for @sig later is only recorded, and
