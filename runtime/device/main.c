@@ -266,38 +266,55 @@ static int on_shutdown(void)
 	return 0;
 }
 
-/* FERRY_MSG_CL_DEVINFO: a value of PoCL's device, into staging. */
-static int on_devinfo(struct ferry_msg *m)
+/* clGet*Info's rule for a value of @size bytes asked into a buffer of @room, through staging. */
+static int info_fits(uint64_t size, uint64_t room)
 {
-	if (m->u.clq.size > FERRY_STAGING_SIZE)
-		m->u.clq.size = FERRY_STAGING_SIZE;
-	return ferry_pocl_device_info(m->u.clq.param, m->u.clq.size, staging, &m->u.clq.size_ret);
+	if (room < size)
+		return CL_INVALID_VALUE;
+	return size > FERRY_STAGING_SIZE ? CL_OUT_OF_RESOURCES : CL_SUCCESS;
 }
 
-/* FERRY_MSG_CL_OBJINFO: a value of a program or a kernel, into staging. */
-static int on_objinfo(struct ferry_msg *m)
+/* FERRY_MSG_CL_DEVINFO: the value's size, then the value if asked and it fits. */
+static int on_devinfo(struct ferry_msg_devinfo *q)
 {
-	if (m->u.cl.size > FERRY_STAGING_SIZE)
-		m->u.cl.size = FERRY_STAGING_SIZE;
-	return ferry_pocl_object_info(m->u.cl.id, (uint32_t)m->u.cl.id2, m->u.cl.nargs,
-				      m->u.cl.work_dim, m->u.cl.size, staging, &m->u.cl.size);
+	int st = ferry_pocl_device_info(q->param, 0, NULL, &q->size);
+
+	if (!st && (q->flags & FERRY_INFO_VALUE))
+		st = info_fits(q->size, q->room);
+	if (!st && (q->flags & FERRY_INFO_VALUE))
+		st = ferry_pocl_device_info(q->param, q->size, staging, &q->size);
+	return st;
+}
+
+/* FERRY_MSG_CL_OBJINFO: as FERRY_MSG_CL_DEVINFO, of a program or a kernel. */
+static int on_objinfo(struct ferry_msg_objinfo *q)
+{
+	int st = ferry_pocl_object_info(q->id, q->query, q->param, q->index, 0, NULL, &q->size);
+
+	if (!st && (q->flags & FERRY_INFO_VALUE))
+		st = info_fits(q->size, q->room);
+	if (!st && (q->flags & FERRY_INFO_VALUE))
+		st = ferry_pocl_object_info(q->id, q->query, q->param, q->index, q->size, staging,
+					    &q->size);
+	return st;
 }
 
 /*
- * FERRY_MSG_CL_BUILD: staging has source\0options\0, or with u.cl.work_dim
- * = 1 a binary of u.cl.offset[0] bytes then options\0; the build log
- * replaces them, so PoCL builds from a copy.
+ * FERRY_MSG_CL_BUILD: staging has the source (or binary) and the options;
+ * the build log replaces them, so PoCL builds from a copy.
  */
-static int on_build(struct ferry_msg *m)
+static int on_build(struct ferry_msg_build *b)
 {
-	bool binary = m->u.cl.work_dim == 1;
+	bool binary = b->flags & FERRY_BUILD_BINARY;
 	size_t n, end;
 	char *copy;
 	int st;
 
-	if (binary && m->u.cl.offset[0] >= FERRY_STAGING_SIZE)
+	b->program = 0;
+	b->log_len = 0;
+	if (binary && b->binary_len >= FERRY_STAGING_SIZE)
 		return CL_INVALID_VALUE;
-	n = binary ? m->u.cl.offset[0] : strnlen((char *)staging, FERRY_STAGING_SIZE) + 1;
+	n = binary ? b->binary_len : strnlen((char *)staging, FERRY_STAGING_SIZE) + 1;
 	if (n >= FERRY_STAGING_SIZE)
 		return CL_INVALID_VALUE;
 	end = n + strnlen((char *)staging + n, FERRY_STAGING_SIZE - n) + 1;
@@ -309,35 +326,42 @@ static int on_build(struct ferry_msg *m)
 	memcpy(copy, staging, end);
 	busy(1);
 	st = ferry_pocl_build(binary ? NULL : copy, binary ? (unsigned char *)copy : NULL,
-			      binary ? n : 0, copy + n, &m->u.cl.id, (char *)staging,
-			      FERRY_STAGING_SIZE, &m->u.cl.size);
+			      binary ? n : 0, copy + n, &b->program, (char *)staging,
+			      FERRY_STAGING_SIZE, &b->log_len);
 	busy(-1);
 	free(copy);
 	return st;
 }
 
 /* FERRY_MSG_CL_KERNEL: the kernel's name in staging. */
-static int on_kernel(struct ferry_msg *m)
+static int on_kernel(struct ferry_msg_kernel *k)
 {
 	staging[FERRY_STAGING_SIZE - 1] = '\0';
-	return ferry_pocl_kernel(m->u.cl.id, (const char *)staging, &m->u.cl.id2, &m->u.cl.nargs);
+	return ferry_pocl_kernel(k->program, (const char *)staging, &k->id, &k->nargs);
 }
 
-static int on_release(const struct ferry_msg *m)
+static int on_release(const struct ferry_msg_release *r)
 {
-	return ferry_pocl_release(m->u.cl.id, (int)m->u.cl.id2);
+	switch (r->kind) {
+	case FERRY_RELEASE_PROGRAM:
+		return ferry_pocl_release_program(r->id);
+	case FERRY_RELEASE_KERNEL:
+		return ferry_pocl_release_kernel(r->id);
+	default:
+		return CL_INVALID_VALUE;
+	}
 }
 
 /* FERRY_MSG_CL_LAUNCH: synchronous, the argument list in staging; done when answered. */
-static int on_launch(struct ferry_msg *m)
+static int on_launch(struct ferry_msg_launch *l)
 {
 	int st;
 
-	if (m->u.cl.size > FERRY_STAGING_SIZE)
+	if (l->args_size > FERRY_STAGING_SIZE)
 		return CL_INVALID_VALUE;
+	l->fence = 0;
 	busy(1);
-	st = ferry_pocl_launch(m->u.cl.id, m->u.cl.work_dim, m->u.cl.offset, m->u.cl.global,
-			       m->u.cl.local, m->u.cl.nargs, staging, m->u.cl.size, 0);
+	st = ferry_pocl_launch(l, staging);
 	busy(-1);
 	return st;
 }
@@ -349,23 +373,21 @@ static int on_launch(struct ferry_msg *m)
  * sequence or arguments that are not the ones announced are the host's bug,
  * not a launch's error: the device stops, and the host sees it gone.
  */
-static void on_post(const struct ferry_msg *m, const uint8_t *args, size_t got)
+static void on_post(const struct ferry_msg_launch *l, const uint8_t *args, size_t got)
 {
-	uint64_t fence = m->u.cl.id2;
 	int st;
 
-	if (fence != launch_fence + 1 || got != m->u.cl.size) {
+	if (l->fence != launch_fence + 1 || got != l->args_size) {
 		fprintf(stderr, "ferry-device: bad posted launch (fence %llu after %llu)\n",
-			(unsigned long long)fence, (unsigned long long)launch_fence);
+			(unsigned long long)l->fence, (unsigned long long)launch_fence);
 		_exit(1);
 	}
-	launch_fence = fence;
+	launch_fence = l->fence;
 	busy(1);
-	st = ferry_pocl_launch(m->u.cl.id, m->u.cl.work_dim, m->u.cl.offset, m->u.cl.global,
-			       m->u.cl.local, m->u.cl.nargs, args, got, fence);
-	if (st && ferry_pocl_fail_fence(fence, st)) {
+	st = ferry_pocl_launch(l, args);
+	if (st && ferry_pocl_fail_fence(l->fence, st)) {
 		busy(-1);
-		launch_complete(fence, st);
+		launch_complete(l->fence, st);
 	}
 }
 
@@ -383,25 +405,25 @@ static bool serve(struct ferry_msg *m, const uint8_t *args, size_t got)
 		m->status = on_shutdown();
 		break;
 	case FERRY_MSG_CL_DEVINFO:
-		m->status = on_devinfo(m);
+		m->status = on_devinfo(&m->u.devinfo);
 		break;
 	case FERRY_MSG_CL_BUILD:
-		m->status = on_build(m);
+		m->status = on_build(&m->u.build);
 		break;
 	case FERRY_MSG_CL_KERNEL:
-		m->status = on_kernel(m);
+		m->status = on_kernel(&m->u.kernel);
 		break;
 	case FERRY_MSG_CL_LAUNCH:
-		m->status = on_launch(m);
+		m->status = on_launch(&m->u.launch);
 		break;
 	case FERRY_MSG_CL_RELEASE:
-		m->status = on_release(m);
+		m->status = on_release(&m->u.release);
 		break;
 	case FERRY_MSG_CL_OBJINFO:
-		m->status = on_objinfo(m);
+		m->status = on_objinfo(&m->u.objinfo);
 		break;
 	case FERRY_MSG_CL_POST:
-		on_post(m, args, got);
+		on_post(&m->u.launch, args, got);
 		return false;
 	default:
 		m->status = -EPROTO;
