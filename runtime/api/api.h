@@ -27,7 +27,7 @@
 #include <stddef.h>
 
 #include "ferry/ferry.h"
-#include "transport/proto.h"
+#include "host/compute.h"
 
 #define FERRY_VERSION_STRING "0.1.0"
 #define FERRY_EXPORT __attribute__((visibility("default")))
@@ -150,7 +150,7 @@ struct _cl_program {
 };
 
 struct ferry_kernel_arg {
-	uint32_t kind; /* FERRY_KARG_* of transport/proto.h */
+	uint32_t kind; /* enum ferry_arg_kind (host/compute.h) */
 	uint32_t size;
 	int set;
 	void *value;
@@ -215,8 +215,8 @@ cl_int ferry_api_info(size_t param_value_size, void *param_value, size_t *param_
 cl_int ferry_api_check_ptr(const void *p, size_t size);
 
 /* clGet*Info of a program or kernel inside ferry-device (PoCL's answer). */
-cl_int ferry_api_object_info(uint64_t id, uint32_t kind, uint32_t param, uint32_t index,
-			     size_t param_value_size, void *param_value,
+cl_int ferry_api_object_info(enum ferry_object_query query, uint64_t id, cl_uint param,
+			     cl_uint index, size_t param_value_size, void *param_value,
 			     size_t *param_value_size_ret);
 
 /* Argument checks, one line each (PoCL's POCL_RETURN_ERROR_COND). */

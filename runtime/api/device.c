@@ -12,7 +12,6 @@
 #include <string.h>
 
 #include "api/api.h"
-#include "host/host.h"
 
 struct _cl_device_id ferry_device = {.dispatch = &ferry_dispatch};
 
@@ -47,13 +46,13 @@ static cl_int pocl_info(cl_device_info param, void **val, size_t *size)
 
 	if (!vas)
 		return CL_DEVICE_NOT_AVAILABLE;
-	err = ferry_device_cl_info(vas, param, 0, NULL, size);
+	err = ferry_device_info(vas, param, 0, NULL, size);
 	if (err)
 		return err;
 	*val = malloc(*size ? *size : 1);
 	if (!*val)
 		return CL_OUT_OF_HOST_MEMORY;
-	err = ferry_device_cl_info(vas, param, *size, *val, size);
+	err = ferry_device_info(vas, param, *size, *val, size);
 	if (err)
 		free(*val);
 	return err;
@@ -308,25 +307,11 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clGetDeviceInfo(cl_device_id device,
 		return ferry_api_info(param_value_size, param_value, param_value_size_ret, s,
 				      strlen(s) + 1);
 
-	/* The compute engine's own answer; PoCL checks the parameter and the size. */
+	/* The compute engine's own answer; PoCL checks the parameter. */
 	if (!vas)
 		return CL_DEVICE_NOT_AVAILABLE;
-	{
-		size_t size = 0;
-		cl_int e = ferry_device_cl_info(vas, param_name, 0, NULL, &size);
-
-		if (e)
-			return e;
-		if (param_value && param_value_size < size)
-			return CL_INVALID_VALUE;
-		if (param_value && size > FERRY_STAGING_SIZE)
-			return CL_OUT_OF_RESOURCES;
-		if (param_value)
-			e = ferry_device_cl_info(vas, param_name, size, param_value, &size);
-		if (!e && param_value_size_ret)
-			*param_value_size_ret = size;
-		return e;
-	}
+	return ferry_device_info(vas, param_name, param_value_size, param_value,
+				 param_value_size_ret);
 }
 
 CL_API_ENTRY cl_int CL_API_CALL ferry_clRetainDevice(cl_device_id device)

@@ -1,11 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* kernel.c - kernels, their arguments, and clEnqueueNDRangeKernel. */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/api.h"
-#include "host/host.h"
 
 int ferry_valid_kernel(cl_kernel k)
 {
@@ -52,19 +50,19 @@ static void describe(cl_kernel k, uint64_t id)
 	for (cl_uint i = 0; i < k->nargs; i++) {
 		char tname[128] = "";
 
-		if (ferry_api_object_info(id, FERRY_OBJINFO_KERNEL_ARG,
+		if (ferry_api_object_info(FERRY_QUERY_KERNEL_ARG, id,
 					  CL_KERNEL_ARG_ADDRESS_QUALIFIER, i,
 					  sizeof(k->args[i].address), &k->args[i].address, NULL))
 			k->args[i].address = 0;
 		if (k->args[i].address == CL_KERNEL_ARG_ADDRESS_PRIVATE &&
-		    !ferry_api_object_info(id, FERRY_OBJINFO_KERNEL_ARG, CL_KERNEL_ARG_TYPE_NAME, i,
+		    !ferry_api_object_info(FERRY_QUERY_KERNEL_ARG, id, CL_KERNEL_ARG_TYPE_NAME, i,
 					   sizeof(tname) - 1, tname, NULL))
 			k->args[i].type_size = type_size(tname);
 	}
-	if (ferry_api_object_info(id, FERRY_OBJINFO_KERNEL_WG, CL_KERNEL_WORK_GROUP_SIZE, 0,
+	if (ferry_api_object_info(FERRY_QUERY_KERNEL_WG, id, CL_KERNEL_WORK_GROUP_SIZE, 0,
 				  sizeof(k->max_wg), &k->max_wg, NULL))
 		k->max_wg = 0;
-	if (ferry_api_object_info(id, FERRY_OBJINFO_KERNEL_WG, CL_KERNEL_COMPILE_WORK_GROUP_SIZE, 0,
+	if (ferry_api_object_info(FERRY_QUERY_KERNEL_WG, id, CL_KERNEL_COMPILE_WORK_GROUP_SIZE, 0,
 				  sizeof(k->reqd_wg), k->reqd_wg, NULL))
 		memset(k->reqd_wg, 0, sizeof(k->reqd_wg));
 	if (ferry_clGetDeviceInfo(&ferry_device, CL_DEVICE_MAX_WORK_ITEM_SIZES, sizeof(dims), dims,
@@ -75,8 +73,9 @@ static void describe(cl_kernel k, uint64_t id)
 CL_API_ENTRY cl_kernel CL_API_CALL ferry_clCreateKernel(cl_program program, const char *kernel_name,
 							cl_int *errcode_ret)
 {
-	struct ferry_msg m = {.op = FERRY_MSG_CL_KERNEL};
 	struct ferry_ctx *vas = ferry_api_vaspace(NULL);
+	uint64_t id = 0;
+	cl_uint nargs = 0;
 	cl_kernel k;
 	cl_int err;
 
@@ -85,20 +84,15 @@ CL_API_ENTRY cl_kernel CL_API_CALL ferry_clCreateKernel(cl_program program, cons
 	FERRY_RETURN_NULL_ON(!kernel_name, CL_INVALID_VALUE);
 	FERRY_RETURN_NULL_ON(strlen(kernel_name) + 1 > 4096, CL_INVALID_KERNEL_NAME);
 	FERRY_RETURN_NULL_ON(!vas, CL_DEVICE_NOT_AVAILABLE);
-	m.u.cl.id = program->id;
-	err = ferry_device_call(vas, &m, kernel_name, strlen(kernel_name) + 1, NULL, 0);
+	err = ferry_kernel_create(vas, program->id, kernel_name, &id, &nargs);
 	FERRY_RETURN_NULL_ON(err, err);
 	k = calloc(1, sizeof(*k));
 	if (k) {
 		k->name = strdup(kernel_name);
-		k->args = calloc(m.u.cl.nargs ? m.u.cl.nargs : 1, sizeof(*k->args));
+		k->args = calloc(nargs ? nargs : 1, sizeof(*k->args));
 	}
 	if (!k || !k->name || !k->args) {
-		struct ferry_msg r = {.op = FERRY_MSG_CL_RELEASE};
-
-		r.u.cl.id = m.u.cl.id2;
-		r.u.cl.id2 = 1;
-		ferry_device_call(vas, &r, NULL, 0, NULL, 0);
+		ferry_kernel_release(vas, id);
 		if (k) {
 			free(k->name);
 			free(k->args);
@@ -110,9 +104,9 @@ CL_API_ENTRY cl_kernel CL_API_CALL ferry_clCreateKernel(cl_program program, cons
 	k->magic = FERRY_MAGIC_KERNEL;
 	atomic_init(&k->refcount, 1);
 	k->program = program;
-	k->id = m.u.cl.id2;
-	k->nargs = m.u.cl.nargs;
-	describe(k, m.u.cl.id2);
+	k->id = id;
+	k->nargs = nargs;
+	describe(k, id);
 	ferry_clRetainProgram(program);
 	atomic_fetch_add(&program->kernels, 1);
 	if (errcode_ret)
@@ -132,13 +126,10 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clReleaseKernel(cl_kernel k)
 	FERRY_RETURN_ERROR_ON(!ferry_valid_kernel(k), CL_INVALID_KERNEL);
 	if (atomic_fetch_sub(&k->refcount, 1) == 1) {
 		struct ferry_ctx *vas = ferry_api_vaspace(NULL);
-		struct ferry_msg m = {.op = FERRY_MSG_CL_RELEASE};
 		cl_program p = k->program;
 
-		m.u.cl.id = k->id;
-		m.u.cl.id2 = 1;
 		if (vas)
-			ferry_device_call(vas, &m, NULL, 0, NULL, 0);
+			ferry_kernel_release(vas, k->id);
 		for (cl_uint i = 0; i < k->nargs; i++)
 			free(k->args[i].value);
 		free(k->args);
@@ -159,7 +150,7 @@ static cl_int set_arg(cl_kernel k, cl_uint idx, uint32_t kind, size_t size, cons
 	FERRY_RETURN_ERROR_ON(!ferry_valid_kernel(k), CL_INVALID_KERNEL);
 	FERRY_RETURN_ERROR_ON(idx >= k->nargs, CL_INVALID_ARG_INDEX);
 	FERRY_RETURN_ERROR_ON(size > 65536, CL_INVALID_ARG_SIZE);
-	if (kind != FERRY_KARG_LOCAL) {
+	if (kind != FERRY_ARG_LOCAL) {
 		copy = malloc(size ? size : 1);
 		FERRY_RETURN_ERROR_ON(!copy, CL_OUT_OF_HOST_MEMORY);
 		memcpy(copy, value, size);
@@ -187,7 +178,7 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clSetKernelArg(cl_kernel kernel, cl_uint a
 			FERRY_RETURN_ERROR_ON(!ferry_valid_kernel(kernel), CL_INVALID_KERNEL);
 			FERRY_RETURN_ERROR_ON(m->context != kernel->program->context,
 					      CL_INVALID_MEM_OBJECT);
-			return set_arg(kernel, arg_index, FERRY_KARG_SVM, sizeof(m->ptr), &m->ptr);
+			return set_arg(kernel, arg_index, FERRY_ARG_SVM, sizeof(m->ptr), &m->ptr);
 		}
 	}
 	FERRY_RETURN_ERROR_ON(!ferry_valid_kernel(kernel), CL_INVALID_KERNEL);
@@ -202,7 +193,7 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clSetKernelArg(cl_kernel kernel, cl_uint a
 		FERRY_RETURN_ERROR_ON(arg_size != sizeof(cl_mem), CL_INVALID_ARG_SIZE);
 		FERRY_RETURN_ERROR_ON(arg_value && *(const cl_mem *)arg_value,
 				      CL_INVALID_MEM_OBJECT);
-		return set_arg(kernel, arg_index, FERRY_KARG_SVM, sizeof(void *), &(void *){NULL});
+		return set_arg(kernel, arg_index, FERRY_ARG_SVM, sizeof(void *), &(void *){NULL});
 	case CL_KERNEL_ARG_ADDRESS_PRIVATE:
 		FERRY_RETURN_ERROR_ON(!arg_value, CL_INVALID_ARG_VALUE);
 		FERRY_RETURN_ERROR_ON(kernel->args[arg_index].type_size &&
@@ -213,7 +204,7 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clSetKernelArg(cl_kernel kernel, cl_uint a
 		break;
 	}
 	FERRY_RETURN_ERROR_ON(arg_size == 0, CL_INVALID_ARG_SIZE);
-	return set_arg(kernel, arg_index, arg_value ? FERRY_KARG_VALUE : FERRY_KARG_LOCAL, arg_size,
+	return set_arg(kernel, arg_index, arg_value ? FERRY_ARG_VALUE : FERRY_ARG_LOCAL, arg_size,
 		       arg_value);
 }
 
@@ -226,7 +217,7 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clSetKernelArgSVMPointer(cl_kernel kernel,
 	 * allocated) is refused: the kernel would fault on the device.
 	 */
 	FERRY_RETURN_ERROR_ON(arg_value && ferry_api_check_ptr(arg_value, 1), CL_INVALID_ARG_VALUE);
-	return set_arg(kernel, arg_index, FERRY_KARG_SVM, sizeof(arg_value), &arg_value);
+	return set_arg(kernel, arg_index, FERRY_ARG_SVM, sizeof(arg_value), &arg_value);
 }
 
 CL_API_ENTRY cl_int CL_API_CALL ferry_clSetKernelExecInfo(cl_kernel kernel,
@@ -287,7 +278,7 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clGetKernelArgInfo(cl_kernel k, cl_uint ar
 {
 	FERRY_RETURN_ERROR_ON(!ferry_valid_kernel(k), CL_INVALID_KERNEL);
 	FERRY_RETURN_ERROR_ON(arg_index >= k->nargs, CL_INVALID_ARG_INDEX);
-	return ferry_api_object_info(k->id, FERRY_OBJINFO_KERNEL_ARG, param_name, arg_index,
+	return ferry_api_object_info(FERRY_QUERY_KERNEL_ARG, k->id, param_name, arg_index,
 				     param_value_size, param_value, param_value_size_ret);
 }
 
@@ -299,16 +290,16 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clGetKernelWorkGroupInfo(cl_kernel k, cl_d
 {
 	FERRY_RETURN_ERROR_ON(!ferry_valid_kernel(k), CL_INVALID_KERNEL);
 	FERRY_RETURN_ERROR_ON(device && device != &ferry_device, CL_INVALID_DEVICE);
-	return ferry_api_object_info(k->id, FERRY_OBJINFO_KERNEL_WG, param_name, 0,
-				     param_value_size, param_value, param_value_size_ret);
+	return ferry_api_object_info(FERRY_QUERY_KERNEL_WG, k->id, param_name, 0, param_value_size,
+				     param_value, param_value_size_ret);
 }
 
 struct launch_arg {
 	struct ferry_cmd_head h;
 	cl_kernel kernel; /* retained until the launch ran */
-	struct ferry_msg m;
+	struct ferry_launch_desc d;
 	size_t bytes;
-	uint8_t payload[];
+	uint8_t args[]; /* the argument list, built at enqueue */
 };
 
 static void launch_cleanup(void *p)
@@ -321,21 +312,13 @@ static cl_int launch_run(void *p)
 	struct launch_arg *a = p;
 	struct ferry_ctx *vas = ferry_api_vaspace(NULL);
 
-	cl_int err;
-
 	if (!vas)
 		return CL_DEVICE_NOT_AVAILABLE;
 	/* asynchronous and unanswered: the queue's worker waits for the fence */
-	switch (ferry_launch_post(vas, &a->m, a->payload, a->bytes, &a->h.fence)) {
-	case 0:
-		return CL_SUCCESS;
-	case -E2BIG: /* arguments beyond a datagram: launched and finished in one request */
-		a->m.op = FERRY_MSG_CL_LAUNCH;
-		err = ferry_device_call(vas, &a->m, a->payload, a->bytes, NULL, 0);
-		return err;
-	default:
-		return CL_DEVICE_NOT_AVAILABLE;
-	}
+	if (a->bytes <= FERRY_LAUNCH_POST_MAX)
+		return ferry_launch_post(vas, &a->d, a->args, a->bytes, &a->h.fence);
+	/* arguments beyond a datagram: launched and finished in one request */
+	return ferry_launch(vas, &a->d, a->args, a->bytes);
 }
 
 CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueNDRangeKernel(
@@ -383,12 +366,11 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueNDRangeKernel(
 
 	for (cl_uint i = 0; i < k->nargs; i++) {
 		FERRY_RETURN_ERROR_ON(!k->args[i].set, CL_INVALID_KERNEL_ARGS);
-		bytes += sizeof(struct ferry_karg) +
-			 (k->args[i].kind == FERRY_KARG_LOCAL ? 0 : k->args[i].size);
+		bytes += ferry_arg_bytes(k->args[i].kind, k->args[i].size);
 	}
 	err = ferry_check_wait_list(q->context, num_events_in_wait_list, event_wait_list);
 	FERRY_RETURN_ERROR_ON(err, err);
-	FERRY_RETURN_ERROR_ON(bytes > FERRY_STAGING_SIZE, CL_OUT_OF_RESOURCES);
+	FERRY_RETURN_ERROR_ON(bytes > FERRY_COMPUTE_MAX, CL_OUT_OF_RESOURCES);
 
 	if (empty)
 		return ferry_enqueue(q, CL_COMMAND_NDRANGE_KERNEL, num_events_in_wait_list,
@@ -397,31 +379,21 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueNDRangeKernel(
 	/* The arguments as they are now: later clSetKernelArg calls do not change this launch. */
 	a = calloc(1, sizeof(*a) + bytes);
 	FERRY_RETURN_ERROR_ON(!a, CL_OUT_OF_HOST_MEMORY);
-	for (cl_uint i = 0; i < k->nargs; i++) {
-		struct ferry_karg ka = {.kind = k->args[i].kind, .size = k->args[i].size};
-
-		memcpy(a->payload + o, &ka, sizeof(ka));
-		o += sizeof(ka);
-		if (ka.kind != FERRY_KARG_LOCAL) {
-			memcpy(a->payload + o, k->args[i].value, ka.size);
-			o += ka.size;
-		}
-	}
+	for (cl_uint i = 0; i < k->nargs; i++)
+		o += ferry_arg_put(a->args + o, k->args[i].kind, k->args[i].size, k->args[i].value);
 	a->h.cleanup = launch_cleanup;
 	/* a synchronous launch (arguments beyond a posted one) retires after the ones before it */
-	a->h.pipeline = bytes <= FERRY_POST_MAX;
+	a->h.pipeline = bytes <= FERRY_LAUNCH_POST_MAX;
 	a->kernel = k;
 	ferry_clRetainKernel(k);
 	a->bytes = bytes;
-	a->m.op = FERRY_MSG_CL_LAUNCH;
-	a->m.u.cl.id = k->id;
-	a->m.u.cl.work_dim = work_dim;
-	a->m.u.cl.nargs = k->nargs;
-	a->m.u.cl.size = bytes;
+	a->d.kernel = k->id;
+	a->d.work_dim = work_dim;
+	a->d.nargs = k->nargs;
 	for (cl_uint d = 0; d < work_dim; d++) {
-		a->m.u.cl.offset[d] = global_work_offset ? global_work_offset[d] : 0;
-		a->m.u.cl.global[d] = global_work_size[d];
-		a->m.u.cl.local[d] = local_work_size ? local_work_size[d] : 0;
+		a->d.offset[d] = global_work_offset ? global_work_offset[d] : 0;
+		a->d.global[d] = global_work_size[d];
+		a->d.local[d] = local_work_size ? local_work_size[d] : 0;
 	}
 	return ferry_enqueue(q, CL_COMMAND_NDRANGE_KERNEL, num_events_in_wait_list, event_wait_list,
 			     event, 0, launch_run, a);

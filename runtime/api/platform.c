@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "api/api.h"
-#include "host/host.h"
 
 #define PLATFORM_EXTENSIONS "cl_khr_icd " CL_FERRY_MANAGED_MEMORY_EXTENSION_NAME
 
@@ -156,36 +155,13 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clUnloadPlatformCompiler(cl_platform_id pl
 	return CL_SUCCESS; /* the compiler lives in ferry-device; nothing to unload here */
 }
 
-cl_int ferry_api_object_info(uint64_t id, uint32_t kind, uint32_t param, uint32_t index,
-			     size_t param_value_size, void *param_value,
+cl_int ferry_api_object_info(enum ferry_object_query query, uint64_t id, cl_uint param,
+			     cl_uint index, size_t param_value_size, void *param_value,
 			     size_t *param_value_size_ret)
 {
 	struct ferry_ctx *vas = ferry_api_vaspace(NULL);
-	struct ferry_msg m = {.op = FERRY_MSG_CL_OBJINFO};
-	size_t size;
-	cl_int err;
 
 	FERRY_RETURN_ERROR_ON(!vas, CL_DEVICE_NOT_AVAILABLE);
-	m.u.cl.id = id;
-	m.u.cl.id2 = kind;
-	m.u.cl.nargs = param;
-	m.u.cl.work_dim = index;
-	err = ferry_device_call(vas, &m, NULL, 0, NULL, 0);
-	FERRY_RETURN_ERROR_ON(err, err);
-	size = m.u.cl.size;
-	if (param_value) {
-		FERRY_RETURN_ERROR_ON(param_value_size < size, CL_INVALID_VALUE);
-		FERRY_RETURN_ERROR_ON(size > FERRY_STAGING_SIZE, CL_OUT_OF_RESOURCES);
-		m = (struct ferry_msg){.op = FERRY_MSG_CL_OBJINFO};
-		m.u.cl.id = id;
-		m.u.cl.id2 = kind;
-		m.u.cl.nargs = param;
-		m.u.cl.work_dim = index;
-		m.u.cl.size = size;
-		err = ferry_device_call(vas, &m, NULL, 0, param_value, size);
-		FERRY_RETURN_ERROR_ON(err, err);
-	}
-	if (param_value_size_ret)
-		*param_value_size_ret = size;
-	return CL_SUCCESS;
+	return ferry_object_info(vas, query, id, param, index, param_value_size, param_value,
+				 param_value_size_ret);
 }

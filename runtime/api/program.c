@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "api/api.h"
-#include "host/host.h"
 
 int ferry_valid_program(cl_program p)
 {
@@ -63,12 +62,8 @@ static void forget_build(cl_program p)
 {
 	struct ferry_ctx *vas = ferry_api_vaspace(NULL);
 
-	if (p->id && vas) {
-		struct ferry_msg m = {.op = FERRY_MSG_CL_RELEASE};
-
-		m.u.cl.id = p->id;
-		ferry_device_call(vas, &m, NULL, 0, NULL, 0);
-	}
+	if (p->id && vas)
+		ferry_program_release(vas, p->id);
 	p->id = 0;
 	free(p->log);
 	free(p->options);
@@ -80,13 +75,12 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clBuildProgram(
 	const char *options, void(CL_CALLBACK *pfn_notify)(cl_program, void *), void *user_data)
 {
 	struct ferry_ctx *vas;
-	struct ferry_msg m = {.op = FERRY_MSG_CL_BUILD};
 	int from_binary = program && ferry_valid_program(program) && program->binary;
 	size_t ls = from_binary ? program->binary_size - 1
 				: strlen(program && ferry_valid_program(program) ? program->source
 										 : "");
 	size_t os = options ? strlen(options) : 0;
-	char *payload, *log;
+	char *log;
 	cl_int err;
 
 	FERRY_RETURN_ERROR_ON(!ferry_valid_program(program), CL_INVALID_PROGRAM);
@@ -95,31 +89,18 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clBuildProgram(
 		FERRY_RETURN_ERROR_ON(device_list[i] != &ferry_device, CL_INVALID_DEVICE);
 	FERRY_RETURN_ERROR_ON(!pfn_notify && user_data, CL_INVALID_VALUE);
 	FERRY_RETURN_ERROR_ON(atomic_load(&program->kernels) > 0, CL_INVALID_OPERATION);
-	FERRY_RETURN_ERROR_ON(ls + os + 2 > FERRY_STAGING_SIZE, CL_OUT_OF_RESOURCES);
+	/* the source (or binary) and the options, each with a NUL */
+	FERRY_RETURN_ERROR_ON(ls + os + 2 > FERRY_COMPUTE_MAX, CL_OUT_OF_RESOURCES);
 	vas = ferry_api_vaspace(NULL);
 	FERRY_RETURN_ERROR_ON(!vas, CL_DEVICE_NOT_AVAILABLE);
 
-	payload = malloc(ls + os + 2);
-	log = malloc(FERRY_STAGING_SIZE);
-	if (!payload || !log) {
-		free(payload);
-		free(log);
-		return CL_OUT_OF_HOST_MEMORY;
-	}
-	if (from_binary) { /* the binary, then the options */
-		memcpy(payload, program->binary, program->binary_size);
-		m.u.cl.work_dim = 1;
-		m.u.cl.offset[0] = program->binary_size;
-	} else {
-		memcpy(payload, program->source, ls + 1);
-	}
-	memcpy(payload + ls + 1, options ? options : "", os + 1);
+	log = malloc(FERRY_COMPUTE_MAX);
+	FERRY_RETURN_ERROR_ON(!log, CL_OUT_OF_HOST_MEMORY);
 	forget_build(program);
 	program->status = CL_BUILD_IN_PROGRESS;
-	err = ferry_device_call(vas, &m, payload, ls + os + 2, log, FERRY_STAGING_SIZE);
-	free(payload);
-	program->id = err == CL_SUCCESS || err == CL_BUILD_PROGRAM_FAILURE ? m.u.cl.id : 0;
-	log[m.u.cl.size && m.u.cl.size < FERRY_STAGING_SIZE ? m.u.cl.size - 1 : 0] = 0;
+	/* a binary keeps the NUL after it (binary_size counts it) */
+	err = ferry_program_build(vas, program->source, program->binary, program->binary_size,
+				  options ? options : "", &program->id, log, FERRY_COMPUTE_MAX);
 	program->log = strdup(log); /* keep what the log needs, not the whole buffer */
 	if (program->log)
 		free(log);
@@ -146,7 +127,7 @@ CL_API_ENTRY cl_program CL_API_CALL ferry_clCreateProgramWithBinary(
 		FERRY_RETURN_NULL_ON(device_list[i] != &ferry_device, CL_INVALID_DEVICE);
 	FERRY_RETURN_NULL_ON(num_devices != 1, CL_INVALID_DEVICE); /* the one device, once */
 	FERRY_RETURN_NULL_ON(!lengths || !binaries, CL_INVALID_VALUE);
-	if (!lengths[0] || !binaries[0] || lengths[0] >= FERRY_STAGING_SIZE / 2) {
+	if (!lengths[0] || !binaries[0] || lengths[0] >= FERRY_COMPUTE_MAX / 2) {
 		if (binary_status)
 			binary_status[0] = CL_INVALID_VALUE;
 		FERRY_RETURN_NULL_ON(1, CL_INVALID_VALUE);
@@ -238,7 +219,7 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clGetProgramInfo(cl_program p, cl_program_
 	case CL_PROGRAM_KERNEL_NAMES:
 		FERRY_RETURN_ERROR_ON(p->status != CL_BUILD_SUCCESS || !p->id,
 				      CL_INVALID_PROGRAM_EXECUTABLE);
-		return ferry_api_object_info(p->id, FERRY_OBJINFO_PROGRAM, param_name, 0,
+		return ferry_api_object_info(FERRY_QUERY_PROGRAM, p->id, param_name, 0,
 					     param_value_size, param_value, param_value_size_ret);
 	case CL_PROGRAM_BINARY_SIZES:
 	case CL_PROGRAM_BINARIES: {
@@ -247,7 +228,7 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clGetProgramInfo(cl_program p, cl_program_
 
 		/* no binary before a successful build */
 		if (p->status == CL_BUILD_SUCCESS && p->id)
-			err = ferry_api_object_info(p->id, FERRY_OBJINFO_PROGRAM_BINARY, 0, 0, 0,
+			err = ferry_api_object_info(FERRY_QUERY_PROGRAM_BINARY, p->id, 0, 0, 0,
 						    NULL, &bsize);
 		FERRY_RETURN_ERROR_ON(err, err);
 		if (param_name == CL_PROGRAM_BINARY_SIZES)
@@ -255,9 +236,8 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clGetProgramInfo(cl_program p, cl_program_
 		FERRY_RETURN_ERROR_ON(param_value && param_value_size < sizeof(unsigned char *),
 				      CL_INVALID_VALUE);
 		if (param_value && bsize && ((unsigned char **)param_value)[0])
-			err = ferry_api_object_info(p->id, FERRY_OBJINFO_PROGRAM_BINARY, 0, 0,
-						    bsize, ((unsigned char **)param_value)[0],
-						    NULL);
+			err = ferry_api_object_info(FERRY_QUERY_PROGRAM_BINARY, p->id, 0, 0, bsize,
+						    ((unsigned char **)param_value)[0], NULL);
 		FERRY_RETURN_ERROR_ON(err, err);
 		if (param_value_size_ret)
 			*param_value_size_ret = sizeof(unsigned char *);

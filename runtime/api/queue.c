@@ -8,7 +8,6 @@
 #include "common/settings.h"
 #include "common/clock.h"
 #include "api/api.h"
-#include "host/host.h"
 #include "transport/trace.h"
 
 int ferry_valid_queue(cl_command_queue q)
@@ -283,7 +282,7 @@ static void drain(cl_command_queue q, struct ferry_cmd **flight)
 		struct ferry_cmd_head *h = c->arg;
 
 		*flight = c->next;
-		retire(q, c, vas ? ferry_wait_launch(vas, h->fence) : CL_DEVICE_NOT_AVAILABLE);
+		retire(q, c, vas ? ferry_launch_wait(vas, h->fence) : CL_DEVICE_NOT_AVAILABLE);
 	}
 }
 
@@ -303,12 +302,12 @@ static void *worker_main(void *arg)
 
 		if (flight && (!q->head || q->head->nwait || !q->head->arg ||
 			       !((struct ferry_cmd_head *)q->head->arg)->pipeline ||
-			       nflight >= FERRY_FENCE_RING / 4)) {
+			       nflight >= FERRY_LAUNCH_RING / 4)) {
 			/*
 			 * Launches are in flight and the next command may depend on
 			 * them (or there is none): complete them first. So too
 			 * before a quarter of the device's status ring is in flight:
-			 * a fence's status is overwritten FERRY_FENCE_RING fences on.
+			 * a fence's status is overwritten FERRY_LAUNCH_RING fences on.
 			 */
 			pthread_mutex_unlock(&q->lock);
 			drain(q, &flight);

@@ -4,6 +4,8 @@
 
 #include "ferry/ferry.h"
 
+struct ferry_msg_launch;
+
 /*
  * Run device work over the device view (threads touch window memory, faults
  * are resolved by the driver). @staging is the shared bulk-data buffer.
@@ -22,19 +24,20 @@ int ferry_pocl_build(const char *source, const unsigned char *binary, size_t bin
 		     const char *options, uint64_t *id, char *log, uint64_t log_room,
 		     uint64_t *log_size);
 int ferry_pocl_kernel(uint64_t program, const char *name, uint64_t *id, uint32_t *nargs);
-int ferry_pocl_release(uint64_t id, int is_kernel);
-int ferry_pocl_object_info(uint64_t id, uint32_t kind, uint32_t param, uint32_t index,
+int ferry_pocl_release_program(uint64_t id);
+int ferry_pocl_release_kernel(uint64_t id);
+/* @query: enum ferry_objinfo_query; @size 0 asks for the size only. */
+int ferry_pocl_object_info(uint64_t id, uint32_t query, uint32_t param, uint32_t index,
 			   uint64_t size, void *value, uint64_t *size_ret);
 /*
- * With @fence != 0 the launch is asynchronous: the function returns once the
- * kernel is queued, and @done (ferry_pocl_start_completions) is called with
- * @fence when it completed, in launch order. A small launch of a hot kernel
- * with nothing pending runs on PoCL's basic device before the function
- * returns, and @done is called from here (pocl.c).
+ * Launch @l's kernel with the argument list @args (@l->args_size bytes).
+ * With @l->fence != 0 the launch is asynchronous: the function returns once
+ * the kernel is queued, and @done (ferry_pocl_start_completions) is called
+ * with the fence when it completed, in launch order. A small launch of a hot
+ * kernel with nothing pending runs on PoCL's basic device before the
+ * function returns, and @done is called from here (pocl.c).
  */
-int ferry_pocl_launch(uint64_t kernel, uint32_t work_dim, const uint64_t *offset,
-		      const uint64_t *global, const uint64_t *local, uint32_t nargs,
-		      const uint8_t *args, uint64_t args_size, uint64_t fence);
+int ferry_pocl_launch(const struct ferry_msg_launch *l, const uint8_t *args);
 int ferry_pocl_start_completions(void (*done)(uint64_t fence, int status));
 /* A launch whose fence was taken failed: complete the fence in order, with @status. */
 int ferry_pocl_fail_fence(uint64_t fence, int status);

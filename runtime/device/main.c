@@ -6,10 +6,10 @@
  * argv[1]. Its page table is the device MMU: the window is mapped here, at
  * the host's address (the device view): from the vram memfd with the user
  * backend, whose driver (udriver) runs here and resolves the faults of both
- * processes; from ferry.ko's render node with the kernel backend, whose
- * fault handler does that. It serves requests in order, and exits as soon
- * as the host process is gone
- * (end of the control socket, or the host's pidfd signalling its exit).
+ * processes; from ferry.ko's render node with the kmod backend, whose fault
+ * handler does that. It serves requests in order, one handler a request
+ * (serve()), and exits as soon as the host process is gone (end of the
+ * control socket, or the host's pidfd signalling its exit).
  */
 #include <errno.h>
 #include <poll.h>
@@ -31,27 +31,28 @@
 #include "transport/trace.h"
 #include "udriver/udriver.h"
 
-#define CL_INVALID_VALUE_ERR (-30)     /* CL_INVALID_VALUE */
-#define CL_OUT_OF_HOST_MEMORY_ERR (-6) /* CL_OUT_OF_HOST_MEMORY */
+#define CL_TARGET_OPENCL_VERSION 300
+#include <CL/cl.h>
 
 enum { FD_SYS, FD_VRAM, FD_META, FD_STAGING, FD_HOST_UFFD, FD_FINE, NFDS };
 
-/* With the kernel backend the host sends these instead. */
-enum { KFD_META, KFD_STAGING, KFD_FINE, KFD_DRM, NKFDS };
+/* With the kmod backend (ferry.ko) the host sends these instead. */
+enum { KMOD_FD_META, KMOD_FD_STAGING, KMOD_FD_FINE, KMOD_FD_DRM, NKMOD_FDS };
 
 static struct udrv drv;
 static uint64_t launch_fence; /* the last posted launch's */
 static uint8_t post_args[FERRY_POST_MAX];
-/* Either backend: the managed part of the window, the shared metadata. */
+/* Either backend: the managed part of the window, the shared metadata, staging. */
 static uint64_t win_base, win_size;
 static struct ferry_meta *meta_g;
-/* Kernel backend: ferry.ko's render node (the host's file), the VA space. */
-static int kfd = -1;
+static uint8_t *staging;
+/* Kmod backend: ferry.ko's render node (the host's file), the VA space. */
+static int kmod_fd = -1;
 static uint64_t vaspace_id, view_size;
 
 static void busy(int delta)
 {
-	if (kfd < 0)
+	if (kmod_fd < 0)
 		udrv_busy(&drv, delta);
 }
 
@@ -64,33 +65,6 @@ static void launch_complete(uint64_t fence, int status)
 	__atomic_store_n(&m->launch_done, fence, __ATOMIC_RELEASE);
 	__atomic_fetch_add(&m->launch_futex, 1, __ATOMIC_RELEASE);
 	ferry_futex_wake(&m->launch_futex);
-}
-
-/*
- * FERRY_MSG_CL_POST: queue an asynchronous launch. Nothing is answered: a
- * launch that fails to queue completes its fence, failed, after the earlier
- * ones. A fence out of sequence or arguments that are not the ones announced
- * are the host's bug, not a launch's error: the device stops, and the host
- * sees it gone.
- */
-static void post(struct ferry_msg *m, const uint8_t *args, size_t got)
-{
-	uint64_t fence = m->u.cl.id2;
-	int st;
-
-	if (fence != launch_fence + 1 || got != m->u.cl.size) {
-		fprintf(stderr, "ferry-device: bad posted launch (fence %llu after %llu)\n",
-			(unsigned long long)fence, (unsigned long long)launch_fence);
-		_exit(1);
-	}
-	launch_fence = fence;
-	busy(1);
-	st = ferry_pocl_launch(m->u.cl.id, m->u.cl.work_dim, m->u.cl.offset, m->u.cl.global,
-			       m->u.cl.local, m->u.cl.nargs, args, got, fence);
-	if (st && ferry_pocl_fail_fence(fence, st)) {
-		busy(-1);
-		launch_complete(fence, st);
-	}
 }
 
 static void launch_done_cb(uint64_t fence, int status)
@@ -117,7 +91,7 @@ static void start_watchdog(pid_t host)
 	int pidfd = (int)syscall(SYS_pidfd_open, host, 0);
 
 	if (pidfd < 0) {
-		/* no pidfd (old kernel): rely on the parent-death signal */
+		/* no pidfd (old Linux): rely on the parent-death signal */
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (getppid() != host)
 			_exit(0);
@@ -127,7 +101,7 @@ static void start_watchdog(pid_t host)
 		_exit(4);
 }
 
-static int do_init(const struct ferry_msg *m, int *fds, uint8_t **staging)
+static int do_init(const struct ferry_msg *m, int *fds)
 {
 	struct ferry_meta *meta;
 	uint64_t npages = m->u.init.size / FERRY_PAGE_SIZE;
@@ -138,11 +112,11 @@ static int do_init(const struct ferry_msg *m, int *fds, uint8_t **staging)
 	if (fine % FERRY_REGION_SIZE || fine >= m->u.init.size)
 		return -EINVAL;
 
-	if (!*staging) {
-		*staging = mmap(NULL, FERRY_STAGING_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
-				fds[FD_STAGING], 0);
-		if (*staging == MAP_FAILED) {
-			*staging = NULL;
+	if (!staging) {
+		staging = mmap(NULL, FERRY_STAGING_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+			       fds[FD_STAGING], 0);
+		if (staging == MAP_FAILED) {
+			staging = NULL;
 			return -ENOMEM;
 		}
 	}
@@ -180,11 +154,11 @@ static int do_init(const struct ferry_msg *m, int *fds, uint8_t **staging)
 }
 
 /*
- * The kernel backend, first step: the staging and metadata mappings, the
+ * The kmod backend, first step: the staging and metadata mappings, the
  * coherent region, and a reservation of the managed window (the address
  * must be free here too). The view replaces the reservation in map_view().
  */
-static int do_init_kernel(const struct ferry_msg *m, int *fds, uint8_t **staging)
+static int do_init_kmod(const struct ferry_msg *m, int *fds)
 {
 	uint64_t npages = m->u.init.size / FERRY_PAGE_SIZE;
 	uint64_t fine = m->u.init.fine_size, managed = m->u.init.size - fine;
@@ -192,12 +166,12 @@ static int do_init_kernel(const struct ferry_msg *m, int *fds, uint8_t **staging
 
 	if (fine % FERRY_REGION_SIZE || fine >= m->u.init.size)
 		return -EINVAL;
-	if (!*staging) {
-		*staging = mmap(NULL, FERRY_STAGING_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
-				fds[KFD_STAGING], 0);
+	if (!staging) {
+		staging = mmap(NULL, FERRY_STAGING_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+			       fds[KMOD_FD_STAGING], 0);
 		meta_g = mmap(NULL, ferry_meta_size(npages), PROT_READ | PROT_WRITE, MAP_SHARED,
-			      fds[KFD_META], 0);
-		if (*staging == MAP_FAILED || meta_g == MAP_FAILED)
+			      fds[KMOD_FD_META], 0);
+		if (staging == MAP_FAILED || meta_g == MAP_FAILED)
 			return -ENOMEM;
 	}
 	resv = mmap((void *)(uintptr_t)m->u.init.base, managed, PROT_NONE,
@@ -205,14 +179,14 @@ static int do_init_kernel(const struct ferry_msg *m, int *fds, uint8_t **staging
 	if (resv == MAP_FAILED)
 		return errno == EEXIST ? -EEXIST : -errno;
 	coherent = mmap((void *)(uintptr_t)(m->u.init.base + managed), fine, PROT_READ | PROT_WRITE,
-			MAP_SHARED | MAP_FIXED_NOREPLACE | MAP_NORESERVE, fds[KFD_FINE], 0);
+			MAP_SHARED | MAP_FIXED_NOREPLACE | MAP_NORESERVE, fds[KMOD_FD_FINE], 0);
 	if (coherent == MAP_FAILED) {
 		int e = errno;
 
 		munmap(resv, managed);
 		return e == EEXIST ? -EEXIST : -e;
 	}
-	kfd = fds[KFD_DRM];
+	kmod_fd = fds[KMOD_FD_DRM];
 	vaspace_id = m->u.init.vaspace;
 	win_base = m->u.init.base;
 	win_size = managed;
@@ -220,21 +194,20 @@ static int do_init_kernel(const struct ferry_msg *m, int *fds, uint8_t **staging
 	return 0;
 }
 
-/* The kernel backend, second step: the device view over the reservation. */
+/* The kmod backend, second step: the device view over the reservation. */
 static int map_view(void)
 {
 	struct ferry_map_device_view v = {
 		.vaspace = vaspace_id, .base = win_base, .size = view_size};
 	void *p;
 
-	if (ioctl(kfd, FERRY_IOCTL_MAP_DEVICE_VIEW, &v))
+	if (ioctl(kmod_fd, FERRY_IOCTL_MAP_DEVICE_VIEW, &v))
 		return -errno;
 	p = mmap((void *)(uintptr_t)win_base, win_size, PROT_READ | PROT_WRITE,
-		 MAP_SHARED | MAP_FIXED, kfd, (off_t)v.offset);
+		 MAP_SHARED | MAP_FIXED, kmod_fd, (off_t)v.offset);
 	return p == MAP_FAILED ? -errno : 0;
 }
 
-/* The host checked the work too; the device never trusts it. */
 /* The trace's name for a device-work operation: copies, fills and checks. */
 static const char *work_name(uint32_t op)
 {
@@ -244,6 +217,7 @@ static const char *work_name(uint32_t op)
 	return op < sizeof(names) / sizeof(*names) ? names[op] : "?";
 }
 
+/* The host checked the work too; the device never trusts it. */
 static int work_check(const struct ferry_dev_work *w)
 {
 	uint64_t end;
@@ -268,11 +242,242 @@ static int work_check(const struct ferry_dev_work *w)
 	}
 }
 
+/* FERRY_MSG_IOCTL: the driver interface (the kmod backend's: only its device view). */
+static int on_ioctl(struct ferry_msg *m)
+{
+	if (kmod_fd >= 0)
+		return m->cmd == FERRY_IOCTL_MAP_DEVICE_VIEW ? map_view() : -ENOTTY;
+	return udrv_ioctl(&drv, m->cmd, m);
+}
+
+/* FERRY_MSG_DEVWORK: copies, fills and checks through the device view. */
+static int on_devwork(struct ferry_dev_work *w)
+{
+	uint64_t t0;
+	int r = work_check(w);
+
+	if (r)
+		return r;
+	t0 = FERRY_TRACE_ON() ? ferry_clock_ns() : 0;
+	busy(1);
+	r = ferry_device_run(w, staging);
+	busy(-1);
+	if (FERRY_TRACE_ON())
+		ferry_trace_event(FERRY_TR_COPY, work_name(w->op), t0, ferry_clock_ns() - t0,
+				  w->addr, w->size, w->op, 0);
+	return r;
+}
+
+static int on_shutdown(void)
+{
+	if (kmod_fd < 0)
+		udrv_fini(&drv);
+	return 0;
+}
+
+/* clGet*Info's rule for a value of @size bytes asked into a buffer of @room, through staging. */
+static int info_fits(uint64_t size, uint64_t room)
+{
+	if (room < size)
+		return CL_INVALID_VALUE;
+	return size > FERRY_STAGING_SIZE ? CL_OUT_OF_RESOURCES : CL_SUCCESS;
+}
+
+/* FERRY_MSG_CL_DEVINFO: the value's size, then the value if asked and it fits. */
+static int on_devinfo(struct ferry_msg_devinfo *q)
+{
+	int st = ferry_pocl_device_info(q->param, 0, NULL, &q->size);
+
+	if (!st && (q->flags & FERRY_INFO_VALUE))
+		st = info_fits(q->size, q->room);
+	if (!st && (q->flags & FERRY_INFO_VALUE))
+		st = ferry_pocl_device_info(q->param, q->size, staging, &q->size);
+	return st;
+}
+
+/* FERRY_MSG_CL_OBJINFO: as FERRY_MSG_CL_DEVINFO, of a program or a kernel. */
+static int on_objinfo(struct ferry_msg_objinfo *q)
+{
+	int st = ferry_pocl_object_info(q->id, q->query, q->param, q->index, 0, NULL, &q->size);
+
+	if (!st && (q->flags & FERRY_INFO_VALUE))
+		st = info_fits(q->size, q->room);
+	if (!st && (q->flags & FERRY_INFO_VALUE))
+		st = ferry_pocl_object_info(q->id, q->query, q->param, q->index, q->size, staging,
+					    &q->size);
+	return st;
+}
+
+/*
+ * FERRY_MSG_CL_BUILD: staging has the source (or binary) and the options;
+ * the build log replaces them, so PoCL builds from a copy.
+ */
+static int on_build(struct ferry_msg_build *b)
+{
+	bool binary = b->flags & FERRY_BUILD_BINARY;
+	size_t n, end;
+	char *copy;
+	int st;
+
+	b->program = 0;
+	b->log_len = 0;
+	if (binary && b->binary_len >= FERRY_STAGING_SIZE)
+		return CL_INVALID_VALUE;
+	n = binary ? b->binary_len : strnlen((char *)staging, FERRY_STAGING_SIZE) + 1;
+	if (n >= FERRY_STAGING_SIZE)
+		return CL_INVALID_VALUE;
+	end = n + strnlen((char *)staging + n, FERRY_STAGING_SIZE - n) + 1;
+	if (end > FERRY_STAGING_SIZE)
+		return CL_INVALID_VALUE; /* the options are not terminated */
+	copy = malloc(end);
+	if (!copy)
+		return CL_OUT_OF_HOST_MEMORY;
+	memcpy(copy, staging, end);
+	busy(1);
+	st = ferry_pocl_build(binary ? NULL : copy, binary ? (unsigned char *)copy : NULL,
+			      binary ? n : 0, copy + n, &b->program, (char *)staging,
+			      FERRY_STAGING_SIZE, &b->log_len);
+	busy(-1);
+	free(copy);
+	return st;
+}
+
+/* FERRY_MSG_CL_KERNEL: the kernel's name in staging. */
+static int on_kernel(struct ferry_msg_kernel *k)
+{
+	staging[FERRY_STAGING_SIZE - 1] = '\0';
+	return ferry_pocl_kernel(k->program, (const char *)staging, &k->id, &k->nargs);
+}
+
+static int on_release(const struct ferry_msg_release *r)
+{
+	switch (r->kind) {
+	case FERRY_RELEASE_PROGRAM:
+		return ferry_pocl_release_program(r->id);
+	case FERRY_RELEASE_KERNEL:
+		return ferry_pocl_release_kernel(r->id);
+	default:
+		return CL_INVALID_VALUE;
+	}
+}
+
+/* FERRY_MSG_CL_LAUNCH: synchronous, the argument list in staging; done when answered. */
+static int on_launch(struct ferry_msg_launch *l)
+{
+	int st;
+
+	if (l->args_size > FERRY_STAGING_SIZE)
+		return CL_INVALID_VALUE;
+	l->fence = 0;
+	busy(1);
+	st = ferry_pocl_launch(l, staging);
+	busy(-1);
+	return st;
+}
+
+/*
+ * FERRY_MSG_CL_POST: queue an asynchronous launch, its arguments (@got
+ * bytes) after the message. Nothing is answered: a launch that fails to
+ * queue completes its fence, failed, after the earlier ones. A fence out of
+ * sequence or arguments that are not the ones announced are the host's bug,
+ * not a launch's error: the device stops, and the host sees it gone.
+ */
+static void on_post(const struct ferry_msg_launch *l, const uint8_t *args, size_t got)
+{
+	int st;
+
+	if (l->fence != launch_fence + 1 || got != l->args_size) {
+		fprintf(stderr, "ferry-device: bad posted launch (fence %llu after %llu)\n",
+			(unsigned long long)l->fence, (unsigned long long)launch_fence);
+		_exit(1);
+	}
+	launch_fence = l->fence;
+	busy(1);
+	st = ferry_pocl_launch(l, args);
+	if (st && ferry_pocl_fail_fence(l->fence, st)) {
+		busy(-1);
+		launch_complete(l->fence, st);
+	}
+}
+
+/* Serve one request (@got bytes of @args after a posted launch); false: it has no reply. */
+static bool serve(struct ferry_msg *m, const uint8_t *args, size_t got)
+{
+	switch (m->op) {
+	case FERRY_MSG_IOCTL:
+		m->status = on_ioctl(m);
+		break;
+	case FERRY_MSG_DEVWORK:
+		m->status = on_devwork(&m->u.work);
+		break;
+	case FERRY_MSG_SHUTDOWN: /* answered, then the process exits */
+		m->status = on_shutdown();
+		break;
+	case FERRY_MSG_CL_DEVINFO:
+		m->status = on_devinfo(&m->u.devinfo);
+		break;
+	case FERRY_MSG_CL_BUILD:
+		m->status = on_build(&m->u.build);
+		break;
+	case FERRY_MSG_CL_KERNEL:
+		m->status = on_kernel(&m->u.kernel);
+		break;
+	case FERRY_MSG_CL_LAUNCH:
+		m->status = on_launch(&m->u.launch);
+		break;
+	case FERRY_MSG_CL_RELEASE:
+		m->status = on_release(&m->u.release);
+		break;
+	case FERRY_MSG_CL_OBJINFO:
+		m->status = on_objinfo(&m->u.objinfo);
+		break;
+	case FERRY_MSG_CL_POST:
+		on_post(&m->u.launch, args, got);
+		return false;
+	default:
+		m->status = -EPROTO;
+		break;
+	}
+	return true;
+}
+
+/*
+ * FERRY_MSG_INIT: map what the host sent. The window's address may be taken
+ * here already (EEXIST): the host then picks another and sends INIT again,
+ * without the descriptors. 0 once bound, else the exit status.
+ */
+static int start(int sock)
+{
+	struct ferry_msg m;
+	int fds[8], nfds, r;
+
+	r = ferry_msg_recv(sock, &m, fds, &nfds, 8);
+	if (r || m.op != FERRY_MSG_INIT ||
+	    nfds != (m.u.init.backend == FERRY_BACKEND_KERNEL ? NKMOD_FDS : NFDS)) {
+		fprintf(stderr, "ferry-device: bad INIT message\n");
+		return 2;
+	}
+	for (;;) {
+		m.status = m.u.init.backend == FERRY_BACKEND_KERNEL ? do_init_kmod(&m, fds)
+								    : do_init(&m, fds);
+		if (ferry_msg_send(sock, &m, NULL, 0))
+			return 1;
+		if (m.status == 0)
+			return 0;
+		if (m.status != -EEXIST)
+			return 1;
+		r = ferry_msg_recv(sock, &m, NULL, NULL, 0);
+		if (r == -EPIPE)
+			exit(0); /* the host is gone */
+		if (r || m.op != FERRY_MSG_INIT)
+			return 2;
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct ferry_msg m;
-	int fds[8], nfds, sock, r;
-	uint8_t *staging = NULL;
+	int sock, r;
 	pid_t host = getppid();
 
 	if (argc < 2) {
@@ -290,31 +495,9 @@ int main(int argc, char **argv)
 	start_watchdog(host);
 	signal(SIGPIPE, SIG_IGN);
 
-	r = ferry_msg_recv(sock, &m, fds, &nfds, 8);
-	if (r || m.op != FERRY_MSG_INIT ||
-	    nfds != (m.u.init.backend == FERRY_BACKEND_KERNEL ? NKFDS : NFDS)) {
-		fprintf(stderr, "ferry-device: bad INIT message\n");
-		return 2;
-	}
-	/*
-	 * The window's address may be taken here already (EEXIST): the host
-	 * then picks another and sends INIT again, without the descriptors.
-	 */
-	for (;;) {
-		m.status = m.u.init.backend == FERRY_BACKEND_KERNEL
-				   ? do_init_kernel(&m, fds, &staging)
-				   : do_init(&m, fds, &staging);
-		if (ferry_msg_send(sock, &m, NULL, 0))
-			return 1;
-		if (m.status == 0)
-			break;
-		if (m.status != -EEXIST)
-			return 1;
-		r = ferry_msg_recv(sock, &m, NULL, NULL, 0);
-		if (r || m.op != FERRY_MSG_INIT)
-			return r == -EPIPE ? 0 : 2;
-	}
-
+	r = start(sock);
+	if (r)
+		return r;
 	if (ferry_pocl_start_completions(launch_done_cb))
 		return 1;
 	for (;;) {
@@ -324,114 +507,15 @@ int main(int argc, char **argv)
 		r = ferry_msg_recv_with(sock, &m, post_args, sizeof(post_args), &got);
 		if (r == -EPIPE)
 			_exit(0); /* the host is gone */
-		if (!r && m.op == FERRY_MSG_CL_POST) {
-			post(&m, post_args, got); /* no reply */
-			continue;
-		}
-		if (!r && got)
+		if (!r && got && m.op != FERRY_MSG_CL_POST)
 			r = -EPROTO; /* only a posted launch carries arguments */
 		if (r) {
 			fprintf(stderr, "ferry-device: protocol error %d\n", r);
 			_exit(1);
 		}
-		switch (m.op) {
-		case FERRY_MSG_IOCTL:
-			if (kfd >= 0)
-				m.status =
-					m.cmd == FERRY_IOCTL_MAP_DEVICE_VIEW ? map_view() : -ENOTTY;
-			else
-				m.status = udrv_ioctl(&drv, m.cmd, &m);
-			break;
-		case FERRY_MSG_DEVWORK:
-			m.status = work_check(&m.u.work);
-			if (!m.status) {
-				uint64_t t0 = FERRY_TRACE_ON() ? ferry_clock_ns() : 0;
-
-				busy(1);
-				m.status = ferry_device_run(&m.u.work, staging);
-				busy(-1);
-				if (FERRY_TRACE_ON())
-					ferry_trace_event(FERRY_TR_COPY, work_name(m.u.work.op), t0,
-							  ferry_clock_ns() - t0, m.u.work.addr,
-							  m.u.work.size, m.u.work.op, 0);
-			}
-			break;
-		case FERRY_MSG_CL_DEVINFO:
-			if (m.u.clq.size > FERRY_STAGING_SIZE)
-				m.u.clq.size = FERRY_STAGING_SIZE;
-			m.status = ferry_pocl_device_info(m.u.clq.param, m.u.clq.size, staging,
-							  &m.u.clq.size_ret);
-			break;
-		case FERRY_MSG_CL_BUILD: {
-			/*
-			 * staging: source\0options\0, or with u.cl.work_dim = 1 a
-			 * binary of u.cl.offset[0] bytes then options\0; the build
-			 * log replaces it.
-			 */
-			int from_binary = m.u.cl.work_dim == 1;
-			size_t blen = from_binary ? m.u.cl.offset[0] : 0, n;
-			char *copy;
-
-			m.status = CL_INVALID_VALUE_ERR;
-			if (blen >= FERRY_STAGING_SIZE)
-				break;
-			n = from_binary ? blen : strnlen((char *)staging, FERRY_STAGING_SIZE) + 1;
-			if (n >= FERRY_STAGING_SIZE ||
-			    strnlen((char *)staging + n, FERRY_STAGING_SIZE - n) >=
-				    FERRY_STAGING_SIZE - n)
-				break;
-			copy = malloc(FERRY_STAGING_SIZE);
-			if (!copy) {
-				m.status = CL_OUT_OF_HOST_MEMORY_ERR;
-				break;
-			}
-			memcpy(copy, staging, FERRY_STAGING_SIZE);
-			busy(1);
-			m.status = ferry_pocl_build(from_binary ? NULL : copy,
-						    from_binary ? (unsigned char *)copy : NULL,
-						    blen, copy + n, &m.u.cl.id, (char *)staging,
-						    FERRY_STAGING_SIZE, &m.u.cl.size);
-			busy(-1);
-			free(copy);
-			break;
-		}
-		case FERRY_MSG_CL_KERNEL:
-			staging[FERRY_STAGING_SIZE - 1] = 0;
-			m.status = ferry_pocl_kernel(m.u.cl.id, (const char *)staging, &m.u.cl.id2,
-						     &m.u.cl.nargs);
-			break;
-		case FERRY_MSG_CL_OBJINFO:
-			if (m.u.cl.size > FERRY_STAGING_SIZE)
-				m.u.cl.size = FERRY_STAGING_SIZE;
-			m.status = ferry_pocl_object_info(m.u.cl.id, (uint32_t)m.u.cl.id2,
-							  m.u.cl.nargs, m.u.cl.work_dim,
-							  m.u.cl.size, staging, &m.u.cl.size);
-			break;
-		case FERRY_MSG_CL_RELEASE:
-			m.status = ferry_pocl_release(m.u.cl.id, (int)m.u.cl.id2);
-			break;
-		case FERRY_MSG_CL_LAUNCH: /* synchronous: done when answered */
-			if (m.u.cl.size > FERRY_STAGING_SIZE) {
-				m.status = CL_INVALID_VALUE_ERR;
-				break;
-			}
-			busy(1);
-			m.status = ferry_pocl_launch(m.u.cl.id, m.u.cl.work_dim, m.u.cl.offset,
-						     m.u.cl.global, m.u.cl.local, m.u.cl.nargs,
-						     staging, m.u.cl.size, 0);
-			busy(-1);
-			break;
-		case FERRY_MSG_SHUTDOWN:
-			m.status = 0;
-			if (kfd < 0)
-				udrv_fini(&drv);
-			ferry_msg_send(sock, &m, NULL, 0);
-			_exit(0);
-		default:
-			m.status = -EPROTO;
-			break;
-		}
-		if (ferry_msg_send(sock, &m, NULL, 0))
+		if (!serve(&m, post_args, got))
+			continue;
+		if (ferry_msg_send(sock, &m, NULL, 0) || m.op == FERRY_MSG_SHUTDOWN)
 			_exit(0);
 	}
 }

@@ -235,30 +235,38 @@ int ferry_pocl_kernel(uint64_t program, const char *name, uint64_t *id, uint32_t
 	return CL_SUCCESS;
 }
 
-int ferry_pocl_release(uint64_t id, int is_kernel)
+int ferry_pocl_release_kernel(uint64_t id)
 {
 	if (id == 0 || id >= MAX_OBJECTS)
 		return CL_INVALID_VALUE;
-	if (is_kernel && kernels[id]) {
-		dispatch->clReleaseKernel(kernels[id]);
-		kernels[id] = NULL;
-		if (kernel_src[id].twin)
-			dispatch->clReleaseKernel(kernel_src[id].twin);
-		free(kernel_src[id].name);
-		memset(&kernel_src[id], 0, sizeof(kernel_src[id]));
-	} else if (!is_kernel && programs[id]) {
-		dispatch->clReleaseProgram(programs[id]);
-		programs[id] = NULL;
-		if (program_src[id].twin)
-			dispatch->clReleaseProgram(program_src[id].twin);
-		/* its kernels (twins keep their own reference) get no twin from now on */
-		for (int i = 1; i < MAX_OBJECTS; i++)
-			if (kernel_src[i].name && kernel_src[i].program == id)
-				kernel_src[i].name[0] = '\0';
-		free(program_src[id].source);
-		free(program_src[id].options);
-		memset(&program_src[id], 0, sizeof(program_src[id]));
-	}
+	if (!kernels[id])
+		return CL_SUCCESS;
+	dispatch->clReleaseKernel(kernels[id]);
+	kernels[id] = NULL;
+	if (kernel_src[id].twin)
+		dispatch->clReleaseKernel(kernel_src[id].twin);
+	free(kernel_src[id].name);
+	memset(&kernel_src[id], 0, sizeof(kernel_src[id]));
+	return CL_SUCCESS;
+}
+
+int ferry_pocl_release_program(uint64_t id)
+{
+	if (id == 0 || id >= MAX_OBJECTS)
+		return CL_INVALID_VALUE;
+	if (!programs[id])
+		return CL_SUCCESS;
+	dispatch->clReleaseProgram(programs[id]);
+	programs[id] = NULL;
+	if (program_src[id].twin)
+		dispatch->clReleaseProgram(program_src[id].twin);
+	/* its kernels (twins keep their own reference) get no twin from now on */
+	for (int i = 1; i < MAX_OBJECTS; i++)
+		if (kernel_src[i].name && kernel_src[i].program == id)
+			kernel_src[i].name[0] = '\0';
+	free(program_src[id].source);
+	free(program_src[id].options);
+	memset(&program_src[id], 0, sizeof(program_src[id]));
 	return CL_SUCCESS;
 }
 
@@ -387,7 +395,7 @@ int ferry_pocl_start_completions(void (*done)(uint64_t fence, int status))
 	return pthread_create(&t, NULL, completion_main, NULL) ? -1 : 0;
 }
 
-/* Set @k's arguments from a ferry_karg list. */
+/* Set @k's arguments from an argument list (struct ferry_karg, then the value). */
 static cl_int set_args(cl_kernel k, uint32_t nargs, const uint8_t *args, uint64_t args_size)
 {
 	uint64_t pos = 0;
@@ -468,26 +476,28 @@ static cl_kernel small_twin(uint64_t id)
 	return kernel_src[id].twin;
 }
 
-int ferry_pocl_launch(uint64_t kernel, uint32_t work_dim, const uint64_t *offset,
-		      const uint64_t *global, const uint64_t *local, uint32_t nargs,
-		      const uint8_t *args, uint64_t args_size, uint64_t fence)
+int ferry_pocl_launch(const struct ferry_msg_launch *l, const uint8_t *args)
 {
 	size_t off[3], glo[3], loc[3], items = 1;
+	uint32_t work_dim = l->work_dim;
+	uint64_t fence = l->fence;
+	const size_t *local;
 	struct pending tr = {0};
 	cl_kernel k, twin;
 	cl_int err;
 
-	if (kernel == 0 || kernel >= MAX_OBJECTS || !kernels[kernel])
+	if (l->kernel == 0 || l->kernel >= MAX_OBJECTS || !kernels[l->kernel])
 		return CL_INVALID_KERNEL;
 	if (work_dim < 1 || work_dim > 3)
 		return CL_INVALID_WORK_DIMENSION;
-	k = kernels[kernel];
+	k = kernels[l->kernel];
 	for (uint32_t d = 0; d < work_dim; d++) {
-		off[d] = (size_t)offset[d];
-		glo[d] = (size_t)global[d];
-		loc[d] = (size_t)local[d];
+		off[d] = (size_t)l->offset[d];
+		glo[d] = (size_t)l->global[d];
+		loc[d] = (size_t)l->local[d];
 		items *= glo[d];
 	}
+	local = l->local[0] ? loc : NULL; /* none: PoCL picks */
 	if (FERRY_TRACE_ON()) {
 		tr.t_queued = ferry_clock_ns();
 		tr.items = items;
@@ -499,12 +509,12 @@ int ferry_pocl_launch(uint64_t kernel, uint32_t work_dim, const uint64_t *offset
 	 * queue (so in order): run now on the basic device, in this thread.
 	 */
 	if (fence && items <= SMALL_ITEMS && !__atomic_load_n(&pend_head, __ATOMIC_ACQUIRE) &&
-	    (twin = small_twin(kernel))) {
-		err = set_args(twin, nargs, args, args_size);
+	    (twin = small_twin(l->kernel))) {
+		err = set_args(twin, l->nargs, args, l->args_size);
 		if (err)
 			return err;
-		err = dispatch->clEnqueueNDRangeKernel(basic_queue, twin, work_dim, off, glo,
-						       local[0] ? loc : NULL, 0, NULL, NULL);
+		err = dispatch->clEnqueueNDRangeKernel(basic_queue, twin, work_dim, off, glo, local,
+						       0, NULL, NULL);
 		if (err)
 			return err;
 		err = dispatch->clFinish(basic_queue);
@@ -514,15 +524,15 @@ int ferry_pocl_launch(uint64_t kernel, uint32_t work_dim, const uint64_t *offset
 		launch_done(fence, err < 0 ? err : CL_SUCCESS);
 		return CL_SUCCESS;
 	}
-	err = set_args(k, nargs, args, args_size);
+	err = set_args(k, l->nargs, args, l->args_size);
 	if (err)
 		return err;
 	if (fence) {
 		/* asynchronous: the completion thread reports the fence */
 		cl_event ev = NULL;
 
-		err = dispatch->clEnqueueNDRangeKernel(queue, k, work_dim, off, glo,
-						       local[0] ? loc : NULL, 0, NULL, &ev);
+		err = dispatch->clEnqueueNDRangeKernel(queue, k, work_dim, off, glo, local, 0, NULL,
+						       &ev);
 		if (err)
 			return err;
 		dispatch->clFlush(queue);
@@ -533,8 +543,7 @@ int ferry_pocl_launch(uint64_t kernel, uint32_t work_dim, const uint64_t *offset
 		}
 		return CL_SUCCESS;
 	}
-	err = dispatch->clEnqueueNDRangeKernel(queue, k, work_dim, off, glo, local[0] ? loc : NULL,
-					       0, NULL, NULL);
+	err = dispatch->clEnqueueNDRangeKernel(queue, k, work_dim, off, glo, local, 0, NULL, NULL);
 	if (err)
 		return err;
 	err = dispatch->clFinish(queue);
@@ -556,22 +565,22 @@ int ferry_pocl_device_info(uint32_t param, uint64_t size, void *value, uint64_t 
 	return err;
 }
 
-int ferry_pocl_object_info(uint64_t id, uint32_t kind, uint32_t param, uint32_t index,
+int ferry_pocl_object_info(uint64_t id, uint32_t query, uint32_t param, uint32_t index,
 			   uint64_t size, void *value, uint64_t *size_ret)
 {
 	size_t ret = 0;
 	cl_int err;
 
 	if (id == 0 || id >= MAX_OBJECTS)
-		return kind == FERRY_OBJINFO_PROGRAM || kind == FERRY_OBJINFO_PROGRAM_BUILD
+		return query == FERRY_OBJINFO_PROGRAM || query == FERRY_OBJINFO_PROGRAM_BUILD
 			       ? CL_INVALID_PROGRAM
 			       : CL_INVALID_KERNEL;
-	switch (kind) {
+	switch (query) {
 	case FERRY_OBJINFO_PROGRAM:
 	case FERRY_OBJINFO_PROGRAM_BUILD:
 		if (!programs[id])
 			return CL_INVALID_PROGRAM;
-		err = kind == FERRY_OBJINFO_PROGRAM
+		err = query == FERRY_OBJINFO_PROGRAM
 			      ? dispatch->clGetProgramInfo(programs[id], param, size,
 							   size ? value : NULL, &ret)
 			      : dispatch->clGetProgramBuildInfo(programs[id], device, param, size,

@@ -1,56 +1,190 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * compute.c - the OpenCL layer's calls to the PoCL device inside
- * ferry-device: device information, programs, kernels, launches.
+ * ferry-device: device information, programs, kernels, launches
+ * (host/compute.h), each one request of transport/proto.h.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/futex.h"
 #include "common/settings.h"
+#include "host/compute.h"
 #include "host/host.h"
 
-int ferry_device_cl_info(struct ferry_ctx *ctx, uint32_t param, size_t size, void *value,
+/* compute.h's terms for what the wire says */
+_Static_assert(FERRY_COMPUTE_MAX == FERRY_STAGING_SIZE, "a payload fills the staging buffer");
+_Static_assert(FERRY_LAUNCH_POST_MAX == FERRY_POST_MAX, "a posted launch's arguments");
+_Static_assert(FERRY_LAUNCH_RING == FERRY_FENCE_RING, "the launch status ring");
+_Static_assert((int)FERRY_ARG_VALUE == FERRY_KARG_VALUE && (int)FERRY_ARG_SVM == FERRY_KARG_SVM &&
+		       (int)FERRY_ARG_LOCAL == FERRY_KARG_LOCAL,
+	       "argument kinds");
+_Static_assert(sizeof(struct ferry_karg) == 2 * sizeof(uint32_t) &&
+		       offsetof(struct ferry_karg, kind) == 0 &&
+		       offsetof(struct ferry_karg, size) == sizeof(uint32_t),
+	       "ferry_arg_put() writes a struct ferry_karg");
+_Static_assert((int)FERRY_QUERY_PROGRAM == FERRY_OBJINFO_PROGRAM &&
+		       (int)FERRY_QUERY_PROGRAM_BUILD == FERRY_OBJINFO_PROGRAM_BUILD &&
+		       (int)FERRY_QUERY_PROGRAM_BINARY == FERRY_OBJINFO_PROGRAM_BINARY &&
+		       (int)FERRY_QUERY_KERNEL_ARG == FERRY_OBJINFO_KERNEL_ARG &&
+		       (int)FERRY_QUERY_KERNEL_WG == FERRY_OBJINFO_KERNEL_WG,
+	       "object queries");
+
+/*
+ * One request and its reply, the payloads in staging (ferry_transact()):
+ * the reply's status, or CL_DEVICE_NOT_AVAILABLE when the device is gone.
+ */
+static cl_int call(struct ferry_ctx *ctx, struct ferry_msg *m, const void *in, size_t in_size,
+		   void *out, size_t out_room, const uint64_t *out_len, bool always_out)
+{
+	if (ferry_transact(ctx, m, in, in_size, out, out_room, out_len, always_out))
+		return CL_DEVICE_NOT_AVAILABLE;
+	return (cl_int)m->status;
+}
+
+/* An info request: the value, if any, copied out on success; its size in *@size_ret. */
+static cl_int info(struct ferry_ctx *ctx, struct ferry_msg *m, const uint64_t *len, size_t size,
+		   void *value, size_t *size_ret)
+{
+	cl_int err = call(ctx, m, NULL, 0, value, value ? size : 0, len, false);
+
+	if (!err && size_ret)
+		*size_ret = *len;
+	return err;
+}
+
+cl_int ferry_device_info(struct ferry_ctx *ctx, cl_device_info param, size_t size, void *value,
 			 size_t *size_ret)
+{
+	struct ferry_msg m = {.op = FERRY_MSG_CL_DEVINFO};
+
+	m.u.devinfo.param = param;
+	m.u.devinfo.flags = value ? FERRY_INFO_VALUE : 0;
+	m.u.devinfo.room = size;
+	return info(ctx, &m, &m.u.devinfo.size, size, value, size_ret);
+}
+
+cl_int ferry_object_info(struct ferry_ctx *ctx, enum ferry_object_query query, uint64_t id,
+			 cl_uint param, cl_uint index, size_t size, void *value, size_t *size_ret)
+{
+	struct ferry_msg m = {.op = FERRY_MSG_CL_OBJINFO};
+
+	m.u.objinfo.id = id;
+	m.u.objinfo.query = query;
+	m.u.objinfo.param = param;
+	m.u.objinfo.index = index;
+	m.u.objinfo.flags = value ? FERRY_INFO_VALUE : 0;
+	m.u.objinfo.room = size;
+	return info(ctx, &m, &m.u.objinfo.size, size, value, size_ret);
+}
+
+cl_int ferry_program_build(struct ferry_ctx *ctx, const char *source, const unsigned char *binary,
+			   size_t binary_len, const char *options, uint64_t *program, char *log,
+			   size_t log_room)
+{
+	struct ferry_msg m = {.op = FERRY_MSG_CL_BUILD};
+	size_t n = binary ? binary_len : strlen(source) + 1, os = strlen(options) + 1, copied;
+	char *payload;
+	cl_int err;
+
+	*program = 0;
+	if (log_room)
+		log[0] = '\0';
+	if (n > FERRY_COMPUTE_MAX || os > FERRY_COMPUTE_MAX - n)
+		return CL_OUT_OF_RESOURCES;
+	/* staging: the source (or binary), then the options */
+	payload = malloc(n + os);
+	if (!payload)
+		return CL_OUT_OF_HOST_MEMORY;
+	memcpy(payload, binary ? (const void *)binary : source, n);
+	memcpy(payload + n, options, os);
+	if (binary) {
+		m.u.build.flags = FERRY_BUILD_BINARY;
+		m.u.build.binary_len = binary_len;
+	}
+	/* the log is copied out on failure too */
+	err = call(ctx, &m, payload, n + os, log, log_room, &m.u.build.log_len, true);
+	free(payload);
+	if (err == CL_SUCCESS || err == CL_BUILD_PROGRAM_FAILURE)
+		*program = m.u.build.program;
+	copied = m.u.build.log_len < log_room ? m.u.build.log_len : log_room;
+	if (log_room)
+		log[copied ? copied - 1 : 0] = '\0';
+	return err;
+}
+
+cl_int ferry_kernel_create(struct ferry_ctx *ctx, uint64_t program, const char *name,
+			   uint64_t *kernel, cl_uint *nargs)
+{
+	struct ferry_msg m = {.op = FERRY_MSG_CL_KERNEL};
+	cl_int err;
+
+	m.u.kernel.program = program;
+	err = call(ctx, &m, name, strlen(name) + 1, NULL, 0, NULL, false);
+	if (!err) {
+		*kernel = m.u.kernel.id;
+		*nargs = m.u.kernel.nargs;
+	}
+	return err;
+}
+
+static cl_int release(struct ferry_ctx *ctx, enum ferry_release_kind kind, uint64_t id)
+{
+	struct ferry_msg m = {.op = FERRY_MSG_CL_RELEASE};
+
+	m.u.release.kind = kind;
+	m.u.release.id = id;
+	return call(ctx, &m, NULL, 0, NULL, 0, NULL, false);
+}
+
+cl_int ferry_program_release(struct ferry_ctx *ctx, uint64_t program)
+{
+	return release(ctx, FERRY_RELEASE_PROGRAM, program);
+}
+
+cl_int ferry_kernel_release(struct ferry_ctx *ctx, uint64_t kernel)
+{
+	return release(ctx, FERRY_RELEASE_KERNEL, kernel);
+}
+
+/* A launch's message (op, and fence for a posted one, still to set). */
+static void launch_msg(struct ferry_msg *m, const struct ferry_launch_desc *d, size_t bytes)
+{
+	struct ferry_msg_launch *l = &m->u.launch;
+
+	memset(m, 0, sizeof(*m));
+	l->kernel = d->kernel;
+	l->work_dim = d->work_dim;
+	l->nargs = d->nargs;
+	memcpy(l->offset, d->offset, sizeof(l->offset));
+	memcpy(l->global, d->global, sizeof(l->global));
+	memcpy(l->local, d->local, sizeof(l->local));
+	l->args_size = bytes;
+}
+
+cl_int ferry_launch(struct ferry_ctx *ctx, const struct ferry_launch_desc *d, const void *args,
+		    size_t bytes)
+{
+	struct ferry_msg m;
+
+	if (bytes > FERRY_COMPUTE_MAX)
+		return CL_OUT_OF_RESOURCES;
+	launch_msg(&m, d, bytes);
+	m.op = FERRY_MSG_CL_LAUNCH;
+	return call(ctx, &m, args, bytes, NULL, 0, NULL, false);
+}
+
+cl_int ferry_launch_post(struct ferry_ctx *ctx, const struct ferry_launch_desc *d, const void *args,
+			 size_t bytes, uint64_t *fence)
 {
 	struct ferry_msg m;
 	int r;
 
-	memset(&m, 0, sizeof(m));
-	m.op = FERRY_MSG_CL_DEVINFO;
-	m.u.clq.param = param;
-	m.u.clq.size = value ? size : 0;
-	if (m.u.clq.size > FERRY_STAGING_SIZE)
-		m.u.clq.size = FERRY_STAGING_SIZE;
-	r = ferry_transact(ctx, &m, NULL, 0, value, m.u.clq.size, &m.u.clq.size_ret, false);
-	if (r)
-		return FERRY_CL_DEVICE_NOT_AVAILABLE;
-	if (size_ret)
-		*size_ret = m.u.clq.size_ret;
-	return (int)m.status;
-}
-
-int ferry_device_call(struct ferry_ctx *ctx, struct ferry_msg *m, const void *in, size_t in_size,
-		      void *out, size_t out_room)
-{
-	int r;
-
-	if (in_size > FERRY_STAGING_SIZE)
-		return -EINVAL;
-	/* the reply's payload is copied out even on failure: a build log */
-	r = ferry_transact(ctx, m, in, in_size, out, out_room, &m->u.cl.size, true);
-	return r ? FERRY_CL_DEVICE_NOT_AVAILABLE : (int)m->status;
-}
-
-int ferry_launch_post(struct ferry_ctx *ctx, struct ferry_msg *m, const void *args, size_t n,
-		      uint64_t *fence)
-{
-	int r;
-
-	if (n > FERRY_POST_MAX)
-		return -E2BIG;
+	if (bytes > FERRY_LAUNCH_POST_MAX)
+		return CL_INVALID_VALUE;
 	if (atomic_load(&ctx->dead))
-		return -ENODEV;
+		return CL_DEVICE_NOT_AVAILABLE;
 	/*
 	 * At most half the status ring outstanding, whatever the number of
 	 * queues: a fence's status is overwritten FERRY_FENCE_RING fences on.
@@ -64,25 +198,25 @@ int ferry_launch_post(struct ferry_ctx *ctx, struct ferry_msg *m, const void *ar
 		    FERRY_FENCE_RING / 2)
 			break;
 		if (atomic_load(&ctx->dead) || !ferry_device_alive(ctx))
-			return -ENODEV;
+			return CL_DEVICE_NOT_AVAILABLE;
 		ferry_futex_wait(&mt->launch_futex, seen, 20 * 1000 * 1000);
 	}
+	launch_msg(&m, d, bytes);
+	m.magic = FERRY_PROTO_MAGIC;
+	m.op = FERRY_MSG_CL_POST;
 	/* fences in the order the device receives them: numbered under the socket's lock */
 	pthread_mutex_lock(&ctx->io);
-	m->magic = FERRY_PROTO_MAGIC;
-	m->op = FERRY_MSG_CL_POST;
-	m->seq = ++ctx->seq;
-	m->u.cl.size = n;
-	m->u.cl.id2 = ctx->launch_seq + 1;
-	r = ferry_msg_send_with(ctx->sock, m, args, n);
+	m.seq = ++ctx->seq;
+	m.u.launch.fence = ctx->launch_seq + 1;
+	r = ferry_msg_send_with(ctx->sock, &m, args, bytes);
 	if (!r) {
-		*fence = ctx->launch_seq + 1;
+		*fence = m.u.launch.fence;
 		__atomic_store_n(&ctx->launch_seq, *fence, __ATOMIC_RELAXED);
 	}
 	pthread_mutex_unlock(&ctx->io);
 	if (r == -EPIPE)
 		atomic_store(&ctx->dead, true);
-	return r ? -ENODEV : 0;
+	return r ? CL_DEVICE_NOT_AVAILABLE : CL_SUCCESS;
 }
 
 /* ferry_agent_poll(): the launch with fence *@arg is done */
@@ -91,7 +225,7 @@ static bool launch_done(struct ferry_ctx *ctx, const void *arg)
 	return __atomic_load_n(&ctx->meta->launch_done, __ATOMIC_ACQUIRE) >= *(const uint64_t *)arg;
 }
 
-int ferry_wait_launch(struct ferry_ctx *ctx, uint64_t fence)
+cl_int ferry_launch_wait(struct ferry_ctx *ctx, uint64_t fence)
 {
 	struct ferry_meta *m = ctx->meta;
 
@@ -108,7 +242,7 @@ int ferry_wait_launch(struct ferry_ctx *ctx, uint64_t fence)
 		if (__atomic_load_n(&m->launch_done, __ATOMIC_ACQUIRE) >= fence)
 			return m->launch_status[fence % FERRY_FENCE_RING];
 		if (atomic_load(&ctx->dead) || !ferry_device_alive(ctx))
-			return FERRY_CL_DEVICE_NOT_AVAILABLE;
+			return CL_DEVICE_NOT_AVAILABLE;
 		ferry_futex_wait(&m->launch_futex, seen, 20 * 1000 * 1000);
 	}
 }

@@ -102,34 +102,6 @@ int ferry_transact(struct ferry_ctx *ctx, struct ferry_msg *m, const void *in, s
 int ferry_request(struct ferry_ctx *ctx, struct ferry_msg *m);
 
 /*
- * clGetDeviceInfo of the PoCL device inside ferry-device. Returns a cl_int
- * code: PoCL's, or FERRY_CL_DEVICE_NOT_AVAILABLE when the device is gone.
- * With @value, at most FERRY_STAGING_SIZE bytes are returned.
- */
-#define FERRY_CL_DEVICE_NOT_AVAILABLE (-2) /* CL_DEVICE_NOT_AVAILABLE */
-int ferry_device_cl_info(struct ferry_ctx *ctx, uint32_t param, size_t size, void *value,
-			 size_t *size_ret);
-
-/*
- * One request whose payload travels in the staging buffer: @in is copied
- * there first, and up to @out_room bytes of the reply (m->u.cl.size) copied
- * out of it. Returns the reply's cl_int status, or
- * FERRY_CL_DEVICE_NOT_AVAILABLE when the device is gone.
- */
-int ferry_device_call(struct ferry_ctx *ctx, struct ferry_msg *m, const void *in, size_t in_size,
-		      void *out, size_t out_room);
-/*
- * Post an asynchronous launch (FERRY_MSG_CL_POST: m->u.cl set, the
- * ferry_karg list in @args): sent, not answered; its fence in *@fence.
- * Returns 0, -E2BIG when @n exceeds FERRY_POST_MAX (launch synchronously
- * then), or -ENODEV when the device is gone.
- */
-int ferry_launch_post(struct ferry_ctx *ctx, struct ferry_msg *m, const void *args, size_t n,
-		      uint64_t *fence);
-/* Wait for an asynchronous launch's fence: its cl_int status, or CL_DEVICE_NOT_AVAILABLE. */
-int ferry_wait_launch(struct ferry_ctx *ctx, uint64_t fence);
-
-/*
  * A backend: what differs between the user-space driver (host/backend_user.c)
  * and ferry.ko (host/kmod.c), behind one table. ferry_open() calls open,
  * then bind_window once ferry-device runs, then start; ferry_close() calls

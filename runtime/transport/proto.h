@@ -4,11 +4,13 @@
  *
  * One SOCK_SEQPACKET socket pair carries requests (host -> device) and their
  * replies, strictly one reply per request, in order, except FERRY_MSG_CL_POST
- * (an asynchronous kernel launch), which has none: its fence reports it. File descriptors travel
- * with SCM_RIGHTS in the INIT request. Bulk data (device reads and writes)
+ * (an asynchronous kernel launch), which has none: its fence reports it. File
+ * descriptors travel with SCM_RIGHTS in the INIT request. Bulk data (device
+ * reads and writes, the OpenCL requests' strings, values and argument lists)
  * goes through a shared staging memfd; per-page residency, counters and the
- * completion of asynchronous migrations live in a shared metadata memfd that
- * both processes map (the host reads it; only the device writes it).
+ * completion of asynchronous migrations and launches live in a shared
+ * metadata memfd that both processes map (the host reads it; only the device
+ * writes it).
  */
 #ifndef FERRY_PROTO_H
 #define FERRY_PROTO_H
@@ -29,33 +31,107 @@ enum ferry_msg_op {
 	FERRY_MSG_IOCTL = 2,   /* payload: cmd + argument structure */
 	FERRY_MSG_DEVWORK = 3, /* payload: struct ferry_dev_work */
 	FERRY_MSG_SHUTDOWN = 4,
-	FERRY_MSG_CL_DEVINFO = 5,  /* u.clq: clGetDeviceInfo of PoCL's device; value in staging */
-	FERRY_MSG_CL_BUILD = 6,	   /* staging: source, options (NUL-terminated); out: id, log */
-	FERRY_MSG_CL_KERNEL = 7,   /* staging: name; u.cl.id = program; out: id, nargs */
-	FERRY_MSG_CL_LAUNCH = 8,   /* u.cl: kernel, ND-range; staging: struct ferry_karg list;
-				      runs to completion before the reply */
-	FERRY_MSG_CL_RELEASE = 9,  /* u.cl.id: program or kernel (u.cl.id2 = 1 for a kernel) */
-	FERRY_MSG_CL_OBJINFO = 10, /* u.cl: id, id2 = FERRY_OBJINFO_*, nargs = param,
-				    * work_dim = argument index; value in staging */
+	/* The OpenCL layer's requests to PoCL, each with its own member of the union. */
+	FERRY_MSG_CL_DEVINFO = 5,  /* u.devinfo: clGetDeviceInfo of PoCL's device */
+	FERRY_MSG_CL_BUILD = 6,	   /* u.build: a program from a source or a binary */
+	FERRY_MSG_CL_KERNEL = 7,   /* u.kernel: one of a program's kernels */
+	FERRY_MSG_CL_LAUNCH = 8,   /* u.launch: a launch that has run when answered */
+	FERRY_MSG_CL_RELEASE = 9,  /* u.release: a program or a kernel */
+	FERRY_MSG_CL_OBJINFO = 10, /* u.objinfo: clGet*Info of a program or a kernel */
 	/*
-	 * An asynchronous launch, and no reply: u.cl as for CL_LAUNCH, u.cl.id2
-	 * its fence (the host numbers them, one more than the last), the
-	 * struct ferry_karg list right after the message in the same datagram
-	 * (u.cl.size bytes, at most FERRY_POST_MAX). Completes, with its status,
-	 * through launch_done and launch_status in the metadata.
+	 * u.launch: an asynchronous launch, and no reply: its fence reports it
+	 * (launch_done and launch_status in the metadata). Its argument list
+	 * follows the message in the same datagram.
 	 */
 	FERRY_MSG_CL_POST = 11
 };
 
-enum {
-	FERRY_OBJINFO_PROGRAM = 0,	 /* clGetProgramInfo */
-	FERRY_OBJINFO_KERNEL_ARG = 1,	 /* clGetKernelArgInfo */
-	FERRY_OBJINFO_KERNEL_WG = 2,	 /* clGetKernelWorkGroupInfo */
-	FERRY_OBJINFO_PROGRAM_BUILD = 3, /* clGetProgramBuildInfo */
-	FERRY_OBJINFO_PROGRAM_BINARY = 4 /* the program's one binary (CL_PROGRAM_BINARIES) */
+/*
+ * FERRY_MSG_CL_DEVINFO and FERRY_MSG_CL_OBJINFO answer as clGet*Info does:
+ * the value's size, and with FERRY_INFO_VALUE the value itself in staging,
+ * or CL_INVALID_VALUE when it is larger than @room (the caller's buffer),
+ * CL_OUT_OF_RESOURCES when it is larger than the staging buffer.
+ */
+#define FERRY_INFO_VALUE 1u
+
+struct ferry_msg_devinfo {
+	uint32_t param; /* cl_device_info */
+	uint32_t flags; /* FERRY_INFO_VALUE */
+	uint64_t room;	/* bytes the caller can take */
+	uint64_t size;	/* reply: the value's bytes */
 };
 
-/* One kernel argument in a FERRY_MSG_CL_LAUNCH payload, followed by @size bytes. */
+/* What FERRY_MSG_CL_OBJINFO asks about an object. */
+enum ferry_objinfo_query {
+	FERRY_OBJINFO_PROGRAM = 0,	  /* clGetProgramInfo */
+	FERRY_OBJINFO_PROGRAM_BUILD = 1,  /* clGetProgramBuildInfo */
+	FERRY_OBJINFO_PROGRAM_BINARY = 2, /* the program's one binary (CL_PROGRAM_BINARIES) */
+	FERRY_OBJINFO_KERNEL_ARG = 3,	  /* clGetKernelArgInfo */
+	FERRY_OBJINFO_KERNEL_WG = 4	  /* clGetKernelWorkGroupInfo */
+};
+
+struct ferry_msg_objinfo {
+	uint64_t id;	/* the program's or the kernel's */
+	uint32_t query; /* enum ferry_objinfo_query */
+	uint32_t param; /* cl_program_info, cl_kernel_arg_info, ...; unused for a binary */
+	uint32_t index; /* FERRY_OBJINFO_KERNEL_ARG: the argument's */
+	uint32_t flags; /* FERRY_INFO_VALUE */
+	uint64_t room;	/* bytes the caller can take */
+	uint64_t size;	/* reply: the value's bytes */
+};
+
+/*
+ * FERRY_MSG_CL_BUILD: staging holds the source, NUL-terminated (with
+ * FERRY_BUILD_BINARY a binary of @binary_len bytes instead), then the build
+ * options, NUL-terminated. The reply's build log replaces them.
+ */
+#define FERRY_BUILD_BINARY 1u
+
+struct ferry_msg_build {
+	uint32_t flags; /* FERRY_BUILD_BINARY */
+	uint32_t pad;
+	uint64_t binary_len;
+	uint64_t program; /* reply: its id, when built or failed to compile; else 0 */
+	uint64_t log_len; /* reply: the log's bytes in staging, its NUL included */
+};
+
+/* FERRY_MSG_CL_KERNEL: the kernel's name in staging, NUL-terminated. */
+struct ferry_msg_kernel {
+	uint64_t program;
+	uint64_t id;	/* reply: the kernel's */
+	uint32_t nargs; /* reply: its arguments */
+	uint32_t pad;
+};
+
+/* FERRY_MSG_CL_RELEASE */
+enum ferry_release_kind { FERRY_RELEASE_PROGRAM = 0, FERRY_RELEASE_KERNEL = 1 };
+
+struct ferry_msg_release {
+	uint32_t kind; /* enum ferry_release_kind */
+	uint32_t pad;
+	uint64_t id;
+};
+
+/*
+ * FERRY_MSG_CL_LAUNCH and FERRY_MSG_CL_POST: the argument list (@args_size
+ * bytes, one struct ferry_karg per argument, each followed by its value) is
+ * in staging for a LAUNCH, after the message in the same datagram for a POST
+ * (at most FERRY_POST_MAX bytes).
+ */
+struct ferry_msg_launch {
+	uint64_t kernel;
+	/*
+	 * FERRY_MSG_CL_POST: the launch's fence, numbered by the host, one more
+	 * than the last posted launch's (anything else stops the device).
+	 */
+	uint64_t fence;
+	uint32_t work_dim; /* 1..3 */
+	uint32_t nargs;
+	uint64_t offset[3], global[3], local[3]; /* local[0] == 0: PoCL picks */
+	uint64_t args_size;
+};
+
+/* One kernel argument in a launch's argument list, followed by @size bytes but for LOCAL. */
 struct ferry_karg {
 	uint32_t kind; /* FERRY_KARG_* */
 	uint32_t size; /* value bytes (VALUE), local bytes (LOCAL), 8 (SVM) */
@@ -67,7 +143,7 @@ struct ferry_msg {
 	uint32_t magic;
 	uint32_t op;
 	uint64_t seq;
-	int64_t status; /* reply: 0 or negative errno */
+	int64_t status; /* reply: 0 or negative errno; the OpenCL requests': a cl_int */
 	uint64_t cmd;	/* FERRY_MSG_IOCTL: the ioctl number */
 	union {
 		struct {
@@ -87,21 +163,12 @@ struct ferry_msg {
 			struct ferry_attr attr[FERRY_MAX_ATTRS];
 		} attrs;
 		struct ferry_dev_work work;
-		struct {
-			uint64_t id, id2;
-			int32_t status; /* cl_int: build or launch status */
-			uint32_t work_dim;
-			uint32_t nargs;
-			uint32_t pad;
-			uint64_t offset[3], global[3], local[3]; /* local[0] == 0: PoCL picks */
-			uint64_t size; /* bytes of payload/log in staging */
-		} cl;
-		struct {
-			uint32_t param; /* cl_device_info */
-			uint32_t pad;
-			uint64_t size;	   /* in: bytes wanted (<= staging), 0 = size only */
-			uint64_t size_ret; /* out */
-		} clq;
+		struct ferry_msg_devinfo devinfo;
+		struct ferry_msg_objinfo objinfo;
+		struct ferry_msg_build build;
+		struct ferry_msg_kernel kernel;
+		struct ferry_msg_release release;
+		struct ferry_msg_launch launch; /* FERRY_MSG_CL_LAUNCH and FERRY_MSG_CL_POST */
 	} u;
 };
 

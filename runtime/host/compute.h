@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * compute.h - the host layer's compute calls: what the OpenCL layer asks of
+ * PoCL inside ferry-device (device information, programs, kernels, launches).
+ *
+ * Programs and kernels are ids in ferry-device (0 is none). Every call
+ * returns a cl_int: CL_SUCCESS, PoCL's error, or CL_DEVICE_NOT_AVAILABLE when
+ * the device process is gone.
+ */
+#ifndef FERRY_COMPUTE_H
+#define FERRY_COMPUTE_H
+
+#ifndef CL_TARGET_OPENCL_VERSION
+#define CL_TARGET_OPENCL_VERSION 300
+#endif
+#include <CL/cl.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "ferry/ferry.h"
+
+/*
+ * The largest payload of a call: a program's source or binary with its
+ * options (each with its NUL), an info value, a launch's argument list.
+ */
+#define FERRY_COMPUTE_MAX (4u << 20)
+/* The largest argument list ferry_launch_post() takes (ferry_launch(): FERRY_COMPUTE_MAX). */
+#define FERRY_LAUNCH_POST_MAX (64u << 10)
+/*
+ * Posted launches' statuses are kept for the last FERRY_LAUNCH_RING fences:
+ * ferry_launch_post() waits while half of them are still running, and a
+ * fence should be waited for before FERRY_LAUNCH_RING more are posted.
+ */
+#define FERRY_LAUNCH_RING 256
+
+/*
+ * clGetDeviceInfo of PoCL's device: with @value, CL_INVALID_VALUE when @size
+ * is less than the value's size, CL_OUT_OF_RESOURCES when that is over
+ * FERRY_COMPUTE_MAX; the size in *@size_ret (may be NULL) on success.
+ */
+cl_int ferry_device_info(struct ferry_ctx *ctx, cl_device_info param, size_t size, void *value,
+			 size_t *size_ret);
+
+/*
+ * Build a program from @source (NUL-terminated) or, when @binary is not
+ * NULL, from @binary_len bytes of a binary, with @options. Its id in
+ * *@program when it was built or failed to compile (CL_BUILD_PROGRAM_FAILURE),
+ * else 0; the build log in @log, NUL-terminated, cut at @log_room bytes.
+ * CL_OUT_OF_RESOURCES when the source or binary and the options, with their
+ * NULs, exceed FERRY_COMPUTE_MAX.
+ */
+cl_int ferry_program_build(struct ferry_ctx *ctx, const char *source, const unsigned char *binary,
+			   size_t binary_len, const char *options, uint64_t *program, char *log,
+			   size_t log_room);
+
+/* Create the kernel @name of @program: its id in *@kernel, its argument count in *@nargs. */
+cl_int ferry_kernel_create(struct ferry_ctx *ctx, uint64_t program, const char *name,
+			   uint64_t *kernel, cl_uint *nargs);
+
+/* Forget a program or a kernel in ferry-device. */
+cl_int ferry_program_release(struct ferry_ctx *ctx, uint64_t program);
+cl_int ferry_kernel_release(struct ferry_ctx *ctx, uint64_t kernel);
+
+/* What ferry_object_info() asks, about a program or a kernel. */
+enum ferry_object_query {
+	FERRY_QUERY_PROGRAM,	    /* clGetProgramInfo */
+	FERRY_QUERY_PROGRAM_BUILD,  /* clGetProgramBuildInfo */
+	FERRY_QUERY_PROGRAM_BINARY, /* the program's one binary (@param unused) */
+	FERRY_QUERY_KERNEL_ARG,	    /* clGetKernelArgInfo of argument @index */
+	FERRY_QUERY_KERNEL_WG	    /* clGetKernelWorkGroupInfo */
+};
+
+/* clGet*Info of program or kernel @id: sizes and errors as ferry_device_info(). */
+cl_int ferry_object_info(struct ferry_ctx *ctx, enum ferry_object_query query, uint64_t id,
+			 cl_uint param, cl_uint index, size_t size, void *value, size_t *size_ret);
+
+/*
+ * A launch's argument list, built once by the caller into its own buffer:
+ * for each of the kernel's arguments in order, ferry_arg_put(), which writes
+ * ferry_arg_bytes() bytes.
+ */
+enum ferry_arg_kind {
+	FERRY_ARG_VALUE = 0, /* by value: @size bytes */
+	FERRY_ARG_SVM = 1,   /* a window address: a pointer's bytes */
+	FERRY_ARG_LOCAL = 2  /* __local memory of @size bytes: no value */
+};
+
+static inline size_t ferry_arg_bytes(uint32_t kind, uint32_t size)
+{
+	return 2 * sizeof(uint32_t) + (kind == FERRY_ARG_LOCAL ? 0 : size);
+}
+
+/* Write one argument at @list (a LOCAL one has no @value); returns the bytes written. */
+static inline size_t ferry_arg_put(uint8_t *list, uint32_t kind, uint32_t size, const void *value)
+{
+	const uint32_t head[2] = {kind, size};
+
+	memcpy(list, head, sizeof(head));
+	if (kind != FERRY_ARG_LOCAL)
+		memcpy(list + sizeof(head), value, size);
+	return ferry_arg_bytes(kind, size);
+}
+
+/* A launch of a kernel over an ND-range. */
+struct ferry_launch_desc {
+	uint64_t kernel;
+	uint32_t work_dim;			 /* 1..3 */
+	uint32_t nargs;				 /* the argument list's entries */
+	uint64_t offset[3], global[3], local[3]; /* local[0] == 0: PoCL picks */
+};
+
+/*
+ * Launch and wait until the kernel has run: its status. The argument list
+ * (@bytes, at most FERRY_COMPUTE_MAX) goes through the staging buffer.
+ */
+cl_int ferry_launch(struct ferry_ctx *ctx, const struct ferry_launch_desc *d, const void *args,
+		    size_t bytes);
+/*
+ * Launch asynchronously: sent with its argument list (@bytes, at most
+ * FERRY_LAUNCH_POST_MAX, else CL_INVALID_VALUE) and not answered; its fence
+ * in *@fence, for ferry_launch_wait(). A failure to launch is the fence's
+ * status.
+ */
+cl_int ferry_launch_post(struct ferry_ctx *ctx, const struct ferry_launch_desc *d, const void *args,
+			 size_t bytes, uint64_t *fence);
+/* Wait for a posted launch: its status (fences complete in order). */
+cl_int ferry_launch_wait(struct ferry_ctx *ctx, uint64_t fence);
+
+#endif /* FERRY_COMPUTE_H */
