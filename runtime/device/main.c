@@ -61,10 +61,7 @@ static void launch_complete(uint64_t fence, int status)
 {
 	struct ferry_meta *m = meta_g;
 
-	m->launch_status[fence % FERRY_FENCE_RING] = status;
-	__atomic_store_n(&m->launch_done, fence, __ATOMIC_RELEASE);
-	__atomic_fetch_add(&m->launch_futex, 1, __ATOMIC_RELEASE);
-	ferry_futex_wake(&m->launch_futex);
+	ferry_fence_publish(&m->launches, fence, status);
 }
 
 static void launch_done_cb(uint64_t fence, int status)

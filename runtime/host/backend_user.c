@@ -175,7 +175,7 @@ static void recover(struct ferry_ctx *ctx)
 		usleep(i < 10 ? 1000 : 10000);
 	}
 	atomic_store(&ctx->recovered, true);
-	ferry_futex_wake(&ctx->meta->fence_futex);
+	ferry_futex_wake(&ctx->meta->migrations.futex);
 }
 
 static void user_device_died(struct ferry_ctx *ctx)
@@ -202,7 +202,7 @@ static void user_release(struct ferry_ctx *ctx)
 /* ferry_meta_wait(): fence *@arg is complete */
 static bool fence_done(struct ferry_ctx *ctx, const void *arg)
 {
-	return __atomic_load_n(&ctx->meta->fence_done, __ATOMIC_ACQUIRE) >= *(const uint64_t *)arg;
+	return ferry_fence_reached(&ctx->meta->migrations, *(const uint64_t *)arg);
 }
 
 static int wait_fence(struct ferry_ctx *ctx, struct ferry_wait *w)
@@ -214,9 +214,10 @@ static int wait_fence(struct ferry_ctx *ctx, struct ferry_wait *w)
 	/* only fences this context was given */
 	if (w->fence == 0 || w->fence > __atomic_load_n(&ctx->last_fence, __ATOMIC_ACQUIRE))
 		return -EINVAL;
-	r = ferry_meta_wait(ctx, &ctx->meta->fence_futex, fence_done, &w->fence, w->timeout_ns);
+	r = ferry_meta_wait(ctx, &ctx->meta->migrations.futex, fence_done, &w->fence,
+			    w->timeout_ns);
 	if (!r)
-		w->status = ctx->meta->fence_status[w->fence % FERRY_FENCE_RING];
+		w->status = ferry_fence_status(&ctx->meta->migrations, w->fence);
 	return r;
 }
 

@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/futex.h"
 #include "common/settings.h"
 #include "host/compute.h"
 #include "host/host.h"
@@ -175,6 +174,15 @@ cl_int ferry_launch(struct ferry_ctx *ctx, const struct ferry_launch_desc *d, co
 	return call(ctx, &m, args, bytes, NULL, 0, NULL, false);
 }
 
+/* ferry_meta_wait(): at most half the launch status ring is outstanding */
+static bool ring_has_room(struct ferry_ctx *ctx, const void *arg)
+{
+	(void)arg;
+	return __atomic_load_n(&ctx->launch_seq, __ATOMIC_RELAXED) -
+		       __atomic_load_n(&ctx->meta->launches.done, __ATOMIC_ACQUIRE) <
+	       FERRY_FENCE_RING / 2;
+}
+
 cl_int ferry_launch_post(struct ferry_ctx *ctx, const struct ferry_launch_desc *d, const void *args,
 			 size_t bytes, uint64_t *fence)
 {
@@ -189,18 +197,8 @@ cl_int ferry_launch_post(struct ferry_ctx *ctx, const struct ferry_launch_desc *
 	 * At most half the status ring outstanding, whatever the number of
 	 * queues: a fence's status is overwritten FERRY_FENCE_RING fences on.
 	 */
-	for (;;) {
-		struct ferry_meta *mt = ctx->meta;
-		uint32_t seen = __atomic_load_n(&mt->launch_futex, __ATOMIC_ACQUIRE);
-
-		if (__atomic_load_n(&ctx->launch_seq, __ATOMIC_RELAXED) -
-			    __atomic_load_n(&mt->launch_done, __ATOMIC_ACQUIRE) <
-		    FERRY_FENCE_RING / 2)
-			break;
-		if (atomic_load(&ctx->dead) || !ferry_device_alive(ctx))
-			return CL_DEVICE_NOT_AVAILABLE;
-		ferry_futex_wait(&mt->launch_futex, seen, 20 * 1000 * 1000);
-	}
+	if (ferry_meta_wait(ctx, &ctx->meta->launches.futex, ring_has_room, NULL, 0))
+		return CL_DEVICE_NOT_AVAILABLE;
 	launch_msg(&m, d, bytes);
 	m.magic = FERRY_PROTO_MAGIC;
 	m.op = FERRY_MSG_CL_POST;
@@ -219,16 +217,14 @@ cl_int ferry_launch_post(struct ferry_ctx *ctx, const struct ferry_launch_desc *
 	return r ? CL_DEVICE_NOT_AVAILABLE : CL_SUCCESS;
 }
 
-/* ferry_agent_poll(): the launch with fence *@arg is done */
+/* ferry_agent_poll(), ferry_meta_wait(): the launch with fence *@arg is done */
 static bool launch_done(struct ferry_ctx *ctx, const void *arg)
 {
-	return __atomic_load_n(&ctx->meta->launch_done, __ATOMIC_ACQUIRE) >= *(const uint64_t *)arg;
+	return ferry_fence_reached(&ctx->meta->launches, *(const uint64_t *)arg);
 }
 
 cl_int ferry_launch_wait(struct ferry_ctx *ctx, uint64_t fence)
 {
-	struct ferry_meta *m = ctx->meta;
-
 	/*
 	 * A short kernel completes sooner than a futex wake-up would arrive.
 	 * Meanwhile this thread serves the host agent's mailbox (the kernel's
@@ -236,13 +232,7 @@ cl_int ferry_launch_wait(struct ferry_ctx *ctx, uint64_t fence)
 	 */
 	if (ferry_spin_ns())
 		ferry_agent_poll(ctx, launch_done, &fence, ferry_spin_ns());
-	for (;;) {
-		uint32_t seen = __atomic_load_n(&m->launch_futex, __ATOMIC_ACQUIRE);
-
-		if (__atomic_load_n(&m->launch_done, __ATOMIC_ACQUIRE) >= fence)
-			return m->launch_status[fence % FERRY_FENCE_RING];
-		if (atomic_load(&ctx->dead) || !ferry_device_alive(ctx))
-			return CL_DEVICE_NOT_AVAILABLE;
-		ferry_futex_wait(&m->launch_futex, seen, 20 * 1000 * 1000);
-	}
+	if (ferry_meta_wait(ctx, &ctx->meta->launches.futex, launch_done, &fence, 0))
+		return CL_DEVICE_NOT_AVAILABLE;
+	return ferry_fence_status(&ctx->meta->launches, fence);
 }

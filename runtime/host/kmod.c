@@ -208,7 +208,7 @@ static void kmod_device_died(struct ferry_ctx *ctx)
 	/* device memory belongs to this process's mm in ferry.ko: nothing is lost */
 	fprintf(stderr, "ferry: the device process (pid %d) died\n", (int)ctx->pid);
 	atomic_store(&ctx->recovered, true);
-	ferry_futex_wake(&ctx->meta->launch_futex);
+	ferry_futex_wake(&ctx->meta->launches.futex);
 }
 
 const struct ferry_backend ferry_backend_kmod = {

@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/futex.h"
 #include "ferry/ferry.h"
 
 #define FERRY_PROTO_MAGIC 0x59525245u /* "ERRY" */
@@ -40,7 +41,7 @@ enum ferry_msg_op {
 	FERRY_MSG_CL_OBJINFO = 10, /* u.objinfo: clGet*Info of a program or a kernel */
 	/*
 	 * u.launch: an asynchronous launch, and no reply: its fence reports it
-	 * (launch_done and launch_status in the metadata). Its argument list
+	 * (meta->launches). Its argument list
 	 * follows the message in the same datagram.
 	 */
 	FERRY_MSG_CL_POST = 11
@@ -178,20 +179,26 @@ struct ferry_msg {
  */
 enum ferry_agent_op { FERRY_AGENT_ZAP = 0, FERRY_AGENT_MAP = 1 };
 
+/*
+ * Completions the device publishes in order (asynchronous migrations, and
+ * launches): fence N is done once done >= N, its status is in
+ * status[N % FERRY_FENCE_RING] until FERRY_FENCE_RING fences later, and
+ * futex is bumped and woken at every completion. The device is the only
+ * writer (ferry_fence_publish), the host reads (ferry_fence_reached).
+ */
+struct ferry_fence_ring {
+	uint64_t done;
+	uint32_t futex;
+	uint32_t pad;
+	int32_t status[FERRY_FENCE_RING];
+};
+
 struct ferry_meta {
 	uint32_t magic;
 	uint32_t version;
 	uint64_t npages;
-	/* Asynchronous migrations: fences complete in order. */
-	uint64_t fence_done;  /* last completed fence */
-	uint32_t fence_futex; /* bumped (and woken) on every completion */
-	uint32_t pad;
-	int32_t fence_status[FERRY_FENCE_RING]; /* by fence % FERRY_FENCE_RING */
-	/* Asynchronous kernel launches: the same scheme, their own numbering. */
-	uint64_t launch_done;
-	uint32_t launch_futex;
-	uint32_t pad3;
-	int32_t launch_status[FERRY_FENCE_RING]; /* cl_int */
+	struct ferry_fence_ring migrations; /* asynchronous migrations: 0 or -errno */
+	struct ferry_fence_ring launches;   /* posted kernel launches: cl_int */
 	struct ferry_counters counters;
 	/*
 	 * The host agent's mailbox: the driver asks the host process to zap
@@ -218,6 +225,26 @@ struct ferry_meta {
 	uint32_t host_waiters;
 	uint8_t state[] __attribute__((aligned(4096)));
 };
+
+/* Fence @fence completed with @status (fences complete in order). */
+static inline void ferry_fence_publish(struct ferry_fence_ring *r, uint64_t fence, int32_t status)
+{
+	r->status[fence % FERRY_FENCE_RING] = status;
+	__atomic_store_n(&r->done, fence, __ATOMIC_RELEASE);
+	__atomic_fetch_add(&r->futex, 1, __ATOMIC_RELEASE);
+	ferry_futex_wake(&r->futex);
+}
+
+static inline bool ferry_fence_reached(const struct ferry_fence_ring *r, uint64_t fence)
+{
+	return __atomic_load_n(&r->done, __ATOMIC_ACQUIRE) >= fence;
+}
+
+/* A completed fence's status (valid until FERRY_FENCE_RING fences later). */
+static inline int32_t ferry_fence_status(const struct ferry_fence_ring *r, uint64_t fence)
+{
+	return r->status[fence % FERRY_FENCE_RING];
+}
 
 static inline size_t ferry_meta_size(uint64_t npages)
 {

@@ -3,7 +3,7 @@
  * queue.c - explicit migrations (FERRY_IOCTL_MIGRATE) in the udriver: a queue
  * served in order by one worker thread, one 2 MiB region per hold of u->lock
  * so that faults interleave. Completions are published as fences in the
- * shared metadata (fence_done, fence_status, fence_futex). u->qlock protects
+ * shared metadata (meta->migrations). u->qlock protects
  * the queue, next_fence and stopping.
  */
 #include "common/clock.h"
@@ -63,18 +63,15 @@ static int do_migrate(struct udrv *u, const struct udrv_mreq *q)
 
 /*
  * Publish request @fence's completion (qlock held). Fences complete in the
- * order they were given: the host's WAIT reads fence_done >= its fence as done.
+ * order they were given: the host's WAIT reads migrations.done >= its fence as done.
  */
 static void fence_complete(struct udrv *u, uint64_t fence, int status)
 {
 	struct ferry_meta *m = u->meta;
 
 	udrv_assert_qlocked(u);
-	assert(fence == m->fence_done + 1);
-	m->fence_status[fence % FERRY_FENCE_RING] = status;
-	__atomic_store_n(&m->fence_done, fence, __ATOMIC_RELEASE);
-	__atomic_fetch_add(&m->fence_futex, 1, __ATOMIC_RELEASE);
-	ferry_futex_wake(&m->fence_futex);
+	assert(fence == m->migrations.done + 1);
+	ferry_fence_publish(&m->migrations, fence, status);
 }
 
 static void *worker_main(void *arg)
@@ -153,9 +150,9 @@ int udrv_migrate_ioctl(struct udrv *u, struct ferry_migrate *a)
 	if (!(a->flags & FERRY_MIGRATE_ASYNC)) {
 		uint64_t f = a->fence;
 
-		while (__atomic_load_n(&u->meta->fence_done, __ATOMIC_ACQUIRE) < f)
+		while (!ferry_fence_reached(&u->meta->migrations, f))
 			udrv_qwait(u, &u->qdone);
-		r = u->meta->fence_status[f % FERRY_FENCE_RING];
+		r = ferry_fence_status(&u->meta->migrations, f);
 	}
 	udrv_qunlock(u);
 	return r;
