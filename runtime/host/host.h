@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * ctx.h - a VA space as the host side sees it (either backend).
+ * host.h - the host layer (what runs in the application below the OpenCL
+ * API): a VA space as the host side sees it, either backend, and the calls
+ * its files make of each other.
  *
  * Lock order: ctx->io (the request/reply channel and the staging buffer) is
  * taken before ctx->alloc_lock; the monitor thread takes neither while it

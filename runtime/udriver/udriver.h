@@ -2,7 +2,7 @@
 /*
  * udriver.h - the user-space driver (user backend), inside ferry-device.
  *
- * Mechanism (DESIGN.md, "The user backend"): two sparse memfds back the
+ * Mechanism (docs/design.md, "The user backend"): two sparse memfds back the
  * window, sysmem (mapped by the host view) and vram (mapped by the device
  * view, capacity enforced by accounting). Both views are registered with
  * userfaultfd; the host's userfaultfd was passed to this process, so one fault
