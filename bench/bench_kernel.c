@@ -33,8 +33,6 @@
 #include <limits.h>
 #include <math.h>
 #include <setjmp.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,49 +97,15 @@ struct figs {
 enum { ST_SKIPPED = 0, ST_DONE = 1, ST_FAILED = 2 };
 
 static double g_memcpy_gbs;
-static int g_failures, g_pass, g_miss;
-static jmp_buf *g_jmp;		 /* the running section's, or NULL */
-static struct ferry_ctx *g_ctx;	 /* the context open in the running section */
-static int g_hmm_fd = -1;	 /* likewise for test_hmm */
-static const char *g_where = ""; /* the running section, for messages */
+static jmp_buf *g_jmp;		/* the running section's, or NULL */
+static struct ferry_ctx *g_ctx; /* the context open in the running section */
+static int g_hmm_fd = -1;	/* likewise for test_hmm */
 
 /* ------------------------------------------------------------------ helpers */
 
 static double gbs(uint64_t bytes, uint64_t ns)
 {
 	return ns ? (double)bytes / (double)ns : NAN;
-}
-
-__attribute__((format(printf, 1, 2))) static void note(const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("    ");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	fflush(stdout);
-}
-
-/* A failed check: the section goes on (to show the rest), the exit status is 1. */
-__attribute__((format(printf, 1, 2))) static void fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	g_failures++;
-	fflush(stdout);
-	fprintf(stderr, "ferry-bench-kernel: FAILED (%s): ", g_where);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	printf("  !! FAILED: ");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	fflush(stdout);
 }
 
 /* An API error: the running section is abandoned (the others still run). */
@@ -160,18 +124,6 @@ static void die(const char *what, int err)
 			die(#call, r_);                                                            \
 	} while (0)
 
-static void on_alarm(int sig)
-{
-	static const char msg[] = "ferry-bench-kernel: error: timed out (a driver hung?); "
-				  "raise or disable with --timeout SEC\n";
-	ssize_t r;
-
-	(void)sig;
-	r = write(STDERR_FILENO, msg, sizeof(msg) - 1);
-	(void)r;
-	_exit(1);
-}
-
 static void *map_or_die(uint64_t size)
 {
 	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -179,47 +131,6 @@ static void *map_or_die(uint64_t size)
 	if (p == MAP_FAILED)
 		die("mmap", -errno);
 	return p;
-}
-
-/* ------------------------------------------------------------------- table */
-
-static void table_header(void)
-{
-	printf("  %-48s %10s %-5s %8s  %-18s %-9s %s\n", "figure", "value", "unit", "ratio",
-	       "ratio to", "target", "");
-	printf("  %-48s %10s %-5s %8s  %-18s %-9s %s\n", "------", "-----", "----", "-----",
-	       "--------", "------", "");
-}
-
-static void row(const char *name, double value, int prec, const char *unit, double ratio,
-		const char *vs, const char *target, enum verdict v)
-{
-	char vbuf[32], rbuf[32];
-
-	if (isnan(value))
-		snprintf(vbuf, sizeof(vbuf), "-");
-	else
-		snprintf(vbuf, sizeof(vbuf), "%.*f", prec, value);
-	if (isnan(ratio))
-		snprintf(rbuf, sizeof(rbuf), "-");
-	else
-		snprintf(rbuf, sizeof(rbuf), "%.2f", ratio);
-	printf("  %-48s %10s %-5s %8s  %-18s %-9s %s\n", name, vbuf, unit, rbuf, vs ? vs : "-",
-	       target ? target : "-",
-	       v == V_PASS   ? "PASS"
-	       : v == V_MISS ? "MISS"
-			     : "");
-	if (v == V_PASS)
-		g_pass++;
-	else if (v == V_MISS)
-		g_miss++;
-	fflush(stdout);
-}
-
-/* PASS when @ratio <= @target; no verdict when a baseline is missing. */
-static enum verdict at_most(double ratio, double target)
-{
-	return isnan(ratio) ? V_NONE : ratio <= target ? V_PASS : V_MISS;
 }
 
 /* ------------------------------------------------------------------- data */
@@ -475,7 +386,7 @@ static void bench_hmm(struct figs *f)
 	section("1. test_hmm (%s): HMM_DMIRROR_MIGRATE_TO_DEV / _TO_SYS of %" PRIu64
 		" MiB in 2 MiB requests, anonymous memory the host filled first",
 		HMM_DEVICE, cfg.size / MIB);
-	g_where = "test_hmm";
+	bench_where = "test_hmm";
 	g_hmm_fd = open(HMM_DEVICE, O_RDWR | O_CLOEXEC);
 	if (g_hmm_fd < 0) {
 		int e = errno;
@@ -888,7 +799,7 @@ static void bench_ferry(struct figs *f, const char *num, uint32_t backend)
 		"fault-driven stream (FERRY_DEV_TOUCH, stride 4096, prefetcher on), "
 		"random 4 KiB faults (block 4 KiB, prefetcher off); %" PRIu64 " MiB",
 		num, env, cfg.size / MIB);
-	g_where = f->name;
+	bench_where = f->name;
 	if (backend == FERRY_BACKEND_KERNEL && !ferry_node_present(node, sizeof(node))) {
 		snprintf(f->why, sizeof(f->why),
 			 "no DRM render node of driver \"ferry\" (ferry.ko is not loaded)");
@@ -1074,43 +985,32 @@ static void usage(FILE *f)
 		"boots the QEMU guest that has them.\n");
 }
 
-#define parse_num(opt, s) bench_parse_num("ferry-bench-kernel", (opt), (s), usage)
-
 int main(int argc, char **argv)
 {
 	struct figs h = {.name = "test_hmm"}, k = {.name = "ferry.ko"}, u = {.name = "udriver"};
 	struct figs *all[3] = {&h, &k, &u};
 	uint64_t t0 = now_ns();
-	long size_mib = -1, pages = -1, reps = -1;
+	long size_mib = -1, pages = -1, reps = -1, timeout = 3000;
+	const struct bench_opt opts[] = {
+		{"--quick", .flag = &cfg.quick},
+		{"--no-skip", .flag = &cfg.no_skip},
+		{"--size", .num = &size_mib},
+		{"--pages", .num = &pages},
+		{"--reps", .num = &reps},
+		{"--timeout", .num = &timeout},
+		{NULL},
+	};
 	struct utsname un;
 	char node[PATH_MAX];
-	int have_hmm, have_ko;
+	int have_hmm, have_ko, st;
 
-	cfg.timeout = 3000;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-
-		if (!strcmp(a, "--quick"))
-			cfg.quick = 1;
-		else if (!strcmp(a, "--no-skip"))
-			cfg.no_skip = 1;
-		else if (!strcmp(a, "--size"))
-			size_mib = (long)parse_num(a, i + 1 < argc ? argv[++i] : NULL);
-		else if (!strcmp(a, "--pages"))
-			pages = (long)parse_num(a, i + 1 < argc ? argv[++i] : NULL);
-		else if (!strcmp(a, "--reps"))
-			reps = (long)parse_num(a, i + 1 < argc ? argv[++i] : NULL);
-		else if (!strcmp(a, "--timeout"))
-			cfg.timeout = (unsigned)parse_num(a, i + 1 < argc ? argv[++i] : NULL);
-		else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			usage(stdout);
-			return 0;
-		} else {
-			fprintf(stderr, "ferry-bench-kernel: error: unknown argument '%s'\n", a);
-			usage(stderr);
-			return 1;
-		}
-	}
+	bench_prog = "ferry-bench-kernel";
+	bench_where = ""; /* the running section, for messages */
+	bench_table = (struct bench_table){48, 5, 18, 9, 2, 1};
+	st = bench_parse_args(argc, argv, opts, usage);
+	if (st >= 0)
+		return st;
+	cfg.timeout = (unsigned)timeout;
 	cfg.size = (cfg.quick ? 8 : 32) * MIB;
 	cfg.pages = cfg.quick ? 50 : 200;
 	cfg.reps = cfg.quick ? 1 : 3;
@@ -1124,20 +1024,12 @@ int main(int argc, char **argv)
 		}
 		cfg.size = (uint64_t)size_mib * MIB;
 	}
-	if (pages >= 0) {
-		if (pages < 1) {
-			fprintf(stderr, "ferry-bench-kernel: error: --pages must be at least 1\n");
-			return 1;
-		}
+	if (!bench_at_least_one("--pages", pages) || !bench_at_least_one("--reps", reps))
+		return 1;
+	if (pages >= 0)
 		cfg.pages = (unsigned)pages;
-	}
-	if (reps >= 0) {
-		if (reps < 1) {
-			fprintf(stderr, "ferry-bench-kernel: error: --reps must be at least 1\n");
-			return 1;
-		}
+	if (reps >= 0)
 		cfg.reps = (unsigned)reps;
-	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
 	have_hmm = access(HMM_DEVICE, F_OK) == 0;
@@ -1149,10 +1041,7 @@ int main(int argc, char **argv)
 		       FERRY_DRM_DRIVER, HMM_DEVICE);
 		return 0;
 	}
-	if (cfg.timeout) {
-		signal(SIGALRM, on_alarm);
-		alarm(cfg.timeout);
-	}
+	bench_timeout(cfg.timeout, "a driver hung?", NULL);
 	memset(&un, 0, sizeof(un));
 	uname(&un);
 	printf("ferry-bench-kernel: %" PRIu64 " MiB per test%s, %u repetition%s, %u random pages; "
@@ -1172,7 +1061,7 @@ int main(int argc, char **argv)
 	bench_hmm(&h);
 	bench_ferry(&k, "2", FERRY_BACKEND_KERNEL);
 	bench_ferry(&u, "3", FERRY_BACKEND_USER);
-	g_where = "comparison";
+	bench_where = "comparison";
 	bench_compare(&h, &k, &u);
 
 	{
@@ -1185,11 +1074,7 @@ int main(int argc, char **argv)
 			       ? "; the machine's memory bandwidth drifted, ratios are approximate"
 			       : "");
 	}
-	printf("targets: %d PASS, %d MISS; total time %.1f s\n", g_pass, g_miss,
+	printf("targets: %d PASS, %d MISS; total time %.1f s\n", bench_pass, bench_miss,
 	       (now_ns() - t0) / 1e9);
-	if (g_failures) {
-		fprintf(stderr, "ferry-bench-kernel: %d check(s) FAILED (see above)\n", g_failures);
-		return 1;
-	}
-	return 0;
+	return bench_status();
 }

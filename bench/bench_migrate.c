@@ -22,8 +22,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,8 +69,6 @@ static const char *const test_names[] = {"prefetch", "stream", "latency", "overs
 static double g_memcpy_gbs; /* baseline */
 static double g_h2d_gbs;    /* best explicit prefetch host->device */
 static double g_stream_gbs; /* best fault-driven stream, prefetcher on */
-static int g_failures;
-static int g_pass, g_miss;
 static int g_version_shown;
 static int g_opens, g_open_enodev; /* ferry_open calls, and those that failed with -ENODEV */
 
@@ -100,85 +96,6 @@ static void die(const char *what, int err)
 		if (r_ < 0)                                                                        \
 			die(#call, r_);                                                            \
 	} while (0)
-
-/* A failed check: the run goes on (to show the rest), the exit status is 1. */
-__attribute__((format(printf, 1, 2))) static void fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	g_failures++;
-	fflush(stdout);
-	fprintf(stderr, "ferry-bench-migrate: FAILED: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	printf("  !! FAILED: ");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	fflush(stdout);
-}
-
-static void on_alarm(int sig)
-{
-	static const char msg[] = "ferry-bench-migrate: error: timed out (the runtime hung?); "
-				  "raise or disable with --timeout SEC\n";
-	ssize_t r;
-
-	(void)sig;
-	r = write(STDERR_FILENO, msg, sizeof(msg) - 1);
-	(void)r;
-	_exit(1);
-}
-
-/* ------------------------------------------------------------------- table */
-
-static void table_header(void)
-{
-	printf("  %-44s %10s %-6s %8s  %-14s %-10s %s\n", "figure", "value", "unit", "ratio",
-	       "ratio to", "target", "");
-	printf("  %-44s %10s %-6s %8s  %-14s %-10s %s\n", "------", "-----", "----", "-----",
-	       "--------", "------", "");
-}
-
-/*
- * One figure: value (printed with @prec decimals) and its ratio to @vs
- * (NAN: no ratio), the target as text ("-" for none) and the verdict.
- */
-static void row(const char *name, double value, int prec, const char *unit, double ratio,
-		const char *vs, const char *target, enum verdict v)
-{
-	char rbuf[32];
-
-	if (isnan(ratio))
-		snprintf(rbuf, sizeof(rbuf), "-");
-	else
-		snprintf(rbuf, sizeof(rbuf), "%.2f", ratio);
-	printf("  %-44s %10.*f %-6s %8s  %-14s %-10s %s\n", name, prec, value, unit, rbuf,
-	       vs ? vs : "-", target ? target : "-",
-	       v == V_PASS   ? "PASS"
-	       : v == V_MISS ? "MISS"
-			     : "");
-	if (v == V_PASS)
-		g_pass++;
-	else if (v == V_MISS)
-		g_miss++;
-	fflush(stdout);
-}
-
-__attribute__((format(printf, 1, 2))) static void note(const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("    ");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	fflush(stdout);
-}
 
 /* ----------------------------------------------------------------- runtime */
 
@@ -1062,49 +979,27 @@ static void usage(FILE *f)
 		"oversub, trace\n");
 }
 
-#define parse_num(opt, s) bench_parse_num("ferry-bench-migrate", (opt), (s), usage)
-
 int main(int argc, char **argv)
 {
 	uint64_t t0 = now_ns();
-	long size_mib = -1, pages = -1, reps = -1;
+	long size_mib = -1, pages = -1, reps = -1, timeout = 300;
+	const struct bench_opt opts[] = {
+		{"--quick", .flag = &cfg.quick},
+		{"--size", .num = &size_mib},
+		{"--pages", .num = &pages},
+		{"--reps", .num = &reps},
+		{"--timeout", .num = &timeout},
+		{"--test", .tests = &cfg.tests, .names = test_names, .nnames = 5},
+		{NULL},
+	};
+	int st;
 
-	cfg.timeout = 300;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-
-		if (!strcmp(a, "--quick"))
-			cfg.quick = 1;
-		else if (!strcmp(a, "--size"))
-			size_mib = (long)parse_num(a, i + 1 < argc ? argv[++i] : NULL);
-		else if (!strcmp(a, "--pages"))
-			pages = (long)parse_num(a, i + 1 < argc ? argv[++i] : NULL);
-		else if (!strcmp(a, "--reps"))
-			reps = (long)parse_num(a, i + 1 < argc ? argv[++i] : NULL);
-		else if (!strcmp(a, "--timeout"))
-			cfg.timeout = (unsigned)parse_num(a, i + 1 < argc ? argv[++i] : NULL);
-		else if (!strcmp(a, "--test")) {
-			const char *name = i + 1 < argc ? argv[++i] : "";
-			unsigned t;
-
-			for (t = 0; t < 5 && strcmp(name, test_names[t]); t++)
-				;
-			if (t == 5) {
-				fprintf(stderr, "ferry-bench-migrate: error: unknown test '%s'\n",
-					name);
-				usage(stderr);
-				return 1;
-			}
-			cfg.tests |= 1u << t;
-		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			usage(stdout);
-			return 0;
-		} else {
-			fprintf(stderr, "ferry-bench-migrate: error: unknown argument '%s'\n", a);
-			usage(stderr);
-			return 1;
-		}
-	}
+	bench_prog = "ferry-bench-migrate";
+	bench_table = (struct bench_table){44, 6, 14, 10, 2, 0};
+	st = bench_parse_args(argc, argv, opts, usage);
+	if (st >= 0)
+		return st;
+	cfg.timeout = (unsigned)timeout;
 	cfg.size = (cfg.quick ? 32 : 256) * MIB;
 	cfg.pages = cfg.quick ? 500 : 2000;
 	cfg.reps = cfg.quick ? 2 : 3;
@@ -1118,24 +1013,13 @@ int main(int argc, char **argv)
 		}
 		cfg.size = (uint64_t)size_mib * MIB;
 	}
-	if (pages >= 0) {
-		if (pages < 1) {
-			fprintf(stderr, "ferry-bench-migrate: error: --pages must be at least 1\n");
-			return 1;
-		}
+	if (!bench_at_least_one("--pages", pages) || !bench_at_least_one("--reps", reps))
+		return 1;
+	if (pages >= 0)
 		cfg.pages = (unsigned)pages;
-	}
-	if (reps >= 0) {
-		if (reps < 1) {
-			fprintf(stderr, "ferry-bench-migrate: error: --reps must be at least 1\n");
-			return 1;
-		}
+	if (reps >= 0)
 		cfg.reps = (unsigned)reps;
-	}
-	if (cfg.timeout) {
-		signal(SIGALRM, on_alarm);
-		alarm(cfg.timeout);
-	}
+	bench_timeout(cfg.timeout, "the runtime hung?", NULL);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
 	printf("ferry-bench-migrate: %" PRIu64
@@ -1173,17 +1057,12 @@ int main(int argc, char **argv)
 			       ? "; the machine's memory bandwidth drifted, ratios are approximate"
 			       : "");
 	}
-	printf("targets: %d PASS, %d MISS; total time %.1f s\n", g_pass, g_miss,
+	printf("targets: %d PASS, %d MISS; total time %.1f s\n", bench_pass, bench_miss,
 	       (now_ns() - t0) / 1e9);
 	if (g_open_enodev)
 		printf("note: %d of %d ferry_open calls failed with -ENODEV (the device process "
 		       "died "
 		       "while binding the window) and were retried\n",
 		       g_open_enodev, g_opens);
-	if (g_failures) {
-		fprintf(stderr, "ferry-bench-migrate: %d check(s) FAILED (see above)\n",
-			g_failures);
-		return 1;
-	}
-	return 0;
+	return bench_status();
 }

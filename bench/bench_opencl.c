@@ -37,8 +37,6 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <math.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,9 +69,6 @@ enum { TEST_RESIDENT = 1, TEST_LAUNCH = 2, TEST_VECADD = 4, TEST_ALL = 7 };
 
 static const char *const test_names[] = {"resident", "launch", "vecadd"};
 
-static int g_failures;
-static int g_pass, g_miss;
-
 /* ------------------------------------------------------------------ helpers */
 
 static double gbs(double bytes, uint64_t ns)
@@ -81,20 +76,7 @@ static double gbs(double bytes, uint64_t ns)
 	return ns ? bytes / (double)ns : 0.0;
 }
 
-__attribute__((format(printf, 1, 2), noreturn)) static void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fflush(stdout);
-	fprintf(stderr, "ferry-bench-opencl: error: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
-}
-
-#define BENCH_DIE die
+#define BENCH_DIE bench_fatal
 #define BENCH_NAME "ferry-bench-opencl"
 #include "bench_cl.h"
 
@@ -102,55 +84,9 @@ __attribute__((format(printf, 1, 2), noreturn)) static void die(const char *fmt,
 	do {                                                                                       \
 		cl_int e_ = (call);                                                                \
 		if (e_ != CL_SUCCESS)                                                              \
-			die("%s:%d: %s = %d (%s)", __FILE__, __LINE__, #call, e_,                  \
-			    cl_err_name(e_));                                                      \
+			bench_fatal("%s:%d: %s = %d (%s)", __FILE__, __LINE__, #call, e_,          \
+				    cl_err_name(e_));                                              \
 	} while (0)
-
-/* A failed check: the run goes on (to show the rest), the exit status is 1. */
-__attribute__((format(printf, 1, 2))) static void fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	g_failures++;
-	fflush(stdout);
-	fprintf(stderr, "ferry-bench-opencl: FAILED: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	printf("  !! FAILED: ");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	fflush(stdout);
-}
-
-static void on_alarm(int sig)
-{
-	static const char msg[] = "ferry-bench-opencl: error: timed out (the runtime hung?); "
-				  "raise or disable with --timeout SEC\n";
-	ssize_t r;
-
-	(void)sig;
-	r = write(STDERR_FILENO, msg, sizeof(msg) - 1);
-	(void)r;
-	for (int i = 0; i < 2; i++)
-		if (g_icd_file[i][0])
-			unlink(g_icd_file[i]);
-	if (g_icd_dir[0])
-		rmdir(g_icd_dir);
-	_exit(1);
-}
-
-static void *xmalloc(size_t size)
-{
-	void *p = malloc(size);
-
-	if (!p)
-		die("out of memory (%zu bytes)", size);
-	return p;
-}
 
 static double mean_us(const uint64_t *v, unsigned n)
 {
@@ -173,61 +109,13 @@ static uint64_t min_u64(const uint64_t *v, unsigned n)
 
 static uint64_t median_u64(const uint64_t *v, unsigned n)
 {
-	uint64_t *s = xmalloc(n * sizeof(*s)), m;
+	uint64_t *s = bench_xmalloc(n * sizeof(*s)), m;
 
 	memcpy(s, v, n * sizeof(*s));
 	qsort(s, n, sizeof(*s), cmp_u64);
 	m = s[(n - 1) / 2];
 	free(s);
 	return m;
-}
-
-/* ------------------------------------------------------------------- table */
-
-static void table_header(void)
-{
-	printf("  %-46s %10s %-6s %8s  %-16s %-8s %s\n", "figure", "value", "unit", "ratio",
-	       "ratio to", "target", "");
-	printf("  %-46s %10s %-6s %8s  %-16s %-8s %s\n", "------", "-----", "----", "-----",
-	       "--------", "------", "");
-}
-
-static void row(const char *name, double value, int prec, const char *unit, double ratio,
-		const char *vs, const char *target, enum verdict v)
-{
-	char rbuf[32];
-
-	if (isnan(ratio))
-		snprintf(rbuf, sizeof(rbuf), "-");
-	else
-		snprintf(rbuf, sizeof(rbuf), "%.3f", ratio);
-	printf("  %-46s %10.*f %-6s %8s  %-16s %-8s %s\n", name, prec, value, unit, rbuf,
-	       vs ? vs : "-", target ? target : "-",
-	       v == V_PASS   ? "PASS"
-	       : v == V_MISS ? "MISS"
-			     : "");
-	if (v == V_PASS)
-		g_pass++;
-	else if (v == V_MISS)
-		g_miss++;
-	fflush(stdout);
-}
-
-__attribute__((format(printf, 1, 2))) static void note(const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("    ");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	fflush(stdout);
-}
-
-static enum verdict at_most(double ratio, double target)
-{
-	return isnan(ratio) ? V_NONE : ratio <= target ? V_PASS : V_MISS;
 }
 
 /* ---------------------------------------------------------------- platforms */
@@ -274,7 +162,8 @@ static cl_kernel make_kernel(struct plat *pl, const char *name)
 	cl_kernel k = clCreateKernel(pl->prog, name, &err);
 
 	if (!k)
-		die("%s: clCreateKernel(%s) = %d (%s)", pl->label, name, err, cl_err_name(err));
+		bench_fatal("%s: clCreateKernel(%s) = %d (%s)", pl->label, name, err,
+			    cl_err_name(err));
 	return k;
 }
 
@@ -297,23 +186,24 @@ static void open_platform(struct plat *pl, cl_platform_id id)
 	printf("%-5s: platform \"%s\" (%s), device \"%s\", %u compute units\n", pl->label, name,
 	       ver, dname, cu);
 	if (!(svm & CL_DEVICE_SVM_COARSE_GRAIN_BUFFER))
-		die("%s: the device has no coarse-grained SVM", pl->label);
+		bench_fatal("%s: the device has no coarse-grained SVM", pl->label);
 	pl->ctx = clCreateContext(NULL, 1, &pl->device, NULL, NULL, &err);
 	if (!pl->ctx)
-		die("%s: clCreateContext = %d (%s)", pl->label, err, cl_err_name(err));
+		bench_fatal("%s: clCreateContext = %d (%s)", pl->label, err, cl_err_name(err));
 	pl->q = clCreateCommandQueueWithProperties(pl->ctx, pl->device, NULL, &err);
 	if (!pl->q)
-		die("%s: clCreateCommandQueueWithProperties = %d (%s)", pl->label, err,
-		    cl_err_name(err));
+		bench_fatal("%s: clCreateCommandQueueWithProperties = %d (%s)", pl->label, err,
+			    cl_err_name(err));
 	pl->qp = clCreateCommandQueueWithProperties(pl->ctx, pl->device, prof, &err);
 	if (!pl->qp)
-		die("%s: clCreateCommandQueueWithProperties (profiling) = %d (%s)", pl->label, err,
-		    cl_err_name(err));
+		bench_fatal("%s: clCreateCommandQueueWithProperties (profiling) = %d (%s)",
+			    pl->label, err, cl_err_name(err));
 
 	t0 = now_ns();
 	pl->prog = clCreateProgramWithSource(pl->ctx, 1, &kernel_source, NULL, &err);
 	if (!pl->prog)
-		die("%s: clCreateProgramWithSource = %d (%s)", pl->label, err, cl_err_name(err));
+		bench_fatal("%s: clCreateProgramWithSource = %d (%s)", pl->label, err,
+			    cl_err_name(err));
 	err = clBuildProgram(pl->prog, 1, &pl->device, "", NULL, NULL);
 	if (err != CL_SUCCESS) {
 		static char log[65536];
@@ -321,7 +211,8 @@ static void open_platform(struct plat *pl, cl_platform_id id)
 		log[0] = 0;
 		clGetProgramBuildInfo(pl->prog, pl->device, CL_PROGRAM_BUILD_LOG, sizeof(log) - 1,
 				      log, NULL);
-		die("%s: clBuildProgram = %d (%s):\n%s", pl->label, err, cl_err_name(err), log);
+		bench_fatal("%s: clBuildProgram = %d (%s):\n%s", pl->label, err, cl_err_name(err),
+			    log);
 	}
 	pl->build_s = (now_ns() - t0) / 1e9;
 	pl->saxpy8 = make_kernel(pl, "saxpy8");
@@ -349,8 +240,8 @@ static void open_platforms(void)
 	cl_int err = clGetPlatformIDs(16, ids, &n);
 
 	if (err != CL_SUCCESS || n == 0)
-		die("clGetPlatformIDs = %d (%s): no platform in %s", err, cl_err_name(err),
-		    g_icd_dir);
+		bench_fatal("clGetPlatformIDs = %d (%s): no platform in %s", err, cl_err_name(err),
+			    g_icd_dir);
 	if (n > 16)
 		n = 16;
 	for (cl_uint i = 0; i < n; i++) {
@@ -365,10 +256,10 @@ static void open_platforms(void)
 	/* The loader has read the vendors directory: it is no longer needed. */
 	icd_cleanup();
 	if (!fid)
-		die("no \"%s\" platform: is FERRY_BENCH_ICD the build tree's ferry.icd?",
-		    PLATFORM_FERRY);
+		bench_fatal("no \"%s\" platform: is FERRY_BENCH_ICD the build tree's ferry.icd?",
+			    PLATFORM_FERRY);
 	if (!pid)
-		die("no \"%s\" platform: is pocl-opencl-icd installed?", PLATFORM_POCL);
+		bench_fatal("no \"%s\" platform: is pocl-opencl-icd installed?", PLATFORM_POCL);
 
 	open_platform(&P, pid);
 	open_platform(&F, fid);
@@ -377,8 +268,8 @@ static void open_platforms(void)
 	F.counters = (clGetSVMCountersFERRY_fn)clGetExtensionFunctionAddressForPlatform(
 		fid, "clGetSVMCountersFERRY");
 	if (!F.residency || !F.counters)
-		die("Ferry: cl_ferry_managed_memory entry points missing "
-		    "(clGetExtensionFunctionAddressForPlatform)");
+		bench_fatal("Ferry: cl_ferry_managed_memory entry points missing "
+			    "(clGetExtensionFunctionAddressForPlatform)");
 	printf("build: the benchmark's program, %.2f s on PoCL, %.2f s on Ferry\n", P.build_s,
 	       F.build_s);
 }
@@ -392,7 +283,7 @@ static size_t device_pages(const void *p, size_t size, size_t *npages)
 	cl_svm_residency_ferry *r;
 
 	CK(F.residency(F.ctx, p, size, NULL, &n));
-	r = xmalloc(n ? n : 1);
+	r = bench_xmalloc(n ? n : 1);
 	CK(F.residency(F.ctx, p, size, r, &n));
 	for (size_t i = 0; i < n; i++)
 		dev += r[i] == CL_SVM_RESIDENCY_DEVICE_FERRY;
@@ -467,7 +358,7 @@ static void bench_resident(void)
 	const size_t bytes = cfg.resident_bytes, n = bytes / sizeof(float);
 	const unsigned reps = cfg.resident_reps;
 	const float a = 0.5f;
-	uint64_t *tf = xmalloc(reps * sizeof(*tf)), *tp = xmalloc(reps * sizeof(*tp));
+	uint64_t *tf = bench_xmalloc(reps * sizeof(*tf)), *tp = bench_xmalloc(reps * sizeof(*tp));
 	cl_svm_counters_ferry c0, c1, d;
 	float *fx, *fy, *px, *py;
 	const void *fptrs[2];
@@ -488,7 +379,7 @@ static void bench_resident(void)
 	px = clSVMAlloc(P.ctx, CL_MEM_READ_WRITE, bytes, 0);
 	py = clSVMAlloc(P.ctx, CL_MEM_READ_WRITE, bytes, 0);
 	if (!fx || !fy || !px || !py)
-		die("clSVMAlloc(%zu MiB) failed", bytes / MIB);
+		bench_fatal("clSVMAlloc(%zu MiB) failed", bytes / MIB);
 
 	/* Ferry: the host writes (pages on the host), then everything moves to the device. */
 	init_saxpy(fx, fy, n);
@@ -588,7 +479,7 @@ static void bench_resident(void)
 static void launch_profile(struct plat *pl, unsigned n, double *queued_us, double *run_us)
 {
 	const size_t one = 1;
-	uint64_t *qd = xmalloc(n * sizeof(*qd)), *rn = xmalloc(n * sizeof(*rn));
+	uint64_t *qd = bench_xmalloc(n * sizeof(*qd)), *rn = bench_xmalloc(n * sizeof(*rn));
 
 	for (unsigned i = 0; i < n; i++) {
 		cl_ulong tq = 0, ts = 0, te = 0;
@@ -615,7 +506,7 @@ static void bench_launch(void)
 {
 	const unsigned L = cfg.launches, block = L >= 10 ? 10 : L, batch = 100;
 	const size_t one = 1;
-	uint64_t *lf = xmalloc(L * sizeof(*lf)), *lp = xmalloc(L * sizeof(*lp));
+	uint64_t *lf = bench_xmalloc(L * sizeof(*lf)), *lp = bench_xmalloc(L * sizeof(*lp));
 	uint64_t bf = UINT64_MAX, bp = UINT64_MAX;
 	double mf, mp, df, dp;
 	char name[96];
@@ -868,7 +759,7 @@ static void va_run(struct va_data *v, int var, unsigned seed, struct va_rep *out
 		break;
 	}
 	default:
-		die("bad variant %d", var);
+		bench_fatal("bad variant %d", var);
 	}
 	out->e2e_ns = now_ns() - t0;
 	out->touch_ns = out->e2e_ns - (t1 - t0);
@@ -898,7 +789,7 @@ static void bench_vecadd(void)
 {
 	const unsigned reps = cfg.vecadd_reps;
 	struct va_data v;
-	struct va_rep *r = xmalloc((size_t)VA_N * (reps + 1) * sizeof(*r)), best[VA_N];
+	struct va_rep *r = bench_xmalloc((size_t)VA_N * (reps + 1) * sizeof(*r)), best[VA_N];
 	uint64_t e2e[VA_N], incl[VA_N];
 	unsigned seed = 1;
 	cl_int err;
@@ -918,13 +809,13 @@ static void bench_vecadd(void)
 	v.sb = clSVMAlloc(F.ctx, CL_MEM_READ_WRITE, v.bytes, 0);
 	v.sc = clSVMAlloc(F.ctx, CL_MEM_READ_WRITE, v.bytes, 0);
 	if (!v.sa || !v.sb || !v.sc)
-		die("Ferry: clSVMAlloc(%zu MiB) failed", v.bytes / MIB);
+		bench_fatal("Ferry: clSVMAlloc(%zu MiB) failed", v.bytes / MIB);
 #define MKBUF(pl, m, flags)                                                                        \
 	do {                                                                                       \
 		m = clCreateBuffer(pl.ctx, flags, v.bytes, NULL, &err);                            \
 		if (!m)                                                                            \
-			die("%s: clCreateBuffer(%zu MiB) = %d (%s)", pl.label, v.bytes / MIB, err, \
-			    cl_err_name(err));                                                     \
+			bench_fatal("%s: clCreateBuffer(%zu MiB) = %d (%s)", pl.label,             \
+				    v.bytes / MIB, err, cl_err_name(err));                         \
 	} while (0)
 	MKBUF(F, v.fa, CL_MEM_READ_ONLY);
 	MKBUF(F, v.fb, CL_MEM_READ_ONLY);
@@ -933,9 +824,9 @@ static void bench_vecadd(void)
 	MKBUF(P, v.pb, CL_MEM_READ_ONLY);
 	MKBUF(P, v.pc, CL_MEM_WRITE_ONLY);
 #undef MKBUF
-	v.ha = xmalloc(v.bytes);
-	v.hb = xmalloc(v.bytes);
-	v.hc = xmalloc(v.bytes);
+	v.ha = bench_xmalloc(v.bytes);
+	v.hb = bench_xmalloc(v.bytes);
+	v.hc = bench_xmalloc(v.bytes);
 	memset(v.ha, 0, v.bytes); /* pre-fault the host arrays */
 	memset(v.hb, 0, v.bytes);
 	memset(v.hc, 0, v.bytes);
@@ -1045,50 +936,28 @@ static void usage(FILE *f)
 		"next to bench/)\n");
 }
 
-#define parse_num(opt, s) bench_parse_num("ferry-bench-opencl", (opt), (s), usage)
-
 int main(int argc, char **argv)
 {
 	uint64_t t0 = now_ns();
-	long size_mib = -1, reps = -1, launches = -1;
+	long size_mib = -1, reps = -1, launches = -1, timeout = 300;
+	const struct bench_opt opts[] = {
+		{"--quick", .flag = &cfg.quick},
+		{"--size", .num = &size_mib},
+		{"--reps", .num = &reps},
+		{"--launches", .num = &launches},
+		{"--timeout", .num = &timeout},
+		{"--test", .tests = &cfg.tests, .names = test_names, .nnames = 3},
+		{NULL},
+	};
 	const char *ferry_icd;
+	int st;
 
-	cfg.timeout = 300;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-
-		if (!strcmp(a, "--quick"))
-			cfg.quick = 1;
-		else if (!strcmp(a, "--size"))
-			size_mib = (long)parse_num(a, i + 1 < argc ? argv[++i] : NULL);
-		else if (!strcmp(a, "--reps"))
-			reps = (long)parse_num(a, i + 1 < argc ? argv[++i] : NULL);
-		else if (!strcmp(a, "--launches"))
-			launches = (long)parse_num(a, i + 1 < argc ? argv[++i] : NULL);
-		else if (!strcmp(a, "--timeout"))
-			cfg.timeout = (unsigned)parse_num(a, i + 1 < argc ? argv[++i] : NULL);
-		else if (!strcmp(a, "--test")) {
-			const char *name = i + 1 < argc ? argv[++i] : "";
-			unsigned t;
-
-			for (t = 0; t < 3 && strcmp(name, test_names[t]); t++)
-				;
-			if (t == 3) {
-				fprintf(stderr, "ferry-bench-opencl: error: unknown test '%s'\n",
-					name);
-				usage(stderr);
-				return 1;
-			}
-			cfg.tests |= 1u << t;
-		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			usage(stdout);
-			return 0;
-		} else {
-			fprintf(stderr, "ferry-bench-opencl: error: unknown argument '%s'\n", a);
-			usage(stderr);
-			return 1;
-		}
-	}
+	bench_prog = "ferry-bench-opencl";
+	bench_table = (struct bench_table){46, 6, 16, 8, 3, 0};
+	st = bench_parse_args(argc, argv, opts, usage);
+	if (st >= 0)
+		return st;
+	cfg.timeout = (unsigned)timeout;
 	cfg.resident_bytes = cfg.vecadd_bytes = (cfg.quick ? 8 : 64) * MIB;
 	cfg.resident_reps = cfg.quick ? 3 : 20;
 	cfg.vecadd_reps = cfg.quick ? 3 : 7;
@@ -1101,28 +970,17 @@ int main(int argc, char **argv)
 		}
 		cfg.resident_bytes = cfg.vecadd_bytes = (size_t)size_mib * MIB;
 	}
+	if (!bench_at_least_one("--reps", reps) || !bench_at_least_one("--launches", launches))
+		return 1;
 	if (reps >= 0) {
-		if (reps < 1) {
-			fprintf(stderr, "ferry-bench-opencl: error: --reps must be at least 1\n");
-			return 1;
-		}
 		cfg.resident_reps = (unsigned)reps;
 		cfg.vecadd_reps = reps > 1 ? (unsigned)reps / 2 : 1;
 	}
-	if (launches >= 0) {
-		if (launches < 1) {
-			fprintf(stderr,
-				"ferry-bench-opencl: error: --launches must be at least 1\n");
-			return 1;
-		}
+	if (launches >= 0)
 		cfg.launches = (unsigned)launches;
-	}
 	if (!cfg.tests)
 		cfg.tests = TEST_ALL;
-	if (cfg.timeout) {
-		signal(SIGALRM, on_alarm);
-		alarm(cfg.timeout);
-	}
+	bench_timeout(cfg.timeout, "the runtime hung?", icd_cleanup);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
 	printf("ferry-bench-opencl: %zu MiB arrays%s, %ld CPUs online, load average %.2f before "
@@ -1142,11 +1000,7 @@ int main(int argc, char **argv)
 
 	close_platform(&F);
 	close_platform(&P);
-	printf("\ntargets: %d PASS, %d MISS; load average %.2f; total time %.1f s\n", g_pass,
-	       g_miss, load_average(), (now_ns() - t0) / 1e9);
-	if (g_failures) {
-		fprintf(stderr, "ferry-bench-opencl: %d check(s) FAILED (see above)\n", g_failures);
-		return 1;
-	}
-	return 0;
+	printf("\ntargets: %d PASS, %d MISS; load average %.2f; total time %.1f s\n", bench_pass,
+	       bench_miss, load_average(), (now_ns() - t0) / 1e9);
+	return bench_status();
 }

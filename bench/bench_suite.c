@@ -41,8 +41,6 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <math.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,65 +84,23 @@ struct result {
 
 static struct result *g_res;
 static size_t g_nres, g_capres;
-static int g_failures;
 static size_t g_device_mem; /* CL_DEVICE_GLOBAL_MEM_SIZE of Ferry's device */
 static size_t g_block;	    /* CL_DEVICE_SVM_MIGRATION_BLOCK_FERRY */
 static struct plat F = {.label = "Ferry", .is_ferry = 1}, P = {.label = "PoCL"};
 static cl_kernel g_kern[2][16][SUITE_MAX_KERNELS]; /* [ferry?][workload][kernel] */
 static char g_pocl_version[256], g_ferry_version[256], g_pocl_device[256], g_ferry_device[256];
 
-/* ------------------------------------------------------------------ errors */
-
-void suite_die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fflush(stdout);
-	fprintf(stderr, "ferry-bench-suite: error: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
-}
-
-#define BENCH_DIE suite_die
+#define BENCH_DIE bench_fatal
 #define BENCH_NAME "ferry-bench-suite"
 #include "bench_cl.h"
-
-void *suite_xmalloc(size_t size)
-{
-	void *p = malloc(size ? size : 1);
-
-	if (!p)
-		suite_die("out of memory (%zu bytes)", size);
-	return p;
-}
 
 #define CK(call)                                                                                   \
 	do {                                                                                       \
 		cl_int e_ = (call);                                                                \
 		if (e_ != CL_SUCCESS)                                                              \
-			suite_die("%s:%d: %s = %d (%s)", __FILE__, __LINE__, #call, e_,            \
-				  cl_err_name(e_));                                                \
+			bench_fatal("%s:%d: %s = %d (%s)", __FILE__, __LINE__, #call, e_,          \
+				    cl_err_name(e_));                                              \
 	} while (0)
-
-static void on_alarm(int sig)
-{
-	static const char msg[] = "ferry-bench-suite: error: timed out (the runtime hung?); "
-				  "raise or disable with --timeout SEC\n";
-	ssize_t r;
-
-	(void)sig;
-	r = write(STDERR_FILENO, msg, sizeof(msg) - 1);
-	(void)r;
-	for (int i = 0; i < 2; i++)
-		if (g_icd_file[i][0])
-			unlink(g_icd_file[i]);
-	if (g_icd_dir[0])
-		rmdir(g_icd_dir);
-	_exit(1);
-}
 
 /* --------------------------------------------------------------- platforms */
 
@@ -159,8 +115,8 @@ static void build_programs(struct plat *pl)
 			continue;
 		pl->prog[w] = clCreateProgramWithSource(pl->ctx, 1, &src, NULL, &err);
 		if (!pl->prog[w])
-			suite_die("%s: clCreateProgramWithSource(%s) = %d (%s)", pl->label,
-				  wl->name, err, cl_err_name(err));
+			bench_fatal("%s: clCreateProgramWithSource(%s) = %d (%s)", pl->label,
+				    wl->name, err, cl_err_name(err));
 		err = clBuildProgram(pl->prog[w], 1, &pl->device, "-cl-std=CL1.2", NULL, NULL);
 		if (err != CL_SUCCESS) {
 			static char log[65536];
@@ -168,15 +124,15 @@ static void build_programs(struct plat *pl)
 			log[0] = 0;
 			clGetProgramBuildInfo(pl->prog[w], pl->device, CL_PROGRAM_BUILD_LOG,
 					      sizeof(log) - 1, log, NULL);
-			suite_die("%s: clBuildProgram(%s) = %d (%s):\n%s", pl->label, wl->name, err,
-				  cl_err_name(err), log);
+			bench_fatal("%s: clBuildProgram(%s) = %d (%s):\n%s", pl->label, wl->name,
+				    err, cl_err_name(err), log);
 		}
 		for (int k = 0; k < SUITE_MAX_KERNELS && wl->kernels[k]; k++) {
 			cl_kernel kk = clCreateKernel(pl->prog[w], wl->kernels[k], &err);
 
 			if (!kk)
-				suite_die("%s: clCreateKernel(%s) = %d (%s)", pl->label,
-					  wl->kernels[k], err, cl_err_name(err));
+				bench_fatal("%s: clCreateKernel(%s) = %d (%s)", pl->label,
+					    wl->kernels[k], err, cl_err_name(err));
 			g_kern[pl->is_ferry][w][k] = kk;
 		}
 	}
@@ -193,14 +149,14 @@ static void open_platform(struct plat *pl, cl_platform_id id, char *version, cha
 	CK(clGetDeviceInfo(pl->device, CL_DEVICE_NAME, 256, dname, NULL));
 	CK(clGetDeviceInfo(pl->device, CL_DEVICE_SVM_CAPABILITIES, sizeof(svm), &svm, NULL));
 	if (!(svm & CL_DEVICE_SVM_COARSE_GRAIN_BUFFER))
-		suite_die("%s: the device has no coarse-grained SVM", pl->label);
+		bench_fatal("%s: the device has no coarse-grained SVM", pl->label);
 	pl->ctx = clCreateContext(NULL, 1, &pl->device, NULL, NULL, &err);
 	if (!pl->ctx)
-		suite_die("%s: clCreateContext = %d (%s)", pl->label, err, cl_err_name(err));
+		bench_fatal("%s: clCreateContext = %d (%s)", pl->label, err, cl_err_name(err));
 	pl->q = clCreateCommandQueueWithProperties(pl->ctx, pl->device, NULL, &err);
 	if (!pl->q)
-		suite_die("%s: clCreateCommandQueueWithProperties = %d (%s)", pl->label, err,
-			  cl_err_name(err));
+		bench_fatal("%s: clCreateCommandQueueWithProperties = %d (%s)", pl->label, err,
+			    cl_err_name(err));
 }
 
 static void open_platforms(void)
@@ -213,8 +169,8 @@ static void open_platforms(void)
 	uint64_t t0;
 
 	if (err != CL_SUCCESS || n == 0)
-		suite_die("clGetPlatformIDs = %d (%s): no platform in %s", err, cl_err_name(err),
-			  g_icd_dir);
+		bench_fatal("clGetPlatformIDs = %d (%s): no platform in %s", err, cl_err_name(err),
+			    g_icd_dir);
 	if (n > 16)
 		n = 16;
 	for (cl_uint i = 0; i < n; i++) {
@@ -228,10 +184,10 @@ static void open_platforms(void)
 	}
 	icd_cleanup(); /* the loader has read the directory */
 	if (!fid)
-		suite_die("no \"%s\" platform: is FERRY_BENCH_ICD the build tree's ferry.icd?",
-			  PLATFORM_FERRY);
+		bench_fatal("no \"%s\" platform: is FERRY_BENCH_ICD the build tree's ferry.icd?",
+			    PLATFORM_FERRY);
 	if (!pid)
-		suite_die("no \"%s\" platform: is pocl-opencl-icd installed?", PLATFORM_POCL);
+		bench_fatal("no \"%s\" platform: is pocl-opencl-icd installed?", PLATFORM_POCL);
 	open_platform(&P, pid, g_pocl_version, g_pocl_device);
 	open_platform(&F, fid, g_ferry_version, g_ferry_device);
 	F.advise = (clEnqueueSVMAdviseMemFERRY_fn)clGetExtensionFunctionAddressForPlatform(
@@ -239,8 +195,8 @@ static void open_platforms(void)
 	F.counters = (clGetSVMCountersFERRY_fn)clGetExtensionFunctionAddressForPlatform(
 		fid, "clGetSVMCountersFERRY");
 	if (!F.advise || !F.counters)
-		suite_die("Ferry: cl_ferry_managed_memory entry points missing "
-			  "(clGetExtensionFunctionAddressForPlatform)");
+		bench_fatal("Ferry: cl_ferry_managed_memory entry points missing "
+			    "(clGetExtensionFunctionAddressForPlatform)");
 	CK(clGetDeviceInfo(F.device, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof(gmem), &gmem, NULL));
 	CK(clGetDeviceInfo(F.device, CL_DEVICE_SVM_MIGRATION_BLOCK_FERRY, sizeof(block), &block,
 			   NULL));
@@ -410,17 +366,17 @@ static int run_once(struct wl_inst *wi, int w, enum variant var, int over, uint6
 		if (explicit_like(var) && !s->svm_explicit) {
 			r.mem[b] = clCreateBuffer(pl->ctx, CL_MEM_READ_WRITE, s->bytes, NULL, &err);
 			if (!r.mem[b])
-				suite_die("%s: clCreateBuffer(%s, %zu bytes) = %d (%s)", pl->label,
-					  s->name, s->bytes, err, cl_err_name(err));
+				bench_fatal("%s: clCreateBuffer(%s, %zu bytes) = %d (%s)",
+					    pl->label, s->name, s->bytes, err, cl_err_name(err));
 			continue;
 		}
 		r.svm[b] = clSVMAlloc(pl->ctx, CL_MEM_READ_WRITE, s->bytes, 0);
 		if (!r.svm[b])
-			suite_die("%s: clSVMAlloc(%s, %zu bytes) failed", pl->label, s->name,
-				  s->bytes);
+			bench_fatal("%s: clSVMAlloc(%s, %zu bytes) failed", pl->label, s->name,
+				    s->bytes);
 		if (explicit_like(var) && has_init(s->role)) {
 			/* built by the host with the device-side addresses, then copied */
-			staging[b] = suite_xmalloc(s->bytes);
+			staging[b] = bench_xmalloc(s->bytes);
 			wi->w->relocate(wi, b, staging[b], (uintptr_t)r.svm[b]);
 		}
 	}
@@ -503,7 +459,7 @@ static int run_once(struct wl_inst *wi, int w, enum variant var, int over, uint6
 
 	bad = wi->w->check(wi, msg, sizeof(msg));
 	if (bad) {
-		g_failures++;
+		bench_failures++;
 		fflush(stdout);
 		fprintf(stderr, "ferry-bench-suite: FAILED: %s %s on %s (%zu MiB): %s\n",
 			wi->w->name, var_names[var], pl->label, wi->bytes / MIB, msg);
@@ -532,7 +488,7 @@ static int run_once(struct wl_inst *wi, int w, enum variant var, int over, uint6
 
 /* ------------------------------------------------------------------ output */
 
-static void table_header(void)
+static void print_header(void)
 {
 	printf("\n%-8s %5s %6s  %-8s %10s %9s %-7s %7s %9s %9s %8s %8s %6s  %s\n", "workload",
 	       "size", "MiB", "variant", "time ms", "rate", "unit", "xPoCL", "H2D MiB", "D2H MiB",
@@ -626,7 +582,7 @@ static void write_json(const char *path, double total_s)
 	time_t now = time(NULL);
 
 	if (!f)
-		suite_die("cannot write %s: %s", path, strerror(errno));
+		bench_fatal("cannot write %s: %s", path, strerror(errno));
 	uname(&u);
 	gethostname(host, sizeof(host) - 1);
 	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
@@ -654,7 +610,7 @@ static void write_json(const char *path, double total_s)
 		cfg.capacity, g_device_mem);
 	fprintf(f, "  \"migration_block_bytes\": %zu,\n  \"total_seconds\": %.3f,\n", g_block,
 		total_s);
-	fprintf(f, "  \"failures\": %d,\n  \"results\": [\n", g_failures);
+	fprintf(f, "  \"failures\": %d,\n  \"results\": [\n", bench_failures);
 	for (size_t i = 0; i < g_nres; i++) {
 		const struct result *x = &g_res[i];
 		const struct workload *w = suite_workloads[x->wl];
@@ -691,7 +647,7 @@ static void write_json(const char *path, double total_s)
 	}
 	fprintf(f, "  ]\n}\n");
 	if (fclose(f))
-		suite_die("cannot write %s: %s", path, strerror(errno));
+		bench_fatal("cannot write %s: %s", path, strerror(errno));
 	printf("\nJSON: %s\n", path);
 }
 
@@ -701,7 +657,7 @@ static struct result *new_result(void)
 		g_capres = g_capres ? 2 * g_capres : 64;
 		g_res = realloc(g_res, g_capres * sizeof(*g_res));
 		if (!g_res)
-			suite_die("out of memory");
+			bench_fatal("out of memory");
 	}
 	memset(&g_res[g_nres], 0, sizeof(g_res[0]));
 	return &g_res[g_nres++];
@@ -783,6 +739,7 @@ int main(int argc, char **argv)
 	unsigned total, done = 0;
 	char capstr[32];
 
+	bench_prog = "ferry-bench-suite";
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *next = i + 1 < argc ? argv[i + 1] : NULL;
@@ -854,16 +811,13 @@ int main(int argc, char **argv)
 		cfg.wl_mask = (1u << suite_nworkloads) - 1;
 	if (!cfg.var_mask)
 		cfg.var_mask = (1u << VAR_N) - 1;
-	if (cfg.timeout) {
-		signal(SIGALRM, on_alarm);
-		alarm(cfg.timeout);
-	}
+	bench_timeout(cfg.timeout, "the runtime hung?", icd_cleanup);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
 	/* The device capacity, before the platform is first used. */
 	snprintf(capstr, sizeof(capstr), "%zu", cfg.capacity);
 	if (setenv("FERRY_DEVICE_MEMORY", capstr, 1))
-		suite_die("setenv: %s", strerror(errno));
+		bench_fatal("setenv: %s", strerror(errno));
 	printf("ferry-bench-suite%s: %ld CPUs online, load average %.2f; device memory %zu MiB; "
 	       "sizes",
 	       cfg.quick ? " --quick" : "", sysconf(_SC_NPROCESSORS_ONLN), load_average(),
@@ -901,7 +855,7 @@ int main(int argc, char **argv)
 	printf("warm-up done (every kernel compiled and run once on both platforms), %.1f s\n",
 	       (now_ns() - t_start) / 1e9);
 
-	table_header();
+	print_header();
 	for (int w = 0; w < suite_nworkloads; w++) {
 		const struct workload *wl = suite_workloads[w];
 
@@ -956,15 +910,11 @@ int main(int argc, char **argv)
 	}
 	print_summary();
 	printf("\n%zu runs, %d failed checks; load average %.2f; total time %.1f s\n", g_nres,
-	       g_failures, load_average(), (now_ns() - t_start) / 1e9);
+	       bench_failures, load_average(), (now_ns() - t_start) / 1e9);
 	if (cfg.json)
 		write_json(cfg.json, (now_ns() - t_start) / 1e9);
 	close_platform(&F);
 	close_platform(&P);
 	free(g_res);
-	if (g_failures) {
-		fprintf(stderr, "ferry-bench-suite: %d check(s) FAILED (see above)\n", g_failures);
-		return 1;
-	}
-	return 0;
+	return bench_status();
 }

@@ -119,9 +119,6 @@ void suite_finish(struct run *r);
 void suite_write_small(struct run *r, int b, const void *src, size_t bytes);
 void suite_read_small(struct run *r, int b, void *dst, size_t bytes);
 
-__attribute__((noreturn, format(printf, 1, 2))) void suite_die(const char *fmt, ...);
-void *suite_xmalloc(size_t size);
-
 static inline size_t round_up(size_t x, size_t m)
 {
 	return (x + m - 1) / m * m;
