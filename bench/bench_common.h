@@ -34,6 +34,12 @@ static inline double load_average(void)
 	return getloadavg(l, 1) == 1 ? l[0] : NAN;
 }
 
+/* Bytes per nanosecond, that is GB/s (10^9 bytes per second); 0 for no time. */
+static inline double gbs(double bytes, uint64_t ns)
+{
+	return ns ? bytes / (double)ns : 0.0;
+}
+
 static inline double safe_ratio(double a, double b)
 {
 	return b > 0.0 ? a / b : NAN;

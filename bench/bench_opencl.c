@@ -71,11 +71,6 @@ static const char *const test_names[] = {"resident", "launch", "vecadd"};
 
 /* ------------------------------------------------------------------ helpers */
 
-static double gbs(double bytes, uint64_t ns)
-{
-	return ns ? bytes / (double)ns : 0.0;
-}
-
 #define BENCH_DIE bench_fatal
 #define BENCH_NAME "ferry-bench-opencl"
 #include "bench_cl.h"
