@@ -21,6 +21,27 @@ void bench_die(const char *what, int err)
 	exit(1);
 }
 
+int size_options(long size_mib, unsigned step, unsigned min, long pages, long reps, uint64_t *size,
+		 unsigned *npages, unsigned *nreps)
+{
+	if (size_mib >= 0) {
+		if (size_mib < min || size_mib % step || size_mib > (1L << 20)) {
+			fprintf(stderr,
+				"%s: error: --size must be a multiple of %u, at least %u (MiB)\n",
+				bench_prog, step, min);
+			return 0;
+		}
+		*size = (uint64_t)size_mib * MIB;
+	}
+	if (!bench_at_least_one("--pages", pages) || !bench_at_least_one("--reps", reps))
+		return 0;
+	if (pages >= 0)
+		*npages = (unsigned)pages;
+	if (reps >= 0)
+		*nreps = (unsigned)reps;
+	return 1;
+}
+
 const char *feature_names(uint64_t features, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s%s%s%s", features & FERRY_FEATURE_PREFETCHER ? " prefetcher" : "",

@@ -35,6 +35,14 @@ extern void (*bench_die_hook)(const char *what, int err);
 			bench_die(#call, r_);                                                      \
 	} while (0)
 
+/*
+ * The options both benchmarks take, given (>= 0) or not (-1): --size in MiB,
+ * a multiple of @step and at least @min, into @size; --pages and --reps, at
+ * least 1, into @pages and @reps. 0 after a message when one is out of range.
+ */
+int size_options(long size_mib, unsigned step, unsigned min, long pages, long reps, uint64_t *size,
+		 unsigned *npages, unsigned *nreps);
+
 /* " prefetcher eviction ...": the FERRY_FEATURE_* bits of @features, in @buf. */
 const char *feature_names(uint64_t features, char *buf, size_t len);
 

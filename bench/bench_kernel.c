@@ -734,21 +734,8 @@ int main(int argc, char **argv)
 	cfg.pages = cfg.quick ? 50 : 200;
 	cfg.reps = cfg.quick ? 1 : 3;
 	cfg.memcpy_runs = 5;
-	if (size_mib >= 0) {
-		if (size_mib < 2 || size_mib % 2 || size_mib > (1L << 20)) {
-			fprintf(stderr,
-				"ferry-bench-kernel: error: --size must be a multiple of 2, "
-				"at least 2 (MiB)\n");
-			return 1;
-		}
-		cfg.size = (uint64_t)size_mib * MIB;
-	}
-	if (!bench_at_least_one("--pages", pages) || !bench_at_least_one("--reps", reps))
+	if (!size_options(size_mib, 2, 2, pages, reps, &cfg.size, &cfg.pages, &cfg.reps))
 		return 1;
-	if (pages >= 0)
-		cfg.pages = (unsigned)pages;
-	if (reps >= 0)
-		cfg.reps = (unsigned)reps;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
 	have_hmm = access(HMM_DEVICE, F_OK) == 0;

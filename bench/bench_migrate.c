@@ -698,21 +698,8 @@ int main(int argc, char **argv)
 	cfg.pages = cfg.quick ? 500 : 2000;
 	cfg.reps = cfg.quick ? 2 : 3;
 	cfg.memcpy_runs = cfg.quick ? 5 : 8;
-	if (size_mib >= 0) {
-		if (size_mib < 8 || size_mib % 4 || size_mib > (1L << 20)) {
-			fprintf(stderr,
-				"ferry-bench-migrate: error: --size must be a multiple of 4, "
-				"at least 8 (MiB)\n");
-			return 1;
-		}
-		cfg.size = (uint64_t)size_mib * MIB;
-	}
-	if (!bench_at_least_one("--pages", pages) || !bench_at_least_one("--reps", reps))
+	if (!size_options(size_mib, 4, 8, pages, reps, &cfg.size, &cfg.pages, &cfg.reps))
 		return 1;
-	if (pages >= 0)
-		cfg.pages = (unsigned)pages;
-	if (reps >= 0)
-		cfg.reps = (unsigned)reps;
 	bench_timeout(cfg.timeout, "the runtime hung?", NULL);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
