@@ -33,19 +33,15 @@
  */
 #define CL_TARGET_OPENCL_VERSION 300
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "bench_common.h"
+#include "bench_cl.h"
 
 #define MIB ((size_t)1 << 20)
 #define PAGE ((size_t)4096)
@@ -70,18 +66,6 @@ enum { TEST_RESIDENT = 1, TEST_LAUNCH = 2, TEST_VECADD = 4, TEST_ALL = 7 };
 static const char *const test_names[] = {"resident", "launch", "vecadd"};
 
 /* ------------------------------------------------------------------ helpers */
-
-#define BENCH_DIE bench_fatal
-#define BENCH_NAME "ferry-bench-opencl"
-#include "bench_cl.h"
-
-#define CK(call)                                                                                   \
-	do {                                                                                       \
-		cl_int e_ = (call);                                                                \
-		if (e_ != CL_SUCCESS)                                                              \
-			bench_fatal("%s:%d: %s = %d (%s)", __FILE__, __LINE__, #call, e_,          \
-				    cl_err_name(e_));                                              \
-	} while (0)
 
 static double mean_us(const uint64_t *v, unsigned n)
 {
@@ -151,17 +135,6 @@ struct plat {
 
 static struct plat F = {.label = "Ferry"}, P = {.label = "PoCL"};
 
-static cl_kernel make_kernel(struct plat *pl, const char *name)
-{
-	cl_int err;
-	cl_kernel k = clCreateKernel(pl->prog, name, &err);
-
-	if (!k)
-		bench_fatal("%s: clCreateKernel(%s) = %d (%s)", pl->label, name, err,
-			    cl_err_name(err));
-	return k;
-}
-
 static void open_platform(struct plat *pl, cl_platform_id id)
 {
 	cl_queue_properties prof[] = {CL_QUEUE_PROPERTIES, CL_QUEUE_PROFILING_ENABLE, 0};
@@ -180,40 +153,19 @@ static void open_platform(struct plat *pl, cl_platform_id id)
 	CK(clGetDeviceInfo(pl->device, CL_DEVICE_SVM_CAPABILITIES, sizeof(svm), &svm, NULL));
 	printf("%-5s: platform \"%s\" (%s), device \"%s\", %u compute units\n", pl->label, name,
 	       ver, dname, cu);
-	if (!(svm & CL_DEVICE_SVM_COARSE_GRAIN_BUFFER))
-		bench_fatal("%s: the device has no coarse-grained SVM", pl->label);
-	pl->ctx = clCreateContext(NULL, 1, &pl->device, NULL, NULL, &err);
-	if (!pl->ctx)
-		bench_fatal("%s: clCreateContext = %d (%s)", pl->label, err, cl_err_name(err));
-	pl->q = clCreateCommandQueueWithProperties(pl->ctx, pl->device, NULL, &err);
-	if (!pl->q)
-		bench_fatal("%s: clCreateCommandQueueWithProperties = %d (%s)", pl->label, err,
-			    cl_err_name(err));
+	open_context(pl->label, pl->device, svm, &pl->ctx, &pl->q);
 	pl->qp = clCreateCommandQueueWithProperties(pl->ctx, pl->device, prof, &err);
 	if (!pl->qp)
 		bench_fatal("%s: clCreateCommandQueueWithProperties (profiling) = %d (%s)",
 			    pl->label, err, cl_err_name(err));
 
 	t0 = now_ns();
-	pl->prog = clCreateProgramWithSource(pl->ctx, 1, &kernel_source, NULL, &err);
-	if (!pl->prog)
-		bench_fatal("%s: clCreateProgramWithSource = %d (%s)", pl->label, err,
-			    cl_err_name(err));
-	err = clBuildProgram(pl->prog, 1, &pl->device, "", NULL, NULL);
-	if (err != CL_SUCCESS) {
-		static char log[65536];
-
-		log[0] = 0;
-		clGetProgramBuildInfo(pl->prog, pl->device, CL_PROGRAM_BUILD_LOG, sizeof(log) - 1,
-				      log, NULL);
-		bench_fatal("%s: clBuildProgram = %d (%s):\n%s", pl->label, err, cl_err_name(err),
-			    log);
-	}
+	pl->prog = build_program(pl->label, NULL, pl->ctx, pl->device, kernel_source, "");
 	pl->build_s = (now_ns() - t0) / 1e9;
-	pl->saxpy8 = make_kernel(pl, "saxpy8");
-	pl->empty = make_kernel(pl, "empty");
-	pl->vadd_svm = make_kernel(pl, "vadd");
-	pl->vadd_buf = make_kernel(pl, "vadd");
+	pl->saxpy8 = make_kernel(pl->label, pl->prog, "saxpy8");
+	pl->empty = make_kernel(pl->label, pl->prog, "empty");
+	pl->vadd_svm = make_kernel(pl->label, pl->prog, "vadd");
+	pl->vadd_buf = make_kernel(pl->label, pl->prog, "vadd");
 }
 
 static void close_platform(struct plat *pl)
@@ -230,32 +182,9 @@ static void close_platform(struct plat *pl)
 
 static void open_platforms(void)
 {
-	cl_platform_id ids[16], fid = NULL, pid = NULL;
-	cl_uint n = 0;
-	cl_int err = clGetPlatformIDs(16, ids, &n);
+	cl_platform_id fid, pid;
 
-	if (err != CL_SUCCESS || n == 0)
-		bench_fatal("clGetPlatformIDs = %d (%s): no platform in %s", err, cl_err_name(err),
-			    g_icd_dir);
-	if (n > 16)
-		n = 16;
-	for (cl_uint i = 0; i < n; i++) {
-		char name[256] = "";
-
-		CK(clGetPlatformInfo(ids[i], CL_PLATFORM_NAME, sizeof(name), name, NULL));
-		if (!strcmp(name, PLATFORM_FERRY))
-			fid = ids[i];
-		else if (!strcmp(name, PLATFORM_POCL))
-			pid = ids[i];
-	}
-	/* The loader has read the vendors directory: it is no longer needed. */
-	icd_cleanup();
-	if (!fid)
-		bench_fatal("no \"%s\" platform: is FERRY_BENCH_ICD the build tree's ferry.icd?",
-			    PLATFORM_FERRY);
-	if (!pid)
-		bench_fatal("no \"%s\" platform: is pocl-opencl-icd installed?", PLATFORM_POCL);
-
+	find_platforms(&fid, &pid);
 	open_platform(&P, pid);
 	open_platform(&F, fid);
 	F.residency = (clGetSVMResidencyFERRY_fn)clGetExtensionFunctionAddressForPlatform(
@@ -983,7 +912,7 @@ int main(int argc, char **argv)
 	       cfg.resident_bytes / MIB, cfg.quick ? " (--quick)" : "",
 	       sysconf(_SC_NPROCESSORS_ONLN), load_average());
 	ferry_icd = setup_vendors(); /* before any OpenCL call */
-	printf("vendors: %s (copies of %s and %s)\n", g_icd_dir, ferry_icd, POCL_ICD);
+	printf("vendors: %s (copies of %s and %s)\n", bench_icd_dir, ferry_icd, POCL_ICD);
 	open_platforms();
 
 	if (cfg.tests & TEST_RESIDENT)

@@ -37,19 +37,16 @@
  * or OpenCL error makes the exit status 1. Timings are never judged.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "bench_common.h"
+#include "bench_cl.h"
 #include "suite.h"
 
 #define MAX_SIZES 8
@@ -90,104 +87,43 @@ static struct plat F = {.label = "Ferry", .is_ferry = 1}, P = {.label = "PoCL"};
 static cl_kernel g_kern[2][16][SUITE_MAX_KERNELS]; /* [ferry?][workload][kernel] */
 static char g_pocl_version[256], g_ferry_version[256], g_pocl_device[256], g_ferry_device[256];
 
-#define BENCH_DIE bench_fatal
-#define BENCH_NAME "ferry-bench-suite"
-#include "bench_cl.h"
-
-#define CK(call)                                                                                   \
-	do {                                                                                       \
-		cl_int e_ = (call);                                                                \
-		if (e_ != CL_SUCCESS)                                                              \
-			bench_fatal("%s:%d: %s = %d (%s)", __FILE__, __LINE__, #call, e_,          \
-				    cl_err_name(e_));                                              \
-	} while (0)
-
 /* --------------------------------------------------------------- platforms */
 
 static void build_programs(struct plat *pl)
 {
 	for (int w = 0; w < suite_nworkloads; w++) {
 		const struct workload *wl = suite_workloads[w];
-		const char *src = wl->source;
-		cl_int err;
 
 		if (!(cfg.wl_mask & (1u << w)))
 			continue;
-		pl->prog[w] = clCreateProgramWithSource(pl->ctx, 1, &src, NULL, &err);
-		if (!pl->prog[w])
-			bench_fatal("%s: clCreateProgramWithSource(%s) = %d (%s)", pl->label,
-				    wl->name, err, cl_err_name(err));
-		err = clBuildProgram(pl->prog[w], 1, &pl->device, "-cl-std=CL1.2", NULL, NULL);
-		if (err != CL_SUCCESS) {
-			static char log[65536];
-
-			log[0] = 0;
-			clGetProgramBuildInfo(pl->prog[w], pl->device, CL_PROGRAM_BUILD_LOG,
-					      sizeof(log) - 1, log, NULL);
-			bench_fatal("%s: clBuildProgram(%s) = %d (%s):\n%s", pl->label, wl->name,
-				    err, cl_err_name(err), log);
-		}
-		for (int k = 0; k < SUITE_MAX_KERNELS && wl->kernels[k]; k++) {
-			cl_kernel kk = clCreateKernel(pl->prog[w], wl->kernels[k], &err);
-
-			if (!kk)
-				bench_fatal("%s: clCreateKernel(%s) = %d (%s)", pl->label,
-					    wl->kernels[k], err, cl_err_name(err));
-			g_kern[pl->is_ferry][w][k] = kk;
-		}
+		pl->prog[w] = build_program(pl->label, wl->name, pl->ctx, pl->device, wl->source,
+					    "-cl-std=CL1.2");
+		for (int k = 0; k < SUITE_MAX_KERNELS && wl->kernels[k]; k++)
+			g_kern[pl->is_ferry][w][k] =
+				make_kernel(pl->label, pl->prog[w], wl->kernels[k]);
 	}
 }
 
 static void open_platform(struct plat *pl, cl_platform_id id, char *version, char *dname)
 {
 	cl_device_svm_capabilities svm = 0;
-	cl_int err;
 
 	pl->platform = id;
 	CK(clGetDeviceIDs(id, CL_DEVICE_TYPE_ALL, 1, &pl->device, NULL));
 	CK(clGetPlatformInfo(id, CL_PLATFORM_VERSION, 256, version, NULL));
 	CK(clGetDeviceInfo(pl->device, CL_DEVICE_NAME, 256, dname, NULL));
 	CK(clGetDeviceInfo(pl->device, CL_DEVICE_SVM_CAPABILITIES, sizeof(svm), &svm, NULL));
-	if (!(svm & CL_DEVICE_SVM_COARSE_GRAIN_BUFFER))
-		bench_fatal("%s: the device has no coarse-grained SVM", pl->label);
-	pl->ctx = clCreateContext(NULL, 1, &pl->device, NULL, NULL, &err);
-	if (!pl->ctx)
-		bench_fatal("%s: clCreateContext = %d (%s)", pl->label, err, cl_err_name(err));
-	pl->q = clCreateCommandQueueWithProperties(pl->ctx, pl->device, NULL, &err);
-	if (!pl->q)
-		bench_fatal("%s: clCreateCommandQueueWithProperties = %d (%s)", pl->label, err,
-			    cl_err_name(err));
+	open_context(pl->label, pl->device, svm, &pl->ctx, &pl->q);
 }
 
 static void open_platforms(void)
 {
-	cl_platform_id ids[16], fid = NULL, pid = NULL;
-	cl_uint n = 0;
+	cl_platform_id fid, pid;
 	cl_ulong gmem = 0;
 	size_t block = 0;
-	cl_int err = clGetPlatformIDs(16, ids, &n);
 	uint64_t t0;
 
-	if (err != CL_SUCCESS || n == 0)
-		bench_fatal("clGetPlatformIDs = %d (%s): no platform in %s", err, cl_err_name(err),
-			    g_icd_dir);
-	if (n > 16)
-		n = 16;
-	for (cl_uint i = 0; i < n; i++) {
-		char name[256] = "";
-
-		CK(clGetPlatformInfo(ids[i], CL_PLATFORM_NAME, sizeof(name), name, NULL));
-		if (!strcmp(name, PLATFORM_FERRY))
-			fid = ids[i];
-		else if (!strcmp(name, PLATFORM_POCL))
-			pid = ids[i];
-	}
-	icd_cleanup(); /* the loader has read the directory */
-	if (!fid)
-		bench_fatal("no \"%s\" platform: is FERRY_BENCH_ICD the build tree's ferry.icd?",
-			    PLATFORM_FERRY);
-	if (!pid)
-		bench_fatal("no \"%s\" platform: is pocl-opencl-icd installed?", PLATFORM_POCL);
+	find_platforms(&fid, &pid);
 	open_platform(&P, pid, g_pocl_version, g_pocl_device);
 	open_platform(&F, fid, g_ferry_version, g_ferry_device);
 	F.advise = (clEnqueueSVMAdviseMemFERRY_fn)clGetExtensionFunctionAddressForPlatform(
