@@ -113,11 +113,60 @@ struct va_data {
 	volatile uint64_t sink;
 };
 
+/*
+ * The timed part of an SVM variant after the host writes: the migrations the
+ * variant asks for around the kernel, the wait, then the host touches c.
+ * Returns the time the queue was done.
+ */
+static uint64_t va_svm(struct va_data *v, int var, cl_event *ev)
+{
+	const size_t n = v->n, bytes = v->bytes;
+	const void *ptrs[3] = {v->sa, v->sb, v->sc}, *pc = v->sc;
+	size_t sizes[3] = {bytes, bytes, bytes};
+	cl_command_queue q = F.qp;
+	uint64_t t1;
+
+	if (var == VA_UNDEF)
+		CK(clEnqueueSVMMigrateMem(q, 1, &pc, &bytes,
+					  CL_MIGRATE_MEM_OBJECT_CONTENT_UNDEFINED, 0, NULL,
+					  &ev[ST_DISCARD]));
+	if (var != VA_FIRST) /* a and b (and c unless undefined) to the device */
+		CK(clEnqueueSVMMigrateMem(q, var == VA_UNDEF ? 2 : 3, ptrs, sizes, 0, 0, NULL,
+					  &ev[ST_TO_DEV]));
+	CK(clEnqueueNDRangeKernel(q, F.vadd_svm, 1, NULL, &n, NULL, 0, NULL, &ev[ST_KERNEL]));
+	if (var == VA_BACK || var == VA_UNDEF)
+		CK(clEnqueueSVMMigrateMem(q, 1, &pc, &bytes, CL_MIGRATE_MEM_OBJECT_HOST, 0, NULL,
+					  &ev[ST_BACK]));
+	CK(clFinish(q));
+	t1 = now_ns();
+	v->sink += touch_pages(v->sc, bytes);
+	return t1;
+}
+
+/* The timed part of a buffer variant (Ferry's or PoCL's): write a and b, kernel, read c. */
+static uint64_t va_buffers(struct va_data *v, int var, struct plat *pl, cl_event *ev,
+			   struct va_rep *out)
+{
+	const size_t n = v->n, bytes = v->bytes;
+	cl_command_queue q = pl->qp;
+	cl_mem a = var == VA_COPY ? v->fa : v->pa, b = var == VA_COPY ? v->fb : v->pb;
+	cl_mem c = var == VA_COPY ? v->fc : v->pc;
+	cl_event w2 = NULL;
+	uint64_t t1;
+
+	CK(clEnqueueWriteBuffer(q, a, CL_FALSE, 0, bytes, v->ha, 0, NULL, &ev[ST_WRITE]));
+	CK(clEnqueueWriteBuffer(q, b, CL_FALSE, 0, bytes, v->hb, 0, NULL, &w2));
+	CK(clEnqueueNDRangeKernel(q, pl->vadd_buf, 1, NULL, &n, NULL, 0, NULL, &ev[ST_KERNEL]));
+	CK(clEnqueueReadBuffer(q, c, CL_TRUE, 0, bytes, v->hc, 0, NULL, &ev[ST_BACK]));
+	t1 = now_ns();
+	out->step_ns[ST_WRITE] = event_ns(w2);
+	return t1;
+}
+
 static void va_run(struct va_data *v, int var, unsigned seed, struct va_rep *out)
 {
 	const size_t n = v->n, bytes = v->bytes;
 	struct plat *pl = var == VA_POCL ? &P : &F;
-	cl_command_queue q = pl->qp;
 	cl_event ev[ST_N] = {NULL, NULL, NULL, NULL, NULL};
 	cl_svm_counters_ferry cb, c0, c1;
 	uint64_t t0, t1, tw;
@@ -135,64 +184,10 @@ static void va_run(struct va_data *v, int var, unsigned seed, struct va_rep *out
 	counters(&c0);
 	t0 = now_ns();
 
-	switch (var) {
-	case VA_FIRST:
-		CK(clEnqueueNDRangeKernel(q, F.vadd_svm, 1, NULL, &n, NULL, 0, NULL,
-					  &ev[ST_KERNEL]));
-		CK(clFinish(q));
-		t1 = now_ns();
-		v->sink += touch_pages(v->sc, bytes);
-		break;
-	case VA_PREF: {
-		const void *ptrs[3] = {v->sa, v->sb, v->sc};
-		size_t sizes[3] = {bytes, bytes, bytes};
-
-		CK(clEnqueueSVMMigrateMem(q, 3, ptrs, sizes, 0, 0, NULL, &ev[ST_TO_DEV]));
-		CK(clEnqueueNDRangeKernel(q, F.vadd_svm, 1, NULL, &n, NULL, 0, NULL,
-					  &ev[ST_KERNEL]));
-		CK(clFinish(q));
-		t1 = now_ns();
-		v->sink += touch_pages(v->sc, bytes);
-		break;
-	}
-	case VA_BACK:
-	case VA_UNDEF: {
-		const void *ptrs[3] = {v->sa, v->sb, v->sc}, *pc = v->sc;
-		size_t sizes[3] = {bytes, bytes, bytes};
-
-		if (var == VA_UNDEF)
-			CK(clEnqueueSVMMigrateMem(q, 1, &pc, &bytes,
-						  CL_MIGRATE_MEM_OBJECT_CONTENT_UNDEFINED, 0, NULL,
-						  &ev[ST_DISCARD]));
-		CK(clEnqueueSVMMigrateMem(q, var == VA_UNDEF ? 2 : 3, ptrs, sizes, 0, 0, NULL,
-					  &ev[ST_TO_DEV]));
-		CK(clEnqueueNDRangeKernel(q, F.vadd_svm, 1, NULL, &n, NULL, 0, NULL,
-					  &ev[ST_KERNEL]));
-		CK(clEnqueueSVMMigrateMem(q, 1, &pc, &bytes, CL_MIGRATE_MEM_OBJECT_HOST, 0, NULL,
-					  &ev[ST_BACK]));
-		CK(clFinish(q));
-		t1 = now_ns();
-		v->sink += touch_pages(v->sc, bytes);
-		break;
-	}
-	case VA_COPY:
-	case VA_POCL: {
-		cl_mem a = var == VA_COPY ? v->fa : v->pa, b = var == VA_COPY ? v->fb : v->pb;
-		cl_mem c = var == VA_COPY ? v->fc : v->pc;
-		cl_event w2 = NULL;
-
-		CK(clEnqueueWriteBuffer(q, a, CL_FALSE, 0, bytes, v->ha, 0, NULL, &ev[ST_WRITE]));
-		CK(clEnqueueWriteBuffer(q, b, CL_FALSE, 0, bytes, v->hb, 0, NULL, &w2));
-		CK(clEnqueueNDRangeKernel(q, pl->vadd_buf, 1, NULL, &n, NULL, 0, NULL,
-					  &ev[ST_KERNEL]));
-		CK(clEnqueueReadBuffer(q, c, CL_TRUE, 0, bytes, v->hc, 0, NULL, &ev[ST_BACK]));
-		t1 = now_ns();
-		out->step_ns[ST_WRITE] = event_ns(w2);
-		break;
-	}
-	default:
-		bench_fatal("bad variant %d", var);
-	}
+	if (var == VA_COPY || var == VA_POCL)
+		t1 = va_buffers(v, var, pl, ev, out);
+	else
+		t1 = va_svm(v, var, ev);
 	out->e2e_ns = now_ns() - t0;
 	out->touch_ns = out->e2e_ns - (t1 - t0);
 	counters(&c1);
