@@ -273,6 +273,130 @@ static int has_result(enum role r)
 	return r == ROLE_OUT || r == ROLE_INOUT;
 }
 
+/* The buffers of @r allocated (cl_mem or SVM), advised and initialised by the host: not timed. */
+static void run_alloc(struct run *r, void **staging)
+{
+	const struct wl_inst *wi = r->wi;
+	struct plat *pl = r->pl;
+	cl_int err;
+
+	for (int b = 0; b < wi->nbufs; b++) {
+		const struct bspec *s = &wi->b[b];
+
+		if (explicit_like(r->var) && !s->svm_explicit) {
+			r->mem[b] =
+				clCreateBuffer(pl->ctx, CL_MEM_READ_WRITE, s->bytes, NULL, &err);
+			if (!r->mem[b])
+				bench_fatal("%s: clCreateBuffer(%s, %zu bytes) = %d (%s)",
+					    pl->label, s->name, s->bytes, err, cl_err_name(err));
+			continue;
+		}
+		r->svm[b] = clSVMAlloc(pl->ctx, CL_MEM_READ_WRITE, s->bytes, 0);
+		if (!r->svm[b])
+			bench_fatal("%s: clSVMAlloc(%s, %zu bytes) failed", pl->label, s->name,
+				    s->bytes);
+		if (explicit_like(r->var) && has_init(s->role)) {
+			/* built by the host with the device-side addresses, then copied */
+			staging[b] = bench_xmalloc(s->bytes);
+			wi->w->relocate(wi, b, staging[b], (uintptr_t)r->svm[b]);
+		}
+	}
+	if (r->var == VAR_ADVICE)
+		apply_advice(r, 1);
+	if (!explicit_like(r->var))
+		for (int b = 0; b < wi->nbufs; b++) {
+			const struct bspec *s = &wi->b[b];
+
+			if (!has_init(s->role))
+				continue;
+			if (s->svm_explicit)
+				wi->w->relocate(wi, b, r->svm[b], (uintptr_t)r->svm[b]);
+			else
+				memcpy(r->svm[b], s->init, s->bytes);
+		}
+	for (int b = 0; b < wi->nbufs; b++)
+		if (has_result(wi->b[b].role))
+			memset(wi->b[b].result, 0xff, wi->b[b].bytes); /* no stale results */
+}
+
+/* Timed: the inputs to the device (copies, or a prefetch of every buffer). */
+static void run_inputs(struct run *r, void *const *staging)
+{
+	const struct wl_inst *wi = r->wi;
+	cl_command_queue q = r->pl->q;
+	const void *ptrs[SUITE_MAX_BUFS];
+	size_t sizes[SUITE_MAX_BUFS];
+
+	for (int b = 0; b < wi->nbufs; b++) {
+		const struct bspec *s = &wi->b[b];
+
+		if (r->var == VAR_PREFETCH) {
+			ptrs[b] = r->svm[b];
+			sizes[b] = s->bytes;
+		}
+		if (!explicit_like(r->var) || !has_init(s->role))
+			continue;
+		if (r->mem[b])
+			CK(clEnqueueWriteBuffer(q, r->mem[b], CL_FALSE, 0, s->bytes, s->init, 0,
+						NULL, NULL));
+		else
+			CK(clEnqueueSVMMemcpy(q, CL_FALSE, r->svm[b], staging[b], s->bytes, 0, NULL,
+					      NULL));
+	}
+	if (r->var == VAR_PREFETCH)
+		CK(clEnqueueSVMMigrateMem(q, (cl_uint)wi->nbufs, ptrs, sizes, 0, 0, NULL, NULL));
+}
+
+/* Timed: the results into the host's arrays (a prefetch back first, for that variant). */
+static void run_results(struct run *r)
+{
+	const struct wl_inst *wi = r->wi;
+	cl_command_queue q = r->pl->q;
+	const void *ptrs[SUITE_MAX_BUFS];
+	size_t sizes[SUITE_MAX_BUFS];
+	unsigned nout = 0;
+
+	if (r->var == VAR_PREFETCH) {
+		for (int b = 0; b < wi->nbufs; b++)
+			if (has_result(wi->b[b].role)) {
+				ptrs[nout] = r->svm[b];
+				sizes[nout++] = wi->b[b].bytes;
+			}
+		if (nout)
+			CK(clEnqueueSVMMigrateMem(q, nout, ptrs, sizes, CL_MIGRATE_MEM_OBJECT_HOST,
+						  0, NULL, NULL));
+		CK(clFinish(q));
+	}
+	for (int b = 0; b < wi->nbufs; b++) {
+		const struct bspec *s = &wi->b[b];
+
+		if (!has_result(s->role))
+			continue;
+		if (r->mem[b])
+			CK(clEnqueueReadBuffer(q, r->mem[b], CL_TRUE, 0, s->bytes, s->result, 0,
+					       NULL, NULL));
+		else if (explicit_like(r->var))
+			CK(clEnqueueSVMMemcpy(q, CL_TRUE, s->result, r->svm[b], s->bytes, 0, NULL,
+					      NULL));
+		else
+			memcpy(s->result, r->svm[b], s->bytes);
+	}
+}
+
+static void run_free(struct run *r, void **staging)
+{
+	if (r->var == VAR_ADVICE)
+		apply_advice(r, 0);
+	for (int b = 0; b < r->wi->nbufs; b++) {
+		if (r->mem[b])
+			CK(clReleaseMemObject(r->mem[b]));
+		if (r->svm[b])
+			clSVMFree(r->pl->ctx, r->svm[b]);
+		free(staging[b]);
+	}
+	CK(clFinish(r->pl->q));
+}
+
 /*
  * One variant of one workload instance, allocated, initialised, timed,
  * checked and freed. Returns 1 when the results matched.
@@ -283,107 +407,22 @@ static int run_once(struct wl_inst *wi, int w, enum variant var, int over, uint6
 	struct plat *pl = var == VAR_POCL ? &P : &F;
 	struct run r = {.pl = pl, .var = var, .wi = wi, .over = over};
 	void *staging[SUITE_MAX_BUFS] = {0};
-	const void *ptrs[SUITE_MAX_BUFS];
-	size_t sizes[SUITE_MAX_BUFS];
 	cl_svm_counters_ferry c0, c1;
-	unsigned nout = 0;
 	char msg[256] = "";
 	uint64_t t0, t1;
-	cl_int err;
 	int bad;
 
 	for (int k = 0; k < SUITE_MAX_KERNELS; k++)
 		r.k[k] = g_kern[pl->is_ferry][w][k];
-
-	/* Allocation, advice and host initialisation: not timed. */
-	for (int b = 0; b < wi->nbufs; b++) {
-		const struct bspec *s = &wi->b[b];
-
-		if (explicit_like(var) && !s->svm_explicit) {
-			r.mem[b] = clCreateBuffer(pl->ctx, CL_MEM_READ_WRITE, s->bytes, NULL, &err);
-			if (!r.mem[b])
-				bench_fatal("%s: clCreateBuffer(%s, %zu bytes) = %d (%s)",
-					    pl->label, s->name, s->bytes, err, cl_err_name(err));
-			continue;
-		}
-		r.svm[b] = clSVMAlloc(pl->ctx, CL_MEM_READ_WRITE, s->bytes, 0);
-		if (!r.svm[b])
-			bench_fatal("%s: clSVMAlloc(%s, %zu bytes) failed", pl->label, s->name,
-				    s->bytes);
-		if (explicit_like(var) && has_init(s->role)) {
-			/* built by the host with the device-side addresses, then copied */
-			staging[b] = bench_xmalloc(s->bytes);
-			wi->w->relocate(wi, b, staging[b], (uintptr_t)r.svm[b]);
-		}
-	}
-	if (var == VAR_ADVICE)
-		apply_advice(&r, 1);
-	if (!explicit_like(var))
-		for (int b = 0; b < wi->nbufs; b++) {
-			const struct bspec *s = &wi->b[b];
-
-			if (!has_init(s->role))
-				continue;
-			if (s->svm_explicit)
-				wi->w->relocate(wi, b, r.svm[b], (uintptr_t)r.svm[b]);
-			else
-				memcpy(r.svm[b], s->init, s->bytes);
-		}
-	for (int b = 0; b < wi->nbufs; b++)
-		if (has_result(wi->b[b].role))
-			memset(wi->b[b].result, 0xff, wi->b[b].bytes); /* no stale results */
+	run_alloc(&r, staging);
 
 	if (pl->is_ferry)
 		counters(&c0);
 	t0 = now_ns();
-	/* Inputs to the device. */
-	for (int b = 0; b < wi->nbufs; b++) {
-		const struct bspec *s = &wi->b[b];
-
-		if (var == VAR_PREFETCH) {
-			ptrs[b] = r.svm[b];
-			sizes[b] = s->bytes;
-		}
-		if (!explicit_like(var) || !has_init(s->role))
-			continue;
-		if (r.mem[b])
-			CK(clEnqueueWriteBuffer(pl->q, r.mem[b], CL_FALSE, 0, s->bytes, s->init, 0,
-						NULL, NULL));
-		else
-			CK(clEnqueueSVMMemcpy(pl->q, CL_FALSE, r.svm[b], staging[b], s->bytes, 0,
-					      NULL, NULL));
-	}
-	if (var == VAR_PREFETCH)
-		CK(clEnqueueSVMMigrateMem(pl->q, (cl_uint)wi->nbufs, ptrs, sizes, 0, 0, NULL,
-					  NULL));
+	run_inputs(&r, staging);
 	/* The kernels (the run function waits for the queue). */
 	wi->w->run(&r);
-	/* Results to the host. */
-	if (var == VAR_PREFETCH) {
-		for (int b = 0; b < wi->nbufs; b++)
-			if (has_result(wi->b[b].role)) {
-				ptrs[nout] = r.svm[b];
-				sizes[nout++] = wi->b[b].bytes;
-			}
-		if (nout)
-			CK(clEnqueueSVMMigrateMem(pl->q, nout, ptrs, sizes,
-						  CL_MIGRATE_MEM_OBJECT_HOST, 0, NULL, NULL));
-		CK(clFinish(pl->q));
-	}
-	for (int b = 0; b < wi->nbufs; b++) {
-		const struct bspec *s = &wi->b[b];
-
-		if (!has_result(s->role))
-			continue;
-		if (r.mem[b])
-			CK(clEnqueueReadBuffer(pl->q, r.mem[b], CL_TRUE, 0, s->bytes, s->result, 0,
-					       NULL, NULL));
-		else if (explicit_like(var))
-			CK(clEnqueueSVMMemcpy(pl->q, CL_TRUE, s->result, r.svm[b], s->bytes, 0,
-					      NULL, NULL));
-		else
-			memcpy(s->result, r.svm[b], s->bytes);
-	}
+	run_results(&r);
 	t1 = now_ns();
 	if (pl->is_ferry) {
 		counters(&c1);
@@ -400,17 +439,7 @@ static int run_once(struct wl_inst *wi, int w, enum variant var, int over, uint6
 		fprintf(stderr, "ferry-bench-suite: FAILED: %s %s on %s (%zu MiB): %s\n",
 			wi->w->name, var_names[var], pl->label, wi->bytes / MIB, msg);
 	}
-
-	if (var == VAR_ADVICE)
-		apply_advice(&r, 0);
-	for (int b = 0; b < wi->nbufs; b++) {
-		if (r.mem[b])
-			CK(clReleaseMemObject(r.mem[b]));
-		if (r.svm[b])
-			clSVMFree(pl->ctx, r.svm[b]);
-		free(staging[b]);
-	}
-	CK(clFinish(pl->q));
+	run_free(&r, staging);
 	if (pl->is_ferry && cfg.verbose) {
 		counters(&c1);
 		if (c1.device_resident_pages)
@@ -667,15 +696,15 @@ static int parse_sizes(const char *s)
 	return cfg.nsizes > 0;
 }
 
-int main(int argc, char **argv)
+/*
+ * The command line into cfg, with the defaults of what it does not say.
+ * Returns -1 to go on, else the exit status (0 after the help).
+ */
+static int parse_args(int argc, char **argv)
 {
-	uint64_t t_start = now_ns();
 	long capacity_mib = -1, reps = -1, timeout = -1;
 	int sizes_set = 0;
-	unsigned total, done = 0;
-	char capstr[32];
 
-	bench_prog = "ferry-bench-suite";
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *next = i + 1 < argc ? argv[i + 1] : NULL;
@@ -747,6 +776,114 @@ int main(int argc, char **argv)
 		cfg.wl_mask = (1u << suite_nworkloads) - 1;
 	if (!cfg.var_mask)
 		cfg.var_mask = (1u << VAR_N) - 1;
+	return -1;
+}
+
+/* Progress on stderr: runs done and to do. */
+static unsigned g_done, g_total;
+
+/* Warm-up: every kernel runs once on both platforms at a small size (checked). */
+static void warm_up(void)
+{
+	for (int w = 0; w < suite_nworkloads; w++) {
+		struct wl_inst wi = {.w = suite_workloads[w]};
+		cl_svm_counters_ferry d;
+		uint64_t t;
+
+		if (!(cfg.wl_mask & (1u << w)))
+			continue;
+		wi.target = 512 * 1024;
+		wi.w->setup(&wi, wi.target);
+		run_once(&wi, w, VAR_POCL, 0, &t, &d);
+		run_once(&wi, w, VAR_EXPLICIT, 0, &t, &d);
+		run_once(&wi, w, VAR_FAULT, 0, &t, &d);
+		wi.w->teardown(&wi);
+	}
+}
+
+/*
+ * Variant @v of workload @w at size @s (instance @wi): the best of cfg.reps
+ * runs, recorded and printed. @pocl_ns is PoCL's time at this size, set
+ * when @v is the baseline.
+ */
+static void run_variant(struct wl_inst *wi, int w, int s, enum variant v, int over,
+			uint64_t *pocl_ns)
+{
+	const struct workload *wl = suite_workloads[w];
+	struct result *x = new_result();
+	uint64_t best = UINT64_MAX;
+	int ok = 1;
+
+	fprintf(stderr, "[%u/%u] %s %.2gx %s (%.0f MiB, %s) ...\n", ++g_done, g_total, wl->name,
+		cfg.sizes[s], var_names[v], wi->bytes / (double)MIB, wi->desc);
+	for (unsigned rep = 0; rep < cfg.reps; rep++) {
+		cl_svm_counters_ferry d;
+		uint64_t t;
+
+		ok &= run_once(wi, w, v, over, &t, &d);
+		if (t < best) {
+			best = t;
+			x->d = d;
+		}
+	}
+	x->wl = w;
+	x->size_idx = s;
+	x->factor = cfg.sizes[s];
+	x->bytes = wi->bytes;
+	x->var = v;
+	x->time_ns = best;
+	x->rate = wi->work / (double)best * wl->rate_scale;
+	x->ok = ok;
+	snprintf(x->desc, sizeof(x->desc), "%s", wi->desc);
+	if (v == VAR_POCL)
+		*pocl_ns = best;
+	x->ratio = *pocl_ns ? (double)best / (double)*pocl_ns : NAN;
+	print_row(x);
+}
+
+/* Every selected workload at every size, every selected variant. */
+static void run_all(void)
+{
+	g_total = 0;
+	for (int w = 0; w < suite_nworkloads; w++)
+		if (cfg.wl_mask & (1u << w))
+			for (int v = 0; v < VAR_N; v++)
+				g_total += !!(cfg.var_mask & (1u << v));
+	g_total *= (unsigned)cfg.nsizes;
+
+	print_header();
+	for (int w = 0; w < suite_nworkloads; w++) {
+		const struct workload *wl = suite_workloads[w];
+
+		if (!(cfg.wl_mask & (1u << w)))
+			continue;
+		for (int s = 0; s < cfg.nsizes; s++) {
+			struct wl_inst wi = {.w = wl};
+			uint64_t pocl_ns = 0;
+			int over;
+
+			wi.target = (size_t)(cfg.sizes[s] * (double)g_device_mem);
+			wl->setup(&wi, wi.target);
+			over = wi.bytes > g_device_mem;
+			for (int v = 0; v < VAR_N; v++)
+				if (cfg.var_mask & (1u << v))
+					run_variant(&wi, w, s, (enum variant)v, over, &pocl_ns);
+			wl->teardown(&wi);
+			putchar('\n');
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	uint64_t t_start = now_ns();
+	char capstr[32];
+	int st;
+
+	bench_prog = "ferry-bench-suite";
+	st = parse_args(argc, argv);
+	if (st >= 0)
+		return st;
 	bench_timeout(cfg.timeout, "the runtime hung?", icd_cleanup);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
@@ -766,84 +903,10 @@ int main(int argc, char **argv)
 	setup_vendors();
 	open_platforms();
 
-	total = 0;
-	for (int w = 0; w < suite_nworkloads; w++)
-		if (cfg.wl_mask & (1u << w))
-			for (int v = 0; v < VAR_N; v++)
-				total += !!(cfg.var_mask & (1u << v));
-	total *= (unsigned)cfg.nsizes;
-
-	/* Warm-up: every kernel runs once on both platforms at a small size (checked). */
-	for (int w = 0; w < suite_nworkloads; w++) {
-		struct wl_inst wi = {.w = suite_workloads[w]};
-		cl_svm_counters_ferry d;
-		uint64_t t;
-
-		if (!(cfg.wl_mask & (1u << w)))
-			continue;
-		wi.target = 512 * 1024;
-		wi.w->setup(&wi, wi.target);
-		run_once(&wi, w, VAR_POCL, 0, &t, &d);
-		run_once(&wi, w, VAR_EXPLICIT, 0, &t, &d);
-		run_once(&wi, w, VAR_FAULT, 0, &t, &d);
-		wi.w->teardown(&wi);
-	}
+	warm_up();
 	printf("warm-up done (every kernel compiled and run once on both platforms), %.1f s\n",
 	       (now_ns() - t_start) / 1e9);
-
-	print_header();
-	for (int w = 0; w < suite_nworkloads; w++) {
-		const struct workload *wl = suite_workloads[w];
-
-		if (!(cfg.wl_mask & (1u << w)))
-			continue;
-		for (int s = 0; s < cfg.nsizes; s++) {
-			struct wl_inst wi = {.w = wl};
-			uint64_t pocl_ns = 0;
-			int over;
-
-			wi.target = (size_t)(cfg.sizes[s] * (double)g_device_mem);
-			wl->setup(&wi, wi.target);
-			over = wi.bytes > g_device_mem;
-			for (int v = 0; v < VAR_N; v++) {
-				struct result *x;
-				uint64_t best = UINT64_MAX;
-				int ok = 1;
-
-				if (!(cfg.var_mask & (1u << v)))
-					continue;
-				x = new_result();
-				fprintf(stderr, "[%u/%u] %s %.2gx %s (%.0f MiB, %s) ...\n", ++done,
-					total, wl->name, cfg.sizes[s], var_names[v],
-					wi.bytes / (double)MIB, wi.desc);
-				for (unsigned rep = 0; rep < cfg.reps; rep++) {
-					cl_svm_counters_ferry d;
-					uint64_t t;
-
-					ok &= run_once(&wi, w, (enum variant)v, over, &t, &d);
-					if (t < best) {
-						best = t;
-						x->d = d;
-					}
-				}
-				x->wl = w;
-				x->size_idx = s;
-				x->factor = cfg.sizes[s];
-				x->bytes = wi.bytes;
-				x->var = (enum variant)v;
-				x->time_ns = best;
-				x->rate = wi.work / (double)best * wl->rate_scale;
-				x->ok = ok;
-				snprintf(x->desc, sizeof(x->desc), "%s", wi.desc);
-				if (v == VAR_POCL)
-					pocl_ns = best;
-				x->ratio = pocl_ns ? (double)best / (double)pocl_ns : NAN;
-				print_row(x);
-			}
-			wl->teardown(&wi);
-			putchar('\n');
-		}
-	}
+	run_all();
 	print_summary();
 	printf("\n%zu runs, %d failed checks; load average %.2f; total time %.1f s\n", g_nres,
 	       bench_failures, load_average(), (now_ns() - t_start) / 1e9);
