@@ -42,8 +42,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/utsname.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "bench_cl.h"
@@ -51,7 +49,7 @@
 
 #define MAX_SIZES 8
 
-static const char *const var_names[VAR_N] = {"pocl", "explicit", "fault", "prefetch", "advice"};
+const char *const suite_var_names[VAR_N] = {"pocl", "explicit", "fault", "prefetch", "advice"};
 
 static struct {
 	int quick;
@@ -65,19 +63,6 @@ static struct {
 	const char *json;
 	int verbose;
 } cfg;
-
-struct result {
-	int wl, size_idx;
-	double factor;
-	size_t bytes;
-	enum variant var;
-	uint64_t time_ns;
-	cl_svm_counters_ferry d; /* Ferry only */
-	double rate;
-	double ratio; /* time / PoCL's time, NAN without a baseline */
-	int ok;
-	char desc[96];
-};
 
 static struct result *g_res;
 static size_t g_nres, g_capres;
@@ -437,7 +422,7 @@ static int run_once(struct wl_inst *wi, int w, enum variant var, int over, uint6
 		bench_failures++;
 		fflush(stdout);
 		fprintf(stderr, "ferry-bench-suite: FAILED: %s %s on %s (%zu MiB): %s\n",
-			wi->w->name, var_names[var], pl->label, wi->bytes / MIB, msg);
+			wi->w->name, suite_var_names[var], pl->label, wi->bytes / MIB, msg);
 	}
 	run_free(&r, staging);
 	if (pl->is_ferry && cfg.verbose) {
@@ -449,171 +434,6 @@ static int run_once(struct wl_inst *wi, int w, enum variant var, int over, uint6
 				(uint64_t)c1.device_resident_pages);
 	}
 	return !bad;
-}
-
-/* ------------------------------------------------------------------ output */
-
-static void print_header(void)
-{
-	printf("\n%-8s %5s %6s  %-8s %10s %9s %-7s %7s %9s %9s %8s %8s %6s  %s\n", "workload",
-	       "size", "MiB", "variant", "time ms", "rate", "unit", "xPoCL", "H2D MiB", "D2H MiB",
-	       "flt-host", "flt-dev", "evict", "check");
-	printf("%-8s %5s %6s  %-8s %10s %9s %-7s %7s %9s %9s %8s %8s %6s  %s\n", "--------",
-	       "-----", "---", "-------", "-------", "----", "----", "-----", "-------", "-------",
-	       "--------", "-------", "-----", "-----");
-}
-
-static void print_row(const struct result *x)
-{
-	const struct workload *w = suite_workloads[x->wl];
-	char ratio[16] = "-", h2d[16] = "-", d2h[16] = "-", fh[24] = "-", fd[24] = "-",
-	     ev[24] = "-";
-
-	if (!isnan(x->ratio))
-		snprintf(ratio, sizeof(ratio), "%.2f", x->ratio);
-	if (x->var != VAR_POCL) {
-		snprintf(h2d, sizeof(h2d), "%.1f", x->d.bytes_to_device / (double)MIB);
-		snprintf(d2h, sizeof(d2h), "%.1f", x->d.bytes_to_host / (double)MIB);
-		snprintf(fh, sizeof(fh), "%" PRIu64, (uint64_t)x->d.faults_host);
-		snprintf(fd, sizeof(fd), "%" PRIu64, (uint64_t)x->d.faults_device);
-		snprintf(ev, sizeof(ev), "%" PRIu64, (uint64_t)x->d.evictions);
-	}
-	printf("%-8s %4.1fx %6.1f  %-8s %10.2f %9.2f %-7s %7s %9s %9s %8s %8s %6s  %s\n", w->name,
-	       x->factor, x->bytes / (double)MIB, var_names[x->var], x->time_ns / 1e6, x->rate,
-	       w->rate_unit, ratio, h2d, d2h, fh, fd, ev, x->ok ? "ok" : "FAILED");
-	fflush(stdout);
-}
-
-static void print_summary(void)
-{
-	printf("\ntime relative to PoCL (explicit buffers on PoCL directly = 1.00; lower is "
-	       "better)\n");
-	printf("%-8s %5s", "workload", "size");
-	for (int v = VAR_EXPLICIT; v < VAR_N; v++)
-		printf(" %9s", var_names[v]);
-	printf("   %s\n", "PoCL ms");
-	for (size_t i = 0; i < g_nres; i++) {
-		const struct result *x = &g_res[i];
-		double cell[VAR_N];
-		double pocl_ms = NAN;
-
-		if (i > 0 && g_res[i - 1].wl == x->wl && g_res[i - 1].size_idx == x->size_idx)
-			continue;
-		for (int v = 0; v < VAR_N; v++)
-			cell[v] = NAN;
-		for (size_t j = i;
-		     j < g_nres && g_res[j].wl == x->wl && g_res[j].size_idx == x->size_idx; j++) {
-			cell[g_res[j].var] = g_res[j].ratio;
-			if (g_res[j].var == VAR_POCL)
-				pocl_ms = g_res[j].time_ns / 1e6;
-		}
-		printf("%-8s %4.1fx", suite_workloads[x->wl]->name, x->factor);
-		for (int v = VAR_EXPLICIT; v < VAR_N; v++)
-			if (isnan(cell[v]))
-				printf(" %9s", "-");
-			else
-				printf(" %9.2f", cell[v]);
-		printf("   %.2f\n", pocl_ms);
-	}
-}
-
-static void json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			fprintf(f, "\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			fprintf(f, "\\u%04x", (unsigned char)*s);
-		else
-			fputc(*s, f);
-	}
-	fputc('"', f);
-}
-
-static void json_num(FILE *f, double v)
-{
-	if (isnan(v) || isinf(v))
-		fputs("null", f);
-	else
-		fprintf(f, "%.6g", v);
-}
-
-static void write_json(const char *path, double total_s)
-{
-	FILE *f = fopen(path, "w");
-	struct utsname u;
-	char host[256] = "", date[64] = "";
-	time_t now = time(NULL);
-
-	if (!f)
-		bench_fatal("cannot write %s: %s", path, strerror(errno));
-	uname(&u);
-	gethostname(host, sizeof(host) - 1);
-	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
-	fprintf(f, "{\n  \"tool\": \"ferry-bench-suite\",\n  \"format\": 1,\n  \"date\": ");
-	json_str(f, date);
-	fprintf(f, ",\n  \"quick\": %s,\n  \"reps\": %u,\n", cfg.quick ? "true" : "false",
-		cfg.reps);
-	fprintf(f, "  \"timing\": \"wall time from host data ready to results in host memory; "
-		   "host initialisation excluded; best of reps\",\n");
-	fprintf(f, "  \"machine\": {\"hostname\": ");
-	json_str(f, host);
-	fprintf(f, ", \"kernel\": ");
-	json_str(f, u.release);
-	fprintf(f, ", \"cpus\": %ld, \"load_average_end\": ", sysconf(_SC_NPROCESSORS_ONLN));
-	json_num(f, load_average());
-	fprintf(f, ", \"pocl_platform\": ");
-	json_str(f, g_pocl_version);
-	fprintf(f, ", \"pocl_device\": ");
-	json_str(f, g_pocl_device);
-	fprintf(f, ", \"ferry_platform\": ");
-	json_str(f, g_ferry_version);
-	fprintf(f, ", \"backend\": ");
-	json_str(f, getenv("FERRY_BACKEND") ? getenv("FERRY_BACKEND") : "auto");
-	fprintf(f, "},\n  \"capacity_bytes\": %zu,\n  \"device_global_mem_size\": %zu,\n",
-		cfg.capacity, g_device_mem);
-	fprintf(f, "  \"migration_block_bytes\": %zu,\n  \"total_seconds\": %.3f,\n", g_block,
-		total_s);
-	fprintf(f, "  \"failures\": %d,\n  \"results\": [\n", bench_failures);
-	for (size_t i = 0; i < g_nres; i++) {
-		const struct result *x = &g_res[i];
-		const struct workload *w = suite_workloads[x->wl];
-		int ferry = x->var != VAR_POCL;
-
-		fprintf(f, "    {\"workload\": \"%s\", \"size_factor\": %.2f, \"bytes\": %zu, ",
-			w->name, x->factor, x->bytes);
-		fprintf(f, "\"shape\": ");
-		json_str(f, x->desc);
-		fprintf(f,
-			", \"variant\": \"%s\", \"platform\": \"%s\", \"time_ns\": %" PRIu64 ", ",
-			var_names[x->var], ferry ? "Ferry" : "PoCL", x->time_ns);
-		fprintf(f, "\"rate\": ");
-		json_num(f, x->rate);
-		fprintf(f, ", \"rate_unit\": \"%s\", \"ratio_to_pocl\": ", w->rate_unit);
-		json_num(f, x->ratio);
-		if (ferry)
-			fprintf(f,
-				", \"bytes_h2d\": %" PRIu64 ", \"bytes_d2h\": %" PRIu64
-				", \"faults_host\": %" PRIu64 ", \"faults_device\": %" PRIu64
-				", \"evictions\": %" PRIu64 ", \"pages_evicted\": %" PRIu64
-				", \"pages_prefetched\": %" PRIu64 ", \"thrashing\": %" PRIu64
-				", \"fault_ns\": %" PRIu64 ", \"migrate_ns\": %" PRIu64,
-				(uint64_t)x->d.bytes_to_device, (uint64_t)x->d.bytes_to_host,
-				(uint64_t)x->d.faults_host, (uint64_t)x->d.faults_device,
-				(uint64_t)x->d.evictions, (uint64_t)x->d.pages_evicted,
-				(uint64_t)x->d.pages_prefetched, (uint64_t)x->d.thrashing,
-				(uint64_t)x->d.fault_ns, (uint64_t)x->d.migrate_ns);
-		else
-			fprintf(f, ", \"bytes_h2d\": null, \"bytes_d2h\": null, \"faults_host\": "
-				   "null, \"faults_device\": null, \"evictions\": null");
-		fprintf(f, ", \"checked\": true, \"correct\": %s}%s\n", x->ok ? "true" : "false",
-			i + 1 < g_nres ? "," : "");
-	}
-	fprintf(f, "  ]\n}\n");
-	if (fclose(f))
-		bench_fatal("cannot write %s: %s", path, strerror(errno));
-	printf("\nJSON: %s\n", path);
 }
 
 static struct result *new_result(void)
@@ -668,7 +488,7 @@ static int parse_names(const char *s, unsigned *mask, int is_var)
 		int n = is_var ? VAR_N : suite_nworkloads, i;
 
 		for (i = 0; i < n; i++)
-			if (!strcmp(t, is_var ? var_names[i] : suite_workloads[i]->name))
+			if (!strcmp(t, is_var ? suite_var_names[i] : suite_workloads[i]->name))
 				break;
 		if (i == n) {
 			fprintf(stderr, "ferry-bench-suite: error: unknown %s '%s'\n",
@@ -815,7 +635,7 @@ static void run_variant(struct wl_inst *wi, int w, int s, enum variant v, int ov
 	int ok = 1;
 
 	fprintf(stderr, "[%u/%u] %s %.2gx %s (%.0f MiB, %s) ...\n", ++g_done, g_total, wl->name,
-		cfg.sizes[s], var_names[v], wi->bytes / (double)MIB, wi->desc);
+		cfg.sizes[s], suite_var_names[v], wi->bytes / (double)MIB, wi->desc);
 	for (unsigned rep = 0; rep < cfg.reps; rep++) {
 		cl_svm_counters_ferry d;
 		uint64_t t;
@@ -838,7 +658,7 @@ static void run_variant(struct wl_inst *wi, int w, int s, enum variant v, int ov
 	if (v == VAR_POCL)
 		*pocl_ns = best;
 	x->ratio = *pocl_ns ? (double)best / (double)*pocl_ns : NAN;
-	print_row(x);
+	suite_print_row(x);
 }
 
 /* Every selected workload at every size, every selected variant. */
@@ -851,7 +671,7 @@ static void run_all(void)
 				g_total += !!(cfg.var_mask & (1u << v));
 	g_total *= (unsigned)cfg.nsizes;
 
-	print_header();
+	suite_print_header();
 	for (int w = 0; w < suite_nworkloads; w++) {
 		const struct workload *wl = suite_workloads[w];
 
@@ -907,11 +727,22 @@ int main(int argc, char **argv)
 	printf("warm-up done (every kernel compiled and run once on both platforms), %.1f s\n",
 	       (now_ns() - t_start) / 1e9);
 	run_all();
-	print_summary();
+	suite_print_summary(g_res, g_nres);
 	printf("\n%zu runs, %d failed checks; load average %.2f; total time %.1f s\n", g_nres,
 	       bench_failures, load_average(), (now_ns() - t_start) / 1e9);
-	if (cfg.json)
-		write_json(cfg.json, (now_ns() - t_start) / 1e9);
+	if (cfg.json) {
+		struct suite_info info = {.quick = cfg.quick,
+					  .reps = cfg.reps,
+					  .capacity = cfg.capacity,
+					  .device_mem = g_device_mem,
+					  .block = g_block,
+					  .pocl_version = g_pocl_version,
+					  .pocl_device = g_pocl_device,
+					  .ferry_version = g_ferry_version,
+					  .total_s = (now_ns() - t_start) / 1e9};
+
+		suite_write_json(cfg.json, &info, g_res, g_nres);
+	}
 	close_platform(&F);
 	close_platform(&P);
 	free(g_res);
