@@ -1,5 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* What both benchmarks print and measure with: clocks, ratios, verdicts, sections. */
+/*
+ * What the benchmarks print and measure with: clocks, ratios, verdicts,
+ * sections (inline here), and the figure table, notes, failed checks, fatal
+ * errors and the run's timeout (bench_common.c, the ferry_bench_common
+ * library).
+ */
 #ifndef FERRY_BENCH_COMMON_H
 #define FERRY_BENCH_COMMON_H
 
@@ -29,6 +34,12 @@ static inline double load_average(void)
 	return getloadavg(l, 1) == 1 ? l[0] : NAN;
 }
 
+/* Bytes per nanosecond, that is GB/s (10^9 bytes per second); 0 for no time. */
+static inline double gbs(double bytes, uint64_t ns)
+{
+	return ns ? bytes / (double)ns : 0.0;
+}
+
 static inline double safe_ratio(double a, double b)
 {
 	return b > 0.0 ? a / b : NAN;
@@ -38,6 +49,12 @@ static inline double safe_ratio(double a, double b)
 static inline enum verdict at_least(double ratio, double target)
 {
 	return isnan(ratio) ? V_NONE : ratio >= target ? V_PASS : V_MISS;
+}
+
+/* PASS when @ratio <= @target; no verdict when a baseline is missing. */
+static inline enum verdict at_most(double ratio, double target)
+{
+	return isnan(ratio) ? V_NONE : ratio <= target ? V_PASS : V_MISS;
 }
 
 static inline int cmp_u64(const void *a, const void *b)
@@ -89,5 +106,63 @@ static inline unsigned long bench_parse_num(const char *prog, const char *opt, c
 	}
 	return v;
 }
+
+/* ------------------------------------------------------------ bench_common.c */
+
+/* The program's name in messages ("ferry-bench-migrate"): set first thing in main. */
+extern const char *bench_prog;
+/* The running section, named in FAILED messages when set (ferry-bench-kernel). */
+extern const char *bench_where;
+/* Failed checks so far, and the targets met and missed (counted by row()). */
+extern int bench_failures, bench_pass, bench_miss;
+
+/* The columns of the figure table; each benchmark sets its own before the first one. */
+struct bench_table {
+	int name_w, unit_w, vs_w, target_w; /* widths of the text columns */
+	int ratio_prec;			    /* decimals of the ratio */
+	int dash_nan;			    /* a NAN value prints "-" (else as printf does) */
+};
+extern struct bench_table bench_table;
+
+void table_header(void);
+/*
+ * One figure: value (printed with @prec decimals) and its ratio to @vs
+ * (NAN: no ratio), the target as text (NULL or "-" for none) and the verdict.
+ */
+void row(const char *name, double value, int prec, const char *unit, double ratio, const char *vs,
+	 const char *target, enum verdict v);
+/* An indented line under the table. */
+__attribute__((format(printf, 1, 2))) void note(const char *fmt, ...);
+/* A failed check: the run goes on (to show the rest), the exit status will be 1. */
+__attribute__((format(printf, 1, 2))) void fail(const char *fmt, ...);
+/* "<prog>: error: <message>" and exit status 1. */
+__attribute__((noreturn, format(printf, 1, 2))) void bench_fatal(const char *fmt, ...);
+/* malloc, fatal when it fails. */
+void *bench_xmalloc(size_t size);
+/*
+ * Abort the run after @seconds (0: never) with "timed out (@why)", after
+ * calling @cleanup (NULL: none; it runs in a signal handler).
+ */
+void bench_timeout(unsigned seconds, const char *why, void (*cleanup)(void));
+/* The exit status: 1 after a message when a check failed, else 0. */
+int bench_status(void);
+
+/* An option of a benchmark's command line; the first of @flag, @num, @tests set says which kind. */
+struct bench_opt {
+	const char *name;	  /* "--size"; NULL ends the table */
+	int *flag;		  /* set to 1 by the option alone */
+	long *num;		  /* the number after the option */
+	unsigned *tests;	  /* the bit of the test named after the option ... */
+	const char *const *names; /* ... among these @nnames */
+	unsigned nnames;
+};
+
+/*
+ * Parse the command line against @opts; -h and --help print @usage. Returns
+ * -1 to go on, else the exit status (0 after the help, 1 after an error).
+ */
+int bench_parse_args(int argc, char **argv, const struct bench_opt *opts, void (*usage)(FILE *));
+/* 1 when option @opt was not given (@v < 0) or is at least 1; else 0 after a message. */
+int bench_at_least_one(const char *opt, long v);
 
 #endif /* FERRY_BENCH_COMMON_H */

@@ -33,8 +33,6 @@
 #include <limits.h>
 #include <math.h>
 #include <setjmp.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,12 +42,7 @@
 #include <unistd.h>
 #include <xf86drm.h>
 
-#include "bench_common.h"
-#include "ferry/ferry.h"
-
-#define MIB (UINT64_C(1) << 20)
-#define PAGE ((uint64_t)FERRY_PAGE_SIZE)
-#define CHUNK ((uint64_t)FERRY_REGION_SIZE) /* one migration request: 2 MiB */
+#include "bench_ferry.h"
 
 #define TARGET_VS_HMM 1.0	 /* ferry.ko prefetch GB/s / test_hmm migrate GB/s, at least */
 #define TARGET_FAULT_VS_USER 1.0 /* ferry.ko 4 KiB fault latency / udriver's, at most */
@@ -99,77 +92,19 @@ struct figs {
 enum { ST_SKIPPED = 0, ST_DONE = 1, ST_FAILED = 2 };
 
 static double g_memcpy_gbs;
-static int g_failures, g_pass, g_miss;
-static jmp_buf *g_jmp;		 /* the running section's, or NULL */
-static struct ferry_ctx *g_ctx;	 /* the context open in the running section */
-static int g_hmm_fd = -1;	 /* likewise for test_hmm */
-static const char *g_where = ""; /* the running section, for messages */
+static jmp_buf *g_jmp;		/* the running section's, or NULL */
+static struct ferry_ctx *g_ctx; /* the context open in the running section */
+static int g_hmm_fd = -1;	/* likewise for test_hmm */
 
 /* ------------------------------------------------------------------ helpers */
 
-static double gbs(uint64_t bytes, uint64_t ns)
-{
-	return ns ? (double)bytes / (double)ns : NAN;
-}
-
-__attribute__((format(printf, 1, 2))) static void note(const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("    ");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	fflush(stdout);
-}
-
-/* A failed check: the section goes on (to show the rest), the exit status is 1. */
-__attribute__((format(printf, 1, 2))) static void fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	g_failures++;
-	fflush(stdout);
-	fprintf(stderr, "ferry-bench-kernel: FAILED (%s): ", g_where);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	printf("  !! FAILED: ");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	fflush(stdout);
-}
-
 /* An API error: the running section is abandoned (the others still run). */
-static void die(const char *what, int err)
+__attribute__((noreturn)) static void die(const char *what, int err)
 {
 	fail("%s: %s (%d)", what, err < 0 ? ferry_strerror(err) : strerror(err), err);
 	if (g_jmp)
 		longjmp(*g_jmp, 1);
 	exit(1);
-}
-
-#define TRY(call)                                                                                  \
-	do {                                                                                       \
-		int r_ = (call);                                                                   \
-		if (r_ < 0)                                                                        \
-			die(#call, r_);                                                            \
-	} while (0)
-
-static void on_alarm(int sig)
-{
-	static const char msg[] = "ferry-bench-kernel: error: timed out (a driver hung?); "
-				  "raise or disable with --timeout SEC\n";
-	ssize_t r;
-
-	(void)sig;
-	r = write(STDERR_FILENO, msg, sizeof(msg) - 1);
-	(void)r;
-	_exit(1);
 }
 
 static void *map_or_die(uint64_t size)
@@ -179,126 +114,6 @@ static void *map_or_die(uint64_t size)
 	if (p == MAP_FAILED)
 		die("mmap", -errno);
 	return p;
-}
-
-/* ------------------------------------------------------------------- table */
-
-static void table_header(void)
-{
-	printf("  %-48s %10s %-5s %8s  %-18s %-9s %s\n", "figure", "value", "unit", "ratio",
-	       "ratio to", "target", "");
-	printf("  %-48s %10s %-5s %8s  %-18s %-9s %s\n", "------", "-----", "----", "-----",
-	       "--------", "------", "");
-}
-
-static void row(const char *name, double value, int prec, const char *unit, double ratio,
-		const char *vs, const char *target, enum verdict v)
-{
-	char vbuf[32], rbuf[32];
-
-	if (isnan(value))
-		snprintf(vbuf, sizeof(vbuf), "-");
-	else
-		snprintf(vbuf, sizeof(vbuf), "%.*f", prec, value);
-	if (isnan(ratio))
-		snprintf(rbuf, sizeof(rbuf), "-");
-	else
-		snprintf(rbuf, sizeof(rbuf), "%.2f", ratio);
-	printf("  %-48s %10s %-5s %8s  %-18s %-9s %s\n", name, vbuf, unit, rbuf, vs ? vs : "-",
-	       target ? target : "-",
-	       v == V_PASS   ? "PASS"
-	       : v == V_MISS ? "MISS"
-			     : "");
-	if (v == V_PASS)
-		g_pass++;
-	else if (v == V_MISS)
-		g_miss++;
-	fflush(stdout);
-}
-
-/* PASS when @ratio <= @target; no verdict when a baseline is missing. */
-static enum verdict at_most(double ratio, double target)
-{
-	return isnan(ratio) ? V_NONE : ratio <= target ? V_PASS : V_MISS;
-}
-
-/* ------------------------------------------------------------------- data */
-
-static void host_fill(void *p, uint64_t size, uint64_t seed)
-{
-	uint64_t *w = p;
-	uint64_t a = (uint64_t)(uintptr_t)p;
-
-	for (uint64_t i = 0; i < size / 8; i++)
-		w[i] = ferry_pattern(seed, a + i * 8);
-}
-
-/* Words of @data that differ from the pattern of [@addr, @addr + @size). */
-static uint64_t mismatches(const void *data, uint64_t addr, uint64_t size, uint64_t seed)
-{
-	const volatile uint64_t *w = data;
-	uint64_t bad = 0;
-
-	for (uint64_t i = 0; i < size / 8; i++)
-		bad += w[i] != ferry_pattern(seed, addr + i * 8);
-	return bad;
-}
-
-static uint64_t host_mismatches(const void *p, uint64_t size, uint64_t seed)
-{
-	return mismatches(p, (uint64_t)(uintptr_t)p, size, seed);
-}
-
-/* The byte FERRY_DEV_TOUCH reads at @addr when the data is ferry_pattern(@seed). */
-static uint64_t pattern_byte(uint64_t seed, uint64_t addr)
-{
-	return (ferry_pattern(seed, addr & ~7ULL) >> (8 * (addr & 7))) & 0xff;
-}
-
-static uint64_t touch_expect(const void *p, uint64_t size, uint64_t stride, uint64_t seed)
-{
-	uint64_t a = (uint64_t)(uintptr_t)p, sum = 0;
-
-	for (uint64_t off = 0; off < size; off += stride)
-		sum += pattern_byte(seed, a + off);
-	return sum;
-}
-
-static uint64_t rng_state = 0x9E3779B97F4A7C15ULL;
-
-static uint64_t rng(void)
-{
-	uint64_t x = rng_state;
-
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	rng_state = x;
-	return x * 0x2545F4914F6CDD1DULL;
-}
-
-/* --------------------------------------------------------------- baseline */
-
-static double memcpy_gbs(void)
-{
-	uint64_t size = cfg.size, best = UINT64_MAX;
-	char *src = map_or_die(size), *dst = map_or_die(size);
-
-	memset(src, 0x5a, size); /* pre-fault both */
-	memset(dst, 0xa5, size);
-	for (unsigned i = 0; i < cfg.memcpy_runs; i++) {
-		uint64_t t0 = now_ns(), t;
-
-		memcpy(dst, src, size);
-		t = now_ns() - t0;
-		if (t < best)
-			best = t;
-	}
-	if (dst[size - 1] != 0x5a)
-		fail("memcpy baseline: copy incomplete");
-	munmap(src, size);
-	munmap(dst, size);
-	return gbs(size, best);
 }
 
 /* ------------------------------------------------------------- detection */
@@ -475,7 +290,7 @@ static void bench_hmm(struct figs *f)
 	section("1. test_hmm (%s): HMM_DMIRROR_MIGRATE_TO_DEV / _TO_SYS of %" PRIu64
 		" MiB in 2 MiB requests, anonymous memory the host filled first",
 		HMM_DEVICE, cfg.size / MIB);
-	g_where = "test_hmm";
+	bench_where = "test_hmm";
 	g_hmm_fd = open(HMM_DEVICE, O_RDWR | O_CLOEXEC);
 	if (g_hmm_fd < 0) {
 		int e = errno;
@@ -539,16 +354,13 @@ static struct ferry_ctx *open_ctx(struct figs *f, uint32_t backend, uint64_t blo
 	TRY(ferry_ioctl(ctx, FERRY_IOCTL_VERSION, &v));
 	if (verbose) {
 		struct ferry_counters c;
+		char fbuf[80];
 
-		memset(&c, 0, sizeof(c));
-		TRY(ferry_counters(ctx, &c));
-		printf("  runtime: uapi %u.%u, backend %s, features%s%s%s%s, device memory %" PRIu64
+		counters(ctx, &c);
+		printf("  runtime: uapi %u.%u, backend %s, features%s, device memory %" PRIu64
 		       " MiB\n",
 		       v.major, v.minor, backend_name(v.backend),
-		       v.features & FERRY_FEATURE_PREFETCHER ? " prefetcher" : "",
-		       v.features & FERRY_FEATURE_EVICTION ? " eviction" : "",
-		       v.features & FERRY_FEATURE_ASYNC_MIGRATE ? " async-migrate" : "",
-		       v.features & FERRY_FEATURE_READ_MOSTLY ? " read-mostly" : "",
+		       feature_names(v.features, fbuf, sizeof(fbuf)),
 		       (uint64_t)c.device_capacity_pages * PAGE / MIB);
 	}
 	if (v.backend != backend) {
@@ -578,126 +390,33 @@ static void *alloc_or_die(struct ferry_ctx *ctx, uint64_t size)
 	return p;
 }
 
-static void counters(struct ferry_ctx *ctx, struct ferry_counters *c)
-{
-	memset(c, 0, sizeof(*c));
-	TRY(ferry_counters(ctx, c));
-}
-
-#define D(f) ((uint64_t)(c1.f - c0.f))
-
-static uint64_t resident(struct ferry_ctx *ctx, const void *p, uint64_t size, int state)
-{
-	uint64_t count[4] = {0, 0, 0, 0};
-
-	TRY(ferry_residency(ctx, p, size, NULL, count));
-	return count[state];
-}
-
-static void expect_resident(struct ferry_ctx *ctx, const void *p, uint64_t size, int state,
-			    const char *when)
-{
-	uint64_t n = resident(ctx, p, size, state);
-
-	if (n != size / PAGE)
-		fail("%s: %" PRIu64 " of %" PRIu64 " pages are %s", when, n, size / PAGE,
-		     state == FERRY_RES_DEVICE ? "on the device" : "on the host");
-}
-
-static void migrate_chunks(struct ferry_ctx *ctx, char *p, uint64_t size, uint32_t target)
-{
-	for (uint64_t off = 0; off < size; off += CHUNK) {
-		uint64_t n = size - off < CHUNK ? size - off : CHUNK;
-
-		TRY(ferry_migrate(ctx, p + off, n, target, 0, NULL));
-	}
-}
-
-static uint64_t dev_touch(struct ferry_ctx *ctx, const void *p, uint64_t size, uint64_t stride)
-{
-	struct ferry_dev_work w;
-
-	memset(&w, 0, sizeof(w));
-	w.op = FERRY_DEV_TOUCH;
-	w.threads = 1;
-	w.addr = (uint64_t)(uintptr_t)p;
-	w.size = size;
-	w.stride = stride;
-	TRY(ferry_device_work(ctx, &w, NULL));
-	return w.result;
-}
-
 static void ferry_prefetch(struct ferry_ctx *ctx, struct figs *f)
 {
-	const uint64_t size = cfg.size, npages = size / PAGE, seed = 21;
-	uint64_t h2d_first = 0, d2h_first = 0, h2d_best = UINT64_MAX, d2h_best = UINT64_MAX;
-	uint64_t h2d_drv = 0, d2h_drv = 0;
-	struct ferry_counters c0, c1;
+	const uint64_t size = cfg.size, seed = 21;
+	struct way h2d = {0}, d2h = {0};
 	char *buf = alloc_or_die(ctx, size);
 	char name[80];
 
 	host_fill(buf, size, seed);
 	for (unsigned rep = 0; rep < cfg.reps; rep++) {
-		uint64_t t0, t, bad;
-		int64_t dbad;
+		uint64_t faults;
 
 		expect_resident(ctx, buf, size, FERRY_RES_HOST, "before host->device");
-		counters(ctx, &c0);
-		t0 = now_ns();
-		migrate_chunks(ctx, buf, size, FERRY_LOC_DEVICE);
-		t = now_ns() - t0;
-		counters(ctx, &c1);
-		if (rep == 0) {
-			h2d_first = t;
-			h2d_drv = D(migrate_ns);
-			if (D(pages_to_device) != npages)
-				note("host->device: pages_to_device grew by %" PRIu64
-				     ", expected %" PRIu64,
-				     D(pages_to_device), npages);
-		}
-		if (t < h2d_best)
-			h2d_best = t;
+		migrate_pass(ctx, buf, size, FERRY_LOC_DEVICE, rep, &h2d, "host->device: ");
 		expect_resident(ctx, buf, size, FERRY_RES_DEVICE, "after host->device");
-		dbad = ferry_dev_check(ctx, buf, size, seed);
-		if (dbad < 0)
-			die("ferry_dev_check", (int)dbad);
-		if (dbad)
-			fail("after host->device: the device sees %" PRId64
-			     " wrong words of %" PRIu64,
-			     dbad, size / 8);
-
-		counters(ctx, &c0);
-		t0 = now_ns();
-		migrate_chunks(ctx, buf, size, FERRY_LOC_HOST);
-		t = now_ns() - t0;
-		counters(ctx, &c1);
-		if (rep == 0) {
-			d2h_first = t;
-			d2h_drv = D(migrate_ns);
-			if (D(pages_to_host) != npages)
-				note("device->host: pages_to_host grew by %" PRIu64
-				     ", expected %" PRIu64,
-				     D(pages_to_host), npages);
-		}
-		if (t < d2h_best)
-			d2h_best = t;
+		expect_device_data(ctx, buf, size, seed, "after host->device");
+		migrate_pass(ctx, buf, size, FERRY_LOC_HOST, rep, &d2h, "device->host: ");
 		expect_resident(ctx, buf, size, FERRY_RES_HOST, "after device->host");
-		counters(ctx, &c0);
-		bad = host_mismatches(buf, size, seed);
-		counters(ctx, &c1);
-		if (bad)
-			fail("after device->host: the host sees %" PRIu64
-			     " wrong words of %" PRIu64,
-			     bad, size / 8);
-		if (rep == 0 && D(faults_host))
+		host_check(ctx, buf, size, seed, &faults);
+		if (rep == 0 && faults)
 			note("the host read after device->host faulted %" PRIu64
 			     " times (pages not mapped back)",
-			     D(faults_host));
+			     faults);
 	}
-	f->h2d_first = gbs(size, h2d_first);
-	f->h2d_best = gbs(size, h2d_best);
-	f->d2h_first = gbs(size, d2h_first);
-	f->d2h_best = gbs(size, d2h_best);
+	f->h2d_first = gbs(size, h2d.first);
+	f->h2d_best = gbs(size, h2d.best);
+	f->d2h_first = gbs(size, d2h.first);
+	f->d2h_best = gbs(size, d2h.best);
 	row("prefetch host->device, first", f->h2d_first, 2, "GB/s",
 	    safe_ratio(f->h2d_first, g_memcpy_gbs), "memcpy", "-", V_NONE);
 	snprintf(name, sizeof(name), "prefetch host->device, best of %u", cfg.reps);
@@ -710,7 +429,7 @@ static void ferry_prefetch(struct ferry_ctx *ctx, struct figs *f)
 	    V_NONE);
 	note("first run: driver migrate_ns %.1f ms of %.1f ms wall (host->device), %.1f of %.1f ms "
 	     "(device->host); %" PRIu64 " requests each way",
-	     h2d_drv / 1e6, h2d_first / 1e6, d2h_drv / 1e6, d2h_first / 1e6,
+	     h2d.drv_ns / 1e6, h2d.first / 1e6, d2h.drv_ns / 1e6, d2h.first / 1e6,
 	     (size + CHUNK - 1) / CHUNK);
 	TRY(ferry_free(ctx, buf));
 }
@@ -718,9 +437,8 @@ static void ferry_prefetch(struct ferry_ctx *ctx, struct figs *f)
 static void ferry_stream(struct ferry_ctx *ctx, struct figs *f)
 {
 	const uint64_t size = cfg.size, npages = size / PAGE, seed = 22;
-	uint64_t best = UINT64_MAX, first = 0, expect, v = 0;
-	uint64_t f_faults = 0, f_pages = 0, f_prefetched = 0, f_ns = 0;
-	struct ferry_counters c0, c1;
+	uint64_t expect, v = 0;
+	struct stream st = {0};
 	char *buf = alloc_or_die(ctx, size);
 	char name[80];
 
@@ -730,28 +448,9 @@ static void ferry_stream(struct ferry_ctx *ctx, struct figs *f)
 	host_fill(buf, size, seed);
 	expect = touch_expect(buf, size, PAGE, seed);
 	for (unsigned rep = 0; rep < cfg.reps; rep++) {
-		uint64_t t0, t, sum, bad;
+		uint64_t bad;
 
-		expect_resident(ctx, buf, size, FERRY_RES_HOST, "before the device stream");
-		counters(ctx, &c0);
-		t0 = now_ns();
-		sum = dev_touch(ctx, buf, size, PAGE);
-		t = now_ns() - t0;
-		counters(ctx, &c1);
-		if (sum != expect)
-			fail("device stream: TOUCH sum %" PRIu64 ", expected %" PRIu64, sum,
-			     expect);
-		if (rep == 0) {
-			first = t;
-			f_faults = D(faults_device);
-			f_pages = D(pages_to_device);
-			f_prefetched = D(pages_prefetched);
-			f_ns = D(fault_ns);
-		}
-		if (t < best)
-			best = t;
-		expect_resident(ctx, buf, size, FERRY_RES_DEVICE, "after the device stream");
-		migrate_chunks(ctx, buf, size, FERRY_LOC_HOST);
+		stream_pass(ctx, buf, size, expect, rep, &st, "device stream");
 		expect_resident(ctx, buf, size, FERRY_RES_HOST, "after the stream's way back");
 		bad = host_mismatches(buf, size, seed);
 		if (bad)
@@ -759,8 +458,8 @@ static void ferry_stream(struct ferry_ctx *ctx, struct figs *f)
 			     " wrong words",
 			     bad);
 	}
-	f->stream_first = gbs(size, first);
-	f->stream_best = gbs(size, best);
+	f->stream_first = gbs(size, st.first);
+	f->stream_best = gbs(size, st.best);
 	row("fault-driven stream, prefetcher on, first", f->stream_first, 2, "GB/s",
 	    safe_ratio(f->stream_first, f->h2d_best), "own prefetch h->d", "-", V_NONE);
 	snprintf(name, sizeof(name), "fault-driven stream, prefetcher on, best of %u", cfg.reps);
@@ -769,93 +468,26 @@ static void ferry_stream(struct ferry_ctx *ctx, struct figs *f)
 	note("first run: faults_device %" PRIu64 " (%.1f pages/fault), pages_to_device %" PRIu64
 	     " of %" PRIu64 ", pages_prefetched %" PRIu64 ", driver fault_ns %.1f ms of %.1f ms "
 	     "wall",
-	     f_faults, f_faults ? (double)f_pages / f_faults : 0.0, f_pages, npages, f_prefetched,
-	     f_ns / 1e6, first / 1e6);
+	     st.faults, st.faults ? (double)st.pages / st.faults : 0.0, st.pages, npages,
+	     st.prefetched, st.fault_ns / 1e6, st.first / 1e6);
 	TRY(ferry_free(ctx, buf));
 }
 
-/* Random 4 KiB device faults, measured as bench_migrate.c does (see there). */
+/* Random 4 KiB device faults: random_faults() (bench_ferry.c), as ferry-bench-migrate does. */
 static void ferry_latency(struct ferry_ctx *ctx, struct figs *f)
 {
 	const uint64_t span = cfg.size, npages = span / PAGE, seed = 23;
 	unsigned n = cfg.pages < npages ? cfg.pages : (unsigned)npages;
-	uint64_t *lf, *lr, *lh, *idx, bad = 0, faults_f = 0, mig_f = 0, faults_r = 0, faults_h;
-	struct ferry_counters c0, c1;
 	char *buf = alloc_or_die(ctx, span), *warm = alloc_or_die(ctx, PAGE);
 	double memcpy4k_us = g_memcpy_gbs > 0 ? PAGE / g_memcpy_gbs / 1000.0 : NAN;
+	struct faults r;
 
-	lf = calloc(n, sizeof(*lf));
-	lr = calloc(n, sizeof(*lr));
-	lh = calloc(n, sizeof(*lh));
-	idx = calloc(npages, sizeof(*idx));
-	if (!lf || !lr || !lh || !idx)
-		die("calloc", -ENOMEM);
-	for (uint64_t i = 0; i < npages; i++)
-		idx[i] = i;
-	for (unsigned i = 0; i < n; i++) {
-		uint64_t j = i + rng() % (npages - i), x = idx[i];
-
-		idx[i] = idx[j];
-		idx[j] = x;
-	}
-	for (unsigned i = 0; i < n; i++)
-		host_fill(buf + idx[i] * PAGE, PAGE, seed);
-	host_fill(warm, PAGE, seed);
-	for (int i = 0; i < 16; i++)
-		dev_touch(ctx, warm, PAGE, PAGE);
-
-	/* Each faulting touch follows the same request on a device-resident page. */
-	for (unsigned i = 0; i < n; i++) {
-		char *p = buf + idx[i] * PAGE;
-		char *q = i ? buf + idx[i - 1] * PAGE : warm;
-		uint64_t t0, sum;
-
-		counters(ctx, &c0);
-		t0 = now_ns();
-		sum = dev_touch(ctx, q, PAGE, PAGE);
-		lr[i] = now_ns() - t0;
-		counters(ctx, &c1);
-		bad += sum != pattern_byte(seed, (uint64_t)(uintptr_t)q);
-		faults_r += D(faults_device);
-
-		c0 = c1;
-		t0 = now_ns();
-		sum = dev_touch(ctx, p, PAGE, PAGE);
-		lf[i] = now_ns() - t0;
-		counters(ctx, &c1);
-		bad += sum != pattern_byte(seed, (uint64_t)(uintptr_t)p);
-		faults_f += D(faults_device);
-		mig_f += D(pages_to_device);
-	}
-	if (bad)
-		fail("random faults: %" PRIu64 " TOUCH results differ from the data", bad);
-	if (resident(ctx, buf, span, FERRY_RES_DEVICE) != n)
-		fail("random faults: %" PRIu64 " pages on the device after touching %u",
-		     resident(ctx, buf, span, FERRY_RES_DEVICE), n);
-
-	/* The other direction: the host reads each device-resident page. */
-	counters(ctx, &c0);
-	for (unsigned i = 0; i < n; i++) {
-		volatile uint8_t *p = (volatile uint8_t *)(buf + idx[i] * PAGE);
-		uint64_t t0 = now_ns(), b;
-
-		b = *p;
-		lh[i] = now_ns() - t0;
-		bad += b != pattern_byte(seed, (uint64_t)(uintptr_t)p);
-	}
-	counters(ctx, &c1);
-	faults_h = D(faults_host);
-	if (bad)
-		fail("random host faults: %" PRIu64 " bytes differ from the data", bad);
-
-	qsort(lf, n, sizeof(*lf), cmp_u64);
-	qsort(lr, n, sizeof(*lr), cmp_u64);
-	qsort(lh, n, sizeof(*lh), cmp_u64);
-	f->touch_med = pct_us(lf, n, 50);
-	f->res_med = pct_us(lr, n, 50);
+	random_faults(ctx, buf, warm, span, n, seed, 16, &r);
+	f->touch_med = pct_us(r.lf, n, 50);
+	f->res_med = pct_us(r.lr, n, 50);
 	f->cost = f->touch_med - f->res_med;
-	f->cost99 = pct_us(lf, n, 99) - f->res_med;
-	f->host_med = pct_us(lh, n, 50);
+	f->cost99 = pct_us(r.lf, n, 99) - f->res_med;
+	f->host_med = pct_us(r.lh, n, 50);
 	row("device touch, host-resident page, median", f->touch_med, 1, "us",
 	    safe_ratio(f->touch_med, memcpy4k_us), "memcpy 4K", "-", V_NONE);
 	row("device touch, device-resident page, median", f->res_med, 1, "us",
@@ -869,12 +501,9 @@ static void ferry_latency(struct ferry_ctx *ctx, struct figs *f)
 	note("%u random pages of %" PRIu64 " MiB: %.2f device faults and %.2f pages to the "
 	     "device per faulting touch (1 expected), %.2f faults per resident touch (0), "
 	     "%.2f host faults per host touch (1)",
-	     n, span / MIB, (double)faults_f / n, (double)mig_f / n, (double)faults_r / n,
-	     (double)faults_h / n);
-	free(lf);
-	free(lr);
-	free(lh);
-	free(idx);
+	     n, span / MIB, (double)r.faults_f / n, (double)r.mig_f / n, (double)r.faults_r / n,
+	     (double)r.faults_h / n);
+	faults_free(&r);
 }
 
 static void bench_ferry(struct figs *f, const char *num, uint32_t backend)
@@ -888,7 +517,7 @@ static void bench_ferry(struct figs *f, const char *num, uint32_t backend)
 		"fault-driven stream (FERRY_DEV_TOUCH, stride 4096, prefetcher on), "
 		"random 4 KiB faults (block 4 KiB, prefetcher off); %" PRIu64 " MiB",
 		num, env, cfg.size / MIB);
-	g_where = f->name;
+	bench_where = f->name;
 	if (backend == FERRY_BACKEND_KERNEL && !ferry_node_present(node, sizeof(node))) {
 		snprintf(f->why, sizeof(f->why),
 			 "no DRM render node of driver \"ferry\" (ferry.ko is not loaded)");
@@ -1074,70 +703,39 @@ static void usage(FILE *f)
 		"boots the QEMU guest that has them.\n");
 }
 
-#define parse_num(opt, s) bench_parse_num("ferry-bench-kernel", (opt), (s), usage)
-
 int main(int argc, char **argv)
 {
 	struct figs h = {.name = "test_hmm"}, k = {.name = "ferry.ko"}, u = {.name = "udriver"};
 	struct figs *all[3] = {&h, &k, &u};
 	uint64_t t0 = now_ns();
-	long size_mib = -1, pages = -1, reps = -1;
+	long size_mib = -1, pages = -1, reps = -1, timeout = 3000;
+	const struct bench_opt opts[] = {
+		{"--quick", .flag = &cfg.quick},
+		{"--no-skip", .flag = &cfg.no_skip},
+		{"--size", .num = &size_mib},
+		{"--pages", .num = &pages},
+		{"--reps", .num = &reps},
+		{"--timeout", .num = &timeout},
+		{NULL},
+	};
 	struct utsname un;
 	char node[PATH_MAX];
-	int have_hmm, have_ko;
+	int have_hmm, have_ko, st;
 
-	cfg.timeout = 3000;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-
-		if (!strcmp(a, "--quick"))
-			cfg.quick = 1;
-		else if (!strcmp(a, "--no-skip"))
-			cfg.no_skip = 1;
-		else if (!strcmp(a, "--size"))
-			size_mib = (long)parse_num(a, i + 1 < argc ? argv[++i] : NULL);
-		else if (!strcmp(a, "--pages"))
-			pages = (long)parse_num(a, i + 1 < argc ? argv[++i] : NULL);
-		else if (!strcmp(a, "--reps"))
-			reps = (long)parse_num(a, i + 1 < argc ? argv[++i] : NULL);
-		else if (!strcmp(a, "--timeout"))
-			cfg.timeout = (unsigned)parse_num(a, i + 1 < argc ? argv[++i] : NULL);
-		else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			usage(stdout);
-			return 0;
-		} else {
-			fprintf(stderr, "ferry-bench-kernel: error: unknown argument '%s'\n", a);
-			usage(stderr);
-			return 1;
-		}
-	}
+	bench_prog = "ferry-bench-kernel";
+	bench_where = ""; /* the running section, for messages */
+	bench_die_hook = die;
+	bench_table = (struct bench_table){48, 5, 18, 9, 2, 1};
+	st = bench_parse_args(argc, argv, opts, usage);
+	if (st >= 0)
+		return st;
+	cfg.timeout = (unsigned)timeout;
 	cfg.size = (cfg.quick ? 8 : 32) * MIB;
 	cfg.pages = cfg.quick ? 50 : 200;
 	cfg.reps = cfg.quick ? 1 : 3;
 	cfg.memcpy_runs = 5;
-	if (size_mib >= 0) {
-		if (size_mib < 2 || size_mib % 2 || size_mib > (1L << 20)) {
-			fprintf(stderr,
-				"ferry-bench-kernel: error: --size must be a multiple of 2, "
-				"at least 2 (MiB)\n");
-			return 1;
-		}
-		cfg.size = (uint64_t)size_mib * MIB;
-	}
-	if (pages >= 0) {
-		if (pages < 1) {
-			fprintf(stderr, "ferry-bench-kernel: error: --pages must be at least 1\n");
-			return 1;
-		}
-		cfg.pages = (unsigned)pages;
-	}
-	if (reps >= 0) {
-		if (reps < 1) {
-			fprintf(stderr, "ferry-bench-kernel: error: --reps must be at least 1\n");
-			return 1;
-		}
-		cfg.reps = (unsigned)reps;
-	}
+	if (!size_options(size_mib, 2, 2, pages, reps, &cfg.size, &cfg.pages, &cfg.reps))
+		return 1;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
 	have_hmm = access(HMM_DEVICE, F_OK) == 0;
@@ -1149,19 +747,14 @@ int main(int argc, char **argv)
 		       FERRY_DRM_DRIVER, HMM_DEVICE);
 		return 0;
 	}
-	if (cfg.timeout) {
-		signal(SIGALRM, on_alarm);
-		alarm(cfg.timeout);
-	}
+	bench_timeout(cfg.timeout, "a driver hung?", NULL);
 	memset(&un, 0, sizeof(un));
 	uname(&un);
 	printf("ferry-bench-kernel: %" PRIu64 " MiB per test%s, %u repetition%s, %u random pages; "
 	       "kernel %s, %ld CPUs online, load average %.2f before the run\n",
 	       cfg.size / MIB, cfg.quick ? " (--quick)" : "", cfg.reps, cfg.reps == 1 ? "" : "s",
 	       cfg.pages, un.release, sysconf(_SC_NPROCESSORS_ONLN), load_average());
-	g_memcpy_gbs = memcpy_gbs();
-	printf("baseline: memcpy of %" PRIu64 " MiB (pre-faulted), best of %u: %.2f GB/s\n",
-	       cfg.size / MIB, cfg.memcpy_runs, g_memcpy_gbs);
+	g_memcpy_gbs = memcpy_baseline(cfg.size, cfg.memcpy_runs);
 
 	for (int i = 0; i < 3; i++) {
 		all[i]->h2d_first = all[i]->h2d_best = all[i]->d2h_first = NAN;
@@ -1172,24 +765,8 @@ int main(int argc, char **argv)
 	bench_hmm(&h);
 	bench_ferry(&k, "2", FERRY_BACKEND_KERNEL);
 	bench_ferry(&u, "3", FERRY_BACKEND_USER);
-	g_where = "comparison";
+	bench_where = "comparison";
 	bench_compare(&h, &k, &u);
-
-	{
-		double end = memcpy_gbs();
-
-		printf("\nbaseline check: memcpy at the end of the run %.2f GB/s (%.2f at the "
-		       "start%s)\n",
-		       end, g_memcpy_gbs,
-		       end > 1.15 * g_memcpy_gbs || end < 0.85 * g_memcpy_gbs
-			       ? "; the machine's memory bandwidth drifted, ratios are approximate"
-			       : "");
-	}
-	printf("targets: %d PASS, %d MISS; total time %.1f s\n", g_pass, g_miss,
-	       (now_ns() - t0) / 1e9);
-	if (g_failures) {
-		fprintf(stderr, "ferry-bench-kernel: %d check(s) FAILED (see above)\n", g_failures);
-		return 1;
-	}
-	return 0;
+	baseline_check(cfg.size, cfg.memcpy_runs, g_memcpy_gbs, t0);
+	return bench_status();
 }

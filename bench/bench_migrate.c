@@ -22,8 +22,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,12 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bench_common.h"
-#include "ferry/ferry.h"
-
-#define MIB (UINT64_C(1) << 20)
-#define PAGE ((uint64_t)FERRY_PAGE_SIZE)
-#define CHUNK ((uint64_t)FERRY_REGION_SIZE) /* explicit migrations: 2 MiB at a time */
+#include "bench_ferry.h"
 
 #define TARGET_PREFETCH 0.80 /* prefetch GB/s / memcpy GB/s */
 #define TARGET_STREAM 0.50   /* fault-driven (prefetcher on) / prefetch h2d */
@@ -71,114 +64,10 @@ static const char *const test_names[] = {"prefetch", "stream", "latency", "overs
 static double g_memcpy_gbs; /* baseline */
 static double g_h2d_gbs;    /* best explicit prefetch host->device */
 static double g_stream_gbs; /* best fault-driven stream, prefetcher on */
-static int g_failures;
-static int g_pass, g_miss;
 static int g_version_shown;
 static int g_opens, g_open_enodev; /* ferry_open calls, and those that failed with -ENODEV */
 
 #define OPEN_RETRIES 4
-
-/* ------------------------------------------------------------------ helpers */
-
-/* bytes per nanosecond is 10^9 bytes per second */
-static double gbs(uint64_t bytes, uint64_t ns)
-{
-	return ns ? (double)bytes / (double)ns : 0.0;
-}
-
-static void die(const char *what, int err)
-{
-	fflush(stdout);
-	fprintf(stderr, "ferry-bench-migrate: error: %s: %s (%d)\n", what, ferry_strerror(err),
-		err);
-	exit(1);
-}
-
-#define TRY(call)                                                                                  \
-	do {                                                                                       \
-		int r_ = (call);                                                                   \
-		if (r_ < 0)                                                                        \
-			die(#call, r_);                                                            \
-	} while (0)
-
-/* A failed check: the run goes on (to show the rest), the exit status is 1. */
-__attribute__((format(printf, 1, 2))) static void fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	g_failures++;
-	fflush(stdout);
-	fprintf(stderr, "ferry-bench-migrate: FAILED: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	printf("  !! FAILED: ");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	fflush(stdout);
-}
-
-static void on_alarm(int sig)
-{
-	static const char msg[] = "ferry-bench-migrate: error: timed out (the runtime hung?); "
-				  "raise or disable with --timeout SEC\n";
-	ssize_t r;
-
-	(void)sig;
-	r = write(STDERR_FILENO, msg, sizeof(msg) - 1);
-	(void)r;
-	_exit(1);
-}
-
-/* ------------------------------------------------------------------- table */
-
-static void table_header(void)
-{
-	printf("  %-44s %10s %-6s %8s  %-14s %-10s %s\n", "figure", "value", "unit", "ratio",
-	       "ratio to", "target", "");
-	printf("  %-44s %10s %-6s %8s  %-14s %-10s %s\n", "------", "-----", "----", "-----",
-	       "--------", "------", "");
-}
-
-/*
- * One figure: value (printed with @prec decimals) and its ratio to @vs
- * (NAN: no ratio), the target as text ("-" for none) and the verdict.
- */
-static void row(const char *name, double value, int prec, const char *unit, double ratio,
-		const char *vs, const char *target, enum verdict v)
-{
-	char rbuf[32];
-
-	if (isnan(ratio))
-		snprintf(rbuf, sizeof(rbuf), "-");
-	else
-		snprintf(rbuf, sizeof(rbuf), "%.2f", ratio);
-	printf("  %-44s %10.*f %-6s %8s  %-14s %-10s %s\n", name, prec, value, unit, rbuf,
-	       vs ? vs : "-", target ? target : "-",
-	       v == V_PASS   ? "PASS"
-	       : v == V_MISS ? "MISS"
-			     : "");
-	if (v == V_PASS)
-		g_pass++;
-	else if (v == V_MISS)
-		g_miss++;
-	fflush(stdout);
-}
-
-__attribute__((format(printf, 1, 2))) static void note(const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("    ");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	fflush(stdout);
-}
 
 /* ----------------------------------------------------------------- runtime */
 
@@ -227,20 +116,18 @@ static struct ferry_ctx *open_ctx(uint64_t device_memory, uint64_t block_size, i
 		exit(1);
 	}
 	if (r < 0)
-		die("ferry_open", r);
+		bench_die("ferry_open", r);
 	if (!g_version_shown) {
 		struct ferry_version v;
+		char fbuf[80];
 
 		memset(&v, 0, sizeof(v));
 		TRY(ferry_ioctl(ctx, FERRY_IOCTL_VERSION, &v));
-		printf("runtime: uapi %u.%u, backend %s, features%s%s%s%s, window %" PRIu64
+		printf("runtime: uapi %u.%u, backend %s, features%s, window %" PRIu64
 		       " GiB at %p\n",
 		       v.major, v.minor, backend_name(v.backend),
-		       v.features & FERRY_FEATURE_PREFETCHER ? " prefetcher" : "",
-		       v.features & FERRY_FEATURE_EVICTION ? " eviction" : "",
-		       v.features & FERRY_FEATURE_ASYNC_MIGRATE ? " async-migrate" : "",
-		       v.features & FERRY_FEATURE_READ_MOSTLY ? " read-mostly" : "",
-		       ferry_window_size(ctx) >> 30, ferry_window_base(ctx));
+		       feature_names(v.features, fbuf, sizeof(fbuf)), ferry_window_size(ctx) >> 30,
+		       ferry_window_base(ctx));
 		if (v.major != FERRY_UAPI_VERSION_MAJOR) {
 			fflush(stdout);
 			fprintf(stderr,
@@ -281,42 +168,6 @@ static void *alloc_or_die(struct ferry_ctx *ctx, uint64_t size)
 	return p;
 }
 
-static void counters(struct ferry_ctx *ctx, struct ferry_counters *c)
-{
-	memset(c, 0, sizeof(*c));
-	TRY(ferry_counters(ctx, c));
-}
-
-#define D(f) ((uint64_t)(c1.f - c0.f))
-
-/* Pages of [p, p + size) in state @state. */
-static uint64_t resident(struct ferry_ctx *ctx, const void *p, uint64_t size, int state)
-{
-	uint64_t count[4] = {0, 0, 0, 0};
-
-	TRY(ferry_residency(ctx, p, size, NULL, count));
-	return count[state];
-}
-
-static void expect_resident(struct ferry_ctx *ctx, const void *p, uint64_t size, int state,
-			    const char *when)
-{
-	uint64_t n = resident(ctx, p, size, state);
-
-	if (n != size / PAGE)
-		fail("%s: %" PRIu64 " of %" PRIu64 " pages are %s", when, n, size / PAGE,
-		     state == FERRY_RES_DEVICE ? "on the device" : "on the host");
-}
-
-static void migrate_chunks(struct ferry_ctx *ctx, char *p, uint64_t size, uint32_t target)
-{
-	for (uint64_t off = 0; off < size; off += CHUNK) {
-		uint64_t n = size - off < CHUNK ? size - off : CHUNK;
-
-		TRY(ferry_migrate(ctx, p + off, n, target, 0, NULL));
-	}
-}
-
 /* The same, pipelined: every chunk issued asynchronously, then every fence waited. */
 static void migrate_chunks_async(struct ferry_ctx *ctx, char *p, uint64_t size, uint32_t target,
 				 uint64_t *fences)
@@ -332,118 +183,14 @@ static void migrate_chunks_async(struct ferry_ctx *ctx, char *p, uint64_t size, 
 		TRY(ferry_wait(ctx, fences[j]));
 }
 
-/* ------------------------------------------------------------------- data */
-
-static void host_fill(void *p, uint64_t size, uint64_t seed)
-{
-	uint64_t *w = p;
-	uint64_t a = (uint64_t)(uintptr_t)p;
-
-	for (uint64_t i = 0; i < size / 8; i++)
-		w[i] = ferry_pattern(seed, a + i * 8);
-}
-
-static uint64_t host_mismatches(const void *p, uint64_t size, uint64_t seed)
-{
-	const volatile uint64_t *w = p;
-	uint64_t a = (uint64_t)(uintptr_t)p, bad = 0;
-
-	for (uint64_t i = 0; i < size / 8; i++)
-		bad += w[i] != ferry_pattern(seed, a + i * 8);
-	return bad;
-}
-
-/* The byte FERRY_DEV_TOUCH reads at @addr when the data is ferry_pattern(@seed). */
-static uint64_t pattern_byte(uint64_t seed, uint64_t addr)
-{
-	return (ferry_pattern(seed, addr & ~7ULL) >> (8 * (addr & 7))) & 0xff;
-}
-
-static uint64_t touch_expect(const void *p, uint64_t size, uint64_t stride, uint64_t seed)
-{
-	uint64_t a = (uint64_t)(uintptr_t)p, sum = 0;
-
-	for (uint64_t off = 0; off < size; off += stride)
-		sum += pattern_byte(seed, a + off);
-	return sum;
-}
-
-static uint64_t dev_touch(struct ferry_ctx *ctx, const void *p, uint64_t size, uint64_t stride)
-{
-	struct ferry_dev_work w;
-
-	memset(&w, 0, sizeof(w));
-	w.op = FERRY_DEV_TOUCH;
-	w.threads = 1;
-	w.addr = (uint64_t)(uintptr_t)p;
-	w.size = size;
-	w.stride = stride;
-	TRY(ferry_device_work(ctx, &w, NULL));
-	return w.result;
-}
-
-static uint64_t rng_state = 0x9E3779B97F4A7C15ULL;
-
-static uint64_t rng(void)
-{
-	uint64_t x = rng_state;
-
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	rng_state = x;
-	return x * 0x2545F4914F6CDD1DULL;
-}
-
-/* --------------------------------------------------------------- baseline */
-
-static double memcpy_gbs(void)
-{
-	uint64_t size = cfg.size, best = UINT64_MAX;
-	char *src, *dst;
-
-	src = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	dst = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (src == MAP_FAILED || dst == MAP_FAILED)
-		die("mmap (memcpy baseline)", -errno);
-	memset(src, 0x5a, size); /* pre-fault both */
-	memset(dst, 0xa5, size);
-	for (unsigned i = 0; i < cfg.memcpy_runs; i++) {
-		uint64_t t0 = now_ns(), t;
-
-		memcpy(dst, src, size);
-		t = now_ns() - t0;
-		if (t < best)
-			best = t;
-	}
-	if (dst[size - 1] != 0x5a)
-		fail("memcpy baseline: copy incomplete");
-	munmap(src, size);
-	munmap(dst, size);
-	return gbs(size, best);
-}
-
 /* ---------------------------------------------------- 1. explicit prefetch */
 
-static void bench_prefetch(void)
+/* The first host touch of untouched window memory (host zero-fill faults). */
+static void prefetch_first_touch(struct ferry_ctx *ctx, char *buf, uint64_t size)
 {
-	const uint64_t size = cfg.size, npages = size / PAGE, seed = 1;
 	struct ferry_counters c0, c1;
-	uint64_t h2d_first = 0, d2h_first = 0, h2d_best = UINT64_MAX, d2h_best = UINT64_MAX;
-	uint64_t h2d_drv = 0, d2h_drv = 0, h2d_whole = 0, d2h_whole = 0, hread_t = 0,
-		 hread_faults = 0, t0, t;
-	struct ferry_ctx *ctx;
-	char *buf;
-	char name[64];
+	uint64_t t0, t;
 
-	section("1. explicit prefetch: ferry_migrate of %" PRIu64 " MiB in 2 MiB chunks "
-		"(synchronous), host filled the data first",
-		size / MIB);
-	ctx = open_ctx(device_memory_for(size), 0, -1);
-	table_header();
-	buf = alloc_or_die(ctx, size);
-
-	/* The first host touch of untouched window memory (host zero-fill faults). */
 	counters(ctx, &c0);
 	t0 = now_ns();
 	memset(buf, 0x5a, size);
@@ -454,117 +201,89 @@ static void bench_prefetch(void)
 	note("counters: faults_host %" PRIu64 ", zero_fill_host %" PRIu64
 	     " pages, fault_batches %" PRIu64,
 	     D(faults_host), D(zero_fill_host), D(fault_batches));
+}
+
+/* One pass each way with every chunk issued asynchronously (when the driver can). */
+static void prefetch_async(struct ferry_ctx *ctx, char *buf, uint64_t size)
+{
+	uint64_t nchunks = (size + CHUNK - 1) / CHUNK;
+	uint64_t *fences, t0, ta, tb;
+
+	if (!(features(ctx) & FERRY_FEATURE_ASYNC_MIGRATE))
+		return;
+	fences = calloc(nchunks, sizeof(*fences));
+	if (!fences)
+		bench_die("calloc", -ENOMEM);
+	t0 = now_ns();
+	migrate_chunks_async(ctx, buf, size, FERRY_LOC_DEVICE, fences);
+	ta = now_ns() - t0;
+	expect_resident(ctx, buf, size, FERRY_RES_DEVICE, "after async host->device");
+	t0 = now_ns();
+	migrate_chunks_async(ctx, buf, size, FERRY_LOC_HOST, fences);
+	tb = now_ns() - t0;
+	expect_resident(ctx, buf, size, FERRY_RES_HOST, "after async device->host");
+	free(fences);
+	row("host->device, async chunks, one pass", gbs(size, ta), 2, "GB/s",
+	    safe_ratio(gbs(size, ta), g_memcpy_gbs), "memcpy", "-", V_NONE);
+	row("device->host, async chunks, one pass", gbs(size, tb), 2, "GB/s",
+	    safe_ratio(gbs(size, tb), g_memcpy_gbs), "memcpy", "-", V_NONE);
+}
+
+static void bench_prefetch(void)
+{
+	const uint64_t size = cfg.size, seed = 1;
+	struct way h2d = {0}, d2h = {0};
+	uint64_t hread_t = 0, hread_faults = 0;
+	struct ferry_ctx *ctx;
+	char *buf;
+	char name[64];
+
+	section("1. explicit prefetch: ferry_migrate of %" PRIu64 " MiB in 2 MiB chunks "
+		"(synchronous), host filled the data first",
+		size / MIB);
+	ctx = open_ctx(device_memory_for(size), 0, -1);
+	table_header();
+	buf = alloc_or_die(ctx, size);
+	prefetch_first_touch(ctx, buf, size);
 	host_fill(buf, size, seed);
 
 	for (unsigned rep = 0; rep < cfg.reps; rep++) {
 		expect_resident(ctx, buf, size, FERRY_RES_HOST, "before host->device");
-
-		counters(ctx, &c0);
-		t0 = now_ns();
-		migrate_chunks(ctx, buf, size, FERRY_LOC_DEVICE);
-		t = now_ns() - t0;
-		counters(ctx, &c1);
-		if (rep == 0) {
-			h2d_first = t;
-			h2d_drv = D(migrate_ns);
-			h2d_whole = D(whole_regions);
-			if (D(pages_to_device) != npages)
-				note("pages_to_device grew by %" PRIu64 ", expected %" PRIu64,
-				     D(pages_to_device), npages);
-		}
-		if (t < h2d_best)
-			h2d_best = t;
+		migrate_pass(ctx, buf, size, FERRY_LOC_DEVICE, rep, &h2d, "");
 		expect_resident(ctx, buf, size, FERRY_RES_DEVICE, "after host->device");
-		if (rep == 0) {
-			int64_t bad = ferry_dev_check(ctx, buf, size, seed);
-
-			if (bad < 0)
-				die("ferry_dev_check", (int)bad);
-			if (bad)
-				fail("after host->device: the device sees %" PRId64
-				     " wrong words of %" PRIu64,
-				     bad, size / 8);
-		}
-
-		counters(ctx, &c0);
-		t0 = now_ns();
-		migrate_chunks(ctx, buf, size, FERRY_LOC_HOST);
-		t = now_ns() - t0;
-		counters(ctx, &c1);
-		if (rep == 0) {
-			d2h_first = t;
-			d2h_drv = D(migrate_ns);
-			d2h_whole = D(whole_regions);
-			if (D(pages_to_host) != npages)
-				note("pages_to_host grew by %" PRIu64 ", expected %" PRIu64,
-				     D(pages_to_host), npages);
-		}
-		if (t < d2h_best)
-			d2h_best = t;
+		if (rep == 0)
+			expect_device_data(ctx, buf, size, seed, "after host->device");
+		migrate_pass(ctx, buf, size, FERRY_LOC_HOST, rep, &d2h, "");
 		expect_resident(ctx, buf, size, FERRY_RES_HOST, "after device->host");
-
-		if (rep == 0) {
-			/* Are the pages mapped for the host again, or does each fault? */
-			uint64_t bad;
-
-			counters(ctx, &c0);
-			t0 = now_ns();
-			bad = host_mismatches(buf, size, seed);
-			hread_t = now_ns() - t0;
-			counters(ctx, &c1);
-			hread_faults = D(faults_host);
-			if (bad)
-				fail("after device->host: the host sees %" PRIu64
-				     " wrong words of %" PRIu64,
-				     bad, size / 8);
-		}
+		/* Are the pages mapped for the host again, or does each fault? */
+		if (rep == 0)
+			hread_t = host_check(ctx, buf, size, seed, &hread_faults);
 	}
-	g_h2d_gbs = gbs(size, h2d_best);
+	g_h2d_gbs = gbs(size, h2d.best);
 	snprintf(name, sizeof(name), "host->device, first of %u", cfg.reps);
-	row(name, gbs(size, h2d_first), 2, "GB/s", safe_ratio(gbs(size, h2d_first), g_memcpy_gbs),
+	row(name, gbs(size, h2d.first), 2, "GB/s", safe_ratio(gbs(size, h2d.first), g_memcpy_gbs),
 	    "memcpy", "-", V_NONE);
 	snprintf(name, sizeof(name), "host->device, best of %u", cfg.reps);
 	row(name, g_h2d_gbs, 2, "GB/s", safe_ratio(g_h2d_gbs, g_memcpy_gbs), "memcpy", ">= 0.80",
 	    at_least(safe_ratio(g_h2d_gbs, g_memcpy_gbs), TARGET_PREFETCH));
 	snprintf(name, sizeof(name), "device->host, first of %u", cfg.reps);
-	row(name, gbs(size, d2h_first), 2, "GB/s", safe_ratio(gbs(size, d2h_first), g_memcpy_gbs),
+	row(name, gbs(size, d2h.first), 2, "GB/s", safe_ratio(gbs(size, d2h.first), g_memcpy_gbs),
 	    "memcpy", "-", V_NONE);
 	snprintf(name, sizeof(name), "device->host, best of %u", cfg.reps);
-	row(name, gbs(size, d2h_best), 2, "GB/s", safe_ratio(gbs(size, d2h_best), g_memcpy_gbs),
+	row(name, gbs(size, d2h.best), 2, "GB/s", safe_ratio(gbs(size, d2h.best), g_memcpy_gbs),
 	    "memcpy", ">= 0.80",
-	    at_least(safe_ratio(gbs(size, d2h_best), g_memcpy_gbs), TARGET_PREFETCH));
+	    at_least(safe_ratio(gbs(size, d2h.best), g_memcpy_gbs), TARGET_PREFETCH));
 	note("first run: driver migrate_ns %.1f ms of %.1f ms wall (h->d), %.1f of %.1f ms (d->h); "
 	     "%" PRIu64 " requests each way; whole regions %" PRIu64 " (h->d), %" PRIu64
 	     " (d->h) of %" PRIu64,
-	     h2d_drv / 1e6, h2d_first / 1e6, d2h_drv / 1e6, d2h_first / 1e6,
-	     (size + CHUNK - 1) / CHUNK, h2d_whole, d2h_whole,
+	     h2d.drv_ns / 1e6, h2d.first / 1e6, d2h.drv_ns / 1e6, d2h.first / 1e6,
+	     (size + CHUNK - 1) / CHUNK, h2d.whole, d2h.whole,
 	     (uint64_t)(size / FERRY_REGION_SIZE));
 	row("host read after migrate-to-host (check)", gbs(size, hread_t), 2, "GB/s",
 	    safe_ratio(gbs(size, hread_t), g_memcpy_gbs), "memcpy", "-", V_NONE);
 	note("counters: faults_host %" PRIu64 " during the read (0 = the pages were mapped)",
 	     hread_faults);
-
-	if (features(ctx) & FERRY_FEATURE_ASYNC_MIGRATE) {
-		uint64_t nchunks = (size + CHUNK - 1) / CHUNK;
-		uint64_t *fences = calloc(nchunks, sizeof(*fences));
-		uint64_t ta, tb;
-
-		if (!fences)
-			die("calloc", -ENOMEM);
-		t0 = now_ns();
-		migrate_chunks_async(ctx, buf, size, FERRY_LOC_DEVICE, fences);
-		ta = now_ns() - t0;
-		expect_resident(ctx, buf, size, FERRY_RES_DEVICE, "after async host->device");
-		t0 = now_ns();
-		migrate_chunks_async(ctx, buf, size, FERRY_LOC_HOST, fences);
-		tb = now_ns() - t0;
-		expect_resident(ctx, buf, size, FERRY_RES_HOST, "after async device->host");
-		free(fences);
-		row("host->device, async chunks, one pass", gbs(size, ta), 2, "GB/s",
-		    safe_ratio(gbs(size, ta), g_memcpy_gbs), "memcpy", "-", V_NONE);
-		row("device->host, async chunks, one pass", gbs(size, tb), 2, "GB/s",
-		    safe_ratio(gbs(size, tb), g_memcpy_gbs), "memcpy", "-", V_NONE);
-	}
+	prefetch_async(ctx, buf, size);
 	ferry_close(ctx);
 }
 
@@ -606,12 +325,12 @@ static void bench_floor(void)
 	int uffd;
 
 	if (fa < 0 || fb < 0 || ftruncate(fa, (off_t)size) || ftruncate(fb, (off_t)size))
-		die("memfd (page-table floor)", -errno);
+		bench_die("memfd (page-table floor)", -errno);
 	a = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fa, 0);
 	b = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fb, 0);
 	va = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fa, 0); /* the view */
 	if (a == MAP_FAILED || b == MAP_FAILED || va == MAP_FAILED)
-		die("mmap (page-table floor)", -errno);
+		bench_die("mmap (page-table floor)", -errno);
 	memset(a, 0x5a, size); /* allocate every page of both files */
 	memset(b, 0xa5, size);
 	uffd = floor_uffd(va, size);
@@ -626,15 +345,15 @@ static void bench_floor(void)
 		uint64_t off = i * CHUNK, t0, t1, t2, t3;
 
 		if (ioctl(uffd, UFFDIO_CONTINUE, &cont)) /* map the view: it has pages to zap */
-			die("UFFDIO_CONTINUE (page-table floor)", -errno);
+			bench_die("UFFDIO_CONTINUE (page-table floor)", -errno);
 		t0 = now_ns();
 		if (madvise(va + off, CHUNK, MADV_DONTNEED))
-			die("madvise(MADV_DONTNEED)", -errno);
+			bench_die("madvise(MADV_DONTNEED)", -errno);
 		t1 = now_ns();
 		memcpy(b + off, a + off, CHUNK);
 		t2 = now_ns();
 		if (ioctl(uffd, UFFDIO_CONTINUE, &cont))
-			die("UFFDIO_CONTINUE (page-table floor)", -errno);
+			bench_die("UFFDIO_CONTINUE (page-table floor)", -errno);
 		t3 = now_ns();
 		tz += t1 - t0;
 		tc += t2 - t1;
@@ -681,9 +400,8 @@ static void bench_stream(void)
 		size / MIB);
 	table_header();
 	for (int pf = 1; pf >= 0; pf--) {
-		struct ferry_counters c0, c1;
-		uint64_t f_faults = 0, f_batches = 0, f_pages = 0, f_prefetched = 0, f_ns = 0;
-		uint64_t best = UINT64_MAX, first_t = 0, expect, v = 0;
+		struct stream st = {0};
+		uint64_t expect, v = 0;
 		struct ferry_ctx *ctx = open_ctx(device_memory_for(size), 0, pf);
 		char *buf = alloc_or_die(ctx, size);
 		char name[64];
@@ -695,38 +413,14 @@ static void bench_stream(void)
 			     pf, v);
 		host_fill(buf, size, seed);
 		expect = touch_expect(buf, size, PAGE, seed);
-		for (unsigned rep = 0; rep < cfg.reps; rep++) {
-			uint64_t t0, t, sum;
-
-			expect_resident(ctx, buf, size, FERRY_RES_HOST, "before the device stream");
-			counters(ctx, &c0);
-			t0 = now_ns();
-			sum = dev_touch(ctx, buf, size, PAGE);
-			t = now_ns() - t0;
-			counters(ctx, &c1);
-			if (sum != expect)
-				fail("device stream (prefetch %d): TOUCH sum %" PRIu64
-				     ", expected %" PRIu64,
-				     pf, sum, expect);
-			if (rep == 0) {
-				first_t = t;
-				f_faults = D(faults_device);
-				f_batches = D(fault_batches);
-				f_pages = D(pages_to_device);
-				f_prefetched = D(pages_prefetched);
-				f_ns = D(fault_ns);
-			}
-			if (t < best)
-				best = t;
-			expect_resident(ctx, buf, size, FERRY_RES_DEVICE,
-					"after the device stream");
-			migrate_chunks(ctx, buf, size, FERRY_LOC_HOST);
-		}
-		g = gbs(size, best);
+		snprintf(name, sizeof(name), "device stream (prefetch %d)", pf);
+		for (unsigned rep = 0; rep < cfg.reps; rep++)
+			stream_pass(ctx, buf, size, expect, rep, &st, name);
+		g = gbs(size, st.best);
 		snprintf(name, sizeof(name), "prefetcher %s, first of %u", pf ? "on" : "off",
 			 cfg.reps);
-		row(name, gbs(size, first_t), 2, "GB/s", safe_ratio(gbs(size, first_t), g_h2d_gbs),
-		    "prefetch h->d", "-", V_NONE);
+		row(name, gbs(size, st.first), 2, "GB/s",
+		    safe_ratio(gbs(size, st.first), g_h2d_gbs), "prefetch h->d", "-", V_NONE);
 		snprintf(name, sizeof(name), "prefetcher %s, best of %u", pf ? "on" : "off",
 			 cfg.reps);
 		if (pf) {
@@ -743,8 +437,8 @@ static void bench_stream(void)
 		     " (%.1f pages/fault), fault_batches %" PRIu64 ", pages_to_device %" PRIu64
 		     " of %" PRIu64 ", pages_prefetched %" PRIu64
 		     ", driver fault_ns %.1f ms of %.1f ms wall",
-		     f_faults, f_faults ? (double)f_pages / f_faults : 0.0, f_batches, f_pages,
-		     npages, f_prefetched, f_ns / 1e6, first_t / 1e6);
+		     st.faults, st.faults ? (double)st.pages / st.faults : 0.0, st.batches,
+		     st.pages, npages, st.prefetched, st.fault_ns / 1e6, st.first / 1e6);
 		ferry_close(ctx);
 	}
 }
@@ -755,9 +449,7 @@ static void bench_latency(void)
 {
 	const uint64_t span = cfg.size, npages = span / PAGE, seed = 3;
 	unsigned n = cfg.pages;
-	struct ferry_counters c0, c1;
-	uint64_t *lf, *lr, *lh, *idx;
-	uint64_t bad = 0, faults_f, faults_r, faults_h, mig_f, drv_ns;
+	struct faults r;
 	double mf, pf99, mr, pr99, mh, ph99, cost, cost99, memcpy4k_us;
 	struct ferry_ctx *ctx;
 	char *buf, *warm;
@@ -774,91 +466,13 @@ static void bench_latency(void)
 	table_header();
 	buf = alloc_or_die(ctx, span);
 	warm = alloc_or_die(ctx, PAGE);
-	lf = calloc(n, sizeof(*lf));
-	lr = calloc(n, sizeof(*lr));
-	lh = calloc(n, sizeof(*lh));
-	idx = calloc(npages, sizeof(*idx));
-	if (!lf || !lr || !lh || !idx)
-		die("calloc", -ENOMEM);
-
-	/* n distinct random pages (partial Fisher-Yates); the host writes only those. */
-	for (uint64_t i = 0; i < npages; i++)
-		idx[i] = i;
-	for (unsigned i = 0; i < n; i++) {
-		uint64_t j = i + rng() % (npages - i), x = idx[i];
-
-		idx[i] = idx[j];
-		idx[j] = x;
-	}
-	for (unsigned i = 0; i < n; i++)
-		host_fill(buf + idx[i] * PAGE, PAGE, seed);
-	host_fill(warm, PAGE, seed);
-
-	/* Warm the request path: the warm page becomes device-resident, then is re-touched. */
-	for (int i = 0; i < 64; i++)
-		dev_touch(ctx, warm, PAGE, PAGE);
-
-	/*
-	 * Each faulting touch (the page lives on the host) is preceded by the
-	 * same request on a page that is device-resident already (the previous
-	 * one, or the warm page): the request round trip alone, measured under
-	 * the same conditions, so that drift of the machine affects both alike.
-	 */
-	faults_f = faults_r = mig_f = drv_ns = 0;
-	for (unsigned i = 0; i < n; i++) {
-		char *p = buf + idx[i] * PAGE;
-		char *q = i ? buf + idx[i - 1] * PAGE : warm;
-		uint64_t t0, sum;
-
-		counters(ctx, &c0);
-		t0 = now_ns();
-		sum = dev_touch(ctx, q, PAGE, PAGE);
-		lr[i] = now_ns() - t0;
-		counters(ctx, &c1);
-		bad += sum != pattern_byte(seed, (uint64_t)(uintptr_t)q);
-		faults_r += D(faults_device);
-
-		c0 = c1;
-		t0 = now_ns();
-		sum = dev_touch(ctx, p, PAGE, PAGE);
-		lf[i] = now_ns() - t0;
-		counters(ctx, &c1);
-		bad += sum != pattern_byte(seed, (uint64_t)(uintptr_t)p);
-		faults_f += D(faults_device);
-		mig_f += D(pages_to_device);
-		drv_ns += D(fault_ns);
-	}
-	if (bad)
-		fail("random faults: %" PRIu64 " TOUCH results differ from the data", bad);
-	if (resident(ctx, buf, span, FERRY_RES_DEVICE) != n)
-		fail("random faults: %" PRIu64 " pages on the device after touching %u",
-		     resident(ctx, buf, span, FERRY_RES_DEVICE), n);
-
-	/* The other direction, for reference: the host reads each device-resident page. */
-	counters(ctx, &c0);
-	for (unsigned i = 0; i < n; i++) {
-		volatile uint8_t *p = (volatile uint8_t *)(buf + idx[i] * PAGE);
-		uint64_t t0 = now_ns(), b;
-
-		b = *p;
-		lh[i] = now_ns() - t0;
-		if (b != pattern_byte(seed, (uint64_t)(uintptr_t)p))
-			bad++;
-	}
-	counters(ctx, &c1);
-	faults_h = D(faults_host);
-	if (bad)
-		fail("random host faults: %" PRIu64 " bytes differ from the data", bad);
-
-	qsort(lf, n, sizeof(*lf), cmp_u64);
-	qsort(lr, n, sizeof(*lr), cmp_u64);
-	qsort(lh, n, sizeof(*lh), cmp_u64);
-	mf = pct_us(lf, n, 50);
-	pf99 = pct_us(lf, n, 99);
-	mr = pct_us(lr, n, 50);
-	pr99 = pct_us(lr, n, 99);
-	mh = pct_us(lh, n, 50);
-	ph99 = pct_us(lh, n, 99);
+	random_faults(ctx, buf, warm, span, n, seed, 64, &r);
+	mf = pct_us(r.lf, n, 50);
+	pf99 = pct_us(r.lf, n, 99);
+	mr = pct_us(r.lr, n, 50);
+	pr99 = pct_us(r.lr, n, 99);
+	mh = pct_us(r.lh, n, 50);
+	ph99 = pct_us(r.lh, n, 99);
 	cost = mf - mr;
 	cost99 = pf99 - mr;
 	/* Latency ratios: multiples of the time memcpy takes for 4 KiB at the baseline rate. */
@@ -881,24 +495,21 @@ static void bench_latency(void)
 	    "memcpy 4K", "-", V_NONE);
 	row("host touch, device-resident page, p99", ph99, 1, "us", safe_ratio(ph99, memcpy4k_us),
 	    "memcpy 4K", "-", V_NONE);
-	row("device faults per faulting touch", (double)faults_f / n, 2, "", (double)faults_f / n,
+	row("device faults per faulting touch", (double)r.faults_f / n, 2, "",
+	    (double)r.faults_f / n, "1 expected", "-", V_NONE);
+	row("device faults per resident touch", (double)r.faults_r / n, 2, "", NAN, "0 expected",
+	    "-", V_NONE);
+	row("pages to device per faulting touch", (double)r.mig_f / n, 2, "", (double)r.mig_f / n,
 	    "1 expected", "-", V_NONE);
-	row("device faults per resident touch", (double)faults_r / n, 2, "", NAN, "0 expected", "-",
-	    V_NONE);
-	row("pages to device per faulting touch", (double)mig_f / n, 2, "", (double)mig_f / n,
-	    "1 expected", "-", V_NONE);
-	row("host faults per host touch", (double)faults_h / n, 2, "", (double)faults_h / n,
+	row("host faults per host touch", (double)r.faults_h / n, 2, "", (double)r.faults_h / n,
 	    "1 expected", "-", V_NONE);
 	note("counters: %u faulting touches: faults_device %" PRIu64 ", pages_to_device %" PRIu64
 	     ", driver fault_ns %.1f us per fault; %u resident touches: faults_device %" PRIu64
 	     "; %u host touches: faults_host %" PRIu64,
-	     n, faults_f, mig_f, faults_f ? drv_ns / 1e3 / faults_f : 0.0, n, faults_r, n,
-	     faults_h);
+	     n, r.faults_f, r.mig_f, r.faults_f ? r.drv_ns / 1e3 / r.faults_f : 0.0, n, r.faults_r,
+	     n, r.faults_h);
 	note("memcpy 4K = %.3f us at the baseline rate", memcpy4k_us);
-	free(lf);
-	free(lr);
-	free(lh);
-	free(idx);
+	faults_free(&r);
 	ferry_close(ctx);
 }
 
@@ -1031,7 +642,7 @@ static void bench_trace(void)
 	off = trace_stream(size, &f_off);
 	fd = mkstemp(path);
 	if (fd < 0)
-		die("mkstemp", -errno);
+		bench_die("mkstemp", -errno);
 	close(fd);
 	setenv("FERRY_TRACE", path, 1); /* read by the next ferry_open: traced from now on */
 	on = trace_stream(size, &f_on);
@@ -1062,80 +673,34 @@ static void usage(FILE *f)
 		"oversub, trace\n");
 }
 
-#define parse_num(opt, s) bench_parse_num("ferry-bench-migrate", (opt), (s), usage)
-
 int main(int argc, char **argv)
 {
 	uint64_t t0 = now_ns();
-	long size_mib = -1, pages = -1, reps = -1;
+	long size_mib = -1, pages = -1, reps = -1, timeout = 300;
+	const struct bench_opt opts[] = {
+		{"--quick", .flag = &cfg.quick},
+		{"--size", .num = &size_mib},
+		{"--pages", .num = &pages},
+		{"--reps", .num = &reps},
+		{"--timeout", .num = &timeout},
+		{"--test", .tests = &cfg.tests, .names = test_names, .nnames = 5},
+		{NULL},
+	};
+	int st;
 
-	cfg.timeout = 300;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-
-		if (!strcmp(a, "--quick"))
-			cfg.quick = 1;
-		else if (!strcmp(a, "--size"))
-			size_mib = (long)parse_num(a, i + 1 < argc ? argv[++i] : NULL);
-		else if (!strcmp(a, "--pages"))
-			pages = (long)parse_num(a, i + 1 < argc ? argv[++i] : NULL);
-		else if (!strcmp(a, "--reps"))
-			reps = (long)parse_num(a, i + 1 < argc ? argv[++i] : NULL);
-		else if (!strcmp(a, "--timeout"))
-			cfg.timeout = (unsigned)parse_num(a, i + 1 < argc ? argv[++i] : NULL);
-		else if (!strcmp(a, "--test")) {
-			const char *name = i + 1 < argc ? argv[++i] : "";
-			unsigned t;
-
-			for (t = 0; t < 5 && strcmp(name, test_names[t]); t++)
-				;
-			if (t == 5) {
-				fprintf(stderr, "ferry-bench-migrate: error: unknown test '%s'\n",
-					name);
-				usage(stderr);
-				return 1;
-			}
-			cfg.tests |= 1u << t;
-		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			usage(stdout);
-			return 0;
-		} else {
-			fprintf(stderr, "ferry-bench-migrate: error: unknown argument '%s'\n", a);
-			usage(stderr);
-			return 1;
-		}
-	}
+	bench_prog = "ferry-bench-migrate";
+	bench_table = (struct bench_table){44, 6, 14, 10, 2, 0};
+	st = bench_parse_args(argc, argv, opts, usage);
+	if (st >= 0)
+		return st;
+	cfg.timeout = (unsigned)timeout;
 	cfg.size = (cfg.quick ? 32 : 256) * MIB;
 	cfg.pages = cfg.quick ? 500 : 2000;
 	cfg.reps = cfg.quick ? 2 : 3;
 	cfg.memcpy_runs = cfg.quick ? 5 : 8;
-	if (size_mib >= 0) {
-		if (size_mib < 8 || size_mib % 4 || size_mib > (1L << 20)) {
-			fprintf(stderr,
-				"ferry-bench-migrate: error: --size must be a multiple of 4, "
-				"at least 8 (MiB)\n");
-			return 1;
-		}
-		cfg.size = (uint64_t)size_mib * MIB;
-	}
-	if (pages >= 0) {
-		if (pages < 1) {
-			fprintf(stderr, "ferry-bench-migrate: error: --pages must be at least 1\n");
-			return 1;
-		}
-		cfg.pages = (unsigned)pages;
-	}
-	if (reps >= 0) {
-		if (reps < 1) {
-			fprintf(stderr, "ferry-bench-migrate: error: --reps must be at least 1\n");
-			return 1;
-		}
-		cfg.reps = (unsigned)reps;
-	}
-	if (cfg.timeout) {
-		signal(SIGALRM, on_alarm);
-		alarm(cfg.timeout);
-	}
+	if (!size_options(size_mib, 4, 8, pages, reps, &cfg.size, &cfg.pages, &cfg.reps))
+		return 1;
+	bench_timeout(cfg.timeout, "the runtime hung?", NULL);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
 	printf("ferry-bench-migrate: %" PRIu64
@@ -1147,9 +712,7 @@ int main(int argc, char **argv)
 		cfg.tests = TEST_ALL;
 	/* Fail fast (EPERM, no ferry-device) before measuring anything. */
 	ferry_close(open_ctx(0, 0, -1));
-	g_memcpy_gbs = memcpy_gbs();
-	printf("baseline: memcpy of %" PRIu64 " MiB (pre-faulted), best of %u: %.2f GB/s\n",
-	       cfg.size / MIB, cfg.memcpy_runs, g_memcpy_gbs);
+	g_memcpy_gbs = memcpy_baseline(cfg.size, cfg.memcpy_runs);
 	if (cfg.tests & TEST_PREFETCH) {
 		bench_prefetch();
 		bench_floor();
@@ -1162,28 +725,11 @@ int main(int argc, char **argv)
 		bench_oversub();
 	if (cfg.tests & TEST_TRACE)
 		bench_trace();
-
-	{
-		double end = memcpy_gbs();
-
-		printf("\nbaseline check: memcpy at the end of the run %.2f GB/s (%.2f at the "
-		       "start%s)\n",
-		       end, g_memcpy_gbs,
-		       end > 1.15 * g_memcpy_gbs || end < 0.85 * g_memcpy_gbs
-			       ? "; the machine's memory bandwidth drifted, ratios are approximate"
-			       : "");
-	}
-	printf("targets: %d PASS, %d MISS; total time %.1f s\n", g_pass, g_miss,
-	       (now_ns() - t0) / 1e9);
+	baseline_check(cfg.size, cfg.memcpy_runs, g_memcpy_gbs, t0);
 	if (g_open_enodev)
 		printf("note: %d of %d ferry_open calls failed with -ENODEV (the device process "
 		       "died "
 		       "while binding the window) and were retried\n",
 		       g_open_enodev, g_opens);
-	if (g_failures) {
-		fprintf(stderr, "ferry-bench-migrate: %d check(s) FAILED (see above)\n",
-			g_failures);
-		return 1;
-	}
-	return 0;
+	return bench_status();
 }

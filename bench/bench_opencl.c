@@ -33,28 +33,18 @@
  */
 #define CL_TARGET_OPENCL_VERSION 300
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <math.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "bench_common.h"
-
-#define MIB ((size_t)1 << 20)
-#define PAGE ((size_t)4096)
+#include "bench_opencl.h"
 
 #define TARGET_RESIDENT 0.95 /* Ferry GB/s / PoCL GB/s, same kernel on resident data */
 #define TARGET_LAUNCH 2.0    /* Ferry launch latency / PoCL launch latency */
-#define TARGET_PREFETCH 1.05 /* prefetch end to end / explicit copies end to end */
 
 static struct {
 	size_t resident_bytes; /* per array, test 1 */
@@ -71,86 +61,7 @@ enum { TEST_RESIDENT = 1, TEST_LAUNCH = 2, TEST_VECADD = 4, TEST_ALL = 7 };
 
 static const char *const test_names[] = {"resident", "launch", "vecadd"};
 
-static int g_failures;
-static int g_pass, g_miss;
-
 /* ------------------------------------------------------------------ helpers */
-
-static double gbs(double bytes, uint64_t ns)
-{
-	return ns ? bytes / (double)ns : 0.0;
-}
-
-__attribute__((format(printf, 1, 2), noreturn)) static void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fflush(stdout);
-	fprintf(stderr, "ferry-bench-opencl: error: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
-}
-
-#define BENCH_DIE die
-#define BENCH_NAME "ferry-bench-opencl"
-#include "bench_cl.h"
-
-#define CK(call)                                                                                   \
-	do {                                                                                       \
-		cl_int e_ = (call);                                                                \
-		if (e_ != CL_SUCCESS)                                                              \
-			die("%s:%d: %s = %d (%s)", __FILE__, __LINE__, #call, e_,                  \
-			    cl_err_name(e_));                                                      \
-	} while (0)
-
-/* A failed check: the run goes on (to show the rest), the exit status is 1. */
-__attribute__((format(printf, 1, 2))) static void fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	g_failures++;
-	fflush(stdout);
-	fprintf(stderr, "ferry-bench-opencl: FAILED: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	printf("  !! FAILED: ");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	fflush(stdout);
-}
-
-static void on_alarm(int sig)
-{
-	static const char msg[] = "ferry-bench-opencl: error: timed out (the runtime hung?); "
-				  "raise or disable with --timeout SEC\n";
-	ssize_t r;
-
-	(void)sig;
-	r = write(STDERR_FILENO, msg, sizeof(msg) - 1);
-	(void)r;
-	for (int i = 0; i < 2; i++)
-		if (g_icd_file[i][0])
-			unlink(g_icd_file[i]);
-	if (g_icd_dir[0])
-		rmdir(g_icd_dir);
-	_exit(1);
-}
-
-static void *xmalloc(size_t size)
-{
-	void *p = malloc(size);
-
-	if (!p)
-		die("out of memory (%zu bytes)", size);
-	return p;
-}
 
 static double mean_us(const uint64_t *v, unsigned n)
 {
@@ -173,61 +84,13 @@ static uint64_t min_u64(const uint64_t *v, unsigned n)
 
 static uint64_t median_u64(const uint64_t *v, unsigned n)
 {
-	uint64_t *s = xmalloc(n * sizeof(*s)), m;
+	uint64_t *s = bench_xmalloc(n * sizeof(*s)), m;
 
 	memcpy(s, v, n * sizeof(*s));
 	qsort(s, n, sizeof(*s), cmp_u64);
 	m = s[(n - 1) / 2];
 	free(s);
 	return m;
-}
-
-/* ------------------------------------------------------------------- table */
-
-static void table_header(void)
-{
-	printf("  %-46s %10s %-6s %8s  %-16s %-8s %s\n", "figure", "value", "unit", "ratio",
-	       "ratio to", "target", "");
-	printf("  %-46s %10s %-6s %8s  %-16s %-8s %s\n", "------", "-----", "----", "-----",
-	       "--------", "------", "");
-}
-
-static void row(const char *name, double value, int prec, const char *unit, double ratio,
-		const char *vs, const char *target, enum verdict v)
-{
-	char rbuf[32];
-
-	if (isnan(ratio))
-		snprintf(rbuf, sizeof(rbuf), "-");
-	else
-		snprintf(rbuf, sizeof(rbuf), "%.3f", ratio);
-	printf("  %-46s %10.*f %-6s %8s  %-16s %-8s %s\n", name, prec, value, unit, rbuf,
-	       vs ? vs : "-", target ? target : "-",
-	       v == V_PASS   ? "PASS"
-	       : v == V_MISS ? "MISS"
-			     : "");
-	if (v == V_PASS)
-		g_pass++;
-	else if (v == V_MISS)
-		g_miss++;
-	fflush(stdout);
-}
-
-__attribute__((format(printf, 1, 2))) static void note(const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("    ");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	fflush(stdout);
-}
-
-static enum verdict at_most(double ratio, double target)
-{
-	return isnan(ratio) ? V_NONE : ratio <= target ? V_PASS : V_MISS;
 }
 
 /* ---------------------------------------------------------------- platforms */
@@ -251,32 +114,7 @@ static const char *kernel_source =
 	"	c[i] = a[i] + b[i];\n"
 	"}\n";
 
-struct plat {
-	const char *label; /* "Ferry", "PoCL" */
-	cl_platform_id platform;
-	cl_device_id device;
-	cl_context ctx;
-	cl_command_queue q;  /* no profiling: tests 1 and 2 */
-	cl_command_queue qp; /* profiling: test 3's breakdowns */
-	cl_program prog;
-	cl_kernel saxpy8, empty, vadd_svm, vadd_buf;
-	double build_s;
-	/* cl_ferry_managed_memory (Ferry only) */
-	clGetSVMResidencyFERRY_fn residency;
-	clGetSVMCountersFERRY_fn counters;
-};
-
-static struct plat F = {.label = "Ferry"}, P = {.label = "PoCL"};
-
-static cl_kernel make_kernel(struct plat *pl, const char *name)
-{
-	cl_int err;
-	cl_kernel k = clCreateKernel(pl->prog, name, &err);
-
-	if (!k)
-		die("%s: clCreateKernel(%s) = %d (%s)", pl->label, name, err, cl_err_name(err));
-	return k;
-}
+struct plat F = {.label = "Ferry"}, P = {.label = "PoCL"};
 
 static void open_platform(struct plat *pl, cl_platform_id id)
 {
@@ -296,38 +134,19 @@ static void open_platform(struct plat *pl, cl_platform_id id)
 	CK(clGetDeviceInfo(pl->device, CL_DEVICE_SVM_CAPABILITIES, sizeof(svm), &svm, NULL));
 	printf("%-5s: platform \"%s\" (%s), device \"%s\", %u compute units\n", pl->label, name,
 	       ver, dname, cu);
-	if (!(svm & CL_DEVICE_SVM_COARSE_GRAIN_BUFFER))
-		die("%s: the device has no coarse-grained SVM", pl->label);
-	pl->ctx = clCreateContext(NULL, 1, &pl->device, NULL, NULL, &err);
-	if (!pl->ctx)
-		die("%s: clCreateContext = %d (%s)", pl->label, err, cl_err_name(err));
-	pl->q = clCreateCommandQueueWithProperties(pl->ctx, pl->device, NULL, &err);
-	if (!pl->q)
-		die("%s: clCreateCommandQueueWithProperties = %d (%s)", pl->label, err,
-		    cl_err_name(err));
+	open_context(pl->label, pl->device, svm, &pl->ctx, &pl->q);
 	pl->qp = clCreateCommandQueueWithProperties(pl->ctx, pl->device, prof, &err);
 	if (!pl->qp)
-		die("%s: clCreateCommandQueueWithProperties (profiling) = %d (%s)", pl->label, err,
-		    cl_err_name(err));
+		bench_fatal("%s: clCreateCommandQueueWithProperties (profiling) = %d (%s)",
+			    pl->label, err, cl_err_name(err));
 
 	t0 = now_ns();
-	pl->prog = clCreateProgramWithSource(pl->ctx, 1, &kernel_source, NULL, &err);
-	if (!pl->prog)
-		die("%s: clCreateProgramWithSource = %d (%s)", pl->label, err, cl_err_name(err));
-	err = clBuildProgram(pl->prog, 1, &pl->device, "", NULL, NULL);
-	if (err != CL_SUCCESS) {
-		static char log[65536];
-
-		log[0] = 0;
-		clGetProgramBuildInfo(pl->prog, pl->device, CL_PROGRAM_BUILD_LOG, sizeof(log) - 1,
-				      log, NULL);
-		die("%s: clBuildProgram = %d (%s):\n%s", pl->label, err, cl_err_name(err), log);
-	}
+	pl->prog = build_program(pl->label, NULL, pl->ctx, pl->device, kernel_source, "");
 	pl->build_s = (now_ns() - t0) / 1e9;
-	pl->saxpy8 = make_kernel(pl, "saxpy8");
-	pl->empty = make_kernel(pl, "empty");
-	pl->vadd_svm = make_kernel(pl, "vadd");
-	pl->vadd_buf = make_kernel(pl, "vadd");
+	pl->saxpy8 = make_kernel(pl->label, pl->prog, "saxpy8");
+	pl->empty = make_kernel(pl->label, pl->prog, "empty");
+	pl->vadd_svm = make_kernel(pl->label, pl->prog, "vadd");
+	pl->vadd_buf = make_kernel(pl->label, pl->prog, "vadd");
 }
 
 static void close_platform(struct plat *pl)
@@ -344,32 +163,9 @@ static void close_platform(struct plat *pl)
 
 static void open_platforms(void)
 {
-	cl_platform_id ids[16], fid = NULL, pid = NULL;
-	cl_uint n = 0;
-	cl_int err = clGetPlatformIDs(16, ids, &n);
+	cl_platform_id fid, pid;
 
-	if (err != CL_SUCCESS || n == 0)
-		die("clGetPlatformIDs = %d (%s): no platform in %s", err, cl_err_name(err),
-		    g_icd_dir);
-	if (n > 16)
-		n = 16;
-	for (cl_uint i = 0; i < n; i++) {
-		char name[256] = "";
-
-		CK(clGetPlatformInfo(ids[i], CL_PLATFORM_NAME, sizeof(name), name, NULL));
-		if (!strcmp(name, PLATFORM_FERRY))
-			fid = ids[i];
-		else if (!strcmp(name, PLATFORM_POCL))
-			pid = ids[i];
-	}
-	/* The loader has read the vendors directory: it is no longer needed. */
-	icd_cleanup();
-	if (!fid)
-		die("no \"%s\" platform: is FERRY_BENCH_ICD the build tree's ferry.icd?",
-		    PLATFORM_FERRY);
-	if (!pid)
-		die("no \"%s\" platform: is pocl-opencl-icd installed?", PLATFORM_POCL);
-
+	find_platforms(&fid, &pid);
 	open_platform(&P, pid);
 	open_platform(&F, fid);
 	F.residency = (clGetSVMResidencyFERRY_fn)clGetExtensionFunctionAddressForPlatform(
@@ -377,22 +173,21 @@ static void open_platforms(void)
 	F.counters = (clGetSVMCountersFERRY_fn)clGetExtensionFunctionAddressForPlatform(
 		fid, "clGetSVMCountersFERRY");
 	if (!F.residency || !F.counters)
-		die("Ferry: cl_ferry_managed_memory entry points missing "
-		    "(clGetExtensionFunctionAddressForPlatform)");
+		bench_fatal("Ferry: cl_ferry_managed_memory entry points missing "
+			    "(clGetExtensionFunctionAddressForPlatform)");
 	printf("build: the benchmark's program, %.2f s on PoCL, %.2f s on Ferry\n", P.build_s,
 	       F.build_s);
 }
 
 /* ------------------------------------------------------------- Ferry state */
 
-/* Pages of [p, p + size) resident on the device (and the total in @npages). */
-static size_t device_pages(const void *p, size_t size, size_t *npages)
+size_t device_pages(const void *p, size_t size, size_t *npages)
 {
 	size_t n = 0, dev = 0;
 	cl_svm_residency_ferry *r;
 
 	CK(F.residency(F.ctx, p, size, NULL, &n));
-	r = xmalloc(n ? n : 1);
+	r = bench_xmalloc(n ? n : 1);
 	CK(F.residency(F.ctx, p, size, r, &n));
 	for (size_t i = 0; i < n; i++)
 		dev += r[i] == CL_SVM_RESIDENCY_DEVICE_FERRY;
@@ -410,13 +205,13 @@ static void expect_on_device(const void *p, size_t size, const char *what)
 		fail("%s: %zu of %zu pages on the device (clGetSVMResidencyFERRY)", what, dev, n);
 }
 
-static void counters(cl_svm_counters_ferry *c)
+void counters(cl_svm_counters_ferry *c)
 {
 	memset(c, 0, sizeof(*c));
 	CK(F.counters(F.ctx, c));
 }
 
-static void note_counters(const char *what, const cl_svm_counters_ferry *d)
+void note_counters(const char *what, const cl_svm_counters_ferry *d)
 {
 	note("%-22s faults host %5" PRIu64 " device %5" PRIu64 "; pages to device %7" PRIu64
 	     " to host %7" PRIu64 " (prefetched %" PRIu64 "); fault_ns %.1f ms, migrate_ns %.1f "
@@ -467,7 +262,7 @@ static void bench_resident(void)
 	const size_t bytes = cfg.resident_bytes, n = bytes / sizeof(float);
 	const unsigned reps = cfg.resident_reps;
 	const float a = 0.5f;
-	uint64_t *tf = xmalloc(reps * sizeof(*tf)), *tp = xmalloc(reps * sizeof(*tp));
+	uint64_t *tf = bench_xmalloc(reps * sizeof(*tf)), *tp = bench_xmalloc(reps * sizeof(*tp));
 	cl_svm_counters_ferry c0, c1, d;
 	float *fx, *fy, *px, *py;
 	const void *fptrs[2];
@@ -488,7 +283,7 @@ static void bench_resident(void)
 	px = clSVMAlloc(P.ctx, CL_MEM_READ_WRITE, bytes, 0);
 	py = clSVMAlloc(P.ctx, CL_MEM_READ_WRITE, bytes, 0);
 	if (!fx || !fy || !px || !py)
-		die("clSVMAlloc(%zu MiB) failed", bytes / MIB);
+		bench_fatal("clSVMAlloc(%zu MiB) failed", bytes / MIB);
 
 	/* Ferry: the host writes (pages on the host), then everything moves to the device. */
 	init_saxpy(fx, fy, n);
@@ -588,7 +383,7 @@ static void bench_resident(void)
 static void launch_profile(struct plat *pl, unsigned n, double *queued_us, double *run_us)
 {
 	const size_t one = 1;
-	uint64_t *qd = xmalloc(n * sizeof(*qd)), *rn = xmalloc(n * sizeof(*rn));
+	uint64_t *qd = bench_xmalloc(n * sizeof(*qd)), *rn = bench_xmalloc(n * sizeof(*rn));
 
 	for (unsigned i = 0; i < n; i++) {
 		cl_ulong tq = 0, ts = 0, te = 0;
@@ -615,7 +410,7 @@ static void bench_launch(void)
 {
 	const unsigned L = cfg.launches, block = L >= 10 ? 10 : L, batch = 100;
 	const size_t one = 1;
-	uint64_t *lf = xmalloc(L * sizeof(*lf)), *lp = xmalloc(L * sizeof(*lp));
+	uint64_t *lf = bench_xmalloc(L * sizeof(*lf)), *lp = bench_xmalloc(L * sizeof(*lp));
 	uint64_t bf = UINT64_MAX, bp = UINT64_MAX;
 	double mf, mp, df, dp;
 	char name[96];
@@ -693,340 +488,6 @@ static void bench_launch(void)
 	free(lp);
 }
 
-/* ----------------------------------------------- 3. vector add, end to end */
-
-enum {
-	VA_FIRST, /* (a) SVM, first-touch faults */
-	VA_PREF,  /* (b) SVM, a, b, c migrated to the device first */
-	VA_BACK,  /* (b2) SVM, a, b, c migrated to the device, c migrated back */
-	VA_UNDEF, /* (b3) as b2, but c goes to the device CONTENT_UNDEFINED */
-	VA_COPY,  /* (c) Ferry buffers, write / kernel / read */
-	VA_POCL,  /* PoCL buffers, write / kernel / read (reference) */
-	VA_N
-};
-
-static const char *const va_names[VA_N] = {
-	"(a) SVM, first-touch faults",
-	"(b) SVM, prefetch a,b,c",
-	"(b2) SVM, prefetch a,b,c, migrate c back",
-	"(b3) as b2, c CONTENT_UNDEFINED",
-	"(c) Ferry buffers, write/kernel/read",
-	"PoCL buffers, write/kernel/read",
-};
-
-static const char *const va_short[VA_N] = {
-	"(a) first touch:",  "(b) prefetch:",	   "(b2) prefetch, c back:",
-	"(b3) c undefined:", "(c) buffer copies:", ""};
-
-/* Steps whose device-side time the profiling events give. */
-enum { ST_DISCARD, ST_TO_DEV, ST_WRITE, ST_KERNEL, ST_BACK, ST_N };
-
-struct va_rep {
-	uint64_t write_ns; /* the host writes (not in the end-to-end time) */
-	uint64_t e2e_ns;   /* host writes done -> result readable on the host */
-	uint64_t touch_ns; /* the host touching c (SVM) */
-	uint64_t step_ns[ST_N];
-	cl_svm_counters_ferry cw; /* during the host writes */
-	cl_svm_counters_ferry ct; /* during the timed part */
-};
-
-static float va_a(size_t i, unsigned s)
-{
-	return (float)((i + s) & 1023);
-}
-
-static float va_b(size_t i, unsigned s)
-{
-	return (float)(((i >> 3) + 2 * s) & 4095);
-}
-
-static void va_write(float *a, float *b, size_t n, unsigned s)
-{
-	for (size_t i = 0; i < n; i++) {
-		a[i] = va_a(i, s);
-		b[i] = va_b(i, s);
-	}
-}
-
-static size_t va_mismatches(const float *c, size_t n, unsigned s)
-{
-	size_t bad = 0;
-
-	for (size_t i = 0; i < n; i++)
-		bad += c[i] != va_a(i, s) + va_b(i, s);
-	return bad;
-}
-
-/* The host touches every page of c once (brings it over), no more. */
-static uint64_t touch_pages(const float *c, size_t bytes)
-{
-	const volatile char *p = (const volatile char *)c;
-	uint64_t sum = 0;
-
-	for (size_t o = 0; o < bytes; o += PAGE)
-		sum += (uint64_t)p[o];
-	return sum;
-}
-
-static uint64_t event_ns(cl_event e)
-{
-	cl_ulong s = 0, t = 0;
-
-	if (!e)
-		return 0;
-	CK(clWaitForEvents(1, &e));
-	CK(clGetEventProfilingInfo(e, CL_PROFILING_COMMAND_START, sizeof(s), &s, NULL));
-	CK(clGetEventProfilingInfo(e, CL_PROFILING_COMMAND_END, sizeof(t), &t, NULL));
-	CK(clReleaseEvent(e));
-	return t >= s ? t - s : 0;
-}
-
-struct va_data {
-	size_t n, bytes;
-	float *sa, *sb, *sc; /* Ferry SVM */
-	cl_mem fa, fb, fc;   /* Ferry buffers */
-	cl_mem pa, pb, pc;   /* PoCL buffers */
-	float *ha, *hb, *hc; /* malloc'd host arrays for the buffer variants */
-	volatile uint64_t sink;
-};
-
-static void va_run(struct va_data *v, int var, unsigned seed, struct va_rep *out)
-{
-	const size_t n = v->n, bytes = v->bytes;
-	struct plat *pl = var == VA_POCL ? &P : &F;
-	cl_command_queue q = pl->qp;
-	cl_event ev[ST_N] = {NULL, NULL, NULL, NULL, NULL};
-	cl_svm_counters_ferry cb, c0, c1;
-	uint64_t t0, t1, tw;
-	size_t bad;
-
-	memset(out, 0, sizeof(*out));
-	counters(&cb);
-	tw = now_ns();
-	if (var == VA_COPY || var == VA_POCL)
-		va_write(v->ha, v->hb, n, seed);
-	else
-		va_write(v->sa, v->sb, n, seed);
-	t0 = now_ns();
-	out->write_ns = t0 - tw;
-	counters(&c0);
-	t0 = now_ns();
-
-	switch (var) {
-	case VA_FIRST:
-		CK(clEnqueueNDRangeKernel(q, F.vadd_svm, 1, NULL, &n, NULL, 0, NULL,
-					  &ev[ST_KERNEL]));
-		CK(clFinish(q));
-		t1 = now_ns();
-		v->sink += touch_pages(v->sc, bytes);
-		break;
-	case VA_PREF: {
-		const void *ptrs[3] = {v->sa, v->sb, v->sc};
-		size_t sizes[3] = {bytes, bytes, bytes};
-
-		CK(clEnqueueSVMMigrateMem(q, 3, ptrs, sizes, 0, 0, NULL, &ev[ST_TO_DEV]));
-		CK(clEnqueueNDRangeKernel(q, F.vadd_svm, 1, NULL, &n, NULL, 0, NULL,
-					  &ev[ST_KERNEL]));
-		CK(clFinish(q));
-		t1 = now_ns();
-		v->sink += touch_pages(v->sc, bytes);
-		break;
-	}
-	case VA_BACK:
-	case VA_UNDEF: {
-		const void *ptrs[3] = {v->sa, v->sb, v->sc}, *pc = v->sc;
-		size_t sizes[3] = {bytes, bytes, bytes};
-
-		if (var == VA_UNDEF)
-			CK(clEnqueueSVMMigrateMem(q, 1, &pc, &bytes,
-						  CL_MIGRATE_MEM_OBJECT_CONTENT_UNDEFINED, 0, NULL,
-						  &ev[ST_DISCARD]));
-		CK(clEnqueueSVMMigrateMem(q, var == VA_UNDEF ? 2 : 3, ptrs, sizes, 0, 0, NULL,
-					  &ev[ST_TO_DEV]));
-		CK(clEnqueueNDRangeKernel(q, F.vadd_svm, 1, NULL, &n, NULL, 0, NULL,
-					  &ev[ST_KERNEL]));
-		CK(clEnqueueSVMMigrateMem(q, 1, &pc, &bytes, CL_MIGRATE_MEM_OBJECT_HOST, 0, NULL,
-					  &ev[ST_BACK]));
-		CK(clFinish(q));
-		t1 = now_ns();
-		v->sink += touch_pages(v->sc, bytes);
-		break;
-	}
-	case VA_COPY:
-	case VA_POCL: {
-		cl_mem a = var == VA_COPY ? v->fa : v->pa, b = var == VA_COPY ? v->fb : v->pb;
-		cl_mem c = var == VA_COPY ? v->fc : v->pc;
-		cl_event w2 = NULL;
-
-		CK(clEnqueueWriteBuffer(q, a, CL_FALSE, 0, bytes, v->ha, 0, NULL, &ev[ST_WRITE]));
-		CK(clEnqueueWriteBuffer(q, b, CL_FALSE, 0, bytes, v->hb, 0, NULL, &w2));
-		CK(clEnqueueNDRangeKernel(q, pl->vadd_buf, 1, NULL, &n, NULL, 0, NULL,
-					  &ev[ST_KERNEL]));
-		CK(clEnqueueReadBuffer(q, c, CL_TRUE, 0, bytes, v->hc, 0, NULL, &ev[ST_BACK]));
-		t1 = now_ns();
-		out->step_ns[ST_WRITE] = event_ns(w2);
-		break;
-	}
-	default:
-		die("bad variant %d", var);
-	}
-	out->e2e_ns = now_ns() - t0;
-	out->touch_ns = out->e2e_ns - (t1 - t0);
-	counters(&c1);
-	out->cw = counters_delta(&cb, &c0);
-	out->ct = counters_delta(&c0, &c1);
-	for (int s = 0; s < ST_N; s++)
-		out->step_ns[s] += event_ns(ev[s]);
-
-	bad = va_mismatches(var == VA_COPY || var == VA_POCL ? v->hc : v->sc, n, seed);
-	if (bad)
-		fail("vector add, %s: %zu wrong results of %zu", va_names[var], bad, n);
-	if (var != VA_COPY && var != VA_POCL) {
-		size_t np, dev = device_pages(v->sc, bytes, &np);
-
-		if (dev)
-			fail("vector add, %s: %zu of %zu pages of c still on the device after "
-			     "the host touched them",
-			     va_names[var], dev, np);
-	}
-	if ((var == VA_PREF || var == VA_BACK || var == VA_UNDEF) && out->ct.faults_device)
-		fail("vector add, %s: %" PRIu64 " device faults after the prefetch", va_names[var],
-		     (uint64_t)out->ct.faults_device);
-}
-
-static void bench_vecadd(void)
-{
-	const unsigned reps = cfg.vecadd_reps;
-	struct va_data v;
-	struct va_rep *r = xmalloc((size_t)VA_N * (reps + 1) * sizeof(*r)), best[VA_N];
-	uint64_t e2e[VA_N], incl[VA_N];
-	unsigned seed = 1;
-	cl_int err;
-
-	memset(&v, 0, sizeof(v));
-	v.bytes = cfg.vecadd_bytes;
-	v.n = v.bytes / sizeof(float);
-	section("3. vector add c = a + b over 3 x %zu MiB floats the host just wrote, end to end: "
-		"from the host writes\n   being done to c readable on the host (SVM: the host "
-		"touches every page of c; buffers:\n   clEnqueueReadBuffer into a malloc'd "
-		"array); warm, best of %u, variants interleaved;\n   (c) is the baseline: "
-		"host arrays copied into Ferry buffers and back",
-		v.bytes / MIB, reps);
-	table_header();
-
-	v.sa = clSVMAlloc(F.ctx, CL_MEM_READ_WRITE, v.bytes, 0);
-	v.sb = clSVMAlloc(F.ctx, CL_MEM_READ_WRITE, v.bytes, 0);
-	v.sc = clSVMAlloc(F.ctx, CL_MEM_READ_WRITE, v.bytes, 0);
-	if (!v.sa || !v.sb || !v.sc)
-		die("Ferry: clSVMAlloc(%zu MiB) failed", v.bytes / MIB);
-#define MKBUF(pl, m, flags)                                                                        \
-	do {                                                                                       \
-		m = clCreateBuffer(pl.ctx, flags, v.bytes, NULL, &err);                            \
-		if (!m)                                                                            \
-			die("%s: clCreateBuffer(%zu MiB) = %d (%s)", pl.label, v.bytes / MIB, err, \
-			    cl_err_name(err));                                                     \
-	} while (0)
-	MKBUF(F, v.fa, CL_MEM_READ_ONLY);
-	MKBUF(F, v.fb, CL_MEM_READ_ONLY);
-	MKBUF(F, v.fc, CL_MEM_WRITE_ONLY);
-	MKBUF(P, v.pa, CL_MEM_READ_ONLY);
-	MKBUF(P, v.pb, CL_MEM_READ_ONLY);
-	MKBUF(P, v.pc, CL_MEM_WRITE_ONLY);
-#undef MKBUF
-	v.ha = xmalloc(v.bytes);
-	v.hb = xmalloc(v.bytes);
-	v.hc = xmalloc(v.bytes);
-	memset(v.ha, 0, v.bytes); /* pre-fault the host arrays */
-	memset(v.hb, 0, v.bytes);
-	memset(v.hc, 0, v.bytes);
-
-	CK(clSetKernelArgSVMPointer(F.vadd_svm, 0, v.sa));
-	CK(clSetKernelArgSVMPointer(F.vadd_svm, 1, v.sb));
-	CK(clSetKernelArgSVMPointer(F.vadd_svm, 2, v.sc));
-	CK(clSetKernelArg(F.vadd_buf, 0, sizeof(cl_mem), &v.fa));
-	CK(clSetKernelArg(F.vadd_buf, 1, sizeof(cl_mem), &v.fb));
-	CK(clSetKernelArg(F.vadd_buf, 2, sizeof(cl_mem), &v.fc));
-	CK(clSetKernelArg(P.vadd_buf, 0, sizeof(cl_mem), &v.pa));
-	CK(clSetKernelArg(P.vadd_buf, 1, sizeof(cl_mem), &v.pb));
-	CK(clSetKernelArg(P.vadd_buf, 2, sizeof(cl_mem), &v.pc));
-
-	/* Round 0 warms every variant (kernels compiled and run once); rounds 1.. are timed. */
-	for (unsigned rep = 0; rep <= reps; rep++)
-		for (int var = 0; var < VA_N; var++)
-			va_run(&v, var, seed++, &r[rep * VA_N + var]);
-
-	for (int var = 0; var < VA_N; var++) {
-		unsigned k = 1;
-
-		incl[var] = UINT64_MAX;
-		for (unsigned rep = 1; rep <= reps; rep++) {
-			const struct va_rep *x = &r[rep * VA_N + var];
-
-			if (x->e2e_ns < r[k * VA_N + var].e2e_ns)
-				k = rep;
-			if (x->e2e_ns + x->write_ns < incl[var])
-				incl[var] = x->e2e_ns + x->write_ns;
-		}
-		best[var] = r[k * VA_N + var];
-		e2e[var] = best[var].e2e_ns;
-	}
-	for (int var = 0; var < VA_N; var++) {
-		double ratio = safe_ratio((double)e2e[var], (double)e2e[VA_COPY]);
-
-		if (var == VA_PREF)
-			row(va_names[var], e2e[var] / 1e6, 2, "ms", ratio, "(c) copies", "<= 1.05",
-			    at_most(ratio, TARGET_PREFETCH));
-		else if (var == VA_COPY)
-			row(va_names[var], e2e[var] / 1e6, 2, "ms",
-			    safe_ratio((double)e2e[var], (double)e2e[VA_POCL]), "PoCL copies", "-",
-			    V_NONE);
-		else
-			row(va_names[var], e2e[var] / 1e6, 2, "ms", ratio, "(c) copies", "-",
-			    V_NONE);
-	}
-	note("end to end including the host writes (best of %u each; on SVM the writes fault a "
-	     "and b back from the device):",
-	     reps);
-	for (int var = 0; var < VA_N; var++)
-		note("  %-42s %8.2f ms  (%.3f x (c); writes in the best run %.2f ms)",
-		     va_names[var], incl[var] / 1e6,
-		     safe_ratio((double)incl[var], (double)incl[VA_COPY]),
-		     best[var].write_ns / 1e6);
-	note("breakdown of the best runs (device-side times from profiling events; 'host touch' "
-	     "is the host reading one word per page of c after clFinish):");
-	for (int var = 0; var < VA_N; var++) {
-		const struct va_rep *b = &best[var];
-
-		note("  %-42s c undefined %6.2f ms, to device/write %6.2f ms, kernel %6.2f ms, "
-		     "back %6.2f ms, host touch %6.2f ms",
-		     va_names[var], b->step_ns[ST_DISCARD] / 1e6,
-		     (b->step_ns[ST_TO_DEV] + b->step_ns[ST_WRITE]) / 1e6,
-		     b->step_ns[ST_KERNEL] / 1e6, b->step_ns[ST_BACK] / 1e6, b->touch_ns / 1e6);
-	}
-	note("Ferry counters of the best runs, timed part (and the host writes before it):");
-	for (int var = 0; var < VA_POCL; var++) {
-		note_counters(va_short[var], &best[var].ct);
-		note_counters("   host writes:", &best[var].cw);
-	}
-	note("results checked on the host in every run (%u runs of each variant, warm-up "
-	     "included)",
-	     reps + 1);
-
-	clSVMFree(F.ctx, v.sa);
-	clSVMFree(F.ctx, v.sb);
-	clSVMFree(F.ctx, v.sc);
-	CK(clReleaseMemObject(v.fa));
-	CK(clReleaseMemObject(v.fb));
-	CK(clReleaseMemObject(v.fc));
-	CK(clReleaseMemObject(v.pa));
-	CK(clReleaseMemObject(v.pb));
-	CK(clReleaseMemObject(v.pc));
-	free(v.ha);
-	free(v.hb);
-	free(v.hc);
-	free(r);
-}
-
 /* -------------------------------------------------------------------- main */
 
 static void usage(FILE *f)
@@ -1045,50 +506,28 @@ static void usage(FILE *f)
 		"next to bench/)\n");
 }
 
-#define parse_num(opt, s) bench_parse_num("ferry-bench-opencl", (opt), (s), usage)
-
 int main(int argc, char **argv)
 {
 	uint64_t t0 = now_ns();
-	long size_mib = -1, reps = -1, launches = -1;
+	long size_mib = -1, reps = -1, launches = -1, timeout = 300;
+	const struct bench_opt opts[] = {
+		{"--quick", .flag = &cfg.quick},
+		{"--size", .num = &size_mib},
+		{"--reps", .num = &reps},
+		{"--launches", .num = &launches},
+		{"--timeout", .num = &timeout},
+		{"--test", .tests = &cfg.tests, .names = test_names, .nnames = 3},
+		{NULL},
+	};
 	const char *ferry_icd;
+	int st;
 
-	cfg.timeout = 300;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-
-		if (!strcmp(a, "--quick"))
-			cfg.quick = 1;
-		else if (!strcmp(a, "--size"))
-			size_mib = (long)parse_num(a, i + 1 < argc ? argv[++i] : NULL);
-		else if (!strcmp(a, "--reps"))
-			reps = (long)parse_num(a, i + 1 < argc ? argv[++i] : NULL);
-		else if (!strcmp(a, "--launches"))
-			launches = (long)parse_num(a, i + 1 < argc ? argv[++i] : NULL);
-		else if (!strcmp(a, "--timeout"))
-			cfg.timeout = (unsigned)parse_num(a, i + 1 < argc ? argv[++i] : NULL);
-		else if (!strcmp(a, "--test")) {
-			const char *name = i + 1 < argc ? argv[++i] : "";
-			unsigned t;
-
-			for (t = 0; t < 3 && strcmp(name, test_names[t]); t++)
-				;
-			if (t == 3) {
-				fprintf(stderr, "ferry-bench-opencl: error: unknown test '%s'\n",
-					name);
-				usage(stderr);
-				return 1;
-			}
-			cfg.tests |= 1u << t;
-		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			usage(stdout);
-			return 0;
-		} else {
-			fprintf(stderr, "ferry-bench-opencl: error: unknown argument '%s'\n", a);
-			usage(stderr);
-			return 1;
-		}
-	}
+	bench_prog = "ferry-bench-opencl";
+	bench_table = (struct bench_table){46, 6, 16, 8, 3, 0};
+	st = bench_parse_args(argc, argv, opts, usage);
+	if (st >= 0)
+		return st;
+	cfg.timeout = (unsigned)timeout;
 	cfg.resident_bytes = cfg.vecadd_bytes = (cfg.quick ? 8 : 64) * MIB;
 	cfg.resident_reps = cfg.quick ? 3 : 20;
 	cfg.vecadd_reps = cfg.quick ? 3 : 7;
@@ -1101,28 +540,17 @@ int main(int argc, char **argv)
 		}
 		cfg.resident_bytes = cfg.vecadd_bytes = (size_t)size_mib * MIB;
 	}
+	if (!bench_at_least_one("--reps", reps) || !bench_at_least_one("--launches", launches))
+		return 1;
 	if (reps >= 0) {
-		if (reps < 1) {
-			fprintf(stderr, "ferry-bench-opencl: error: --reps must be at least 1\n");
-			return 1;
-		}
 		cfg.resident_reps = (unsigned)reps;
 		cfg.vecadd_reps = reps > 1 ? (unsigned)reps / 2 : 1;
 	}
-	if (launches >= 0) {
-		if (launches < 1) {
-			fprintf(stderr,
-				"ferry-bench-opencl: error: --launches must be at least 1\n");
-			return 1;
-		}
+	if (launches >= 0)
 		cfg.launches = (unsigned)launches;
-	}
 	if (!cfg.tests)
 		cfg.tests = TEST_ALL;
-	if (cfg.timeout) {
-		signal(SIGALRM, on_alarm);
-		alarm(cfg.timeout);
-	}
+	bench_timeout(cfg.timeout, "the runtime hung?", icd_cleanup);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
 	printf("ferry-bench-opencl: %zu MiB arrays%s, %ld CPUs online, load average %.2f before "
@@ -1130,7 +558,7 @@ int main(int argc, char **argv)
 	       cfg.resident_bytes / MIB, cfg.quick ? " (--quick)" : "",
 	       sysconf(_SC_NPROCESSORS_ONLN), load_average());
 	ferry_icd = setup_vendors(); /* before any OpenCL call */
-	printf("vendors: %s (copies of %s and %s)\n", g_icd_dir, ferry_icd, POCL_ICD);
+	printf("vendors: %s (copies of %s and %s)\n", bench_icd_dir, ferry_icd, POCL_ICD);
 	open_platforms();
 
 	if (cfg.tests & TEST_RESIDENT)
@@ -1138,15 +566,11 @@ int main(int argc, char **argv)
 	if (cfg.tests & TEST_LAUNCH)
 		bench_launch();
 	if (cfg.tests & TEST_VECADD)
-		bench_vecadd();
+		bench_vecadd(cfg.vecadd_bytes, cfg.vecadd_reps);
 
 	close_platform(&F);
 	close_platform(&P);
-	printf("\ntargets: %d PASS, %d MISS; load average %.2f; total time %.1f s\n", g_pass,
-	       g_miss, load_average(), (now_ns() - t0) / 1e9);
-	if (g_failures) {
-		fprintf(stderr, "ferry-bench-opencl: %d check(s) FAILED (see above)\n", g_failures);
-		return 1;
-	}
-	return 0;
+	printf("\ntargets: %d PASS, %d MISS; load average %.2f; total time %.1f s\n", bench_pass,
+	       bench_miss, load_average(), (now_ns() - t0) / 1e9);
+	return bench_status();
 }

@@ -37,26 +37,19 @@
  * or OpenCL error makes the exit status 1. Timings are never judged.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <math.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/utsname.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "bench_common.h"
+#include "bench_cl.h"
 #include "suite.h"
 
 #define MAX_SIZES 8
 
-static const char *const var_names[VAR_N] = {"pocl", "explicit", "fault", "prefetch", "advice"};
+const char *const suite_var_names[VAR_N] = {"pocl", "explicit", "fault", "prefetch", "advice"};
 
 static struct {
 	int quick;
@@ -71,80 +64,13 @@ static struct {
 	int verbose;
 } cfg;
 
-struct result {
-	int wl, size_idx;
-	double factor;
-	size_t bytes;
-	enum variant var;
-	uint64_t time_ns;
-	cl_svm_counters_ferry d; /* Ferry only */
-	double rate;
-	double ratio; /* time / PoCL's time, NAN without a baseline */
-	int ok;
-	char desc[96];
-};
-
 static struct result *g_res;
 static size_t g_nres, g_capres;
-static int g_failures;
 static size_t g_device_mem; /* CL_DEVICE_GLOBAL_MEM_SIZE of Ferry's device */
 static size_t g_block;	    /* CL_DEVICE_SVM_MIGRATION_BLOCK_FERRY */
 static struct plat F = {.label = "Ferry", .is_ferry = 1}, P = {.label = "PoCL"};
 static cl_kernel g_kern[2][16][SUITE_MAX_KERNELS]; /* [ferry?][workload][kernel] */
 static char g_pocl_version[256], g_ferry_version[256], g_pocl_device[256], g_ferry_device[256];
-
-/* ------------------------------------------------------------------ errors */
-
-void suite_die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fflush(stdout);
-	fprintf(stderr, "ferry-bench-suite: error: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
-}
-
-#define BENCH_DIE suite_die
-#define BENCH_NAME "ferry-bench-suite"
-#include "bench_cl.h"
-
-void *suite_xmalloc(size_t size)
-{
-	void *p = malloc(size ? size : 1);
-
-	if (!p)
-		suite_die("out of memory (%zu bytes)", size);
-	return p;
-}
-
-#define CK(call)                                                                                   \
-	do {                                                                                       \
-		cl_int e_ = (call);                                                                \
-		if (e_ != CL_SUCCESS)                                                              \
-			suite_die("%s:%d: %s = %d (%s)", __FILE__, __LINE__, #call, e_,            \
-				  cl_err_name(e_));                                                \
-	} while (0)
-
-static void on_alarm(int sig)
-{
-	static const char msg[] = "ferry-bench-suite: error: timed out (the runtime hung?); "
-				  "raise or disable with --timeout SEC\n";
-	ssize_t r;
-
-	(void)sig;
-	r = write(STDERR_FILENO, msg, sizeof(msg) - 1);
-	(void)r;
-	for (int i = 0; i < 2; i++)
-		if (g_icd_file[i][0])
-			unlink(g_icd_file[i]);
-	if (g_icd_dir[0])
-		rmdir(g_icd_dir);
-	_exit(1);
-}
 
 /* --------------------------------------------------------------- platforms */
 
@@ -152,86 +78,37 @@ static void build_programs(struct plat *pl)
 {
 	for (int w = 0; w < suite_nworkloads; w++) {
 		const struct workload *wl = suite_workloads[w];
-		const char *src = wl->source;
-		cl_int err;
 
 		if (!(cfg.wl_mask & (1u << w)))
 			continue;
-		pl->prog[w] = clCreateProgramWithSource(pl->ctx, 1, &src, NULL, &err);
-		if (!pl->prog[w])
-			suite_die("%s: clCreateProgramWithSource(%s) = %d (%s)", pl->label,
-				  wl->name, err, cl_err_name(err));
-		err = clBuildProgram(pl->prog[w], 1, &pl->device, "-cl-std=CL1.2", NULL, NULL);
-		if (err != CL_SUCCESS) {
-			static char log[65536];
-
-			log[0] = 0;
-			clGetProgramBuildInfo(pl->prog[w], pl->device, CL_PROGRAM_BUILD_LOG,
-					      sizeof(log) - 1, log, NULL);
-			suite_die("%s: clBuildProgram(%s) = %d (%s):\n%s", pl->label, wl->name, err,
-				  cl_err_name(err), log);
-		}
-		for (int k = 0; k < SUITE_MAX_KERNELS && wl->kernels[k]; k++) {
-			cl_kernel kk = clCreateKernel(pl->prog[w], wl->kernels[k], &err);
-
-			if (!kk)
-				suite_die("%s: clCreateKernel(%s) = %d (%s)", pl->label,
-					  wl->kernels[k], err, cl_err_name(err));
-			g_kern[pl->is_ferry][w][k] = kk;
-		}
+		pl->prog[w] = build_program(pl->label, wl->name, pl->ctx, pl->device, wl->source,
+					    "-cl-std=CL1.2");
+		for (int k = 0; k < SUITE_MAX_KERNELS && wl->kernels[k]; k++)
+			g_kern[pl->is_ferry][w][k] =
+				make_kernel(pl->label, pl->prog[w], wl->kernels[k]);
 	}
 }
 
 static void open_platform(struct plat *pl, cl_platform_id id, char *version, char *dname)
 {
 	cl_device_svm_capabilities svm = 0;
-	cl_int err;
 
 	pl->platform = id;
 	CK(clGetDeviceIDs(id, CL_DEVICE_TYPE_ALL, 1, &pl->device, NULL));
 	CK(clGetPlatformInfo(id, CL_PLATFORM_VERSION, 256, version, NULL));
 	CK(clGetDeviceInfo(pl->device, CL_DEVICE_NAME, 256, dname, NULL));
 	CK(clGetDeviceInfo(pl->device, CL_DEVICE_SVM_CAPABILITIES, sizeof(svm), &svm, NULL));
-	if (!(svm & CL_DEVICE_SVM_COARSE_GRAIN_BUFFER))
-		suite_die("%s: the device has no coarse-grained SVM", pl->label);
-	pl->ctx = clCreateContext(NULL, 1, &pl->device, NULL, NULL, &err);
-	if (!pl->ctx)
-		suite_die("%s: clCreateContext = %d (%s)", pl->label, err, cl_err_name(err));
-	pl->q = clCreateCommandQueueWithProperties(pl->ctx, pl->device, NULL, &err);
-	if (!pl->q)
-		suite_die("%s: clCreateCommandQueueWithProperties = %d (%s)", pl->label, err,
-			  cl_err_name(err));
+	open_context(pl->label, pl->device, svm, &pl->ctx, &pl->q);
 }
 
 static void open_platforms(void)
 {
-	cl_platform_id ids[16], fid = NULL, pid = NULL;
-	cl_uint n = 0;
+	cl_platform_id fid, pid;
 	cl_ulong gmem = 0;
 	size_t block = 0;
-	cl_int err = clGetPlatformIDs(16, ids, &n);
 	uint64_t t0;
 
-	if (err != CL_SUCCESS || n == 0)
-		suite_die("clGetPlatformIDs = %d (%s): no platform in %s", err, cl_err_name(err),
-			  g_icd_dir);
-	if (n > 16)
-		n = 16;
-	for (cl_uint i = 0; i < n; i++) {
-		char name[256] = "";
-
-		CK(clGetPlatformInfo(ids[i], CL_PLATFORM_NAME, sizeof(name), name, NULL));
-		if (!strcmp(name, PLATFORM_FERRY))
-			fid = ids[i];
-		else if (!strcmp(name, PLATFORM_POCL))
-			pid = ids[i];
-	}
-	icd_cleanup(); /* the loader has read the directory */
-	if (!fid)
-		suite_die("no \"%s\" platform: is FERRY_BENCH_ICD the build tree's ferry.icd?",
-			  PLATFORM_FERRY);
-	if (!pid)
-		suite_die("no \"%s\" platform: is pocl-opencl-icd installed?", PLATFORM_POCL);
+	find_platforms(&fid, &pid);
 	open_platform(&P, pid, g_pocl_version, g_pocl_device);
 	open_platform(&F, fid, g_ferry_version, g_ferry_device);
 	F.advise = (clEnqueueSVMAdviseMemFERRY_fn)clGetExtensionFunctionAddressForPlatform(
@@ -239,8 +116,8 @@ static void open_platforms(void)
 	F.counters = (clGetSVMCountersFERRY_fn)clGetExtensionFunctionAddressForPlatform(
 		fid, "clGetSVMCountersFERRY");
 	if (!F.advise || !F.counters)
-		suite_die("Ferry: cl_ferry_managed_memory entry points missing "
-			  "(clGetExtensionFunctionAddressForPlatform)");
+		bench_fatal("Ferry: cl_ferry_managed_memory entry points missing "
+			    "(clGetExtensionFunctionAddressForPlatform)");
 	CK(clGetDeviceInfo(F.device, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof(gmem), &gmem, NULL));
 	CK(clGetDeviceInfo(F.device, CL_DEVICE_SVM_MIGRATION_BLOCK_FERRY, sizeof(block), &block,
 			   NULL));
@@ -381,6 +258,130 @@ static int has_result(enum role r)
 	return r == ROLE_OUT || r == ROLE_INOUT;
 }
 
+/* The buffers of @r allocated (cl_mem or SVM), advised and initialised by the host: not timed. */
+static void run_alloc(struct run *r, void **staging)
+{
+	const struct wl_inst *wi = r->wi;
+	struct plat *pl = r->pl;
+	cl_int err;
+
+	for (int b = 0; b < wi->nbufs; b++) {
+		const struct bspec *s = &wi->b[b];
+
+		if (explicit_like(r->var) && !s->svm_explicit) {
+			r->mem[b] =
+				clCreateBuffer(pl->ctx, CL_MEM_READ_WRITE, s->bytes, NULL, &err);
+			if (!r->mem[b])
+				bench_fatal("%s: clCreateBuffer(%s, %zu bytes) = %d (%s)",
+					    pl->label, s->name, s->bytes, err, cl_err_name(err));
+			continue;
+		}
+		r->svm[b] = clSVMAlloc(pl->ctx, CL_MEM_READ_WRITE, s->bytes, 0);
+		if (!r->svm[b])
+			bench_fatal("%s: clSVMAlloc(%s, %zu bytes) failed", pl->label, s->name,
+				    s->bytes);
+		if (explicit_like(r->var) && has_init(s->role)) {
+			/* built by the host with the device-side addresses, then copied */
+			staging[b] = bench_xmalloc(s->bytes);
+			wi->w->relocate(wi, b, staging[b], (uintptr_t)r->svm[b]);
+		}
+	}
+	if (r->var == VAR_ADVICE)
+		apply_advice(r, 1);
+	if (!explicit_like(r->var))
+		for (int b = 0; b < wi->nbufs; b++) {
+			const struct bspec *s = &wi->b[b];
+
+			if (!has_init(s->role))
+				continue;
+			if (s->svm_explicit)
+				wi->w->relocate(wi, b, r->svm[b], (uintptr_t)r->svm[b]);
+			else
+				memcpy(r->svm[b], s->init, s->bytes);
+		}
+	for (int b = 0; b < wi->nbufs; b++)
+		if (has_result(wi->b[b].role))
+			memset(wi->b[b].result, 0xff, wi->b[b].bytes); /* no stale results */
+}
+
+/* Timed: the inputs to the device (copies, or a prefetch of every buffer). */
+static void run_inputs(struct run *r, void *const *staging)
+{
+	const struct wl_inst *wi = r->wi;
+	cl_command_queue q = r->pl->q;
+	const void *ptrs[SUITE_MAX_BUFS];
+	size_t sizes[SUITE_MAX_BUFS];
+
+	for (int b = 0; b < wi->nbufs; b++) {
+		const struct bspec *s = &wi->b[b];
+
+		if (r->var == VAR_PREFETCH) {
+			ptrs[b] = r->svm[b];
+			sizes[b] = s->bytes;
+		}
+		if (!explicit_like(r->var) || !has_init(s->role))
+			continue;
+		if (r->mem[b])
+			CK(clEnqueueWriteBuffer(q, r->mem[b], CL_FALSE, 0, s->bytes, s->init, 0,
+						NULL, NULL));
+		else
+			CK(clEnqueueSVMMemcpy(q, CL_FALSE, r->svm[b], staging[b], s->bytes, 0, NULL,
+					      NULL));
+	}
+	if (r->var == VAR_PREFETCH)
+		CK(clEnqueueSVMMigrateMem(q, (cl_uint)wi->nbufs, ptrs, sizes, 0, 0, NULL, NULL));
+}
+
+/* Timed: the results into the host's arrays (a prefetch back first, for that variant). */
+static void run_results(struct run *r)
+{
+	const struct wl_inst *wi = r->wi;
+	cl_command_queue q = r->pl->q;
+	const void *ptrs[SUITE_MAX_BUFS];
+	size_t sizes[SUITE_MAX_BUFS];
+	unsigned nout = 0;
+
+	if (r->var == VAR_PREFETCH) {
+		for (int b = 0; b < wi->nbufs; b++)
+			if (has_result(wi->b[b].role)) {
+				ptrs[nout] = r->svm[b];
+				sizes[nout++] = wi->b[b].bytes;
+			}
+		if (nout)
+			CK(clEnqueueSVMMigrateMem(q, nout, ptrs, sizes, CL_MIGRATE_MEM_OBJECT_HOST,
+						  0, NULL, NULL));
+		CK(clFinish(q));
+	}
+	for (int b = 0; b < wi->nbufs; b++) {
+		const struct bspec *s = &wi->b[b];
+
+		if (!has_result(s->role))
+			continue;
+		if (r->mem[b])
+			CK(clEnqueueReadBuffer(q, r->mem[b], CL_TRUE, 0, s->bytes, s->result, 0,
+					       NULL, NULL));
+		else if (explicit_like(r->var))
+			CK(clEnqueueSVMMemcpy(q, CL_TRUE, s->result, r->svm[b], s->bytes, 0, NULL,
+					      NULL));
+		else
+			memcpy(s->result, r->svm[b], s->bytes);
+	}
+}
+
+static void run_free(struct run *r, void **staging)
+{
+	if (r->var == VAR_ADVICE)
+		apply_advice(r, 0);
+	for (int b = 0; b < r->wi->nbufs; b++) {
+		if (r->mem[b])
+			CK(clReleaseMemObject(r->mem[b]));
+		if (r->svm[b])
+			clSVMFree(r->pl->ctx, r->svm[b]);
+		free(staging[b]);
+	}
+	CK(clFinish(r->pl->q));
+}
+
 /*
  * One variant of one workload instance, allocated, initialised, timed,
  * checked and freed. Returns 1 when the results matched.
@@ -391,107 +392,22 @@ static int run_once(struct wl_inst *wi, int w, enum variant var, int over, uint6
 	struct plat *pl = var == VAR_POCL ? &P : &F;
 	struct run r = {.pl = pl, .var = var, .wi = wi, .over = over};
 	void *staging[SUITE_MAX_BUFS] = {0};
-	const void *ptrs[SUITE_MAX_BUFS];
-	size_t sizes[SUITE_MAX_BUFS];
 	cl_svm_counters_ferry c0, c1;
-	unsigned nout = 0;
 	char msg[256] = "";
 	uint64_t t0, t1;
-	cl_int err;
 	int bad;
 
 	for (int k = 0; k < SUITE_MAX_KERNELS; k++)
 		r.k[k] = g_kern[pl->is_ferry][w][k];
-
-	/* Allocation, advice and host initialisation: not timed. */
-	for (int b = 0; b < wi->nbufs; b++) {
-		const struct bspec *s = &wi->b[b];
-
-		if (explicit_like(var) && !s->svm_explicit) {
-			r.mem[b] = clCreateBuffer(pl->ctx, CL_MEM_READ_WRITE, s->bytes, NULL, &err);
-			if (!r.mem[b])
-				suite_die("%s: clCreateBuffer(%s, %zu bytes) = %d (%s)", pl->label,
-					  s->name, s->bytes, err, cl_err_name(err));
-			continue;
-		}
-		r.svm[b] = clSVMAlloc(pl->ctx, CL_MEM_READ_WRITE, s->bytes, 0);
-		if (!r.svm[b])
-			suite_die("%s: clSVMAlloc(%s, %zu bytes) failed", pl->label, s->name,
-				  s->bytes);
-		if (explicit_like(var) && has_init(s->role)) {
-			/* built by the host with the device-side addresses, then copied */
-			staging[b] = suite_xmalloc(s->bytes);
-			wi->w->relocate(wi, b, staging[b], (uintptr_t)r.svm[b]);
-		}
-	}
-	if (var == VAR_ADVICE)
-		apply_advice(&r, 1);
-	if (!explicit_like(var))
-		for (int b = 0; b < wi->nbufs; b++) {
-			const struct bspec *s = &wi->b[b];
-
-			if (!has_init(s->role))
-				continue;
-			if (s->svm_explicit)
-				wi->w->relocate(wi, b, r.svm[b], (uintptr_t)r.svm[b]);
-			else
-				memcpy(r.svm[b], s->init, s->bytes);
-		}
-	for (int b = 0; b < wi->nbufs; b++)
-		if (has_result(wi->b[b].role))
-			memset(wi->b[b].result, 0xff, wi->b[b].bytes); /* no stale results */
+	run_alloc(&r, staging);
 
 	if (pl->is_ferry)
 		counters(&c0);
 	t0 = now_ns();
-	/* Inputs to the device. */
-	for (int b = 0; b < wi->nbufs; b++) {
-		const struct bspec *s = &wi->b[b];
-
-		if (var == VAR_PREFETCH) {
-			ptrs[b] = r.svm[b];
-			sizes[b] = s->bytes;
-		}
-		if (!explicit_like(var) || !has_init(s->role))
-			continue;
-		if (r.mem[b])
-			CK(clEnqueueWriteBuffer(pl->q, r.mem[b], CL_FALSE, 0, s->bytes, s->init, 0,
-						NULL, NULL));
-		else
-			CK(clEnqueueSVMMemcpy(pl->q, CL_FALSE, r.svm[b], staging[b], s->bytes, 0,
-					      NULL, NULL));
-	}
-	if (var == VAR_PREFETCH)
-		CK(clEnqueueSVMMigrateMem(pl->q, (cl_uint)wi->nbufs, ptrs, sizes, 0, 0, NULL,
-					  NULL));
+	run_inputs(&r, staging);
 	/* The kernels (the run function waits for the queue). */
 	wi->w->run(&r);
-	/* Results to the host. */
-	if (var == VAR_PREFETCH) {
-		for (int b = 0; b < wi->nbufs; b++)
-			if (has_result(wi->b[b].role)) {
-				ptrs[nout] = r.svm[b];
-				sizes[nout++] = wi->b[b].bytes;
-			}
-		if (nout)
-			CK(clEnqueueSVMMigrateMem(pl->q, nout, ptrs, sizes,
-						  CL_MIGRATE_MEM_OBJECT_HOST, 0, NULL, NULL));
-		CK(clFinish(pl->q));
-	}
-	for (int b = 0; b < wi->nbufs; b++) {
-		const struct bspec *s = &wi->b[b];
-
-		if (!has_result(s->role))
-			continue;
-		if (r.mem[b])
-			CK(clEnqueueReadBuffer(pl->q, r.mem[b], CL_TRUE, 0, s->bytes, s->result, 0,
-					       NULL, NULL));
-		else if (explicit_like(var))
-			CK(clEnqueueSVMMemcpy(pl->q, CL_TRUE, s->result, r.svm[b], s->bytes, 0,
-					      NULL, NULL));
-		else
-			memcpy(s->result, r.svm[b], s->bytes);
-	}
+	run_results(&r);
 	t1 = now_ns();
 	if (pl->is_ferry) {
 		counters(&c1);
@@ -503,22 +419,12 @@ static int run_once(struct wl_inst *wi, int w, enum variant var, int over, uint6
 
 	bad = wi->w->check(wi, msg, sizeof(msg));
 	if (bad) {
-		g_failures++;
+		bench_failures++;
 		fflush(stdout);
 		fprintf(stderr, "ferry-bench-suite: FAILED: %s %s on %s (%zu MiB): %s\n",
-			wi->w->name, var_names[var], pl->label, wi->bytes / MIB, msg);
+			wi->w->name, suite_var_names[var], pl->label, wi->bytes / MIB, msg);
 	}
-
-	if (var == VAR_ADVICE)
-		apply_advice(&r, 0);
-	for (int b = 0; b < wi->nbufs; b++) {
-		if (r.mem[b])
-			CK(clReleaseMemObject(r.mem[b]));
-		if (r.svm[b])
-			clSVMFree(pl->ctx, r.svm[b]);
-		free(staging[b]);
-	}
-	CK(clFinish(pl->q));
+	run_free(&r, staging);
 	if (pl->is_ferry && cfg.verbose) {
 		counters(&c1);
 		if (c1.device_resident_pages)
@@ -530,178 +436,13 @@ static int run_once(struct wl_inst *wi, int w, enum variant var, int over, uint6
 	return !bad;
 }
 
-/* ------------------------------------------------------------------ output */
-
-static void table_header(void)
-{
-	printf("\n%-8s %5s %6s  %-8s %10s %9s %-7s %7s %9s %9s %8s %8s %6s  %s\n", "workload",
-	       "size", "MiB", "variant", "time ms", "rate", "unit", "xPoCL", "H2D MiB", "D2H MiB",
-	       "flt-host", "flt-dev", "evict", "check");
-	printf("%-8s %5s %6s  %-8s %10s %9s %-7s %7s %9s %9s %8s %8s %6s  %s\n", "--------",
-	       "-----", "---", "-------", "-------", "----", "----", "-----", "-------", "-------",
-	       "--------", "-------", "-----", "-----");
-}
-
-static void print_row(const struct result *x)
-{
-	const struct workload *w = suite_workloads[x->wl];
-	char ratio[16] = "-", h2d[16] = "-", d2h[16] = "-", fh[24] = "-", fd[24] = "-",
-	     ev[24] = "-";
-
-	if (!isnan(x->ratio))
-		snprintf(ratio, sizeof(ratio), "%.2f", x->ratio);
-	if (x->var != VAR_POCL) {
-		snprintf(h2d, sizeof(h2d), "%.1f", x->d.bytes_to_device / (double)MIB);
-		snprintf(d2h, sizeof(d2h), "%.1f", x->d.bytes_to_host / (double)MIB);
-		snprintf(fh, sizeof(fh), "%" PRIu64, (uint64_t)x->d.faults_host);
-		snprintf(fd, sizeof(fd), "%" PRIu64, (uint64_t)x->d.faults_device);
-		snprintf(ev, sizeof(ev), "%" PRIu64, (uint64_t)x->d.evictions);
-	}
-	printf("%-8s %4.1fx %6.1f  %-8s %10.2f %9.2f %-7s %7s %9s %9s %8s %8s %6s  %s\n", w->name,
-	       x->factor, x->bytes / (double)MIB, var_names[x->var], x->time_ns / 1e6, x->rate,
-	       w->rate_unit, ratio, h2d, d2h, fh, fd, ev, x->ok ? "ok" : "FAILED");
-	fflush(stdout);
-}
-
-static void print_summary(void)
-{
-	printf("\ntime relative to PoCL (explicit buffers on PoCL directly = 1.00; lower is "
-	       "better)\n");
-	printf("%-8s %5s", "workload", "size");
-	for (int v = VAR_EXPLICIT; v < VAR_N; v++)
-		printf(" %9s", var_names[v]);
-	printf("   %s\n", "PoCL ms");
-	for (size_t i = 0; i < g_nres; i++) {
-		const struct result *x = &g_res[i];
-		double cell[VAR_N];
-		double pocl_ms = NAN;
-
-		if (i > 0 && g_res[i - 1].wl == x->wl && g_res[i - 1].size_idx == x->size_idx)
-			continue;
-		for (int v = 0; v < VAR_N; v++)
-			cell[v] = NAN;
-		for (size_t j = i;
-		     j < g_nres && g_res[j].wl == x->wl && g_res[j].size_idx == x->size_idx; j++) {
-			cell[g_res[j].var] = g_res[j].ratio;
-			if (g_res[j].var == VAR_POCL)
-				pocl_ms = g_res[j].time_ns / 1e6;
-		}
-		printf("%-8s %4.1fx", suite_workloads[x->wl]->name, x->factor);
-		for (int v = VAR_EXPLICIT; v < VAR_N; v++)
-			if (isnan(cell[v]))
-				printf(" %9s", "-");
-			else
-				printf(" %9.2f", cell[v]);
-		printf("   %.2f\n", pocl_ms);
-	}
-}
-
-static void json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			fprintf(f, "\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			fprintf(f, "\\u%04x", (unsigned char)*s);
-		else
-			fputc(*s, f);
-	}
-	fputc('"', f);
-}
-
-static void json_num(FILE *f, double v)
-{
-	if (isnan(v) || isinf(v))
-		fputs("null", f);
-	else
-		fprintf(f, "%.6g", v);
-}
-
-static void write_json(const char *path, double total_s)
-{
-	FILE *f = fopen(path, "w");
-	struct utsname u;
-	char host[256] = "", date[64] = "";
-	time_t now = time(NULL);
-
-	if (!f)
-		suite_die("cannot write %s: %s", path, strerror(errno));
-	uname(&u);
-	gethostname(host, sizeof(host) - 1);
-	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
-	fprintf(f, "{\n  \"tool\": \"ferry-bench-suite\",\n  \"format\": 1,\n  \"date\": ");
-	json_str(f, date);
-	fprintf(f, ",\n  \"quick\": %s,\n  \"reps\": %u,\n", cfg.quick ? "true" : "false",
-		cfg.reps);
-	fprintf(f, "  \"timing\": \"wall time from host data ready to results in host memory; "
-		   "host initialisation excluded; best of reps\",\n");
-	fprintf(f, "  \"machine\": {\"hostname\": ");
-	json_str(f, host);
-	fprintf(f, ", \"kernel\": ");
-	json_str(f, u.release);
-	fprintf(f, ", \"cpus\": %ld, \"load_average_end\": ", sysconf(_SC_NPROCESSORS_ONLN));
-	json_num(f, load_average());
-	fprintf(f, ", \"pocl_platform\": ");
-	json_str(f, g_pocl_version);
-	fprintf(f, ", \"pocl_device\": ");
-	json_str(f, g_pocl_device);
-	fprintf(f, ", \"ferry_platform\": ");
-	json_str(f, g_ferry_version);
-	fprintf(f, ", \"backend\": ");
-	json_str(f, getenv("FERRY_BACKEND") ? getenv("FERRY_BACKEND") : "auto");
-	fprintf(f, "},\n  \"capacity_bytes\": %zu,\n  \"device_global_mem_size\": %zu,\n",
-		cfg.capacity, g_device_mem);
-	fprintf(f, "  \"migration_block_bytes\": %zu,\n  \"total_seconds\": %.3f,\n", g_block,
-		total_s);
-	fprintf(f, "  \"failures\": %d,\n  \"results\": [\n", g_failures);
-	for (size_t i = 0; i < g_nres; i++) {
-		const struct result *x = &g_res[i];
-		const struct workload *w = suite_workloads[x->wl];
-		int ferry = x->var != VAR_POCL;
-
-		fprintf(f, "    {\"workload\": \"%s\", \"size_factor\": %.2f, \"bytes\": %zu, ",
-			w->name, x->factor, x->bytes);
-		fprintf(f, "\"shape\": ");
-		json_str(f, x->desc);
-		fprintf(f,
-			", \"variant\": \"%s\", \"platform\": \"%s\", \"time_ns\": %" PRIu64 ", ",
-			var_names[x->var], ferry ? "Ferry" : "PoCL", x->time_ns);
-		fprintf(f, "\"rate\": ");
-		json_num(f, x->rate);
-		fprintf(f, ", \"rate_unit\": \"%s\", \"ratio_to_pocl\": ", w->rate_unit);
-		json_num(f, x->ratio);
-		if (ferry)
-			fprintf(f,
-				", \"bytes_h2d\": %" PRIu64 ", \"bytes_d2h\": %" PRIu64
-				", \"faults_host\": %" PRIu64 ", \"faults_device\": %" PRIu64
-				", \"evictions\": %" PRIu64 ", \"pages_evicted\": %" PRIu64
-				", \"pages_prefetched\": %" PRIu64 ", \"thrashing\": %" PRIu64
-				", \"fault_ns\": %" PRIu64 ", \"migrate_ns\": %" PRIu64,
-				(uint64_t)x->d.bytes_to_device, (uint64_t)x->d.bytes_to_host,
-				(uint64_t)x->d.faults_host, (uint64_t)x->d.faults_device,
-				(uint64_t)x->d.evictions, (uint64_t)x->d.pages_evicted,
-				(uint64_t)x->d.pages_prefetched, (uint64_t)x->d.thrashing,
-				(uint64_t)x->d.fault_ns, (uint64_t)x->d.migrate_ns);
-		else
-			fprintf(f, ", \"bytes_h2d\": null, \"bytes_d2h\": null, \"faults_host\": "
-				   "null, \"faults_device\": null, \"evictions\": null");
-		fprintf(f, ", \"checked\": true, \"correct\": %s}%s\n", x->ok ? "true" : "false",
-			i + 1 < g_nres ? "," : "");
-	}
-	fprintf(f, "  ]\n}\n");
-	if (fclose(f))
-		suite_die("cannot write %s: %s", path, strerror(errno));
-	printf("\nJSON: %s\n", path);
-}
-
 static struct result *new_result(void)
 {
 	if (g_nres == g_capres) {
 		g_capres = g_capres ? 2 * g_capres : 64;
 		g_res = realloc(g_res, g_capres * sizeof(*g_res));
 		if (!g_res)
-			suite_die("out of memory");
+			bench_fatal("out of memory");
 	}
 	memset(&g_res[g_nres], 0, sizeof(g_res[0]));
 	return &g_res[g_nres++];
@@ -747,7 +488,7 @@ static int parse_names(const char *s, unsigned *mask, int is_var)
 		int n = is_var ? VAR_N : suite_nworkloads, i;
 
 		for (i = 0; i < n; i++)
-			if (!strcmp(t, is_var ? var_names[i] : suite_workloads[i]->name))
+			if (!strcmp(t, is_var ? suite_var_names[i] : suite_workloads[i]->name))
 				break;
 		if (i == n) {
 			fprintf(stderr, "ferry-bench-suite: error: unknown %s '%s'\n",
@@ -775,13 +516,14 @@ static int parse_sizes(const char *s)
 	return cfg.nsizes > 0;
 }
 
-int main(int argc, char **argv)
+/*
+ * The command line into cfg, with the defaults of what it does not say.
+ * Returns -1 to go on, else the exit status (0 after the help).
+ */
+static int parse_args(int argc, char **argv)
 {
-	uint64_t t_start = now_ns();
 	long capacity_mib = -1, reps = -1, timeout = -1;
 	int sizes_set = 0;
-	unsigned total, done = 0;
-	char capstr[32];
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -854,36 +596,15 @@ int main(int argc, char **argv)
 		cfg.wl_mask = (1u << suite_nworkloads) - 1;
 	if (!cfg.var_mask)
 		cfg.var_mask = (1u << VAR_N) - 1;
-	if (cfg.timeout) {
-		signal(SIGALRM, on_alarm);
-		alarm(cfg.timeout);
-	}
-	setvbuf(stdout, NULL, _IOLBF, 0);
+	return -1;
+}
 
-	/* The device capacity, before the platform is first used. */
-	snprintf(capstr, sizeof(capstr), "%zu", cfg.capacity);
-	if (setenv("FERRY_DEVICE_MEMORY", capstr, 1))
-		suite_die("setenv: %s", strerror(errno));
-	printf("ferry-bench-suite%s: %ld CPUs online, load average %.2f; device memory %zu MiB; "
-	       "sizes",
-	       cfg.quick ? " --quick" : "", sysconf(_SC_NPROCESSORS_ONLN), load_average(),
-	       cfg.capacity / MIB);
-	for (int s = 0; s < cfg.nsizes; s++)
-		printf(" %.2gx", cfg.sizes[s]);
-	printf("; best of %u\n", cfg.reps);
-	printf("time: from host data ready to results in host memory (host initialisation "
-	       "excluded)\n");
-	setup_vendors();
-	open_platforms();
+/* Progress on stderr: runs done and to do. */
+static unsigned g_done, g_total;
 
-	total = 0;
-	for (int w = 0; w < suite_nworkloads; w++)
-		if (cfg.wl_mask & (1u << w))
-			for (int v = 0; v < VAR_N; v++)
-				total += !!(cfg.var_mask & (1u << v));
-	total *= (unsigned)cfg.nsizes;
-
-	/* Warm-up: every kernel runs once on both platforms at a small size (checked). */
+/* Warm-up: every kernel runs once on both platforms at a small size (checked). */
+static void warm_up(void)
+{
 	for (int w = 0; w < suite_nworkloads; w++) {
 		struct wl_inst wi = {.w = suite_workloads[w]};
 		cl_svm_counters_ferry d;
@@ -898,10 +619,59 @@ int main(int argc, char **argv)
 		run_once(&wi, w, VAR_FAULT, 0, &t, &d);
 		wi.w->teardown(&wi);
 	}
-	printf("warm-up done (every kernel compiled and run once on both platforms), %.1f s\n",
-	       (now_ns() - t_start) / 1e9);
+}
 
-	table_header();
+/*
+ * Variant @v of workload @w at size @s (instance @wi): the best of cfg.reps
+ * runs, recorded and printed. @pocl_ns is PoCL's time at this size, set
+ * when @v is the baseline.
+ */
+static void run_variant(struct wl_inst *wi, int w, int s, enum variant v, int over,
+			uint64_t *pocl_ns)
+{
+	const struct workload *wl = suite_workloads[w];
+	struct result *x = new_result();
+	uint64_t best = UINT64_MAX;
+	int ok = 1;
+
+	fprintf(stderr, "[%u/%u] %s %.2gx %s (%.0f MiB, %s) ...\n", ++g_done, g_total, wl->name,
+		cfg.sizes[s], suite_var_names[v], wi->bytes / (double)MIB, wi->desc);
+	for (unsigned rep = 0; rep < cfg.reps; rep++) {
+		cl_svm_counters_ferry d;
+		uint64_t t;
+
+		ok &= run_once(wi, w, v, over, &t, &d);
+		if (t < best) {
+			best = t;
+			x->d = d;
+		}
+	}
+	x->wl = w;
+	x->size_idx = s;
+	x->factor = cfg.sizes[s];
+	x->bytes = wi->bytes;
+	x->var = v;
+	x->time_ns = best;
+	x->rate = wi->work / (double)best * wl->rate_scale;
+	x->ok = ok;
+	snprintf(x->desc, sizeof(x->desc), "%s", wi->desc);
+	if (v == VAR_POCL)
+		*pocl_ns = best;
+	x->ratio = *pocl_ns ? (double)best / (double)*pocl_ns : NAN;
+	suite_print_row(x);
+}
+
+/* Every selected workload at every size, every selected variant. */
+static void run_all(void)
+{
+	g_total = 0;
+	for (int w = 0; w < suite_nworkloads; w++)
+		if (cfg.wl_mask & (1u << w))
+			for (int v = 0; v < VAR_N; v++)
+				g_total += !!(cfg.var_mask & (1u << v));
+	g_total *= (unsigned)cfg.nsizes;
+
+	suite_print_header();
 	for (int w = 0; w < suite_nworkloads; w++) {
 		const struct workload *wl = suite_workloads[w];
 
@@ -915,56 +685,66 @@ int main(int argc, char **argv)
 			wi.target = (size_t)(cfg.sizes[s] * (double)g_device_mem);
 			wl->setup(&wi, wi.target);
 			over = wi.bytes > g_device_mem;
-			for (int v = 0; v < VAR_N; v++) {
-				struct result *x;
-				uint64_t best = UINT64_MAX;
-				int ok = 1;
-
-				if (!(cfg.var_mask & (1u << v)))
-					continue;
-				x = new_result();
-				fprintf(stderr, "[%u/%u] %s %.2gx %s (%.0f MiB, %s) ...\n", ++done,
-					total, wl->name, cfg.sizes[s], var_names[v],
-					wi.bytes / (double)MIB, wi.desc);
-				for (unsigned rep = 0; rep < cfg.reps; rep++) {
-					cl_svm_counters_ferry d;
-					uint64_t t;
-
-					ok &= run_once(&wi, w, (enum variant)v, over, &t, &d);
-					if (t < best) {
-						best = t;
-						x->d = d;
-					}
-				}
-				x->wl = w;
-				x->size_idx = s;
-				x->factor = cfg.sizes[s];
-				x->bytes = wi.bytes;
-				x->var = (enum variant)v;
-				x->time_ns = best;
-				x->rate = wi.work / (double)best * wl->rate_scale;
-				x->ok = ok;
-				snprintf(x->desc, sizeof(x->desc), "%s", wi.desc);
-				if (v == VAR_POCL)
-					pocl_ns = best;
-				x->ratio = pocl_ns ? (double)best / (double)pocl_ns : NAN;
-				print_row(x);
-			}
+			for (int v = 0; v < VAR_N; v++)
+				if (cfg.var_mask & (1u << v))
+					run_variant(&wi, w, s, (enum variant)v, over, &pocl_ns);
 			wl->teardown(&wi);
 			putchar('\n');
 		}
 	}
-	print_summary();
+}
+
+int main(int argc, char **argv)
+{
+	uint64_t t_start = now_ns();
+	char capstr[32];
+	int st;
+
+	bench_prog = "ferry-bench-suite";
+	st = parse_args(argc, argv);
+	if (st >= 0)
+		return st;
+	bench_timeout(cfg.timeout, "the runtime hung?", icd_cleanup);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+
+	/* The device capacity, before the platform is first used. */
+	snprintf(capstr, sizeof(capstr), "%zu", cfg.capacity);
+	if (setenv("FERRY_DEVICE_MEMORY", capstr, 1))
+		bench_fatal("setenv: %s", strerror(errno));
+	printf("ferry-bench-suite%s: %ld CPUs online, load average %.2f; device memory %zu MiB; "
+	       "sizes",
+	       cfg.quick ? " --quick" : "", sysconf(_SC_NPROCESSORS_ONLN), load_average(),
+	       cfg.capacity / MIB);
+	for (int s = 0; s < cfg.nsizes; s++)
+		printf(" %.2gx", cfg.sizes[s]);
+	printf("; best of %u\n", cfg.reps);
+	printf("time: from host data ready to results in host memory (host initialisation "
+	       "excluded)\n");
+	setup_vendors();
+	open_platforms();
+
+	warm_up();
+	printf("warm-up done (every kernel compiled and run once on both platforms), %.1f s\n",
+	       (now_ns() - t_start) / 1e9);
+	run_all();
+	suite_print_summary(g_res, g_nres);
 	printf("\n%zu runs, %d failed checks; load average %.2f; total time %.1f s\n", g_nres,
-	       g_failures, load_average(), (now_ns() - t_start) / 1e9);
-	if (cfg.json)
-		write_json(cfg.json, (now_ns() - t_start) / 1e9);
+	       bench_failures, load_average(), (now_ns() - t_start) / 1e9);
+	if (cfg.json) {
+		struct suite_info info = {.quick = cfg.quick,
+					  .reps = cfg.reps,
+					  .capacity = cfg.capacity,
+					  .device_mem = g_device_mem,
+					  .block = g_block,
+					  .pocl_version = g_pocl_version,
+					  .pocl_device = g_pocl_device,
+					  .ferry_version = g_ferry_version,
+					  .total_s = (now_ns() - t_start) / 1e9};
+
+		suite_write_json(cfg.json, &info, g_res, g_nres);
+	}
 	close_platform(&F);
 	close_platform(&P);
 	free(g_res);
-	if (g_failures) {
-		fprintf(stderr, "ferry-bench-suite: %d check(s) FAILED (see above)\n", g_failures);
-		return 1;
-	}
-	return 0;
+	return bench_status();
 }

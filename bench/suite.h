@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * suite.h - ferry-bench-suite: what the runner (bench_suite.c) and the
- * workloads (suite_workloads.c) share.
+ * suite.h - ferry-bench-suite: what the runner (bench_suite.c), the
+ * workloads (suite_workloads.c) and the report (suite_report.c) share.
  *
  * A workload describes its buffers (size, role, advice) and a run function
  * that sets kernel arguments and launches kernels through the helpers below;
@@ -119,8 +119,41 @@ void suite_finish(struct run *r);
 void suite_write_small(struct run *r, int b, const void *src, size_t bytes);
 void suite_read_small(struct run *r, int b, void *dst, size_t bytes);
 
-__attribute__((noreturn, format(printf, 1, 2))) void suite_die(const char *fmt, ...);
-void *suite_xmalloc(size_t size);
+/* ------------------------------------------------ the report (suite_report.c) */
+
+extern const char *const suite_var_names[VAR_N]; /* "pocl", "explicit", ... */
+
+/* A variant of a workload at one size: its best run, one table row and JSON object. */
+struct result {
+	int wl, size_idx;
+	double factor;
+	size_t bytes;
+	enum variant var;
+	uint64_t time_ns;
+	cl_svm_counters_ferry d; /* Ferry only */
+	double rate;
+	double ratio; /* time / PoCL's time, NAN without a baseline */
+	int ok;
+	char desc[96];
+};
+
+/* What the JSON says about the whole run. */
+struct suite_info {
+	int quick;
+	unsigned reps;
+	size_t capacity;   /* device memory asked for */
+	size_t device_mem; /* CL_DEVICE_GLOBAL_MEM_SIZE of Ferry's device */
+	size_t block;	   /* CL_DEVICE_SVM_MIGRATION_BLOCK_FERRY */
+	const char *pocl_version, *pocl_device, *ferry_version;
+	double total_s;
+};
+
+void suite_print_header(void);
+void suite_print_row(const struct result *x);
+/* Time relative to PoCL per workload and size, over @n results in run order. */
+void suite_print_summary(const struct result *res, size_t n);
+void suite_write_json(const char *path, const struct suite_info *info, const struct result *res,
+		      size_t n);
 
 static inline size_t round_up(size_t x, size_t m)
 {

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench_common.h"
 #include "suite.h"
 #include "suite_kernels.h" /* generated from kernels/<name>.cl at build time */
 
@@ -97,12 +98,12 @@ static void triad_setup(struct wl_inst *wi, size_t target)
 	size_t n = round_up(target / 12, LOCAL_1D);
 
 	if (!t)
-		suite_die("out of memory");
+		bench_fatal("out of memory");
 	t->n = (uint32_t)n;
-	t->b = suite_xmalloc(n * 4);
-	t->c = suite_xmalloc(n * 4);
-	t->a = suite_xmalloc(n * 4);
-	t->ref = suite_xmalloc(n * 4);
+	t->b = bench_xmalloc(n * 4);
+	t->c = bench_xmalloc(n * 4);
+	t->a = bench_xmalloc(n * 4);
+	t->ref = bench_xmalloc(n * 4);
 	for (size_t i = 0; i < n; i++) {
 		t->b[i] = (float)(i % 13);
 		t->c[i] = (float)(i % 7);
@@ -177,12 +178,12 @@ static void saxpy_setup(struct wl_inst *wi, size_t target)
 	size_t n = round_up(target / 8, LOCAL_1D);
 
 	if (!s)
-		suite_die("out of memory");
+		bench_fatal("out of memory");
 	s->n = (uint32_t)n;
-	s->x = suite_xmalloc(n * 4);
-	s->y0 = suite_xmalloc(n * 4);
-	s->y = suite_xmalloc(n * 4);
-	s->ref = suite_xmalloc(n * 4);
+	s->x = bench_xmalloc(n * 4);
+	s->y0 = bench_xmalloc(n * 4);
+	s->y = bench_xmalloc(n * 4);
+	s->ref = bench_xmalloc(n * 4);
 	for (size_t i = 0; i < n; i++) {
 		s->x[i] = (float)(i & 15);
 		s->y0[i] = (float)(i % 7);
@@ -264,7 +265,7 @@ static void sgemm_setup(struct wl_inst *wi, size_t target)
 	size_t m;
 
 	if (!s)
-		suite_die("out of memory");
+		bench_fatal("out of memory");
 	m = target / 4 > k * n ? (target / 4 - k * n) / (k + n) : GEMM_TS;
 	m = m / GEMM_TS * GEMM_TS;
 	if (m < GEMM_TS)
@@ -272,12 +273,12 @@ static void sgemm_setup(struct wl_inst *wi, size_t target)
 	s->m = (uint32_t)m;
 	s->n = (uint32_t)n;
 	s->k = (uint32_t)k;
-	s->a = suite_xmalloc(m * k * 4);
-	s->b = suite_xmalloc(k * n * 4);
-	s->c = suite_xmalloc(m * n * 4);
+	s->a = bench_xmalloc(m * k * 4);
+	s->b = bench_xmalloc(k * n * 4);
+	s->c = bench_xmalloc(m * n * 4);
 	s->ref = calloc(m * n, 4);
 	if (!s->ref)
-		suite_die("out of memory");
+		bench_fatal("out of memory");
 	for (size_t i = 0; i < m; i++)
 		for (size_t j = 0; j < k; j++)
 			s->a[i * k + j] = (float)((int)((i * 3 + j * 5) % 7) - 3);
@@ -378,14 +379,14 @@ static void stencil_setup(struct wl_inst *wi, size_t target)
 	float *tmp;
 
 	if (!s)
-		suite_die("out of memory");
+		bench_fatal("out of memory");
 	if (n < 2 * STENCIL_TS)
 		n = 2 * STENCIL_TS;
 	s->n = (uint32_t)n;
-	s->g0 = suite_xmalloc(n * n * 4);
-	s->res = suite_xmalloc(n * n * 4);
-	s->ref = suite_xmalloc(n * n * 4);
-	tmp = suite_xmalloc(n * n * 4);
+	s->g0 = bench_xmalloc(n * n * 4);
+	s->res = bench_xmalloc(n * n * 4);
+	s->ref = bench_xmalloc(n * n * 4);
+	tmp = bench_xmalloc(n * n * 4);
 	/* Integers below 17: 4 sweeps leave multiples of 1/256 below 17, exact in float. */
 	for (size_t y = 0; y < n; y++)
 		for (size_t x = 0; x < n; x++)
@@ -467,24 +468,24 @@ static void bfs_setup(struct wl_inst *wi, size_t target)
 	double edges = 0;
 
 	if (!b)
-		suite_die("out of memory");
+		bench_fatal("out of memory");
 	b->nv = (uint32_t)nv;
-	b->row = suite_xmalloc((nv + 1) * 4);
+	b->row = bench_xmalloc((nv + 1) * 4);
 	for (size_t v = 0; v < nv; v++) {
 		b->row[v] = (uint32_t)ne;
 		ne += 4 + rng_next(&r) % 9;
 	}
 	b->row[nv] = (uint32_t)ne;
-	b->col = suite_xmalloc(ne * 4);
+	b->col = bench_xmalloc(ne * 4);
 	for (size_t e = 0; e < ne; e++)
 		b->col[e] = (uint32_t)(rng_next(&r) % nv);
-	b->level0 = suite_xmalloc(nv * 4);
-	b->level = suite_xmalloc(nv * 4);
-	b->ref = suite_xmalloc(nv * 4);
+	b->level0 = bench_xmalloc(nv * 4);
+	b->level = bench_xmalloc(nv * 4);
+	b->ref = bench_xmalloc(nv * 4);
 	for (size_t v = 0; v < nv; v++)
 		b->level0[v] = b->ref[v] = -1;
 	b->level0[0] = b->ref[0] = 0;
-	queue = suite_xmalloc(nv * 4);
+	queue = bench_xmalloc(nv * 4);
 	queue[tail++] = 0;
 	while (head < tail) {
 		uint32_t v = queue[head++];
@@ -592,14 +593,14 @@ static void reduce_setup(struct wl_inst *wi, size_t target)
 	size_t n = round_up(target / 4, LOCAL_1D), groups = (n + REDUCE_CHUNK - 1) / REDUCE_CHUNK;
 
 	if (!s)
-		suite_die("out of memory");
+		bench_fatal("out of memory");
 	s->n = (uint32_t)n;
 	s->groups = (uint32_t)groups;
-	s->in = suite_xmalloc(n * 4);
-	s->part = suite_xmalloc(groups * 4);
+	s->in = bench_xmalloc(n * 4);
+	s->part = bench_xmalloc(groups * 4);
 	s->ref = calloc(groups, sizeof(double));
 	if (!s->ref)
-		suite_die("out of memory");
+		bench_fatal("out of memory");
 	/* Multiples of 1/256 below 1: a chunk's sum stays below 2^16, exact in float. */
 	for (size_t i = 0; i < n; i++) {
 		s->in[i] = (float)(mix64(i) & 0xff) / 256.0f;
@@ -708,18 +709,18 @@ static void chase_setup(struct wl_inst *wi, size_t target)
 	uint32_t *perm;
 
 	if (!c)
-		suite_die("out of memory");
+		bench_fatal("out of memory");
 	if (nodes < 4 * CHASE_LISTS)
 		nodes = 4 * CHASE_LISTS;
 	c->lists = CHASE_LISTS;
 	seg = (nodes - CHASE_LISTS) / CHASE_LISTS;
 	c->nodes = CHASE_LISTS + seg * CHASE_LISTS;
 	c->master = calloc(c->nodes, sizeof(struct chase_node));
-	c->out = suite_xmalloc(CHASE_LISTS * 4);
-	c->ref = suite_xmalloc(CHASE_LISTS * 4);
-	perm = suite_xmalloc(seg * 4);
+	c->out = bench_xmalloc(CHASE_LISTS * 4);
+	c->ref = bench_xmalloc(CHASE_LISTS * 4);
+	perm = bench_xmalloc(seg * 4);
 	if (!c->master)
-		suite_die("out of memory");
+		bench_fatal("out of memory");
 	for (size_t i = 0; i < c->nodes; i++)
 		c->master[i].val = (float)((mix64(i) >> 7) % 8);
 	for (size_t w = 0; w < CHASE_LISTS; w++) {
