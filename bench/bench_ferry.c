@@ -167,7 +167,7 @@ uint64_t resident(struct ferry_ctx *ctx, const void *p, uint64_t size, int state
 {
 	uint64_t count[4] = {0, 0, 0, 0};
 
-	TRY(ferry_residency(ctx, p, size, NULL, count));
+	TRY(ferry_query_residency(ctx, p, size, NULL, count));
 	return count[state];
 }
 

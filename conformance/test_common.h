@@ -493,7 +493,7 @@ static inline void ft_residency_fn(struct ferry_ctx *ctx, const void *p, uint64_
 	assert_non_null(buf);
 	memset(buf, 0xee, npages);
 	memset(count, 0xee, 4 * sizeof(count[0]));
-	ft_check_rc_at(ferry_residency(ctx, p, size, buf, count), 0);
+	ft_check_rc_at(ferry_query_residency(ctx, p, size, buf, count), 0);
 	for (i = 0; i < npages; i++) {
 		if (buf[i] > FERRY_RES_DUPLICATED) {
 			badst = buf[i];

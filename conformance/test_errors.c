@@ -263,11 +263,11 @@ static void test_range_args(void **state)
 	uint8_t *end = f->base + f->wsize, out[4];
 	uint64_t count[4], v;
 
-	ft_assert_rc(ferry_residency(ctx, f->p + 8, FT_PAGE, out, count), -EINVAL);
-	ft_assert_rc(ferry_residency(ctx, f->p, FT_PAGE + 8, out, count), -EINVAL);
-	ft_assert_rc(ferry_residency(ctx, f->p, 0, out, count), -EINVAL);
-	ft_assert_rc(ferry_residency(ctx, end, FT_PAGE, out, count), -ERANGE);
-	ft_assert_rc(ferry_residency(ctx, f->base - FT_PAGE, FT_PAGE, out, count), -ERANGE);
+	ft_assert_rc(ferry_query_residency(ctx, f->p + 8, FT_PAGE, out, count), -EINVAL);
+	ft_assert_rc(ferry_query_residency(ctx, f->p, FT_PAGE + 8, out, count), -EINVAL);
+	ft_assert_rc(ferry_query_residency(ctx, f->p, 0, out, count), -EINVAL);
+	ft_assert_rc(ferry_query_residency(ctx, end, FT_PAGE, out, count), -ERANGE);
+	ft_assert_rc(ferry_query_residency(ctx, f->base - FT_PAGE, FT_PAGE, out, count), -ERANGE);
 
 	ft_assert_rc(
 		ferry_set_attr(ctx, f->p + 16, FT_PAGE, FERRY_ATTR_PREFERRED_LOC, FERRY_LOC_HOST),
@@ -396,7 +396,7 @@ static void test_null_args(void **state)
 	ft_assert_rc(ferry_ioctl(NULL, FERRY_IOCTL_COUNTERS, &c), -EINVAL);
 	ft_assert_rc(ferry_migrate(NULL, f->p, FT_PAGE, FERRY_LOC_HOST, 0, NULL), -EINVAL);
 	ft_assert_rc(ferry_wait(NULL, 1), -EINVAL);
-	ft_assert_rc(ferry_residency(NULL, f->p, FT_PAGE, out, count), -EINVAL);
+	ft_assert_rc(ferry_query_residency(NULL, f->p, FT_PAGE, out, count), -EINVAL);
 	ft_assert_rc(ferry_counters(NULL, &c), -EINVAL);
 	ft_assert_rc(ferry_set_attr(NULL, f->p, FT_PAGE, FERRY_ATTR_PREFETCH, 0), -EINVAL);
 	ft_assert_rc(ferry_get_attr(NULL, f->p, FT_PAGE, FERRY_ATTR_PREFETCH, &v), -EINVAL);

@@ -97,9 +97,9 @@ static void assert_dead(struct ferry_ctx *ctx, uint8_t *p, uint64_t fence)
 	if (rc != 0 && rc != -ENODEV)
 		fail_msg("ferry_counters after the device died returned %d (%s)", rc,
 			 ft_errname(rc));
-	rc = ferry_residency(ctx, p, 2 * FT_PAGE, res, count);
+	rc = ferry_query_residency(ctx, p, 2 * FT_PAGE, res, count);
 	if (rc != 0 && rc != -ENODEV)
-		fail_msg("ferry_residency after the device died returned %d (%s)", rc,
+		fail_msg("ferry_query_residency after the device died returned %d (%s)", rc,
 			 ft_errname(rc));
 	assert_true(ferry_strerror(-ENODEV) != NULL);
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_residency.c - ferry_residency snapshots agree with what was touched,
+ * test_residency.c - ferry_query_residency snapshots agree with what was touched,
  * migrated and prefetched on both sides.
  *
  * States: untouched = 0, host = 1, device = 2 (duplicated = 3 is not used

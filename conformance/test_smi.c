@@ -5,7 +5,7 @@
  * The test opens a VA space, moves parts of three allocations around, runs
  * `ferry-smi --json --pid <self>` while quiescent and checks, field by field,
  * that the counters equal ferry_counters() and every allocation's page counts
- * equal ferry_residency(). Also: the statistics page exists while the VA space
+ * equal ferry_query_residency(). Also: the statistics page exists while the VA space
  * is open (mode 0600) and not after ferry_close; a process that is not a
  * Ferry process, a dead pid and bad arguments fail cleanly; a stopped
  * process shows its last snapshot; a dead device is reported.
@@ -195,7 +195,7 @@ static void assert_alloc(struct ferry_ctx *ctx, const struct jv *vas, const void
 	const struct jv *a = find_alloc(vas, base);
 	uint64_t count[4];
 
-	ft_assert_ok(ferry_residency(ctx, base, size, NULL, count));
+	ft_assert_ok(ferry_query_residency(ctx, base, size, NULL, count));
 	ft_assert_u64_eq(ju64(a, "size"), size);
 	ft_assert_u64_eq(ju64(a, "pages"), size / FT_PAGE);
 	assert_string_equal(jstr(a, "kind"), kind);
@@ -205,7 +205,7 @@ static void assert_alloc(struct ferry_ctx *ctx, const struct jv *vas, const void
 
 		if (got != count[i])
 			fail_msg("allocation %p: ferry-smi says %" PRIu64 " pages %s, "
-				 "ferry_residency %" PRIu64,
+				 "ferry_query_residency %" PRIu64,
 				 base, got, state[i], count[i]);
 	}
 }

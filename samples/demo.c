@@ -20,7 +20,7 @@ static void show(struct ferry_ctx *ctx, const char *step, void *p, uint64_t size
 	uint64_t count[4];
 
 	ferry_counters(ctx, &c);
-	ferry_residency(ctx, p, size, NULL, count);
+	ferry_query_residency(ctx, p, size, NULL, count);
 	printf("%-36s | untouched %6llu host %6llu device %6llu | faults h/d %5llu/%-5llu "
 	       "to-dev %7llu to-host %7llu prefetched %6llu evicted %6llu\n",
 	       step, U(count[FERRY_RES_UNTOUCHED]), U(count[FERRY_RES_HOST]),

@@ -4,11 +4,13 @@
  *
  * A ferry_ctx is one VA space: an SVM window reserved at the same address in
  * the calling (host) process and in a ferry-device process started for it,
- * plus the driver (user backend: udriver inside ferry-device) that moves the
- * window's pages between system memory and device memory.
+ * plus the driver (user backend: udriver inside ferry-device; kernel
+ * backend: ferry.ko) that moves the window's pages between system memory and
+ * device memory.
  *
- * The OpenCL layer is built on this API; tests, samples and benchmarks use it
- * directly. Every function that can fail returns 0 or a negative errno:
+ * The OpenCL layer is built on this API for memory, and on the host layer's
+ * compute calls (runtime/host/compute.h) for programs, kernels and launches;
+ * tests, samples and benchmarks use this API directly. Every function that can fail returns 0 or a negative errno:
  *   -EINVAL   bad argument: misaligned, zero size, unknown flag, reserved != 0
  *   -ERANGE   range outside the window
  *   -ENOMEM   window or device memory exhausted (allocation)
@@ -72,8 +74,8 @@ int ferry_ioctl(struct ferry_ctx *ctx, unsigned long cmd, void *arg);
 int ferry_migrate(struct ferry_ctx *ctx, void *start, uint64_t size, uint32_t target,
 		  uint32_t flags, uint64_t *fence);
 int ferry_wait(struct ferry_ctx *ctx, uint64_t fence);
-int ferry_residency(struct ferry_ctx *ctx, const void *start, uint64_t size, uint8_t *out,
-		    uint64_t count[4]);
+int ferry_query_residency(struct ferry_ctx *ctx, const void *start, uint64_t size, uint8_t *out,
+			  uint64_t count[4]);
 int ferry_counters(struct ferry_ctx *ctx, struct ferry_counters *c);
 int ferry_set_attr(struct ferry_ctx *ctx, void *start, uint64_t size, uint32_t type,
 		   uint64_t value);

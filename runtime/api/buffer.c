@@ -330,7 +330,7 @@ static int mostly_on_device(struct ferry_ctx *vas, const void *p, size_t size)
 	uint64_t count[4];
 
 	if (!vas || ferry_is_coherent(vas, p) ||
-	    ferry_residency(vas, (void *)(uintptr_t)a, end - a, NULL, count))
+	    ferry_query_residency(vas, (void *)(uintptr_t)a, end - a, NULL, count))
 		return 0;
 	return count[FERRY_RES_DEVICE] > count[FERRY_RES_HOST] + count[FERRY_RES_UNTOUCHED];
 }

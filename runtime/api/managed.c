@@ -131,7 +131,7 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clGetSVMResidencyFERRY(cl_context context,
 	if (num_pages_ret)
 		*num_pages_ret = len / PG;
 	if (residency &&
-	    ferry_residency(vas, (void *)(uintptr_t)first, len, (uint8_t *)residency, NULL))
+	    ferry_query_residency(vas, (void *)(uintptr_t)first, len, (uint8_t *)residency, NULL))
 		return CL_INVALID_VALUE;
 	return CL_SUCCESS;
 }

@@ -38,8 +38,8 @@ int ferry_wait(struct ferry_ctx *ctx, uint64_t fence)
 	return r ? r : w.status;
 }
 
-int ferry_residency(struct ferry_ctx *ctx, const void *start, uint64_t size, uint8_t *out,
-		    uint64_t count[4])
+int ferry_query_residency(struct ferry_ctx *ctx, const void *start, uint64_t size, uint8_t *out,
+			  uint64_t count[4])
 {
 	struct ferry_residency_query q = {
 		.start = (uint64_t)(uintptr_t)start, .size = size, .out = (uint64_t)(uintptr_t)out};

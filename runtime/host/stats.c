@@ -5,7 +5,7 @@
  *
  * The thread sleeps on the page's request word with no timeout, so an idle
  * VA space costs nothing; a snapshot goes through the normal driver path
- * (ferry_counters, ferry_residency of each live allocation), so it is the
+ * (ferry_counters, ferry_query_residency of each live allocation), so it is the
  * same on both backends and works after the device process died (both
  * queries still answer then; the snapshot says the device is gone).
  *
@@ -113,7 +113,7 @@ static void publish(struct ferry_ctx *ctx, struct ferry_stats_pub *s, uint32_t r
 		a->kind = ferry_is_coherent(ctx, ptr) ? FERRY_STATS_KIND_COHERENT
 						      : FERRY_STATS_KIND_MANAGED;
 		/* freed since it was listed: still a valid window range */
-		r = ferry_residency(ctx, ptr, a->size, NULL, count);
+		r = ferry_query_residency(ctx, ptr, a->size, NULL, count);
 		for (int j = 0; j < 4; j++)
 			a->pages[j] = r ? 0 : count[j];
 		if (r) {
