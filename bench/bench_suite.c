@@ -25,7 +25,8 @@
  * Sizes: the device capacity is set with FERRY_DEVICE_MEMORY before the
  * first OpenCL call (256 MiB, 32 MiB with --quick) and read back as
  * CL_DEVICE_GLOBAL_MEM_SIZE; every workload runs at working sets of 0.5x
- * (fits), 1.5x and 2x that.
+ * (fits), 1.5x and 2x that. FERRY_MAX_ALLOC_SIZE (64G unless set) lets one
+ * allocation exceed the device memory.
  *
  * Timing: from the moment the host's input data are in host memory (host
  * initialisation, allocation and advice excluded) to the moment the results
@@ -710,6 +711,9 @@ int main(int argc, char **argv)
 	/* The device capacity, before the platform is first used. */
 	snprintf(capstr, sizeof(capstr), "%zu", cfg.capacity);
 	if (setenv("FERRY_DEVICE_MEMORY", capstr, 1))
+		bench_fatal("setenv: %s", strerror(errno));
+	/* Oversubscribed sizes allocate arrays larger than the device memory. */
+	if (setenv("FERRY_MAX_ALLOC_SIZE", "64G", 0))
 		bench_fatal("setenv: %s", strerror(errno));
 	printf("ferry-bench-suite%s: %ld CPUs online, load average %.2f; device memory %zu MiB; "
 	       "sizes",

@@ -86,11 +86,22 @@ static void test_device_ids(void **state)
 	assert_int_equal(clGetDeviceIDs(platform, CL_DEVICE_TYPE_DEFAULT, 2, d, &n), CL_SUCCESS);
 	assert_int_equal(n, 1);
 	assert_ptr_equal(d[0], device);
-	assert_int_equal(clGetDeviceIDs(platform, CL_DEVICE_TYPE_ACCELERATOR, 1, d, NULL),
-			 CL_SUCCESS);
+	/* a CPU device by default: PoCL's CPU device runs the kernels */
+	assert_int_equal(clGetDeviceIDs(platform, CL_DEVICE_TYPE_CPU, 1, d, NULL), CL_SUCCESS);
 	assert_int_equal(clGetDeviceIDs(platform, CL_DEVICE_TYPE_GPU, 1, d, &n),
 			 CL_DEVICE_NOT_FOUND);
 	assert_int_equal(n, 0);
+	assert_int_equal(clGetDeviceIDs(platform, CL_DEVICE_TYPE_ACCELERATOR, 1, d, NULL),
+			 CL_DEVICE_NOT_FOUND);
+	/* ...or what FERRY_DEVICE_TYPE says, for applications that look for a GPU */
+	assert_int_equal(setenv("FERRY_DEVICE_TYPE", "gpu", 1), 0);
+	n = 7;
+	assert_int_equal(clGetDeviceIDs(platform, CL_DEVICE_TYPE_GPU, 2, d, &n), CL_SUCCESS);
+	assert_int_equal(n, 1);
+	assert_ptr_equal(d[0], device);
+	assert_int_equal(clGetDeviceIDs(platform, CL_DEVICE_TYPE_CPU, 1, d, NULL),
+			 CL_DEVICE_NOT_FOUND);
+	assert_int_equal(unsetenv("FERRY_DEVICE_TYPE"), 0);
 	assert_int_equal(clGetDeviceIDs(platform, (cl_device_type)1 << 40, 1, d, &n),
 			 CL_INVALID_DEVICE_TYPE);
 	assert_int_equal(clGetDeviceIDs(platform, CL_DEVICE_TYPE_ALL, 0, d, &n), CL_INVALID_VALUE);
@@ -117,7 +128,7 @@ static void test_device_info(void **state)
 	assert_int_equal(ret, strlen(buf) + 1);
 	assert_int_equal(clGetDeviceInfo(device, CL_DEVICE_TYPE, sizeof(type), &type, NULL),
 			 CL_SUCCESS);
-	assert_int_equal(type, CL_DEVICE_TYPE_ACCELERATOR);
+	assert_int_equal(type, CL_DEVICE_TYPE_CPU);
 	assert_int_equal(clGetDeviceInfo(device, CL_DEVICE_PLATFORM, sizeof(p), &p, NULL),
 			 CL_SUCCESS);
 	assert_ptr_equal(p, platform);
@@ -151,6 +162,17 @@ static void test_device_info(void **state)
 		clGetDeviceInfo(device, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof(mem), &mem, NULL),
 		CL_SUCCESS);
 	assert_int_equal(mem, 256ULL << 20);
+	/* one allocation at most the device memory, unless FERRY_MAX_ALLOC_SIZE says more */
+	assert_int_equal(
+		clGetDeviceInfo(device, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof(mem), &mem, NULL),
+		CL_SUCCESS);
+	assert_int_equal(mem, 256ULL << 20);
+	assert_int_equal(setenv("FERRY_MAX_ALLOC_SIZE", "1G", 1), 0);
+	assert_int_equal(
+		clGetDeviceInfo(device, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof(mem), &mem, NULL),
+		CL_SUCCESS);
+	assert_int_equal(mem, 1ULL << 30);
+	assert_int_equal(unsetenv("FERRY_MAX_ALLOC_SIZE"), 0);
 	assert_int_equal(clGetDeviceInfo(device, CL_DEVICE_IMAGE_SUPPORT, sizeof(img), &img, NULL),
 			 CL_SUCCESS);
 	assert_false(img);

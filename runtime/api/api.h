@@ -206,6 +206,14 @@ extern struct _cl_device_id ferry_device;
  * Returns NULL when it cannot be opened; @err then holds the negative errno.
  */
 struct ferry_ctx *ferry_api_vaspace(int *err);
+/*
+ * device.c: the device type reported (FERRY_DEVICE_TYPE, default
+ * CL_DEVICE_TYPE_CPU: PoCL's CPU device runs the kernels), and
+ * CL_DEVICE_MAX_MEM_ALLOC_SIZE (the device memory, or FERRY_MAX_ALLOC_SIZE
+ * within the managed window; 0 when the device is gone).
+ */
+cl_device_type ferry_api_device_type(void);
+cl_ulong ferry_api_max_alloc(struct ferry_ctx *vas);
 
 /* Copy a query result the way every clGet*Info does. */
 cl_int ferry_api_info(size_t param_value_size, void *param_value, size_t *param_value_size_ret,

@@ -8,10 +8,13 @@
  * versions, memory sizes, SVM, images, partitioning, API extensions) is
  * answered here.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "api/api.h"
+#include "common/settings.h"
 
 struct _cl_device_id ferry_device = {.dispatch = &ferry_dispatch};
 
@@ -129,6 +132,46 @@ static cl_int c_features(size_t pvs, void *pv, size_t *pvsr)
 	return err;
 }
 
+cl_device_type ferry_api_device_type(void)
+{
+	static const struct {
+		const char *name;
+		cl_device_type type;
+	} types[] = {
+		{"cpu", CL_DEVICE_TYPE_CPU},
+		{"gpu", CL_DEVICE_TYPE_GPU},
+		{"accelerator", CL_DEVICE_TYPE_ACCELERATOR},
+	};
+	static atomic_int warned;
+	const char *e = getenv("FERRY_DEVICE_TYPE");
+
+	if (!e || !*e)
+		return CL_DEVICE_TYPE_CPU;
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		if (!strcasecmp(e, types[i].name))
+			return types[i].type;
+	if (!atomic_exchange(&warned, 1))
+		fprintf(stderr,
+			"ferry: FERRY_DEVICE_TYPE=%s: expected cpu, gpu or accelerator; "
+			"using cpu\n",
+			e);
+	return CL_DEVICE_TYPE_CPU;
+}
+
+cl_ulong ferry_api_max_alloc(struct ferry_ctx *vas)
+{
+	struct ferry_counters c;
+	const char *e = getenv("FERRY_MAX_ALLOC_SIZE");
+	uint64_t window = ferry_window_size(vas) / 16 * 15; /* the managed part, less than this */
+	uint64_t max;
+
+	if (e && *e && (max = ferry_parse_size(e)) != 0)
+		return max < window ? max : window;
+	if (ferry_counters(vas, &c))
+		return 0;
+	return c.device_capacity_pages * FERRY_PAGE_SIZE;
+}
+
 CL_API_ENTRY cl_int CL_API_CALL ferry_clGetDeviceIDs(cl_platform_id platform,
 						     cl_device_type device_type,
 						     cl_uint num_entries, cl_device_id *devices,
@@ -145,7 +188,7 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clGetDeviceIDs(cl_platform_id platform,
 	FERRY_RETURN_ERROR_ON(num_entries == 0 && devices, CL_INVALID_VALUE);
 	FERRY_RETURN_ERROR_ON(!devices && !num_devices, CL_INVALID_VALUE);
 	match = device_type == CL_DEVICE_TYPE_ALL ||
-		(device_type & (CL_DEVICE_TYPE_DEFAULT | CL_DEVICE_TYPE_ACCELERATOR));
+		(device_type & (CL_DEVICE_TYPE_DEFAULT | ferry_api_device_type()));
 	if (num_devices)
 		*num_devices = match ? 1 : 0;
 	if (!match)
@@ -161,7 +204,7 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clGetDeviceInfo(cl_device_id device,
 						      size_t *param_value_size_ret)
 {
 	struct ferry_ctx *vas;
-	cl_device_type type = CL_DEVICE_TYPE_ACCELERATOR;
+	cl_device_type type = ferry_api_device_type();
 	cl_platform_id platform = &ferry_platform;
 	cl_device_id none = NULL;
 	cl_version numeric = CL_MAKE_VERSION(3, 0, 0);
@@ -211,10 +254,9 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clGetDeviceInfo(cl_device_id device,
 		return RET(mem);
 	}
 	case CL_DEVICE_MAX_MEM_ALLOC_SIZE:
-		/* managed memory oversubscribes: one allocation may fill the whole window */
-		if (!vas)
+		/* the device memory, or FERRY_MAX_ALLOC_SIZE to oversubscribe in one allocation */
+		if (!vas || !(mem = ferry_api_max_alloc(vas)))
 			return CL_DEVICE_NOT_AVAILABLE;
-		mem = ferry_window_size(vas);
 		return RET(mem);
 	case CL_DEVICE_HOST_UNIFIED_MEMORY:
 	case CL_DEVICE_IMAGE_SUPPORT:

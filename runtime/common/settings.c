@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "common/settings.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,4 +66,50 @@ bool ferry_whole_regions_enabled(void)
 	const char *e = getenv("FERRY_HUGE");
 
 	return !(e && !atoi(e)) && shmem_huge_enabled();
+}
+
+/* "64M", "1G", "4096", "2k", "2KiB", "2KB": bytes, or 0 when malformed or too large. */
+uint64_t ferry_parse_size(const char *s)
+{
+	unsigned int shift = 0;
+	unsigned long long v;
+	char *end;
+
+	if (!s || !*s || strchr(s, '-')) /* strtoull would wrap a negative number */
+		return 0;
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || end == s)
+		return 0;
+	switch (*end) {
+	case 'k':
+	case 'K':
+		shift = 10;
+		break;
+	case 'm':
+	case 'M':
+		shift = 20;
+		break;
+	case 'g':
+	case 'G':
+		shift = 30;
+		break;
+	case 't':
+	case 'T':
+		shift = 40;
+		break;
+	default:
+		break;
+	}
+	if (shift) {
+		if (v > (~0ULL >> shift))
+			return 0;
+		v <<= shift;
+		end++;
+		if (*end == 'i' && end[1] == 'B')
+			end++;
+		if (*end == 'B')
+			end++;
+	}
+	return *end ? 0 : v;
 }

@@ -23,4 +23,10 @@ uint64_t ferry_spin_ns(void);
  */
 bool ferry_whole_regions_enabled(void);
 
+/*
+ * A size as the environment gives it: "64M", "1G", "4096", "2k", "2KiB",
+ * "2KB" (binary multiples). Bytes, or 0 when malformed or too large.
+ */
+uint64_t ferry_parse_size(const char *s);
+
 #endif

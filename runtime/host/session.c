@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/settings.h"
 #include "host/host.h"
 #include "policy/policy.h"
 #include "transport/trace.h"
@@ -30,59 +31,13 @@
 
 extern char **environ;
 
-/* "64M", "1G", "4096", "2k", "2KiB", "2KB": bytes, or 0 when malformed or too large. */
-static uint64_t parse_size(const char *s)
-{
-	unsigned int shift = 0;
-	unsigned long long v;
-	char *end;
-
-	if (!s || !*s || strchr(s, '-')) /* strtoull would wrap a negative number */
-		return 0;
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno || end == s)
-		return 0;
-	switch (*end) {
-	case 'k':
-	case 'K':
-		shift = 10;
-		break;
-	case 'm':
-	case 'M':
-		shift = 20;
-		break;
-	case 'g':
-	case 'G':
-		shift = 30;
-		break;
-	case 't':
-	case 'T':
-		shift = 40;
-		break;
-	default:
-		break;
-	}
-	if (shift) {
-		if (v > (~0ULL >> shift))
-			return 0;
-		v <<= shift;
-		end++;
-		if (*end == 'i' && end[1] == 'B')
-			end++;
-		if (*end == 'B')
-			end++;
-	}
-	return *end ? 0 : v;
-}
-
 static int env_size(const char *name, uint64_t *v)
 {
 	const char *s = getenv(name);
 
 	if (!s)
 		return 0;
-	*v = parse_size(s);
+	*v = ferry_parse_size(s);
 	if (*v == 0) {
 		fprintf(stderr, "ferry: %s=%s is not a size (examples: 512M, 4G)\n", name, s);
 		return -EINVAL;
