@@ -86,5 +86,6 @@ void test_svm_migrate_content_undefined(void **state);
 void test_svm_migrate_errors(void **state);
 void test_svm_enqueue_free(void **state);
 void test_oversubscribed(void **state);
+void test_svm_buffer_over_svm(void **state);
 
 #endif

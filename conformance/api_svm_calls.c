@@ -586,3 +586,79 @@ void test_oversubscribed(void **state)
 	clSVMFree(ctx, b);
 	clSVMFree(ctx, c);
 }
+
+/*
+ * clCreateBuffer(CL_MEM_USE_HOST_PTR) on memory from clSVMAlloc: the buffer's
+ * storage is the SVM allocation itself (OpenCL 2.0 on), so a kernel's
+ * writes through the buffer are in the allocation without a map, and so are
+ * a sub-buffer's; CL_MEM_USES_SVM_POINTER says so; a size beyond the
+ * allocation is refused; releasing the buffers leaves the allocation alone.
+ */
+void test_svm_buffer_over_svm(void **state)
+{
+	const size_t n = 65536, big = 3 * 4096;
+	cl_int *p = svm(n * sizeof(cl_int)), *q = svm(big);
+	cl_buffer_region r = {.origin = n / 2 * sizeof(cl_int), .size = n / 2 * sizeof(cl_int)};
+	cl_kernel k = kernel("bump");
+	cl_bool uses = CL_FALSE;
+	void *hp = NULL;
+	cl_int err = 1, v = 5;
+	cl_mem b, sub, plain;
+
+	(void)state;
+	for (size_t i = 0; i < n; i++)
+		p[i] = (cl_int)i;
+	b = clCreateBuffer(ctx, CL_MEM_READ_WRITE | CL_MEM_USE_HOST_PTR, n * sizeof(cl_int), p,
+			   &err);
+	assert_int_equal(err, CL_SUCCESS);
+	assert_int_equal(clGetMemObjectInfo(b, CL_MEM_USES_SVM_POINTER, sizeof(uses), &uses, NULL),
+			 CL_SUCCESS);
+	assert_true(uses);
+	assert_int_equal(clGetMemObjectInfo(b, CL_MEM_HOST_PTR, sizeof(hp), &hp, NULL), CL_SUCCESS);
+	assert_ptr_equal(hp, p);
+	set_arg(k, 0, sizeof(b), &b);
+	set_arg(k, 1, sizeof(v), &v);
+	launch(k, n);
+	/* no map, no read: the allocation is the buffer */
+	for (size_t i = 0; i < n; i++)
+		if (p[i] != (cl_int)i + 5)
+			fail_msg("p[%zu] = %d, expected %d: the buffer was a copy", i, p[i],
+				 (cl_int)i + 5);
+
+	sub = clCreateSubBuffer(b, 0, CL_BUFFER_CREATE_TYPE_REGION, &r, &err);
+	assert_int_equal(err, CL_SUCCESS);
+	uses = CL_FALSE;
+	assert_int_equal(
+		clGetMemObjectInfo(sub, CL_MEM_USES_SVM_POINTER, sizeof(uses), &uses, NULL),
+		CL_SUCCESS);
+	assert_true(uses);
+	set_arg(k, 0, sizeof(sub), &sub);
+	launch(k, n / 2);
+	for (size_t i = 0; i < n; i++)
+		if (p[i] != (cl_int)i + (i < n / 2 ? 5 : 10))
+			fail_msg("p[%zu] = %d after the sub-buffer's kernel", i, p[i]);
+
+	/* larger than the allocation: refused */
+	assert_null(clCreateBuffer(ctx, CL_MEM_USE_HOST_PTR, big + 4096, q, &err));
+	assert_int_equal(err, CL_INVALID_BUFFER_SIZE);
+	/* ordinary host memory still gets a buffer of its own */
+	plain = clCreateBuffer(ctx, CL_MEM_USE_HOST_PTR, sizeof(v), &v, &err);
+	assert_int_equal(err, CL_SUCCESS);
+	uses = CL_TRUE;
+	assert_int_equal(
+		clGetMemObjectInfo(plain, CL_MEM_USES_SVM_POINTER, sizeof(uses), &uses, NULL),
+		CL_SUCCESS);
+	assert_false(uses);
+
+	assert_int_equal(clReleaseMemObject(sub), CL_SUCCESS);
+	assert_int_equal(clReleaseMemObject(b), CL_SUCCESS);
+	assert_int_equal(clReleaseMemObject(plain), CL_SUCCESS);
+	/* the allocation outlives its buffers, on both sides */
+	p[0] = 42;
+	set_ptr(k, 0, p);
+	launch(k, 1);
+	assert_int_equal(p[0], 47);
+	assert_int_equal(clReleaseKernel(k), CL_SUCCESS);
+	clSVMFree(ctx, q);
+	clSVMFree(ctx, p);
+}

@@ -469,6 +469,7 @@ int main(void)
 		cmocka_unit_test(test_svm_migrate_content_undefined),
 		cmocka_unit_test(test_svm_migrate_errors),
 		cmocka_unit_test(test_svm_enqueue_free),
+		cmocka_unit_test(test_svm_buffer_over_svm),
 		cmocka_unit_test(test_oversubscribed),
 	};
 

@@ -24,6 +24,7 @@
 #include <CL/cl_ext_ferry.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "ferry/ferry.h"
@@ -185,7 +186,8 @@ struct _cl_mem {
 	cl_mem_flags flags;
 	size_t size;
 	void *ptr;	/* window address: what kernels get */
-	void *host_ptr; /* CL_MEM_USE_HOST_PTR: the application's memory */
+	void *host_ptr; /* CL_MEM_USE_HOST_PTR outside the window: the application's memory */
+	bool uses_svm;	/* CL_MEM_USE_HOST_PTR on an SVM allocation: ptr is that memory */
 	cl_mem parent;
 	size_t origin;
 	int ncallbacks;

@@ -4,10 +4,12 @@
  * buffer is an allocation in the window, passed to kernels as its address,
  * so its pages migrate exactly as SVM pages do.
  *
- * CL_MEM_USE_HOST_PTR: the application's memory is outside the window, so
- * the buffer keeps its own managed copy; the host pointer is updated when
- * the buffer is mapped (and read back at unmap), as the specification's
- * synchronisation points require.
+ * CL_MEM_USE_HOST_PTR with memory outside the window: the buffer keeps its
+ * own managed copy; the host pointer is updated when the buffer is mapped
+ * (and read back at unmap), as the specification's synchronisation points
+ * require. With a pointer into an SVM allocation (clSVMAlloc), the buffer
+ * *is* that memory, as OpenCL 2.0 on says: no copy, CL_MEM_USES_SVM_POINTER,
+ * and its size must fit in the allocation.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -92,7 +94,9 @@ CL_API_ENTRY cl_mem CL_API_CALL ferry_clCreateBufferWithProperties(
 	const cl_mem_flags host =
 		CL_MEM_USE_HOST_PTR | CL_MEM_ALLOC_HOST_PTR | CL_MEM_COPY_HOST_PTR;
 	struct ferry_ctx *vas = ferry_api_vaspace(NULL);
+	uint64_t abase = 0, asize = 0;
 	cl_ulong cap = 0;
+	bool svm;
 	cl_mem m;
 
 	FERRY_RETURN_NULL_ON(!ferry_valid_context(context), CL_INVALID_CONTEXT);
@@ -109,9 +113,17 @@ CL_API_ENTRY cl_mem CL_API_CALL ferry_clCreateBufferWithProperties(
 			      NULL);
 	FERRY_RETURN_NULL_ON(size == 0 || size > cap, CL_INVALID_BUFFER_SIZE);
 	FERRY_RETURN_NULL_ON(!vas, CL_DEVICE_NOT_AVAILABLE);
+	svm = (flags & CL_MEM_USE_HOST_PTR) && !ferry_alloc_find(vas, host_ptr, &abase, &asize);
+	FERRY_RETURN_NULL_ON(svm && size > abase + asize - (uint64_t)(uintptr_t)host_ptr,
+			     CL_INVALID_BUFFER_SIZE);
 
 	m = new_mem(context, (flags & ACCESS) ? flags : flags | CL_MEM_READ_WRITE, size);
 	FERRY_RETURN_NULL_ON(!m, CL_OUT_OF_HOST_MEMORY);
+	if (svm) {
+		m->ptr = host_ptr;
+		m->uses_svm = true;
+		goto done;
+	}
 	m->ptr = ferry_alloc(vas, size, 128);
 	if (!m->ptr) {
 		untrack(m);
@@ -122,6 +134,7 @@ CL_API_ENTRY cl_mem CL_API_CALL ferry_clCreateBufferWithProperties(
 		m->host_ptr = host_ptr;
 	if (host_ptr)
 		memcpy(m->ptr, host_ptr, size);
+done:
 	ferry_clRetainContext(context);
 	if (errcode_ret)
 		*errcode_ret = CL_SUCCESS;
@@ -167,6 +180,7 @@ CL_API_ENTRY cl_mem CL_API_CALL ferry_clCreateSubBuffer(cl_mem buffer, cl_mem_fl
 	m->parent = buffer;
 	m->origin = r->origin;
 	m->ptr = (char *)buffer->ptr + r->origin;
+	m->uses_svm = buffer->uses_svm;
 	if (buffer->host_ptr)
 		m->host_ptr = (char *)buffer->host_ptr + r->origin;
 	ferry_clRetainMemObject(buffer);
@@ -194,7 +208,7 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clReleaseMemObject(cl_mem m)
 		for (int i = m->ncallbacks - 1; i >= 0; i--)
 			m->callbacks[i].fn(m, m->callbacks[i].user_data);
 		/* queued commands may still use the memory: freed once they drain */
-		if (!parent && !ferry_defer_svm_free(m->ptr))
+		if (!parent && !m->uses_svm && !ferry_defer_svm_free(m->ptr))
 			ferry_free(ferry_api_vaspace(NULL), m->ptr);
 		m->dispatch = NULL;
 		free(m);
@@ -223,10 +237,12 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clGetMemObjectInfo(cl_mem m, cl_mem_info p
 {
 	cl_mem_object_type type = CL_MEM_OBJECT_BUFFER;
 	cl_uint refs, maps;
-	cl_bool no = CL_FALSE;
-	void *hp = m && ferry_valid_mem(m) ? m->host_ptr : NULL;
+	cl_bool uses_svm;
+	void *hp = NULL;
 
 	FERRY_RETURN_ERROR_ON(!ferry_valid_mem(m), CL_INVALID_MEM_OBJECT);
+	hp = m->uses_svm && (m->flags & CL_MEM_USE_HOST_PTR) ? m->ptr : m->host_ptr;
+	uses_svm = m->uses_svm;
 #define RET(v) ferry_api_info(param_value_size, param_value, param_value_size_ret, &(v), sizeof(v))
 	switch (param_name) {
 	case CL_MEM_TYPE:
@@ -250,7 +266,7 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clGetMemObjectInfo(cl_mem m, cl_mem_info p
 	case CL_MEM_OFFSET:
 		return RET(m->origin);
 	case CL_MEM_USES_SVM_POINTER:
-		return RET(no);
+		return RET(uses_svm);
 	case CL_MEM_PROPERTIES:
 		return ferry_api_info(param_value_size, param_value, param_value_size_ret, NULL, 0);
 	default:
