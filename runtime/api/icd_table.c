@@ -129,18 +129,6 @@ static cl_program CL_API_CALL unsupported_clCreateProgramWithBuiltInKernels(cl_c
 	return NULL;
 }
 
-static cl_int CL_API_CALL unsupported_clCompileProgram(cl_program program, cl_uint num_devices, const cl_device_id *device_list, const char *options, cl_uint num_input_headers, const cl_program *input_headers, const char **header_include_names, void(CL_CALLBACK *pfn_notify)(cl_program program, void *user_data), void *user_data)
-{
-	return CL_INVALID_OPERATION;
-}
-
-static cl_program CL_API_CALL unsupported_clLinkProgram(cl_context context, cl_uint num_devices, const cl_device_id *device_list, const char *options, cl_uint num_input_programs, const cl_program *input_programs, void(CL_CALLBACK *pfn_notify)(cl_program program, void *user_data), void *user_data, cl_int *errcode_ret)
-{
-	if (errcode_ret)
-		*errcode_ret = CL_INVALID_OPERATION;
-	return NULL;
-}
-
 static cl_int CL_API_CALL unsupported_clEnqueueFillImage(cl_command_queue command_queue, cl_mem image, const void *fill_color, const size_t origin[3], const size_t region[3], cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event)
 {
 	return CL_INVALID_OPERATION;
@@ -200,11 +188,6 @@ static cl_int CL_API_CALL unsupported_clGetKernelSubGroupInfo(cl_kernel kernel, 
 }
 
 static cl_int CL_API_CALL unsupported_clSetDefaultDeviceCommandQueue(cl_context context, cl_device_id device, cl_command_queue command_queue)
-{
-	return CL_INVALID_OPERATION;
-}
-
-static cl_int CL_API_CALL unsupported_clSetProgramReleaseCallback(cl_program program, void(CL_CALLBACK *pfn_notify)(cl_program program, void *user_data), void *user_data)
 {
 	return CL_INVALID_OPERATION;
 }
@@ -285,6 +268,8 @@ cl_int CL_API_CALL ferry_clEnqueueCopyBufferRect(cl_command_queue command_queue,
 cl_int CL_API_CALL ferry_clCreateSubDevices(cl_device_id in_device, const cl_device_partition_property *partition_properties, cl_uint num_entries, cl_device_id *out_devices, cl_uint *num_devices);
 cl_int CL_API_CALL ferry_clRetainDevice(cl_device_id device);
 cl_int CL_API_CALL ferry_clReleaseDevice(cl_device_id device);
+cl_int CL_API_CALL ferry_clCompileProgram(cl_program program, cl_uint num_devices, const cl_device_id *device_list, const char *options, cl_uint num_input_headers, const cl_program *input_headers, const char **header_include_names, void(CL_CALLBACK *pfn_notify)(cl_program program, void *user_data), void *user_data);
+cl_program CL_API_CALL ferry_clLinkProgram(cl_context context, cl_uint num_devices, const cl_device_id *device_list, const char *options, cl_uint num_input_programs, const cl_program *input_programs, void(CL_CALLBACK *pfn_notify)(cl_program program, void *user_data), void *user_data, cl_int *errcode_ret);
 cl_int CL_API_CALL ferry_clUnloadPlatformCompiler(cl_platform_id platform);
 cl_int CL_API_CALL ferry_clGetKernelArgInfo(cl_kernel kernel, cl_uint arg_indx, cl_kernel_arg_info param_name, size_t param_value_size, void *param_value, size_t *param_value_size_ret);
 cl_int CL_API_CALL ferry_clEnqueueFillBuffer(cl_command_queue command_queue, cl_mem buffer, const void *pattern, size_t pattern_size, size_t offset, size_t cb, cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event);
@@ -303,6 +288,7 @@ cl_int CL_API_CALL ferry_clEnqueueSVMUnmap(cl_command_queue command_queue, void 
 cl_int CL_API_CALL ferry_clSetKernelArgSVMPointer(cl_kernel kernel, cl_uint arg_index, const void * arg_value);
 cl_int CL_API_CALL ferry_clSetKernelExecInfo(cl_kernel kernel, cl_kernel_exec_info param_name, size_t param_value_size, const void * param_value);
 cl_int CL_API_CALL ferry_clEnqueueSVMMigrateMem(cl_command_queue command_queue, cl_uint num_svm_pointers, const void **svm_pointers, const size_t *sizes, cl_mem_migration_flags flags, cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event);
+cl_int CL_API_CALL ferry_clSetProgramReleaseCallback(cl_program program, void(CL_CALLBACK *pfn_notify)(cl_program program, void *user_data), void *user_data);
 cl_mem CL_API_CALL ferry_clCreateBufferWithProperties(cl_context context, const cl_mem_properties *properties, cl_mem_flags flags, size_t size, void *host_ptr, cl_int *errcode_ret);
 
 const struct _cl_icd_dispatch ferry_dispatch = {
@@ -388,8 +374,8 @@ const struct _cl_icd_dispatch ferry_dispatch = {
 	.clReleaseDevice = ferry_clReleaseDevice,
 	.clCreateImage = unsupported_clCreateImage,
 	.clCreateProgramWithBuiltInKernels = unsupported_clCreateProgramWithBuiltInKernels,
-	.clCompileProgram = unsupported_clCompileProgram,
-	.clLinkProgram = unsupported_clLinkProgram,
+	.clCompileProgram = ferry_clCompileProgram,
+	.clLinkProgram = ferry_clLinkProgram,
 	.clUnloadPlatformCompiler = ferry_clUnloadPlatformCompiler,
 	.clGetKernelArgInfo = ferry_clGetKernelArgInfo,
 	.clEnqueueFillBuffer = ferry_clEnqueueFillBuffer,
@@ -419,7 +405,7 @@ const struct _cl_icd_dispatch ferry_dispatch = {
 	.clGetHostTimer = unsupported_clGetHostTimer,
 	.clGetKernelSubGroupInfo = unsupported_clGetKernelSubGroupInfo,
 	.clSetDefaultDeviceCommandQueue = unsupported_clSetDefaultDeviceCommandQueue,
-	.clSetProgramReleaseCallback = unsupported_clSetProgramReleaseCallback,
+	.clSetProgramReleaseCallback = ferry_clSetProgramReleaseCallback,
 	.clSetProgramSpecializationConstant = unsupported_clSetProgramSpecializationConstant,
 	.clCreateBufferWithProperties = ferry_clCreateBufferWithProperties,
 	.clCreateImageWithProperties = unsupported_clCreateImageWithProperties,

@@ -80,7 +80,7 @@ CL_API_ENTRY cl_kernel CL_API_CALL ferry_clCreateKernel(cl_program program, cons
 	cl_int err;
 
 	FERRY_RETURN_NULL_ON(!ferry_valid_program(program), CL_INVALID_PROGRAM);
-	FERRY_RETURN_NULL_ON(program->status != CL_BUILD_SUCCESS, CL_INVALID_PROGRAM_EXECUTABLE);
+	FERRY_RETURN_NULL_ON(!ferry_program_has_executable(program), CL_INVALID_PROGRAM_EXECUTABLE);
 	FERRY_RETURN_NULL_ON(!kernel_name, CL_INVALID_VALUE);
 	FERRY_RETURN_NULL_ON(strlen(kernel_name) + 1 > 4096, CL_INVALID_KERNEL_NAME);
 	FERRY_RETURN_NULL_ON(!vas, CL_DEVICE_NOT_AVAILABLE);
