@@ -61,6 +61,14 @@ struct _cl_context {
 	size_t nprops;			/* entries including the terminator, 0 if none */
 	void(CL_CALLBACK *notify)(const char *, const void *, size_t, void *);
 	void *user_data;
+	struct ferry_context_dtor *dtors; /* clSetContextDestructorCallback's, the last first */
+};
+
+/* A context's destructor callback, called on its last release. */
+struct ferry_context_dtor {
+	struct ferry_context_dtor *next;
+	void(CL_CALLBACK *fn)(cl_context, void *);
+	void *user_data;
 };
 
 struct ferry_cmd;
