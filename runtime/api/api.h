@@ -62,6 +62,14 @@ struct _cl_context {
 	size_t nprops;			/* entries including the terminator, 0 if none */
 	void(CL_CALLBACK *notify)(const char *, const void *, size_t, void *);
 	void *user_data;
+	struct ferry_context_dtor *dtors; /* clSetContextDestructorCallback's, the last first */
+};
+
+/* A context's destructor callback, called on its last release. */
+struct ferry_context_dtor {
+	struct ferry_context_dtor *next;
+	void(CL_CALLBACK *fn)(cl_context, void *);
+	void *user_data;
 };
 
 struct ferry_cmd;
@@ -135,20 +143,36 @@ cl_int ferry_enqueue(cl_command_queue q, cl_command_type type, cl_uint num_event
 		     const cl_event *wait_list, cl_event *event, int blocking, ferry_cmd_fn fn,
 		     void *arg);
 
+/*
+ * A program: from a source, from a binary, or made by clLinkProgram. What
+ * clGetProgramBuildInfo reports (status, log, options, binary type) is the
+ * last build, compile or link's, kept here; the binary and the kernels are
+ * PoCL's, asked inside ferry-device by id.
+ */
 struct _cl_program {
 	const struct _cl_icd_dispatch *dispatch;
 	uint32_t magic; /* FERRY_MAGIC_*: a handle of another type is refused */
 	atomic_uint refcount;
 	atomic_uint kernels; /* live kernels: a program with kernels cannot be rebuilt */
 	cl_context context;
-	char *source;	       /* "" for a program made from a binary */
-	unsigned char *binary; /* clCreateProgramWithBinary's, until built */
+	char *source;	       /* "" for a program made from a binary or linked */
+	unsigned char *binary; /* clCreateProgramWithBinary's (with a NUL after it) */
 	size_t binary_size;
+	int linked; /* made by clLinkProgram: nothing to build or compile from */
 	char *options;
 	char *log;
-	uint64_t id; /* in ferry-device, 0 = never built */
+	/*
+	 * In ferry-device, 0 = none: the last build, compile or link (also when
+	 * it failed to compile), or a binary as loaded (not built).
+	 */
+	uint64_t id;
 	cl_build_status status;
+	cl_program_binary_type binary_type; /* NONE, COMPILED_OBJECT, LIBRARY, EXECUTABLE */
+	struct _cl_program *next_tomb;	    /* a failed link's, released (program.c) */
 };
+
+/* A program with an executable (built, or linked without -create-library): kernels. */
+int ferry_program_has_executable(cl_program p);
 
 struct ferry_kernel_arg {
 	uint32_t kind; /* enum ferry_arg_kind (host/compute.h) */

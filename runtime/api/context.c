@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* context.c - contexts: the one device, properties, reference counts. */
+/* context.c - contexts: the one device, properties, reference counts, destructor callbacks. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -97,9 +97,36 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clReleaseContext(cl_context context)
 {
 	FERRY_RETURN_ERROR_ON(!ferry_valid_context(context), CL_INVALID_CONTEXT);
 	if (atomic_fetch_sub(&context->refcount, 1) == 1) {
+		/* the destructor callbacks, the last registered first, before the context goes */
+		for (struct ferry_context_dtor *d = context->dtors, *next; d; d = next) {
+			next = d->next;
+			d->fn(context, d->user_data);
+			free(d);
+		}
 		context->dispatch = NULL;
 		free(context);
 	}
+	return CL_SUCCESS;
+}
+
+/* Serialises the registration of destructor callbacks (a context has no lock of its own). */
+static pthread_mutex_t dtor_lock = PTHREAD_MUTEX_INITIALIZER;
+
+CL_API_ENTRY cl_int CL_API_CALL ferry_clSetContextDestructorCallback(
+	cl_context context, void(CL_CALLBACK *pfn_notify)(cl_context, void *), void *user_data)
+{
+	struct ferry_context_dtor *d;
+
+	FERRY_RETURN_ERROR_ON(!ferry_valid_context(context), CL_INVALID_CONTEXT);
+	FERRY_RETURN_ERROR_ON(!pfn_notify, CL_INVALID_VALUE);
+	d = malloc(sizeof(*d));
+	FERRY_RETURN_ERROR_ON(!d, CL_OUT_OF_HOST_MEMORY);
+	d->fn = pfn_notify;
+	d->user_data = user_data;
+	pthread_mutex_lock(&dtor_lock);
+	d->next = context->dtors;
+	context->dtors = d;
+	pthread_mutex_unlock(&dtor_lock);
 	return CL_SUCCESS;
 }
 

@@ -7,95 +7,7 @@ static cl_int CL_API_CALL unsupported_clSetCommandQueueProperty(cl_command_queue
 	return CL_INVALID_OPERATION;
 }
 
-static cl_mem CL_API_CALL unsupported_clCreateImage2D(cl_context context, cl_mem_flags flags, const cl_image_format *image_format, size_t image_width, size_t image_height, size_t image_row_pitch, void *host_ptr, cl_int *errcode_ret)
-{
-	if (errcode_ret)
-		*errcode_ret = CL_INVALID_OPERATION;
-	return NULL;
-}
-
-static cl_mem CL_API_CALL unsupported_clCreateImage3D(cl_context context, cl_mem_flags flags, const cl_image_format *image_format, size_t image_width, size_t image_height, size_t image_depth, size_t image_row_pitch, size_t image_slice_pitch, void *host_ptr, cl_int *errcode_ret)
-{
-	if (errcode_ret)
-		*errcode_ret = CL_INVALID_OPERATION;
-	return NULL;
-}
-
-static cl_int CL_API_CALL unsupported_clGetSupportedImageFormats(cl_context context, cl_mem_flags flags, cl_mem_object_type image_type, cl_uint num_entries, cl_image_format *image_formats, cl_uint *num_image_formats)
-{
-	return CL_INVALID_OPERATION;
-}
-
-static cl_int CL_API_CALL unsupported_clGetImageInfo(cl_mem image, cl_image_info param_name, size_t param_value_size, void *param_value, size_t *param_value_size_ret)
-{
-	return CL_INVALID_OPERATION;
-}
-
-static cl_sampler CL_API_CALL unsupported_clCreateSampler(cl_context context, cl_bool normalized_coords, cl_addressing_mode addressing_mode, cl_filter_mode filter_mode, cl_int *errcode_ret)
-{
-	if (errcode_ret)
-		*errcode_ret = CL_INVALID_OPERATION;
-	return NULL;
-}
-
-static cl_int CL_API_CALL unsupported_clRetainSampler(cl_sampler sampler)
-{
-	return CL_INVALID_OPERATION;
-}
-
-static cl_int CL_API_CALL unsupported_clReleaseSampler(cl_sampler sampler)
-{
-	return CL_INVALID_OPERATION;
-}
-
-static cl_int CL_API_CALL unsupported_clGetSamplerInfo(cl_sampler sampler, cl_sampler_info param_name, size_t param_value_size, void *param_value, size_t *param_value_size_ret)
-{
-	return CL_INVALID_OPERATION;
-}
-
 static cl_int CL_API_CALL unsupported_clUnloadCompiler(void)
-{
-	return CL_INVALID_OPERATION;
-}
-
-static cl_int CL_API_CALL unsupported_clCreateKernelsInProgram(cl_program program, cl_uint num_kernels, cl_kernel *kernels, cl_uint *num_kernels_ret)
-{
-	return CL_INVALID_OPERATION;
-}
-
-static cl_int CL_API_CALL unsupported_clEnqueueReadImage(cl_command_queue command_queue, cl_mem image, cl_bool blocking_read, const size_t *origin, const size_t *region, size_t row_pitch, size_t slice_pitch, void *ptr, cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event)
-{
-	return CL_INVALID_OPERATION;
-}
-
-static cl_int CL_API_CALL unsupported_clEnqueueWriteImage(cl_command_queue command_queue, cl_mem image, cl_bool blocking_write, const size_t *origin, const size_t *region, size_t input_row_pitch, size_t input_slice_pitch, const void *ptr, cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event)
-{
-	return CL_INVALID_OPERATION;
-}
-
-static cl_int CL_API_CALL unsupported_clEnqueueCopyImage(cl_command_queue command_queue, cl_mem src_image, cl_mem dst_image, const size_t *src_origin, const size_t *dst_origin, const size_t *region, cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event)
-{
-	return CL_INVALID_OPERATION;
-}
-
-static cl_int CL_API_CALL unsupported_clEnqueueCopyImageToBuffer(cl_command_queue command_queue, cl_mem src_image, cl_mem dst_buffer, const size_t *src_origin, const size_t *region, size_t dst_offset, cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event)
-{
-	return CL_INVALID_OPERATION;
-}
-
-static cl_int CL_API_CALL unsupported_clEnqueueCopyBufferToImage(cl_command_queue command_queue, cl_mem src_buffer, cl_mem dst_image, size_t src_offset, const size_t *dst_origin, const size_t *region, cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event)
-{
-	return CL_INVALID_OPERATION;
-}
-
-static void * CL_API_CALL unsupported_clEnqueueMapImage(cl_command_queue command_queue, cl_mem image, cl_bool blocking_map, cl_map_flags map_flags, const size_t *origin, const size_t *region, size_t *image_row_pitch, size_t *image_slice_pitch, cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event, cl_int *errcode_ret)
-{
-	if (errcode_ret)
-		*errcode_ret = CL_INVALID_OPERATION;
-	return NULL;
-}
-
-static cl_int CL_API_CALL unsupported_clEnqueueNativeKernel(cl_command_queue command_queue, void(CL_CALLBACK *user_func)(void *), void *args, size_t cb_args, cl_uint num_mem_objects, const cl_mem *mem_list, const void **args_mem_loc, cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event)
 {
 	return CL_INVALID_OPERATION;
 }
@@ -115,35 +27,11 @@ static cl_int CL_API_CALL unsupported_clReleaseDeviceEXT(cl_device_id device)
 	return CL_INVALID_OPERATION;
 }
 
-static cl_mem CL_API_CALL unsupported_clCreateImage(cl_context context, cl_mem_flags flags, const cl_image_format *image_format, const cl_image_desc *image_desc, void *host_ptr, cl_int *errcode_ret)
-{
-	if (errcode_ret)
-		*errcode_ret = CL_INVALID_OPERATION;
-	return NULL;
-}
-
 static cl_program CL_API_CALL unsupported_clCreateProgramWithBuiltInKernels(cl_context context, cl_uint num_devices, const cl_device_id *device_list, const char *kernel_names, cl_int *errcode_ret)
 {
 	if (errcode_ret)
 		*errcode_ret = CL_INVALID_OPERATION;
 	return NULL;
-}
-
-static cl_int CL_API_CALL unsupported_clCompileProgram(cl_program program, cl_uint num_devices, const cl_device_id *device_list, const char *options, cl_uint num_input_headers, const cl_program *input_headers, const char **header_include_names, void(CL_CALLBACK *pfn_notify)(cl_program program, void *user_data), void *user_data)
-{
-	return CL_INVALID_OPERATION;
-}
-
-static cl_program CL_API_CALL unsupported_clLinkProgram(cl_context context, cl_uint num_devices, const cl_device_id *device_list, const char *options, cl_uint num_input_programs, const cl_program *input_programs, void(CL_CALLBACK *pfn_notify)(cl_program program, void *user_data), void *user_data, cl_int *errcode_ret)
-{
-	if (errcode_ret)
-		*errcode_ret = CL_INVALID_OPERATION;
-	return NULL;
-}
-
-static cl_int CL_API_CALL unsupported_clEnqueueFillImage(cl_command_queue command_queue, cl_mem image, const void *fill_color, const size_t origin[3], const size_t region[3], cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event)
-{
-	return CL_INVALID_OPERATION;
 }
 
 static cl_mem CL_API_CALL unsupported_clCreatePipe(cl_context context, cl_mem_flags flags, cl_uint pipe_packet_size, cl_uint pipe_max_packets, const cl_pipe_properties * properties, cl_int * errcode_ret)
@@ -158,23 +46,9 @@ static cl_int CL_API_CALL unsupported_clGetPipeInfo(cl_mem pipe, cl_pipe_info pa
 	return CL_INVALID_OPERATION;
 }
 
-static cl_sampler CL_API_CALL unsupported_clCreateSamplerWithProperties(cl_context context, const cl_sampler_properties * sampler_properties, cl_int * errcode_ret)
-{
-	if (errcode_ret)
-		*errcode_ret = CL_INVALID_OPERATION;
-	return NULL;
-}
-
 static cl_int CL_API_CALL unsupported_clGetKernelSubGroupInfoKHR(cl_kernel in_kernel, cl_device_id in_device, cl_kernel_sub_group_info param_name, size_t input_value_size, const void * input_value, size_t param_value_size, void * param_value, size_t * param_value_size_ret)
 {
 	return CL_INVALID_OPERATION;
-}
-
-static cl_kernel CL_API_CALL unsupported_clCloneKernel(cl_kernel source_kernel, cl_int *errcode_ret)
-{
-	if (errcode_ret)
-		*errcode_ret = CL_INVALID_OPERATION;
-	return NULL;
 }
 
 static cl_program CL_API_CALL unsupported_clCreateProgramWithIL(cl_context context, const void *il, size_t length, cl_int *errcode_ret)
@@ -182,16 +56,6 @@ static cl_program CL_API_CALL unsupported_clCreateProgramWithIL(cl_context conte
 	if (errcode_ret)
 		*errcode_ret = CL_INVALID_OPERATION;
 	return NULL;
-}
-
-static cl_int CL_API_CALL unsupported_clGetDeviceAndHostTimer(cl_device_id device, cl_ulong *device_timestamp, cl_ulong *host_timestamp)
-{
-	return CL_INVALID_OPERATION;
-}
-
-static cl_int CL_API_CALL unsupported_clGetHostTimer(cl_device_id device, cl_ulong *host_timestamp)
-{
-	return CL_INVALID_OPERATION;
 }
 
 static cl_int CL_API_CALL unsupported_clGetKernelSubGroupInfo(cl_kernel kernel, cl_device_id device, cl_kernel_sub_group_info param_name, size_t input_value_size, const void *input_value, size_t param_value_size, void *param_value, size_t *param_value_size_ret)
@@ -204,24 +68,7 @@ static cl_int CL_API_CALL unsupported_clSetDefaultDeviceCommandQueue(cl_context 
 	return CL_INVALID_OPERATION;
 }
 
-static cl_int CL_API_CALL unsupported_clSetProgramReleaseCallback(cl_program program, void(CL_CALLBACK *pfn_notify)(cl_program program, void *user_data), void *user_data)
-{
-	return CL_INVALID_OPERATION;
-}
-
 static cl_int CL_API_CALL unsupported_clSetProgramSpecializationConstant(cl_program program, cl_uint spec_id, size_t spec_size, const void *spec_value)
-{
-	return CL_INVALID_OPERATION;
-}
-
-static cl_mem CL_API_CALL unsupported_clCreateImageWithProperties(cl_context context, const cl_mem_properties *properties, cl_mem_flags flags, const cl_image_format *image_format, const cl_image_desc *image_desc, void *host_ptr, cl_int *errcode_ret)
-{
-	if (errcode_ret)
-		*errcode_ret = CL_INVALID_OPERATION;
-	return NULL;
-}
-
-static cl_int CL_API_CALL unsupported_clSetContextDestructorCallback(cl_context context, void(CL_CALLBACK* pfn_notify)(cl_context context, void* user_data), void* user_data)
 {
 	return CL_INVALID_OPERATION;
 }
@@ -240,9 +87,17 @@ cl_int CL_API_CALL ferry_clRetainCommandQueue(cl_command_queue command_queue);
 cl_int CL_API_CALL ferry_clReleaseCommandQueue(cl_command_queue command_queue);
 cl_int CL_API_CALL ferry_clGetCommandQueueInfo(cl_command_queue command_queue, cl_command_queue_info param_name, size_t param_value_size, void *param_value, size_t *param_value_size_ret);
 cl_mem CL_API_CALL ferry_clCreateBuffer(cl_context context, cl_mem_flags flags, size_t size, void *host_ptr, cl_int *errcode_ret);
+cl_mem CL_API_CALL ferry_clCreateImage2D(cl_context context, cl_mem_flags flags, const cl_image_format *image_format, size_t image_width, size_t image_height, size_t image_row_pitch, void *host_ptr, cl_int *errcode_ret);
+cl_mem CL_API_CALL ferry_clCreateImage3D(cl_context context, cl_mem_flags flags, const cl_image_format *image_format, size_t image_width, size_t image_height, size_t image_depth, size_t image_row_pitch, size_t image_slice_pitch, void *host_ptr, cl_int *errcode_ret);
 cl_int CL_API_CALL ferry_clRetainMemObject(cl_mem memobj);
 cl_int CL_API_CALL ferry_clReleaseMemObject(cl_mem memobj);
+cl_int CL_API_CALL ferry_clGetSupportedImageFormats(cl_context context, cl_mem_flags flags, cl_mem_object_type image_type, cl_uint num_entries, cl_image_format *image_formats, cl_uint *num_image_formats);
 cl_int CL_API_CALL ferry_clGetMemObjectInfo(cl_mem memobj, cl_mem_info param_name, size_t param_value_size, void *param_value, size_t *param_value_size_ret);
+cl_int CL_API_CALL ferry_clGetImageInfo(cl_mem image, cl_image_info param_name, size_t param_value_size, void *param_value, size_t *param_value_size_ret);
+cl_sampler CL_API_CALL ferry_clCreateSampler(cl_context context, cl_bool normalized_coords, cl_addressing_mode addressing_mode, cl_filter_mode filter_mode, cl_int *errcode_ret);
+cl_int CL_API_CALL ferry_clRetainSampler(cl_sampler sampler);
+cl_int CL_API_CALL ferry_clReleaseSampler(cl_sampler sampler);
+cl_int CL_API_CALL ferry_clGetSamplerInfo(cl_sampler sampler, cl_sampler_info param_name, size_t param_value_size, void *param_value, size_t *param_value_size_ret);
 cl_program CL_API_CALL ferry_clCreateProgramWithSource(cl_context context, cl_uint count, const char **strings, const size_t *lengths, cl_int *errcode_ret);
 cl_program CL_API_CALL ferry_clCreateProgramWithBinary(cl_context context, cl_uint num_devices, const cl_device_id *device_list, const size_t *lengths, const unsigned char **binaries, cl_int *binary_status, cl_int *errcode_ret);
 cl_int CL_API_CALL ferry_clRetainProgram(cl_program program);
@@ -251,6 +106,7 @@ cl_int CL_API_CALL ferry_clBuildProgram(cl_program program, cl_uint num_devices,
 cl_int CL_API_CALL ferry_clGetProgramInfo(cl_program program, cl_program_info param_name, size_t param_value_size, void *param_value, size_t *param_value_size_ret);
 cl_int CL_API_CALL ferry_clGetProgramBuildInfo(cl_program program, cl_device_id device, cl_program_build_info param_name, size_t param_value_size, void *param_value, size_t *param_value_size_ret);
 cl_kernel CL_API_CALL ferry_clCreateKernel(cl_program program, const char *kernel_name, cl_int *errcode_ret);
+cl_int CL_API_CALL ferry_clCreateKernelsInProgram(cl_program program, cl_uint num_kernels, cl_kernel *kernels, cl_uint *num_kernels_ret);
 cl_int CL_API_CALL ferry_clRetainKernel(cl_kernel kernel);
 cl_int CL_API_CALL ferry_clReleaseKernel(cl_kernel kernel);
 cl_int CL_API_CALL ferry_clSetKernelArg(cl_kernel kernel, cl_uint arg_index, size_t arg_size, const void *arg_value);
@@ -266,10 +122,17 @@ cl_int CL_API_CALL ferry_clFinish(cl_command_queue command_queue);
 cl_int CL_API_CALL ferry_clEnqueueReadBuffer(cl_command_queue command_queue, cl_mem buffer, cl_bool blocking_read, size_t offset, size_t cb, void *ptr, cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event);
 cl_int CL_API_CALL ferry_clEnqueueWriteBuffer(cl_command_queue command_queue, cl_mem buffer, cl_bool blocking_write, size_t offset, size_t cb, const void *ptr, cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event);
 cl_int CL_API_CALL ferry_clEnqueueCopyBuffer(cl_command_queue command_queue, cl_mem src_buffer, cl_mem dst_buffer, size_t src_offset, size_t dst_offset, size_t cb, cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event);
+cl_int CL_API_CALL ferry_clEnqueueReadImage(cl_command_queue command_queue, cl_mem image, cl_bool blocking_read, const size_t *origin, const size_t *region, size_t row_pitch, size_t slice_pitch, void *ptr, cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event);
+cl_int CL_API_CALL ferry_clEnqueueWriteImage(cl_command_queue command_queue, cl_mem image, cl_bool blocking_write, const size_t *origin, const size_t *region, size_t input_row_pitch, size_t input_slice_pitch, const void *ptr, cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event);
+cl_int CL_API_CALL ferry_clEnqueueCopyImage(cl_command_queue command_queue, cl_mem src_image, cl_mem dst_image, const size_t *src_origin, const size_t *dst_origin, const size_t *region, cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event);
+cl_int CL_API_CALL ferry_clEnqueueCopyImageToBuffer(cl_command_queue command_queue, cl_mem src_image, cl_mem dst_buffer, const size_t *src_origin, const size_t *region, size_t dst_offset, cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event);
+cl_int CL_API_CALL ferry_clEnqueueCopyBufferToImage(cl_command_queue command_queue, cl_mem src_buffer, cl_mem dst_image, size_t src_offset, const size_t *dst_origin, const size_t *region, cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event);
 void * CL_API_CALL ferry_clEnqueueMapBuffer(cl_command_queue command_queue, cl_mem buffer, cl_bool blocking_map, cl_map_flags map_flags, size_t offset, size_t cb, cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event, cl_int *errcode_ret);
+void * CL_API_CALL ferry_clEnqueueMapImage(cl_command_queue command_queue, cl_mem image, cl_bool blocking_map, cl_map_flags map_flags, const size_t *origin, const size_t *region, size_t *image_row_pitch, size_t *image_slice_pitch, cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event, cl_int *errcode_ret);
 cl_int CL_API_CALL ferry_clEnqueueUnmapMemObject(cl_command_queue command_queue, cl_mem memobj, void *mapped_ptr, cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event);
 cl_int CL_API_CALL ferry_clEnqueueNDRangeKernel(cl_command_queue command_queue, cl_kernel kernel, cl_uint work_dim, const size_t *global_work_offset, const size_t *global_work_size, const size_t *local_work_size, cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event);
 cl_int CL_API_CALL ferry_clEnqueueTask(cl_command_queue command_queue, cl_kernel kernel, cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event);
+cl_int CL_API_CALL ferry_clEnqueueNativeKernel(cl_command_queue command_queue, void(CL_CALLBACK *user_func)(void *), void *args, size_t cb_args, cl_uint num_mem_objects, const cl_mem *mem_list, const void **args_mem_loc, cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event);
 cl_int CL_API_CALL ferry_clEnqueueMarker(cl_command_queue command_queue, cl_event *event);
 cl_int CL_API_CALL ferry_clEnqueueWaitForEvents(cl_command_queue command_queue, cl_uint num_events, const cl_event *event_list);
 cl_int CL_API_CALL ferry_clEnqueueBarrier(cl_command_queue command_queue);
@@ -285,9 +148,13 @@ cl_int CL_API_CALL ferry_clEnqueueCopyBufferRect(cl_command_queue command_queue,
 cl_int CL_API_CALL ferry_clCreateSubDevices(cl_device_id in_device, const cl_device_partition_property *partition_properties, cl_uint num_entries, cl_device_id *out_devices, cl_uint *num_devices);
 cl_int CL_API_CALL ferry_clRetainDevice(cl_device_id device);
 cl_int CL_API_CALL ferry_clReleaseDevice(cl_device_id device);
+cl_mem CL_API_CALL ferry_clCreateImage(cl_context context, cl_mem_flags flags, const cl_image_format *image_format, const cl_image_desc *image_desc, void *host_ptr, cl_int *errcode_ret);
+cl_int CL_API_CALL ferry_clCompileProgram(cl_program program, cl_uint num_devices, const cl_device_id *device_list, const char *options, cl_uint num_input_headers, const cl_program *input_headers, const char **header_include_names, void(CL_CALLBACK *pfn_notify)(cl_program program, void *user_data), void *user_data);
+cl_program CL_API_CALL ferry_clLinkProgram(cl_context context, cl_uint num_devices, const cl_device_id *device_list, const char *options, cl_uint num_input_programs, const cl_program *input_programs, void(CL_CALLBACK *pfn_notify)(cl_program program, void *user_data), void *user_data, cl_int *errcode_ret);
 cl_int CL_API_CALL ferry_clUnloadPlatformCompiler(cl_platform_id platform);
 cl_int CL_API_CALL ferry_clGetKernelArgInfo(cl_kernel kernel, cl_uint arg_indx, cl_kernel_arg_info param_name, size_t param_value_size, void *param_value, size_t *param_value_size_ret);
 cl_int CL_API_CALL ferry_clEnqueueFillBuffer(cl_command_queue command_queue, cl_mem buffer, const void *pattern, size_t pattern_size, size_t offset, size_t cb, cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event);
+cl_int CL_API_CALL ferry_clEnqueueFillImage(cl_command_queue command_queue, cl_mem image, const void *fill_color, const size_t origin[3], const size_t region[3], cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event);
 cl_int CL_API_CALL ferry_clEnqueueMigrateMemObjects(cl_command_queue command_queue, cl_uint num_mem_objects, const cl_mem *mem_objects, cl_mem_migration_flags flags, cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event);
 cl_int CL_API_CALL ferry_clEnqueueMarkerWithWaitList(cl_command_queue command_queue, cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event);
 cl_int CL_API_CALL ferry_clEnqueueBarrierWithWaitList(cl_command_queue command_queue, cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event);
@@ -300,10 +167,17 @@ cl_int CL_API_CALL ferry_clEnqueueSVMMemcpy(cl_command_queue command_queue, cl_b
 cl_int CL_API_CALL ferry_clEnqueueSVMMemFill(cl_command_queue command_queue, void * svm_ptr, const void * pattern, size_t pattern_size, size_t size, cl_uint num_events_in_wait_list, const cl_event * event_wait_list, cl_event * event);
 cl_int CL_API_CALL ferry_clEnqueueSVMMap(cl_command_queue command_queue, cl_bool blocking_map, cl_map_flags map_flags, void * svm_ptr, size_t size, cl_uint num_events_in_wait_list, const cl_event * event_wait_list, cl_event * event);
 cl_int CL_API_CALL ferry_clEnqueueSVMUnmap(cl_command_queue command_queue, void * svm_ptr, cl_uint num_events_in_wait_list, const cl_event * event_wait_list, cl_event * event);
+cl_sampler CL_API_CALL ferry_clCreateSamplerWithProperties(cl_context context, const cl_sampler_properties * sampler_properties, cl_int * errcode_ret);
 cl_int CL_API_CALL ferry_clSetKernelArgSVMPointer(cl_kernel kernel, cl_uint arg_index, const void * arg_value);
 cl_int CL_API_CALL ferry_clSetKernelExecInfo(cl_kernel kernel, cl_kernel_exec_info param_name, size_t param_value_size, const void * param_value);
+cl_kernel CL_API_CALL ferry_clCloneKernel(cl_kernel source_kernel, cl_int *errcode_ret);
 cl_int CL_API_CALL ferry_clEnqueueSVMMigrateMem(cl_command_queue command_queue, cl_uint num_svm_pointers, const void **svm_pointers, const size_t *sizes, cl_mem_migration_flags flags, cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event);
+cl_int CL_API_CALL ferry_clGetDeviceAndHostTimer(cl_device_id device, cl_ulong *device_timestamp, cl_ulong *host_timestamp);
+cl_int CL_API_CALL ferry_clGetHostTimer(cl_device_id device, cl_ulong *host_timestamp);
+cl_int CL_API_CALL ferry_clSetProgramReleaseCallback(cl_program program, void(CL_CALLBACK *pfn_notify)(cl_program program, void *user_data), void *user_data);
 cl_mem CL_API_CALL ferry_clCreateBufferWithProperties(cl_context context, const cl_mem_properties *properties, cl_mem_flags flags, size_t size, void *host_ptr, cl_int *errcode_ret);
+cl_mem CL_API_CALL ferry_clCreateImageWithProperties(cl_context context, const cl_mem_properties *properties, cl_mem_flags flags, const cl_image_format *image_format, const cl_image_desc *image_desc, void *host_ptr, cl_int *errcode_ret);
+cl_int CL_API_CALL ferry_clSetContextDestructorCallback(cl_context context, void(CL_CALLBACK* pfn_notify)(cl_context context, void* user_data), void* user_data);
 
 const struct _cl_icd_dispatch ferry_dispatch = {
 	.clGetPlatformIDs = ferry_clGetPlatformIDs,
@@ -321,17 +195,17 @@ const struct _cl_icd_dispatch ferry_dispatch = {
 	.clGetCommandQueueInfo = ferry_clGetCommandQueueInfo,
 	.clSetCommandQueueProperty = unsupported_clSetCommandQueueProperty,
 	.clCreateBuffer = ferry_clCreateBuffer,
-	.clCreateImage2D = unsupported_clCreateImage2D,
-	.clCreateImage3D = unsupported_clCreateImage3D,
+	.clCreateImage2D = ferry_clCreateImage2D,
+	.clCreateImage3D = ferry_clCreateImage3D,
 	.clRetainMemObject = ferry_clRetainMemObject,
 	.clReleaseMemObject = ferry_clReleaseMemObject,
-	.clGetSupportedImageFormats = unsupported_clGetSupportedImageFormats,
+	.clGetSupportedImageFormats = ferry_clGetSupportedImageFormats,
 	.clGetMemObjectInfo = ferry_clGetMemObjectInfo,
-	.clGetImageInfo = unsupported_clGetImageInfo,
-	.clCreateSampler = unsupported_clCreateSampler,
-	.clRetainSampler = unsupported_clRetainSampler,
-	.clReleaseSampler = unsupported_clReleaseSampler,
-	.clGetSamplerInfo = unsupported_clGetSamplerInfo,
+	.clGetImageInfo = ferry_clGetImageInfo,
+	.clCreateSampler = ferry_clCreateSampler,
+	.clRetainSampler = ferry_clRetainSampler,
+	.clReleaseSampler = ferry_clReleaseSampler,
+	.clGetSamplerInfo = ferry_clGetSamplerInfo,
 	.clCreateProgramWithSource = ferry_clCreateProgramWithSource,
 	.clCreateProgramWithBinary = ferry_clCreateProgramWithBinary,
 	.clRetainProgram = ferry_clRetainProgram,
@@ -341,7 +215,7 @@ const struct _cl_icd_dispatch ferry_dispatch = {
 	.clGetProgramInfo = ferry_clGetProgramInfo,
 	.clGetProgramBuildInfo = ferry_clGetProgramBuildInfo,
 	.clCreateKernel = ferry_clCreateKernel,
-	.clCreateKernelsInProgram = unsupported_clCreateKernelsInProgram,
+	.clCreateKernelsInProgram = ferry_clCreateKernelsInProgram,
 	.clRetainKernel = ferry_clRetainKernel,
 	.clReleaseKernel = ferry_clReleaseKernel,
 	.clSetKernelArg = ferry_clSetKernelArg,
@@ -357,17 +231,17 @@ const struct _cl_icd_dispatch ferry_dispatch = {
 	.clEnqueueReadBuffer = ferry_clEnqueueReadBuffer,
 	.clEnqueueWriteBuffer = ferry_clEnqueueWriteBuffer,
 	.clEnqueueCopyBuffer = ferry_clEnqueueCopyBuffer,
-	.clEnqueueReadImage = unsupported_clEnqueueReadImage,
-	.clEnqueueWriteImage = unsupported_clEnqueueWriteImage,
-	.clEnqueueCopyImage = unsupported_clEnqueueCopyImage,
-	.clEnqueueCopyImageToBuffer = unsupported_clEnqueueCopyImageToBuffer,
-	.clEnqueueCopyBufferToImage = unsupported_clEnqueueCopyBufferToImage,
+	.clEnqueueReadImage = ferry_clEnqueueReadImage,
+	.clEnqueueWriteImage = ferry_clEnqueueWriteImage,
+	.clEnqueueCopyImage = ferry_clEnqueueCopyImage,
+	.clEnqueueCopyImageToBuffer = ferry_clEnqueueCopyImageToBuffer,
+	.clEnqueueCopyBufferToImage = ferry_clEnqueueCopyBufferToImage,
 	.clEnqueueMapBuffer = ferry_clEnqueueMapBuffer,
-	.clEnqueueMapImage = unsupported_clEnqueueMapImage,
+	.clEnqueueMapImage = ferry_clEnqueueMapImage,
 	.clEnqueueUnmapMemObject = ferry_clEnqueueUnmapMemObject,
 	.clEnqueueNDRangeKernel = ferry_clEnqueueNDRangeKernel,
 	.clEnqueueTask = ferry_clEnqueueTask,
-	.clEnqueueNativeKernel = unsupported_clEnqueueNativeKernel,
+	.clEnqueueNativeKernel = ferry_clEnqueueNativeKernel,
 	.clEnqueueMarker = ferry_clEnqueueMarker,
 	.clEnqueueWaitForEvents = ferry_clEnqueueWaitForEvents,
 	.clEnqueueBarrier = ferry_clEnqueueBarrier,
@@ -386,14 +260,14 @@ const struct _cl_icd_dispatch ferry_dispatch = {
 	.clCreateSubDevices = ferry_clCreateSubDevices,
 	.clRetainDevice = ferry_clRetainDevice,
 	.clReleaseDevice = ferry_clReleaseDevice,
-	.clCreateImage = unsupported_clCreateImage,
+	.clCreateImage = ferry_clCreateImage,
 	.clCreateProgramWithBuiltInKernels = unsupported_clCreateProgramWithBuiltInKernels,
-	.clCompileProgram = unsupported_clCompileProgram,
-	.clLinkProgram = unsupported_clLinkProgram,
+	.clCompileProgram = ferry_clCompileProgram,
+	.clLinkProgram = ferry_clLinkProgram,
 	.clUnloadPlatformCompiler = ferry_clUnloadPlatformCompiler,
 	.clGetKernelArgInfo = ferry_clGetKernelArgInfo,
 	.clEnqueueFillBuffer = ferry_clEnqueueFillBuffer,
-	.clEnqueueFillImage = unsupported_clEnqueueFillImage,
+	.clEnqueueFillImage = ferry_clEnqueueFillImage,
 	.clEnqueueMigrateMemObjects = ferry_clEnqueueMigrateMemObjects,
 	.clEnqueueMarkerWithWaitList = ferry_clEnqueueMarkerWithWaitList,
 	.clEnqueueBarrierWithWaitList = ferry_clEnqueueBarrierWithWaitList,
@@ -408,20 +282,20 @@ const struct _cl_icd_dispatch ferry_dispatch = {
 	.clEnqueueSVMMemFill = ferry_clEnqueueSVMMemFill,
 	.clEnqueueSVMMap = ferry_clEnqueueSVMMap,
 	.clEnqueueSVMUnmap = ferry_clEnqueueSVMUnmap,
-	.clCreateSamplerWithProperties = unsupported_clCreateSamplerWithProperties,
+	.clCreateSamplerWithProperties = ferry_clCreateSamplerWithProperties,
 	.clSetKernelArgSVMPointer = ferry_clSetKernelArgSVMPointer,
 	.clSetKernelExecInfo = ferry_clSetKernelExecInfo,
 	.clGetKernelSubGroupInfoKHR = unsupported_clGetKernelSubGroupInfoKHR,
-	.clCloneKernel = unsupported_clCloneKernel,
+	.clCloneKernel = ferry_clCloneKernel,
 	.clCreateProgramWithIL = unsupported_clCreateProgramWithIL,
 	.clEnqueueSVMMigrateMem = ferry_clEnqueueSVMMigrateMem,
-	.clGetDeviceAndHostTimer = unsupported_clGetDeviceAndHostTimer,
-	.clGetHostTimer = unsupported_clGetHostTimer,
+	.clGetDeviceAndHostTimer = ferry_clGetDeviceAndHostTimer,
+	.clGetHostTimer = ferry_clGetHostTimer,
 	.clGetKernelSubGroupInfo = unsupported_clGetKernelSubGroupInfo,
 	.clSetDefaultDeviceCommandQueue = unsupported_clSetDefaultDeviceCommandQueue,
-	.clSetProgramReleaseCallback = unsupported_clSetProgramReleaseCallback,
+	.clSetProgramReleaseCallback = ferry_clSetProgramReleaseCallback,
 	.clSetProgramSpecializationConstant = unsupported_clSetProgramSpecializationConstant,
 	.clCreateBufferWithProperties = ferry_clCreateBufferWithProperties,
-	.clCreateImageWithProperties = unsupported_clCreateImageWithProperties,
-	.clSetContextDestructorCallback = unsupported_clSetContextDestructorCallback,
+	.clCreateImageWithProperties = ferry_clCreateImageWithProperties,
+	.clSetContextDestructorCallback = ferry_clSetContextDestructorCallback,
 };

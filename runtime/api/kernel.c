@@ -70,25 +70,22 @@ static void describe(cl_kernel k, uint64_t id)
 		memcpy(k->max_items, dims, sizeof(dims));
 }
 
-CL_API_ENTRY cl_kernel CL_API_CALL ferry_clCreateKernel(cl_program program, const char *kernel_name,
-							cl_int *errcode_ret)
+/*
+ * A new kernel @name of @program: ferry-device's kernel and the handle,
+ * which holds the program; the compiler's description is the caller's.
+ */
+static cl_kernel kernel_new(struct ferry_ctx *vas, cl_program program, const char *name,
+			    cl_int *errcode_ret)
 {
-	struct ferry_ctx *vas = ferry_api_vaspace(NULL);
 	uint64_t id = 0;
 	cl_uint nargs = 0;
 	cl_kernel k;
-	cl_int err;
+	cl_int err = ferry_kernel_create(vas, program->id, name, &id, &nargs);
 
-	FERRY_RETURN_NULL_ON(!ferry_valid_program(program), CL_INVALID_PROGRAM);
-	FERRY_RETURN_NULL_ON(program->status != CL_BUILD_SUCCESS, CL_INVALID_PROGRAM_EXECUTABLE);
-	FERRY_RETURN_NULL_ON(!kernel_name, CL_INVALID_VALUE);
-	FERRY_RETURN_NULL_ON(strlen(kernel_name) + 1 > 4096, CL_INVALID_KERNEL_NAME);
-	FERRY_RETURN_NULL_ON(!vas, CL_DEVICE_NOT_AVAILABLE);
-	err = ferry_kernel_create(vas, program->id, kernel_name, &id, &nargs);
 	FERRY_RETURN_NULL_ON(err, err);
 	k = calloc(1, sizeof(*k));
 	if (k) {
-		k->name = strdup(kernel_name);
+		k->name = strdup(name);
 		k->args = calloc(nargs ? nargs : 1, sizeof(*k->args));
 	}
 	if (!k || !k->name || !k->args) {
@@ -106,11 +103,107 @@ CL_API_ENTRY cl_kernel CL_API_CALL ferry_clCreateKernel(cl_program program, cons
 	k->program = program;
 	k->id = id;
 	k->nargs = nargs;
-	describe(k, id);
 	ferry_clRetainProgram(program);
 	atomic_fetch_add(&program->kernels, 1);
 	if (errcode_ret)
 		*errcode_ret = CL_SUCCESS;
+	return k;
+}
+
+CL_API_ENTRY cl_kernel CL_API_CALL ferry_clCreateKernel(cl_program program, const char *kernel_name,
+							cl_int *errcode_ret)
+{
+	struct ferry_ctx *vas = ferry_api_vaspace(NULL);
+	cl_kernel k;
+
+	FERRY_RETURN_NULL_ON(!ferry_valid_program(program), CL_INVALID_PROGRAM);
+	FERRY_RETURN_NULL_ON(!ferry_program_has_executable(program), CL_INVALID_PROGRAM_EXECUTABLE);
+	FERRY_RETURN_NULL_ON(!kernel_name, CL_INVALID_VALUE);
+	FERRY_RETURN_NULL_ON(strlen(kernel_name) + 1 > 4096, CL_INVALID_KERNEL_NAME);
+	FERRY_RETURN_NULL_ON(!vas, CL_DEVICE_NOT_AVAILABLE);
+	k = kernel_new(vas, program, kernel_name, errcode_ret);
+	if (k)
+		describe(k, k->id);
+	return k;
+}
+
+CL_API_ENTRY cl_int CL_API_CALL ferry_clCreateKernelsInProgram(cl_program program,
+							       cl_uint num_kernels,
+							       cl_kernel *kernels,
+							       cl_uint *num_kernels_ret)
+{
+	size_t size = 0;
+	cl_uint n = 0, made = 0;
+	char *names, *name, *save = NULL;
+	cl_int err;
+
+	FERRY_RETURN_ERROR_ON(!ferry_valid_program(program), CL_INVALID_PROGRAM);
+	FERRY_RETURN_ERROR_ON(!ferry_program_has_executable(program),
+			      CL_INVALID_PROGRAM_EXECUTABLE);
+	err = ferry_api_object_info(FERRY_QUERY_PROGRAM, program->id, CL_PROGRAM_KERNEL_NAMES, 0, 0,
+				    NULL, &size);
+	FERRY_RETURN_ERROR_ON(err, err);
+	names = malloc(size ? size : 1);
+	FERRY_RETURN_ERROR_ON(!names, CL_OUT_OF_HOST_MEMORY);
+	names[0] = '\0';
+	err = size ? ferry_api_object_info(FERRY_QUERY_PROGRAM, program->id,
+					   CL_PROGRAM_KERNEL_NAMES, 0, size, names, NULL)
+		   : CL_SUCCESS;
+	/* "a;b;c": one kernel a name */
+	for (const char *c = names; !err && *c; c += strcspn(c, ";"), c += *c == ';')
+		n += strcspn(c, ";") > 0;
+	if (!err && kernels && num_kernels < n)
+		err = CL_INVALID_VALUE;
+	for (name = strtok_r(names, ";", &save); !err && kernels && name;
+	     name = strtok_r(NULL, ";", &save)) {
+		kernels[made] = ferry_clCreateKernel(program, name, &err);
+		made += !err;
+	}
+	free(names);
+	if (err) {
+		/* all or nothing */
+		while (made)
+			ferry_clReleaseKernel(kernels[--made]);
+		return err;
+	}
+	if (num_kernels_ret)
+		*num_kernels_ret = n;
+	return CL_SUCCESS;
+}
+
+CL_API_ENTRY cl_kernel CL_API_CALL ferry_clCloneKernel(cl_kernel source_kernel, cl_int *errcode_ret)
+{
+	struct ferry_ctx *vas = ferry_api_vaspace(NULL);
+	cl_kernel k;
+
+	FERRY_RETURN_NULL_ON(!ferry_valid_kernel(source_kernel), CL_INVALID_KERNEL);
+	FERRY_RETURN_NULL_ON(!vas, CL_DEVICE_NOT_AVAILABLE);
+	/* a kernel of its own in ferry-device: arguments are set there at each launch */
+	k = kernel_new(vas, source_kernel->program, source_kernel->name, errcode_ret);
+	if (!k)
+		return NULL;
+	k->max_wg = source_kernel->max_wg;
+	memcpy(k->reqd_wg, source_kernel->reqd_wg, sizeof(k->reqd_wg));
+	memcpy(k->max_items, source_kernel->max_items, sizeof(k->max_items));
+	/*
+	 * The arguments as they are now, copied; the SVM execution information
+	 * has nothing to copy (clSetKernelExecInfo keeps none: every window
+	 * address is reachable from the device).
+	 */
+	for (cl_uint i = 0; i < k->nargs; i++) {
+		struct ferry_kernel_arg *a = &k->args[i];
+
+		*a = source_kernel->args[i];
+		a->value = NULL;
+		if (source_kernel->args[i].value) {
+			a->value = malloc(a->size ? a->size : 1);
+			if (!a->value) {
+				ferry_clReleaseKernel(k);
+				FERRY_RETURN_NULL_ON(1, CL_OUT_OF_HOST_MEMORY);
+			}
+			memcpy(a->value, source_kernel->args[i].value, a->size);
+		}
+	}
 	return k;
 }
 
@@ -408,4 +501,14 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueTask(cl_command_queue q, cl_kerne
 
 	return ferry_clEnqueueNDRangeKernel(q, k, 1, NULL, &one, &one, num_events_in_wait_list,
 					    event_wait_list, event);
+}
+
+CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueNativeKernel(
+	cl_command_queue q, void(CL_CALLBACK *user_func)(void *), void *args, size_t cb_args,
+	cl_uint num_mem_objects, const cl_mem *mem_list, const void **args_mem_loc,
+	cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event)
+{
+	FERRY_RETURN_ERROR_ON(!ferry_valid_queue(q), CL_INVALID_COMMAND_QUEUE);
+	/* CL_DEVICE_EXECUTION_CAPABILITIES is CL_EXEC_KERNEL alone: no native kernels */
+	return CL_INVALID_OPERATION;
 }

@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "api/api.h"
 
@@ -73,7 +74,8 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clGetPlatformInfo(cl_platform_id platform,
 					      {CL_FERRY_MANAGED_MEMORY_EXTENSION_VERSION,
 					       CL_FERRY_MANAGED_MEMORY_EXTENSION_NAME}};
 	cl_version numeric = CL_MAKE_VERSION(3, 0, 0);
-	cl_ulong timer_resolution = 0;
+	struct timespec res = {0, 1};
+	cl_ulong timer_resolution; /* clGetHostTimer's clock: CLOCK_MONOTONIC */
 	const char *s = NULL;
 
 	FERRY_RETURN_ERROR_ON(platform && platform != &ferry_platform, CL_INVALID_PLATFORM);
@@ -103,6 +105,10 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clGetPlatformInfo(cl_platform_id platform,
 		return ferry_api_info(param_value_size, param_value, param_value_size_ret, ext,
 				      sizeof(ext));
 	case CL_PLATFORM_HOST_TIMER_RESOLUTION:
+		clock_getres(CLOCK_MONOTONIC, &res);
+		timer_resolution = (cl_ulong)res.tv_sec * 1000000000u + (cl_ulong)res.tv_nsec;
+		if (!timer_resolution)
+			timer_resolution = 1;
 		return ferry_api_info(param_value_size, param_value, param_value_size_ret,
 				      &timer_resolution, sizeof(timer_resolution));
 	default:

@@ -23,6 +23,19 @@ int ferry_pocl_device_info(uint32_t param, uint64_t size, void *value, uint64_t 
 int ferry_pocl_build(const char *source, const unsigned char *binary, size_t binary_size,
 		     const char *options, uint64_t *id, char *log, uint64_t log_room,
 		     uint64_t *log_size);
+/*
+ * Compile @source to an object with @options, @num_headers embedded headers
+ * (@headers[i] included as @names[i]). The id kept as for a build: when
+ * compiled or failed to compile (CL_COMPILE_PROGRAM_FAILURE).
+ */
+int ferry_pocl_compile(const char *source, const char *options, uint32_t num_headers,
+		       const char *const *names, const char *const *headers, uint64_t *id,
+		       char *log, uint64_t log_room, uint64_t *log_size);
+/* Link the @n programs @ids (objects, libraries) with PoCL's link @options; the log either way. */
+int ferry_pocl_link(const uint64_t *ids, uint32_t n, const char *options, uint64_t *id, char *log,
+		    uint64_t log_room, uint64_t *log_size);
+/* A program from a binary, not built: its id and binary type (cl_program_binary_type). */
+int ferry_pocl_load(const unsigned char *binary, size_t size, uint64_t *id, uint32_t *binary_type);
 int ferry_pocl_kernel(uint64_t program, const char *name, uint64_t *id, uint32_t *nargs);
 int ferry_pocl_release_program(uint64_t id);
 int ferry_pocl_release_kernel(uint64_t id);

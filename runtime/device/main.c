@@ -339,6 +339,114 @@ static int on_build(struct ferry_msg_build *b)
 	return st;
 }
 
+/*
+ * Where @count NUL-terminated strings that start at @pos in staging end, or
+ * 0 when one is not terminated within it.
+ */
+static size_t strings_end(size_t pos, uint64_t count)
+{
+	for (uint64_t i = 0; i < count; i++) {
+		size_t n;
+
+		if (pos >= FERRY_STAGING_SIZE)
+			return 0;
+		n = strnlen((char *)staging + pos, FERRY_STAGING_SIZE - pos);
+		if (pos + n >= FERRY_STAGING_SIZE)
+			return 0;
+		pos += n + 1;
+	}
+	return pos;
+}
+
+/* The request's first @n bytes of staging, before the reply's log replaces them. */
+static char *staging_copy(size_t n)
+{
+	char *copy = malloc(n ? n : 1);
+
+	if (copy)
+		memcpy(copy, staging, n);
+	return copy;
+}
+
+/*
+ * FERRY_MSG_CL_COMPILE: the source, the options, then each embedded
+ * header's include name and source; the compile log replaces them.
+ */
+static int on_compile(struct ferry_msg_compile *c)
+{
+	uint64_t nstr = 2 + 2 * (uint64_t)c->num_headers;
+	size_t end = strings_end(0, nstr), pos = 0;
+	const char **str;
+	char *copy;
+	int st;
+
+	c->program = 0;
+	c->log_len = 0;
+	if (!end)
+		return CL_INVALID_VALUE;
+	copy = staging_copy(end);
+	str = calloc(nstr, sizeof(*str));
+	if (!copy || !str) {
+		free(copy);
+		free(str);
+		return CL_OUT_OF_HOST_MEMORY;
+	}
+	/* str: the source, the options, the headers' names, then their sources */
+	for (uint64_t i = 0; i < nstr; i++) {
+		uint64_t at = i < 2 ? i : 2 + (i - 2) / 2 + ((i - 2) % 2) * c->num_headers;
+
+		str[at] = copy + pos;
+		pos += strlen(copy + pos) + 1;
+	}
+	busy(1);
+	st = ferry_pocl_compile(str[0], str[1], c->num_headers, str + 2, str + 2 + c->num_headers,
+				&c->program, (char *)staging, FERRY_STAGING_SIZE, &c->log_len);
+	busy(-1);
+	free(str);
+	free(copy);
+	return st;
+}
+
+/* FERRY_MSG_CL_LINK: the programs' ids, then the options; the link log replaces them. */
+static int on_link(struct ferry_msg_link *l)
+{
+	size_t ids = (size_t)l->num_programs * sizeof(uint64_t), end;
+	char *copy;
+	int st;
+
+	l->program = 0;
+	l->log_len = 0;
+	if (l->num_programs == 0 || ids >= FERRY_STAGING_SIZE)
+		return CL_INVALID_VALUE;
+	end = strings_end(ids, 1);
+	if (!end)
+		return CL_INVALID_VALUE;
+	copy = staging_copy(end);
+	if (!copy)
+		return CL_OUT_OF_HOST_MEMORY;
+	busy(1);
+	st = ferry_pocl_link((const uint64_t *)(void *)copy, l->num_programs, copy + ids,
+			     &l->program, (char *)staging, FERRY_STAGING_SIZE, &l->log_len);
+	busy(-1);
+	free(copy);
+	return st;
+}
+
+/* FERRY_MSG_CL_LOAD: a binary in staging, kept as a program that is not built. */
+static int on_load(struct ferry_msg_load *b)
+{
+	int st;
+
+	b->program = 0;
+	b->binary_type = 0;
+	if (b->binary_len == 0 || b->binary_len > FERRY_STAGING_SIZE)
+		return CL_INVALID_VALUE;
+	busy(1);
+	st = ferry_pocl_load(staging, b->binary_len, &b->program, &b->binary_type);
+	busy(-1);
+	return st;
+}
+
 /* FERRY_MSG_CL_KERNEL: the kernel's name in staging. */
 static int on_kernel(struct ferry_msg_kernel *k)
 {
@@ -415,6 +523,15 @@ static bool serve(struct ferry_msg *m, const uint8_t *args, size_t got)
 		break;
 	case FERRY_MSG_CL_BUILD:
 		m->status = on_build(&m->u.build);
+		break;
+	case FERRY_MSG_CL_COMPILE:
+		m->status = on_compile(&m->u.compile);
+		break;
+	case FERRY_MSG_CL_LINK:
+		m->status = on_link(&m->u.link);
+		break;
+	case FERRY_MSG_CL_LOAD:
+		m->status = on_load(&m->u.load);
 		break;
 	case FERRY_MSG_CL_KERNEL:
 		m->status = on_kernel(&m->u.kernel);

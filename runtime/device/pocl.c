@@ -146,6 +146,28 @@ static int free_slot(void **table)
 	return -1;
 }
 
+/* @options with -cl-kernel-arg-info: Ferry checks kernel arguments against their types. */
+static char *with_arg_info(const char *options)
+{
+	char *opts = malloc(strlen(options) + sizeof(" -cl-kernel-arg-info"));
+
+	if (opts) {
+		strcpy(opts, options);
+		strcat(opts, " -cl-kernel-arg-info");
+	}
+	return opts;
+}
+
+/* @prog's build log into @log (@room bytes), its size in *@size. */
+static void program_log(cl_program prog, char *log, uint64_t room, uint64_t *size)
+{
+	size_t ls = 0;
+
+	if (dispatch->clGetProgramBuildInfo(prog, device, CL_PROGRAM_BUILD_LOG, room, log, &ls) ==
+	    CL_SUCCESS)
+		*size = ls;
+}
+
 int ferry_pocl_build(const char *source, const unsigned char *binary, size_t binary_size,
 		     const char *options, uint64_t *id, char *log, uint64_t log_room,
 		     uint64_t *log_size)
@@ -153,7 +175,6 @@ int ferry_pocl_build(const char *source, const unsigned char *binary, size_t bin
 	cl_int err = ensure_queue(), build;
 	cl_program prog;
 	char *opts;
-	size_t ls = 0;
 	int slot;
 
 	*log_size = 0;
@@ -174,18 +195,13 @@ int ferry_pocl_build(const char *source, const unsigned char *binary, size_t bin
 		if (!prog)
 			return err;
 	}
-	/* Ferry checks kernel arguments against their types: always keep argument info. */
-	opts = malloc(strlen(options) + sizeof(" -cl-kernel-arg-info"));
+	opts = with_arg_info(options);
 	if (!opts) {
 		dispatch->clReleaseProgram(prog);
 		return CL_OUT_OF_HOST_MEMORY;
 	}
-	strcpy(opts, options);
-	strcat(opts, " -cl-kernel-arg-info");
 	build = dispatch->clBuildProgram(prog, 1, &device, opts, NULL, NULL);
-	if (dispatch->clGetProgramBuildInfo(prog, device, CL_PROGRAM_BUILD_LOG, log_room, log,
-					    &ls) == CL_SUCCESS)
-		*log_size = ls;
+	program_log(prog, log, log_room, log_size);
 	if (build != CL_SUCCESS && build != CL_BUILD_PROGRAM_FAILURE) {
 		/* nothing to keep: the host keeps ids of built or failed-to-compile programs */
 		dispatch->clReleaseProgram(prog);
@@ -203,6 +219,129 @@ int ferry_pocl_build(const char *source, const unsigned char *binary, size_t bin
 	else
 		free(opts);
 	return build;
+}
+
+int ferry_pocl_compile(const char *source, const char *options, uint32_t num_headers,
+		       const char *const *names, const char *const *headers, uint64_t *id,
+		       char *log, uint64_t log_room, uint64_t *log_size)
+{
+	cl_program prog = NULL, *hdrs = calloc(num_headers + 1, sizeof(cl_program));
+	cl_int err = ensure_queue();
+	char *opts = with_arg_info(options);
+	int slot = free_slot((void **)programs);
+
+	*id = 0;
+	*log_size = 0;
+	if (!err && (!hdrs || !opts))
+		err = CL_OUT_OF_HOST_MEMORY;
+	if (!err && slot < 0)
+		err = CL_OUT_OF_RESOURCES;
+	/* the embedded headers are programs of their own, as long as the compile runs */
+	for (uint32_t i = 0; !err && i < num_headers; i++) {
+		const char *h = headers[i];
+
+		hdrs[i] = dispatch->clCreateProgramWithSource(context, 1, &h, NULL, &err);
+	}
+	if (!err)
+		prog = dispatch->clCreateProgramWithSource(context, 1, &source, NULL, &err);
+	if (prog) {
+		err = dispatch->clCompileProgram(
+			prog, 1, &device, opts, num_headers, num_headers ? hdrs : NULL,
+			num_headers ? (const char **)names : NULL, NULL, NULL);
+		program_log(prog, log, log_room, log_size);
+		/* as for a build: the host keeps ids of compiled or failed-to-compile programs */
+		if (err == CL_SUCCESS || err == CL_COMPILE_PROGRAM_FAILURE) {
+			programs[slot] = prog;
+			*id = (uint64_t)slot;
+		} else {
+			dispatch->clReleaseProgram(prog);
+		}
+	}
+	for (uint32_t i = 0; hdrs && i < num_headers && hdrs[i]; i++)
+		dispatch->clReleaseProgram(hdrs[i]);
+	free(hdrs);
+	free(opts);
+	return err;
+}
+
+/* The log of a link, which PoCL's clLinkProgram releases when the link fails. */
+struct link_log {
+	char *log;
+	uint64_t room, size;
+};
+
+/* Called by PoCL when the link is done, failed or not (the program is NULL when it never began). */
+static void CL_CALLBACK link_notify(cl_program prog, void *arg)
+{
+	struct link_log *l = arg;
+
+	if (prog)
+		program_log(prog, l->log, l->room, &l->size);
+}
+
+int ferry_pocl_link(const uint64_t *ids, uint32_t n, const char *options, uint64_t *id, char *log,
+		    uint64_t log_room, uint64_t *log_size)
+{
+	struct link_log l = {.log = log, .room = log_room};
+	cl_int err = ensure_queue();
+	int slot = free_slot((void **)programs);
+	cl_program prog, *in;
+
+	*id = 0;
+	*log_size = 0;
+	if (err)
+		return err;
+	if (slot < 0)
+		return CL_OUT_OF_RESOURCES;
+	in = calloc(n ? n : 1, sizeof(*in));
+	if (!in)
+		return CL_OUT_OF_HOST_MEMORY;
+	for (uint32_t i = 0; i < n; i++) {
+		if (ids[i] == 0 || ids[i] >= MAX_OBJECTS || !programs[ids[i]]) {
+			free(in);
+			return CL_INVALID_PROGRAM;
+		}
+		in[i] = programs[ids[i]];
+	}
+	prog = dispatch->clLinkProgram(context, 1, &device, options, n, in, link_notify, &l, &err);
+	free(in);
+	*log_size = l.size;
+	if (prog && err) {
+		dispatch->clReleaseProgram(prog);
+		prog = NULL;
+	}
+	if (!prog)
+		return err ? err : CL_LINK_PROGRAM_FAILURE;
+	programs[slot] = prog;
+	*id = (uint64_t)slot;
+	return CL_SUCCESS;
+}
+
+int ferry_pocl_load(const unsigned char *binary, size_t size, uint64_t *id, uint32_t *binary_type)
+{
+	cl_program_binary_type bt = CL_PROGRAM_BINARY_TYPE_NONE;
+	cl_int err = ensure_queue(), st = CL_SUCCESS;
+	cl_program prog;
+	int slot = free_slot((void **)programs);
+
+	*id = 0;
+	if (err)
+		return err;
+	if (slot < 0)
+		return CL_OUT_OF_RESOURCES;
+	prog = dispatch->clCreateProgramWithBinary(context, 1, &device, &size, &binary, &st, &err);
+	if (!prog)
+		return err ? err : st;
+	err = dispatch->clGetProgramBuildInfo(prog, device, CL_PROGRAM_BINARY_TYPE, sizeof(bt), &bt,
+					      NULL);
+	if (err) {
+		dispatch->clReleaseProgram(prog);
+		return err;
+	}
+	programs[slot] = prog;
+	*id = (uint64_t)slot;
+	*binary_type = (uint32_t)bt;
+	return CL_SUCCESS;
 }
 
 int ferry_pocl_kernel(uint64_t program, const char *name, uint64_t *id, uint32_t *nargs)

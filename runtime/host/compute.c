@@ -78,12 +78,42 @@ cl_int ferry_object_info(struct ferry_ctx *ctx, enum ferry_object_query query, u
 	return info(ctx, &m, &m.u.objinfo.size, size, value, size_ret);
 }
 
+/* Terminate a log that a request copied out (@len bytes, its NUL included, cut at @room). */
+static void end_log(char *log, size_t room, uint64_t len)
+{
+	size_t copied = len < room ? (size_t)len : room;
+
+	if (room)
+		log[copied ? copied - 1 : 0] = '\0';
+}
+
+/*
+ * @count strings, each with its NUL, after @head bytes (the caller's to
+ * fill) in one malloc'd payload of *@size bytes: NULL when out of memory,
+ * and *@size 0 when over FERRY_COMPUTE_MAX.
+ */
+static char *pack(const char *const *str, size_t count, size_t head, size_t *size)
+{
+	size_t n = head, o = head;
+	char *payload;
+
+	for (size_t i = 0; i < count && n <= FERRY_COMPUTE_MAX; i++)
+		n += strlen(str[i]) + 1;
+	*size = n <= FERRY_COMPUTE_MAX ? n : 0;
+	payload = malloc(*size ? *size : 1);
+	for (size_t i = 0; payload && *size && i < count; i++) {
+		memcpy(payload + o, str[i], strlen(str[i]) + 1);
+		o += strlen(str[i]) + 1;
+	}
+	return payload;
+}
+
 cl_int ferry_program_build(struct ferry_ctx *ctx, const char *source, const unsigned char *binary,
 			   size_t binary_len, const char *options, uint64_t *program, char *log,
 			   size_t log_room)
 {
 	struct ferry_msg m = {.op = FERRY_MSG_CL_BUILD};
-	size_t n = binary ? binary_len : strlen(source) + 1, os = strlen(options) + 1, copied;
+	size_t n = binary ? binary_len : strlen(source) + 1, os = strlen(options) + 1;
 	char *payload;
 	cl_int err;
 
@@ -107,9 +137,89 @@ cl_int ferry_program_build(struct ferry_ctx *ctx, const char *source, const unsi
 	free(payload);
 	if (err == CL_SUCCESS || err == CL_BUILD_PROGRAM_FAILURE)
 		*program = m.u.build.program;
-	copied = m.u.build.log_len < log_room ? m.u.build.log_len : log_room;
+	end_log(log, log_room, m.u.build.log_len);
+	return err;
+}
+
+cl_int ferry_program_compile(struct ferry_ctx *ctx, const char *source, const char *options,
+			     cl_uint num_headers, const char *const *names,
+			     const char *const *headers, uint64_t *program, char *log,
+			     size_t log_room)
+{
+	struct ferry_msg m = {.op = FERRY_MSG_CL_COMPILE};
+	size_t count = 2 + 2 * (size_t)num_headers, size;
+	const char **str = malloc(count * sizeof(*str));
+	char *payload;
+	cl_int err;
+
+	*program = 0;
 	if (log_room)
-		log[copied ? copied - 1 : 0] = '\0';
+		log[0] = '\0';
+	if (!str)
+		return CL_OUT_OF_HOST_MEMORY;
+	/* staging: the source, the options, then each header's name and source */
+	str[0] = source;
+	str[1] = options;
+	for (cl_uint i = 0; i < num_headers; i++) {
+		str[2 + 2 * i] = names[i];
+		str[3 + 2 * i] = headers[i];
+	}
+	payload = pack(str, count, 0, &size);
+	free(str);
+	if (!payload)
+		return CL_OUT_OF_HOST_MEMORY;
+	m.u.compile.num_headers = num_headers;
+	err = size ? call(ctx, &m, payload, size, log, log_room, &m.u.compile.log_len, true)
+		   : CL_OUT_OF_RESOURCES;
+	free(payload);
+	if (err == CL_SUCCESS || err == CL_COMPILE_PROGRAM_FAILURE)
+		*program = m.u.compile.program;
+	end_log(log, log_room, m.u.compile.log_len);
+	return err;
+}
+
+cl_int ferry_program_link(struct ferry_ctx *ctx, const uint64_t *programs, cl_uint num_programs,
+			  const char *options, uint64_t *program, char *log, size_t log_room)
+{
+	struct ferry_msg m = {.op = FERRY_MSG_CL_LINK};
+	size_t ids = (size_t)num_programs * sizeof(uint64_t), size;
+	char *payload;
+	cl_int err;
+
+	*program = 0;
+	if (log_room)
+		log[0] = '\0';
+	/* staging: the programs' ids, then the options */
+	payload = pack(&options, 1, ids, &size);
+	if (!payload)
+		return CL_OUT_OF_HOST_MEMORY;
+	if (size)
+		memcpy(payload, programs, ids);
+	m.u.link.num_programs = num_programs;
+	err = size ? call(ctx, &m, payload, size, log, log_room, &m.u.link.log_len, true)
+		   : CL_OUT_OF_RESOURCES;
+	free(payload);
+	if (err == CL_SUCCESS)
+		*program = m.u.link.program;
+	end_log(log, log_room, m.u.link.log_len);
+	return err;
+}
+
+cl_int ferry_program_load(struct ferry_ctx *ctx, const unsigned char *binary, size_t len,
+			  uint64_t *program, cl_program_binary_type *type)
+{
+	struct ferry_msg m = {.op = FERRY_MSG_CL_LOAD};
+	cl_int err;
+
+	*program = 0;
+	if (len > FERRY_COMPUTE_MAX)
+		return CL_OUT_OF_RESOURCES;
+	m.u.load.binary_len = len;
+	err = call(ctx, &m, binary, len, NULL, 0, NULL, false);
+	if (!err) {
+		*program = m.u.load.program;
+		*type = m.u.load.binary_type;
+	}
 	return err;
 }
 

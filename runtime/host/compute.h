@@ -54,6 +54,36 @@ cl_int ferry_program_build(struct ferry_ctx *ctx, const char *source, const unsi
 			   size_t binary_len, const char *options, uint64_t *program, char *log,
 			   size_t log_room);
 
+/*
+ * Compile @source (NUL-terminated) to an object with @options and
+ * @num_headers embedded headers: @headers[i] is the source that "#include
+ * @names[i]" finds. Its id in *@program when it compiled or failed to
+ * compile (CL_COMPILE_PROGRAM_FAILURE), else 0; the log as for
+ * ferry_program_build(), and CL_OUT_OF_RESOURCES when the strings, with
+ * their NULs, exceed FERRY_COMPUTE_MAX.
+ */
+cl_int ferry_program_compile(struct ferry_ctx *ctx, const char *source, const char *options,
+			     cl_uint num_headers, const char *const *names,
+			     const char *const *headers, uint64_t *program, char *log,
+			     size_t log_room);
+
+/*
+ * Link the @num_programs compiled objects and libraries @programs with
+ * PoCL's link @options ("-create-library" for a library): the new program's
+ * id in *@program when it linked, else 0 (CL_LINK_PROGRAM_FAILURE: the
+ * log tells why); the log as for ferry_program_build().
+ */
+cl_int ferry_program_link(struct ferry_ctx *ctx, const uint64_t *programs, cl_uint num_programs,
+			  const char *options, uint64_t *program, char *log, size_t log_room);
+
+/*
+ * A program from @len bytes of a binary, not built (a compiled object or a
+ * library can be linked as it is): its id in *@program and what the binary
+ * is in *@type. PoCL's error (CL_INVALID_BINARY) when it is no binary of its.
+ */
+cl_int ferry_program_load(struct ferry_ctx *ctx, const unsigned char *binary, size_t len,
+			  uint64_t *program, cl_program_binary_type *type);
+
 /* Create the kernel @name of @program: its id in *@kernel, its argument count in *@nargs. */
 cl_int ferry_kernel_create(struct ferry_ctx *ctx, uint64_t program, const char *name,
 			   uint64_t *kernel, cl_uint *nargs);

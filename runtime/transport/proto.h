@@ -44,7 +44,10 @@ enum ferry_msg_op {
 	 * (meta->launches). Its argument list
 	 * follows the message in the same datagram.
 	 */
-	FERRY_MSG_CL_POST = 11
+	FERRY_MSG_CL_POST = 11,
+	FERRY_MSG_CL_COMPILE = 12, /* u.compile: a source compiled to an object, with headers */
+	FERRY_MSG_CL_LINK = 13,	   /* u.link: compiled objects and libraries linked */
+	FERRY_MSG_CL_LOAD = 14	   /* u.load: a program from a binary, not built */
 };
 
 /*
@@ -94,6 +97,39 @@ struct ferry_msg_build {
 	uint64_t binary_len;
 	uint64_t program; /* reply: its id, when built or failed to compile; else 0 */
 	uint64_t log_len; /* reply: the log's bytes in staging, its NUL included */
+};
+
+/*
+ * FERRY_MSG_CL_COMPILE: staging holds the source, then the compile options,
+ * then @num_headers embedded headers, each its include name then its
+ * source, every string NUL-terminated. The reply's compile log replaces them.
+ */
+struct ferry_msg_compile {
+	uint32_t num_headers;
+	uint32_t pad;
+	uint64_t program; /* reply: its id, when compiled or failed to compile; else 0 */
+	uint64_t log_len; /* reply: the log's bytes in staging, its NUL included */
+};
+
+/*
+ * FERRY_MSG_CL_LINK: staging holds the ids of the @num_programs programs to
+ * link (uint64_t each: compiled objects and libraries), then the link
+ * options, NUL-terminated (PoCL's: -create-library for a library). The
+ * reply's link log replaces them.
+ */
+struct ferry_msg_link {
+	uint32_t num_programs;
+	uint32_t pad;
+	uint64_t program; /* reply: the linked program's id, when linked; else 0 */
+	uint64_t log_len; /* reply: the log's bytes in staging, its NUL included */
+};
+
+/* FERRY_MSG_CL_LOAD: staging holds a binary of @binary_len bytes, kept unbuilt. */
+struct ferry_msg_load {
+	uint64_t binary_len;
+	uint64_t program;     /* reply: its id */
+	uint32_t binary_type; /* reply: cl_program_binary_type (object, library, executable) */
+	uint32_t pad;
 };
 
 /* FERRY_MSG_CL_KERNEL: the kernel's name in staging, NUL-terminated. */
@@ -167,6 +203,9 @@ struct ferry_msg {
 		struct ferry_msg_devinfo devinfo;
 		struct ferry_msg_objinfo objinfo;
 		struct ferry_msg_build build;
+		struct ferry_msg_compile compile;
+		struct ferry_msg_link link;
+		struct ferry_msg_load load;
 		struct ferry_msg_kernel kernel;
 		struct ferry_msg_release release;
 		struct ferry_msg_launch launch; /* FERRY_MSG_CL_LAUNCH and FERRY_MSG_CL_POST */
