@@ -400,6 +400,12 @@ void test_kernel_exec_info(void **state)
 	assert_int_equal(clSetKernelExecInfo(k, 0x7777, sizeof(ptrs), ptrs), CL_INVALID_VALUE);
 	assert_int_equal(clSetKernelExecInfo(k, CL_KERNEL_EXEC_INFO_SVM_PTRS, sizeof(ptrs), NULL),
 			 CL_INVALID_VALUE);
+	/* no pointers clears the set; a size without pointers or pointers without a size do not */
+	assert_int_equal(clSetKernelExecInfo(k, CL_KERNEL_EXEC_INFO_SVM_PTRS, 0, NULL), CL_SUCCESS);
+	assert_int_equal(clSetKernelExecInfo(k, CL_KERNEL_EXEC_INFO_SVM_PTRS, 0, ptrs),
+			 CL_INVALID_VALUE);
+	assert_int_equal(clSetKernelExecInfo(k, CL_KERNEL_EXEC_INFO_SVM_FINE_GRAIN_SYSTEM, 0, NULL),
+			 CL_INVALID_VALUE);
 	assert_int_equal(
 		clSetKernelExecInfo(NULL, CL_KERNEL_EXEC_INFO_SVM_PTRS, sizeof(ptrs), ptrs),
 		CL_INVALID_KERNEL);

@@ -319,10 +319,13 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clSetKernelExecInfo(cl_kernel kernel,
 							  const void *param_value)
 {
 	FERRY_RETURN_ERROR_ON(!ferry_valid_kernel(kernel), CL_INVALID_KERNEL);
-	FERRY_RETURN_ERROR_ON(!param_value || param_value_size == 0, CL_INVALID_VALUE);
+	FERRY_RETURN_ERROR_ON(!param_value != !param_value_size, CL_INVALID_VALUE);
 	switch (param_name) {
 	case CL_KERNEL_EXEC_INFO_SVM_PTRS:
-		/* every window address is reachable from the device: nothing to record */
+		/*
+		 * Every window address is reachable from the device: nothing to
+		 * record. No pointers (size 0, NULL) clears the set.
+		 */
 		FERRY_RETURN_ERROR_ON(param_value_size % sizeof(void *), CL_INVALID_VALUE);
 		return CL_SUCCESS;
 	case CL_KERNEL_EXEC_INFO_SVM_FINE_GRAIN_SYSTEM:
