@@ -251,7 +251,7 @@ int ferry_valid_event(cl_event e);
 int ferry_valid_program(cl_program p);
 int ferry_valid_kernel(cl_kernel k);
 
-/* Events (queue.c). */
+/* Events (event.c); deferred SVM frees (worker.c). */
 cl_int ferry_check_wait_list(cl_context ctx, cl_uint n, const cl_event *list);
 /* 1 if commands are in flight and the free of @ptr was deferred until they drain. */
 int ferry_defer_svm_free(void *ptr);
