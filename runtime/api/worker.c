@@ -148,7 +148,6 @@ static void retire(cl_command_queue q, struct ferry_cmd *c, cl_int st)
 	free(c->wait);
 	ferry_drop_arg(c->arg);
 	inflight_done();
-	c->event->t_end = ferry_clock_ns();
 	if (FERRY_TRACE_ON())
 		ferry_trace_event(FERRY_TR_COMMAND, command_name(c->event->type), c->event->t_start,
 				  c->event->t_end - c->event->t_start, c->event->type,
@@ -163,7 +162,10 @@ static void retire(cl_command_queue q, struct ferry_cmd *c, cl_int st)
 	pthread_mutex_unlock(&q->lock);
 }
 
-/* Wait for the launches in flight, in order, and retire them. */
+/*
+ * Wait for the launches in flight, in order, and retire them: they ran when
+ * the device says (profiling's START and END), or else until now.
+ */
 static void drain(cl_command_queue q, struct ferry_cmd **flight)
 {
 	struct ferry_ctx *vas = ferry_api_vaspace(NULL);
@@ -171,10 +173,37 @@ static void drain(cl_command_queue q, struct ferry_cmd **flight)
 	while (*flight) {
 		struct ferry_cmd *c = *flight;
 		struct ferry_cmd_head *h = c->arg;
+		cl_int st = vas ? ferry_launch_wait(vas, h->fence) : CL_DEVICE_NOT_AVAILABLE;
 
 		*flight = c->next;
-		retire(q, c, vas ? ferry_launch_wait(vas, h->fence) : CL_DEVICE_NOT_AVAILABLE);
+		c->event->t_end = ferry_clock_ns();
+		if (st == CL_SUCCESS)
+			ferry_launch_span(vas, h->fence, &c->event->t_start, &c->event->t_end);
+		retire(q, c, st);
 	}
+}
+
+/*
+ * Run @c once the events it waits for are complete: CL_SUCCESS, its body's
+ * error, or CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST when one of them
+ * failed (the body does not run). SUBMIT is when it is handed on, START and
+ * END bracket the body (a posted launch's are the device's, set by drain()).
+ */
+static cl_int run(struct ferry_cmd *c)
+{
+	cl_int st = CL_SUCCESS;
+
+	for (cl_uint i = 0; i < c->nwait; i++)
+		if (ferry_event_wait(c->wait[i]) < 0)
+			st = CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST;
+	c->event->t_submit = ferry_clock_ns();
+	ferry_event_set_status(c->event, CL_SUBMITTED);
+	ferry_event_set_status(c->event, CL_RUNNING);
+	c->event->t_start = ferry_clock_ns();
+	if (st == CL_SUCCESS && c->fn)
+		st = c->fn(c->arg);
+	c->event->t_end = ferry_clock_ns();
+	return st;
 }
 
 void *ferry_worker_main(void *arg)
@@ -189,7 +218,7 @@ void *ferry_worker_main(void *arg)
 	for (;;) {
 		struct ferry_cmd *c;
 		struct ferry_cmd_head *h;
-		cl_int st = CL_SUCCESS;
+		cl_int st;
 
 		if (flight && (!q->head || q->head->nwait || !q->head->arg ||
 			       !((struct ferry_cmd_head *)q->head->arg)->pipeline ||
@@ -222,15 +251,7 @@ void *ferry_worker_main(void *arg)
 			q->tail = NULL;
 		pthread_mutex_unlock(&q->lock);
 
-		for (cl_uint i = 0; i < c->nwait; i++)
-			if (ferry_event_wait(c->wait[i]) < 0)
-				st = CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST;
-		c->event->t_submit = ferry_clock_ns();
-		ferry_event_set_status(c->event, CL_SUBMITTED);
-		c->event->t_start = ferry_clock_ns();
-		ferry_event_set_status(c->event, CL_RUNNING);
-		if (st == CL_SUCCESS && c->fn)
-			st = c->fn(c->arg);
+		st = run(c);
 		h = c->arg;
 		if (st == CL_SUCCESS && h && h->fence) {
 			/* issued; it completes later: keep it in flight, in order */
