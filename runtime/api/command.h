@@ -15,13 +15,27 @@
 
 /* A command in its queue, from ferry_enqueue() until its worker retired it. */
 struct ferry_cmd {
-	struct ferry_cmd *next;
-	cl_event event; /* the queue's reference */
+	struct ferry_cmd *next, *prev; /* prev: out of order only */
+	struct ferry_cmd *flight;      /* the next launch its worker has in flight */
+	cl_event event;		       /* the queue's reference */
 	cl_uint nwait;
+	cl_uint ndone;	/* out of order: the first @ndone of @wait are complete */
 	cl_event *wait; /* retained */
 	ferry_cmd_fn fn;
 	void *arg;
+	/* out of order */
+	bool taken;	/* a worker runs it */
+	bool barrier;	/* no later command runs before it retired */
+	bool after_all; /* a marker or barrier without a wait list: after every earlier command */
 };
+
+/* An out-of-order queue's workers at the most. */
+#define FERRY_OOO_WORKERS 4
+
+static inline bool ferry_queue_ooo(cl_command_queue q)
+{
+	return q->props & CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE;
+}
 
 /*
  * Every event's status changes under this lock and is announced on this
@@ -51,8 +65,15 @@ void ferry_event_set_status(cl_event e, cl_int status);
 /* Wait until @e is complete or failed; returns its final status. */
 cl_int ferry_event_wait(cl_event e);
 
-/* worker.c */
+/* worker.c: an in-order queue's worker; an out-of-order queue's first one */
 void *ferry_worker_main(void *queue);
+void *ferry_ooo_main(void *queue);
+/*
+ * Out of order, with the queue's lock held: wake an idle worker for a
+ * command that may run, or start one (up to FERRY_OOO_WORKERS); with @all
+ * (the queue was released), every idle worker.
+ */
+void ferry_ooo_wake(cl_command_queue q, bool all);
 /* A command was enqueued: SVM frees wait for it (ferry_defer_svm_free()). */
 void ferry_inflight_add(void);
 /* Clean up and free a command's argument (struct ferry_cmd_head). */

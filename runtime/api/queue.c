@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * queue.c - in-order command queues: creation, queries, flush and finish,
- * enqueueing a command, markers and barriers. Their worker threads are in
- * worker.c, the events of their commands in event.c.
+ * queue.c - command queues, in order and out of order: creation, queries,
+ * flush and finish, enqueueing a command, markers and barriers. Their
+ * worker threads are in worker.c, the events of their commands in event.c.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +44,9 @@ cl_int ferry_enqueue(cl_command_queue q, cl_command_type type, cl_uint num_event
 	c->nwait = num_events;
 	c->fn = fn;
 	c->arg = arg;
+	/* out of order: a barrier holds later commands back; with no wait list, it waits for all */
+	c->barrier = type == CL_COMMAND_BARRIER;
+	c->after_all = (type == CL_COMMAND_BARRIER || type == CL_COMMAND_MARKER) && !num_events;
 	if (event) {
 		ferry_clRetainEvent(c->event);
 		*event = c->event;
@@ -56,13 +59,17 @@ cl_int ferry_enqueue(cl_command_queue q, cl_command_type type, cl_uint num_event
 
 	ferry_inflight_add();
 	pthread_mutex_lock(&q->lock);
+	c->prev = q->tail;
 	if (q->tail)
 		q->tail->next = c;
 	else
 		q->head = c;
 	q->tail = c;
 	q->pending++;
-	pthread_cond_broadcast(&q->cond);
+	if (ferry_queue_ooo(q))
+		ferry_ooo_wake(q, false);
+	else
+		pthread_cond_broadcast(&q->cond);
 	pthread_mutex_unlock(&q->lock);
 
 	if (!blocking)
@@ -106,9 +113,11 @@ ferry_clCreateCommandQueueWithProperties(cl_context context, cl_device_id device
 			     CL_INVALID_VALUE);
 	FERRY_RETURN_NULL_ON((props & CL_QUEUE_ON_DEVICE_DEFAULT) && !(props & CL_QUEUE_ON_DEVICE),
 			     CL_INVALID_VALUE);
-	/* In-order host queues only (CL_DEVICE_QUEUE_ON_HOST_PROPERTIES). */
-	FERRY_RETURN_NULL_ON(props & ~(cl_command_queue_properties)CL_QUEUE_PROFILING_ENABLE,
-			     CL_INVALID_QUEUE_PROPERTIES);
+	/* Host queues only (CL_DEVICE_QUEUE_ON_HOST_PROPERTIES). */
+	FERRY_RETURN_NULL_ON(
+		props & ~(cl_command_queue_properties)(CL_QUEUE_PROFILING_ENABLE |
+						       CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE),
+		CL_INVALID_QUEUE_PROPERTIES);
 	q = calloc(1, sizeof(*q));
 	FERRY_RETURN_NULL_ON(!q, CL_OUT_OF_HOST_MEMORY);
 	q->dispatch = &ferry_dispatch;
@@ -124,7 +133,9 @@ ferry_clCreateCommandQueueWithProperties(cl_context context, cl_device_id device
 	pthread_mutex_init(&q->lock, NULL);
 	pthread_cond_init(&q->cond, NULL);
 	ferry_clRetainContext(context);
-	if (pthread_create(&q->worker, NULL, ferry_worker_main, q)) {
+	q->workers = 1; /* out of order, more start as commands wait for a worker */
+	if (pthread_create(&q->worker, NULL,
+			   ferry_queue_ooo(q) ? ferry_ooo_main : ferry_worker_main, q)) {
 		pthread_mutex_destroy(&q->lock);
 		pthread_cond_destroy(&q->cond);
 		free(q);
@@ -161,9 +172,13 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clReleaseCommandQueue(cl_command_queue q)
 {
 	FERRY_RETURN_ERROR_ON(!ferry_valid_queue(q), CL_INVALID_COMMAND_QUEUE);
 	pthread_mutex_lock(&q->lock);
-	/* the worker frees the queue once its last command has run */
-	if (atomic_fetch_sub(&q->refcount, 1) == 1)
-		pthread_cond_broadcast(&q->cond);
+	/* the (last) worker frees the queue once the last command has run */
+	if (atomic_fetch_sub(&q->refcount, 1) == 1) {
+		if (ferry_queue_ooo(q))
+			ferry_ooo_wake(q, true);
+		else
+			pthread_cond_broadcast(&q->cond);
+	}
 	pthread_mutex_unlock(&q->lock);
 	return CL_SUCCESS;
 }
@@ -221,7 +236,12 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clFinish(cl_command_queue q)
 	return CL_SUCCESS;
 }
 
-/* A command with no body: it completes after its wait list and, in order, every earlier command. */
+/*
+ * A command with no body: it completes after its wait list and, in order,
+ * every earlier command; out of order, a marker or a barrier without a wait
+ * list waits for every earlier command, and a barrier holds later ones back
+ * (ferry_enqueue()).
+ */
 static cl_int sync_point(cl_command_queue q, cl_command_type type, cl_uint num_events,
 			 const cl_event *wait_list, cl_event *event)
 {

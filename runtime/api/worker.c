@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * worker.c - the worker thread of an in-order queue: it runs the commands
- * in order, pipelines kernel launches and retires them.
+ * worker.c - the worker threads of the queues: an in-order queue's one runs
+ * the commands in order; an out-of-order queue's (up to FERRY_OOO_WORKERS)
+ * each take a command that may run. Both pipeline kernel launches and
+ * retire the commands.
  */
 #include <stdlib.h>
 
@@ -136,7 +138,24 @@ static const char *command_name(cl_command_type t)
 	}
 }
 
-/* Retire a command: final status, dependencies and argument dropped, queue bookkeeping. */
+/* Out of order: take @c out of its queue's list (queue lock held). */
+static void ooo_unlink(cl_command_queue q, struct ferry_cmd *c)
+{
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		q->head = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	else
+		q->tail = c->prev;
+}
+
+/*
+ * Retire a command: final status, dependencies and argument dropped, queue
+ * bookkeeping (out of order: it leaves the list after its status is final,
+ * and what waited for that may run now).
+ */
 static void retire(cl_command_queue q, struct ferry_cmd *c, cl_int st)
 {
 	/*
@@ -156,9 +175,16 @@ static void retire(cl_command_queue q, struct ferry_cmd *c, cl_int st)
 	atomic_fetch_sub(&c->event->internal, 1);
 	ferry_clReleaseEvent(c->event);
 	pthread_mutex_lock(&q->lock);
+	if (ferry_queue_ooo(q))
+		ooo_unlink(q, c);
 	q->pending--;
 	free(c);
 	pthread_cond_broadcast(&q->cond);
+	if (q->watching) {
+		pthread_mutex_lock(&ferry_ev_lock);
+		pthread_cond_broadcast(&ferry_ev_cond);
+		pthread_mutex_unlock(&ferry_ev_lock);
+	}
 	pthread_mutex_unlock(&q->lock);
 }
 
@@ -175,7 +201,7 @@ static void drain(cl_command_queue q, struct ferry_cmd **flight)
 		struct ferry_cmd_head *h = c->arg;
 		cl_int st = vas ? ferry_launch_wait(vas, h->fence) : CL_DEVICE_NOT_AVAILABLE;
 
-		*flight = c->next;
+		*flight = c->flight;
 		c->event->t_end = ferry_clock_ns();
 		if (st == CL_SUCCESS)
 			ferry_launch_span(vas, h->fence, &c->event->t_start, &c->event->t_end);
@@ -255,9 +281,9 @@ void *ferry_worker_main(void *arg)
 		h = c->arg;
 		if (st == CL_SUCCESS && h && h->fence) {
 			/* issued; it completes later: keep it in flight, in order */
-			c->next = NULL;
+			c->flight = NULL;
 			*flight_tail = c;
-			flight_tail = &c->next;
+			flight_tail = &c->flight;
 			nflight++;
 		} else {
 			retire(q, c, st);
@@ -266,5 +292,140 @@ void *ferry_worker_main(void *arg)
 	}
 	pthread_mutex_unlock(&q->lock);
 	free_queue(q);
+	return NULL;
+}
+
+/* Out of order: @c's wait list is complete (or failed). Queue and event locks held. */
+static bool waits_done(struct ferry_cmd *c)
+{
+	while (c->ndone < c->nwait && c->wait[c->ndone]->status <= CL_COMPLETE)
+		c->ndone++;
+	return c->ndone == c->nwait;
+}
+
+/*
+ * Out of order: the first command of @q that may run now, or NULL. A command
+ * may run once the events it waits for are complete (or failed) and no
+ * barrier before it is left; a marker or barrier without a wait list once
+ * every earlier command retired (it is first). Queue and event locks held.
+ */
+static struct ferry_cmd *ooo_ready(cl_command_queue q)
+{
+	for (struct ferry_cmd *c = q->head; c; c = c->next) {
+		if (!c->taken && (!c->after_all || c == q->head) && waits_done(c))
+			return c;
+		if (c->barrier)
+			return NULL;
+	}
+	return NULL;
+}
+
+void ferry_ooo_wake(cl_command_queue q, bool all)
+{
+	pthread_t t;
+
+	if (all || q->idle > (q->watching ? 1u : 0u))
+		pthread_cond_broadcast(&q->cond);
+	if (q->watching && (all || q->idle == 1)) {
+		pthread_mutex_lock(&ferry_ev_lock);
+		pthread_cond_broadcast(&ferry_ev_cond);
+		pthread_mutex_unlock(&ferry_ev_lock);
+	}
+	if (!all && !q->idle && q->workers < FERRY_OOO_WORKERS &&
+	    !pthread_create(&t, NULL, ferry_ooo_main, q)) {
+		pthread_detach(t);
+		q->workers++;
+	}
+}
+
+/*
+ * Out of order, queue and event locks held: wait until a command may have
+ * become ready; the event lock is released. One idle worker watches the
+ * events while commands wait for them (every status change wakes it; true
+ * when this one did); the others wait for the queue (an enqueue, a retired
+ * command, the release, or a call from the watcher when it takes a command:
+ * another then takes over the watch).
+ */
+static bool ooo_idle(cl_command_queue q)
+{
+	bool watched = q->head && !q->watching;
+
+	q->idle++;
+	if (watched) {
+		q->watching = true;
+		/* the event lock, still held since the scan, is released by the wait */
+		pthread_mutex_unlock(&q->lock);
+		pthread_cond_wait(&ferry_ev_cond, &ferry_ev_lock);
+		pthread_mutex_unlock(&ferry_ev_lock);
+		pthread_mutex_lock(&q->lock);
+		q->watching = false;
+	} else {
+		pthread_mutex_unlock(&ferry_ev_lock);
+		pthread_cond_wait(&q->cond, &q->lock);
+	}
+	q->idle--;
+	return watched;
+}
+
+/*
+ * An out-of-order queue's worker: it takes the first command that may run
+ * and runs it. Posted launches stay in flight while it takes further ready
+ * launches (up to a quarter of the status ring); any other ready command it
+ * leaves to another worker while it completes its launches, so that a copy
+ * or a migration runs beside the kernels.
+ */
+void *ferry_ooo_main(void *arg)
+{
+	cl_command_queue q = arg;
+	struct ferry_cmd *flight = NULL, **flight_tail = &flight;
+	unsigned nflight = 0;
+	bool last, watched = false;
+
+	ferry_trace_thread_name("command queue");
+	pthread_mutex_lock(&q->lock);
+	for (;;) {
+		struct ferry_cmd *c;
+		struct ferry_cmd_head *h;
+		bool mine, wake;
+		cl_int st;
+
+		pthread_mutex_lock(&ferry_ev_lock);
+		c = ooo_ready(q);
+		if (!c && !flight && (q->head || atomic_load(&q->refcount))) {
+			watched = ooo_idle(q); /* releases the event lock */
+			continue;
+		}
+		h = c ? c->arg : NULL;
+		/* beside launches in flight, only more launches: another worker takes the rest */
+		mine = c && (!flight || (h && h->pipeline && nflight < FERRY_LAUNCH_RING / 4));
+		if (mine)
+			c->taken = true;
+		/* another worker for another ready command, or to watch instead of this one */
+		wake = c && (!mine || ooo_ready(q) || (watched && q->idle));
+		watched = false;
+		pthread_mutex_unlock(&ferry_ev_lock);
+		if (wake)
+			ferry_ooo_wake(q, false);
+		if (!c && !flight)
+			break; /* released, and nothing left to run */
+		pthread_mutex_unlock(&q->lock);
+		if (!mine) {
+			drain(q, &flight);
+			flight_tail = &flight;
+			nflight = 0;
+		} else if ((st = run(c)) == CL_SUCCESS && h && h->fence) {
+			c->flight = NULL; /* issued; it completes later */
+			*flight_tail = c;
+			flight_tail = &c->flight;
+			nflight++;
+		} else {
+			retire(q, c, st);
+		}
+		pthread_mutex_lock(&q->lock);
+	}
+	last = --q->workers == 0;
+	pthread_mutex_unlock(&q->lock);
+	if (last)
+		free_queue(q);
 	return NULL;
 }
