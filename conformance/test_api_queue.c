@@ -29,6 +29,13 @@ static cl_program prog;
 static const char *source = "__kernel void inc(__global int *p)\n"
 			    "{\n"
 			    "	p[get_global_id(0)] += 1;\n"
+			    "}\n"
+			    "__kernel void spin(__global int *p, int n)\n"
+			    "{\n"
+			    "	int x = p[get_global_id(0)];\n"
+			    "	for (int i = 0; i < n; i++)\n"
+			    "		x = x * 1103515245 + 12345;\n"
+			    "	p[get_global_id(0)] = x;\n"
 			    "}\n";
 
 static int setup(void **state)
@@ -146,11 +153,6 @@ static void test_create_with_properties(void **state)
 static void test_create_refused(void **state)
 {
 	cl_command_queue_properties host = 0;
-	cl_queue_properties ooo[] = {CL_QUEUE_PROPERTIES, CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE,
-				     0};
-	cl_queue_properties ooo_prof[] = {
-		CL_QUEUE_PROPERTIES,
-		CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE | CL_QUEUE_PROFILING_ENABLE, 0};
 	cl_queue_properties on_dev[] = {CL_QUEUE_PROPERTIES,
 					CL_QUEUE_ON_DEVICE | CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE,
 					0};
@@ -165,16 +167,13 @@ static void test_create_refused(void **state)
 	cl_int err = 1;
 
 	(void)state;
-	/* The device offers in-order host queues only. */
+	/* The device offers host queues, in order or not, with profiling (test_api_ooo). */
 	assert_int_equal(clGetDeviceInfo(device, CL_DEVICE_QUEUE_ON_HOST_PROPERTIES, sizeof(host),
 					 &host, NULL),
 			 CL_SUCCESS);
-	assert_int_equal(host & CL_QUEUE_PROFILING_ENABLE, CL_QUEUE_PROFILING_ENABLE);
-	assert_int_equal(host & CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE, 0);
+	assert_int_equal(host, CL_QUEUE_PROFILING_ENABLE | CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE);
 
 	/* Valid values the device does not support: CL_INVALID_QUEUE_PROPERTIES. */
-	refused(ooo, CL_INVALID_QUEUE_PROPERTIES);
-	refused(ooo_prof, CL_INVALID_QUEUE_PROPERTIES);
 	refused(on_dev, CL_INVALID_QUEUE_PROPERTIES);
 	refused(on_dev_default, CL_INVALID_QUEUE_PROPERTIES);
 	refused(size_only, CL_INVALID_QUEUE_PROPERTIES);
@@ -258,9 +257,10 @@ static void test_create_command_queue_1x(void **state)
 	assert_int_equal(ret, 0);
 	assert_int_equal(clReleaseCommandQueue(q), CL_SUCCESS);
 
-	assert_null(
-		clCreateCommandQueue(ctx, device, CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE, &err));
-	assert_int_equal(err, CL_INVALID_QUEUE_PROPERTIES);
+	q = clCreateCommandQueue(ctx, device, CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE, &err);
+	assert_int_equal(err, CL_SUCCESS);
+	assert_int_equal(queue_props(q), CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE);
+	assert_int_equal(clReleaseCommandQueue(q), CL_SUCCESS);
 	assert_null(clCreateCommandQueue(ctx, device, (cl_command_queue_properties)-1, &err));
 	assert_int_equal(err, CL_INVALID_VALUE);
 	assert_null(clCreateCommandQueue(ctx, device, (cl_command_queue_properties)1 << 20, &err));
@@ -486,9 +486,9 @@ static void test_events(void **state)
 	clSVMFree(ctx, p);
 }
 
-static void check_profile(cl_event e)
+/* @e's QUEUED, SUBMIT, START, END and COMPLETE, in order, into @t. */
+static void check_profile_into(cl_event e, cl_ulong t[5])
 {
-	cl_ulong t[5] = {0};
 	const cl_profiling_info names[5] = {CL_PROFILING_COMMAND_QUEUED,
 					    CL_PROFILING_COMMAND_SUBMIT, CL_PROFILING_COMMAND_START,
 					    CL_PROFILING_COMMAND_END,
@@ -506,6 +506,13 @@ static void check_profile(cl_event e)
 	assert_true(t[2] <= t[3]);
 	assert_true(t[3] <= t[4]);
 	assert_true(t[0] > 0);
+}
+
+static void check_profile(cl_event e)
+{
+	cl_ulong t[5] = {0};
+
+	check_profile_into(e, t);
 }
 
 static void test_profiling(void **state)
@@ -568,6 +575,51 @@ static void test_profiling(void **state)
 		assert_int_equal(clReleaseEvent(e[i]), CL_SUCCESS);
 	assert_int_equal(clReleaseKernel(k), CL_SUCCESS);
 	assert_int_equal(clReleaseCommandQueue(plain), CL_SUCCESS);
+	clSVMFree(ctx, p);
+}
+
+/*
+ * START and END are when a command ran, not when it was handed on: on an
+ * in-order queue two kernels enqueued back to back (the second is sent to
+ * the device while the first runs) do not overlap, and a fill after them
+ * starts after the second ended.
+ */
+static void test_profiling_start_end(void **state)
+{
+	cl_command_queue q = queue_with(CL_QUEUE_PROFILING_ENABLE);
+	cl_int *p = clSVMAlloc(ctx, CL_MEM_READ_WRITE, 4096, 0), n = 1 << 20, v = 3, err;
+	cl_ulong t[3][5];
+	cl_event e[3];
+	size_t global = 64;
+	cl_kernel k;
+
+	(void)state;
+	assert_non_null(p);
+	memset(p, 0, 4096);
+	k = clCreateKernel(prog, "spin", &err);
+	assert_int_equal(err, CL_SUCCESS);
+	assert_int_equal(clSetKernelArgSVMPointer(k, 0, p), CL_SUCCESS);
+	assert_int_equal(clSetKernelArg(k, 1, sizeof(n), &n), CL_SUCCESS);
+	assert_int_equal(clEnqueueNDRangeKernel(q, k, 1, NULL, &global, NULL, 0, NULL, &e[0]),
+			 CL_SUCCESS);
+	assert_int_equal(clEnqueueNDRangeKernel(q, k, 1, NULL, &global, NULL, 0, NULL, &e[1]),
+			 CL_SUCCESS);
+	assert_int_equal(clEnqueueSVMMemFill(q, p, &v, sizeof(v), 4096, 0, NULL, &e[2]),
+			 CL_SUCCESS);
+	assert_int_equal(clFinish(q), CL_SUCCESS);
+	for (int i = 0; i < 3; i++) {
+		check_profile_into(e[i], t[i]);
+		assert_true(t[i][3] >= t[i][2]);
+	}
+	assert_true(t[1][2] >= t[0][3]); /* the second kernel started after the first ended */
+	assert_true(t[2][2] >= t[1][3]);
+	assert_true(t[1][1] >= t[0][1]); /* submitted in order */
+	assert_int_equal(p[0], v);
+
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(clReleaseEvent(e[i]), CL_SUCCESS);
+	assert_int_equal(clReleaseKernel(k), CL_SUCCESS);
+	assert_int_equal(clReleaseCommandQueue(q), CL_SUCCESS);
 	clSVMFree(ctx, p);
 }
 
@@ -752,6 +804,7 @@ int main(void)
 		cmocka_unit_test(test_flush_finish),
 		cmocka_unit_test(test_events),
 		cmocka_unit_test(test_profiling),
+		cmocka_unit_test(test_profiling_start_end),
 		cmocka_unit_test(test_wait_for_events_errors),
 		cmocka_unit_test(test_wait_list_errors),
 		cmocka_unit_test(test_wrong_type_as_context),

@@ -75,10 +75,14 @@ struct ferry_context_dtor {
 struct ferry_cmd;
 
 /*
- * An in-order command queue: enqueues return at once; one worker thread per
- * queue runs the commands in order, each once the events it waits for are
- * complete. The worker frees the queue when the last reference is gone and
- * the last command has run.
+ * A command queue: enqueues return at once. In order, one worker thread
+ * runs the commands in order, each once the events it waits for are
+ * complete; the list holds the commands it has not taken yet. Out of order
+ * (CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE), up to FERRY_OOO_WORKERS workers
+ * (worker.c) each take a command that may run (its wait list complete, no
+ * barrier before it), so that commands run side by side; the list holds
+ * every command not retired yet, in enqueue order. The last worker frees
+ * the queue when the last reference is gone and the last command has run.
  */
 struct _cl_command_queue {
 	const struct _cl_icd_dispatch *dispatch;
@@ -95,6 +99,9 @@ struct _cl_command_queue {
 	struct ferry_cmd *head, *tail;
 	unsigned pending; /* commands enqueued and not complete */
 	pthread_t worker;
+	/* out of order: workers running, those waiting for work, one of them for events */
+	unsigned workers, idle;
+	bool watching;
 };
 
 #define FERRY_EVENT_CALLBACKS 8
@@ -275,7 +282,7 @@ int ferry_valid_event(cl_event e);
 int ferry_valid_program(cl_program p);
 int ferry_valid_kernel(cl_kernel k);
 
-/* Events (queue.c). */
+/* Events (event.c); deferred SVM frees (worker.c). */
 cl_int ferry_check_wait_list(cl_context ctx, cl_uint n, const cl_event *list);
 /* 1 if commands are in flight and the free of @ptr was deferred until they drain. */
 int ferry_defer_svm_free(void *ptr);

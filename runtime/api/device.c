@@ -345,7 +345,8 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clGetDeviceInfo(cl_device_id device,
 		s = "v0000-00-00-00"; /* Ferry itself has not been through the CTS */
 		break;
 	case CL_DEVICE_QUEUE_ON_HOST_PROPERTIES: {
-		cl_command_queue_properties q = CL_QUEUE_PROFILING_ENABLE; /* in-order queues */
+		cl_command_queue_properties q =
+			CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE | CL_QUEUE_PROFILING_ENABLE;
 
 		return RET(q);
 	}

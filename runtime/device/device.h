@@ -46,12 +46,14 @@ int ferry_pocl_object_info(uint64_t id, uint32_t query, uint32_t param, uint32_t
  * Launch @l's kernel with the argument list @args (@l->args_size bytes).
  * With @l->fence != 0 the launch is asynchronous: the function returns once
  * the kernel is queued, and @done (ferry_pocl_start_completions) is called
- * with the fence when it completed, in launch order. A small launch of a hot
- * kernel with nothing pending runs on PoCL's basic device before the
+ * with the fence when it completed, in launch order, with when the kernel
+ * started and ended (ferry_clock_ns(); 0 when unknown). A small launch of a
+ * hot kernel with nothing pending runs on PoCL's basic device before the
  * function returns, and @done is called from here (pocl.c).
  */
 int ferry_pocl_launch(const struct ferry_msg_launch *l, const uint8_t *args);
-int ferry_pocl_start_completions(void (*done)(uint64_t fence, int status));
+int ferry_pocl_start_completions(void (*done)(uint64_t fence, int status, uint64_t start,
+					      uint64_t end));
 /* A launch whose fence was taken failed: complete the fence in order, with @status. */
 int ferry_pocl_fail_fence(uint64_t fence, int status);
 

@@ -56,18 +56,18 @@ static void busy(int delta)
 		udrv_busy(&drv, delta);
 }
 
-/* An asynchronous launch finished: publish it in the shared metadata. */
-static void launch_complete(uint64_t fence, int status)
+/* An asynchronous launch finished (ran from @start to @end): publish it in the shared metadata. */
+static void launch_complete(uint64_t fence, int status, uint64_t start, uint64_t end)
 {
 	struct ferry_meta *m = meta_g;
 
-	ferry_fence_publish(&m->launches, fence, status);
+	ferry_fence_publish_span(&m->launches, fence, status, start, end);
 }
 
-static void launch_done_cb(uint64_t fence, int status)
+static void launch_done_cb(uint64_t fence, int status, uint64_t start, uint64_t end)
 {
 	busy(-1);
-	launch_complete(fence, status);
+	launch_complete(fence, status, start, end);
 }
 
 /* Exit within milliseconds of the host's death, whatever the other threads do. */
@@ -501,7 +501,7 @@ static void on_post(const struct ferry_msg_launch *l, const uint8_t *args, size_
 	st = ferry_pocl_launch(l, args);
 	if (st && ferry_pocl_fail_fence(l->fence, st)) {
 		busy(-1);
-		launch_complete(l->fence, st);
+		launch_complete(l->fence, st, 0, 0);
 	}
 }
 

@@ -111,9 +111,10 @@ static void load(void)
 		basic_device = NULL;
 }
 
-/* PoCL's context and in-order queue, made on first kernel-related use. */
+/* PoCL's context and in-order queue (profiling: when kernels ran), made on first use. */
 static cl_int ensure_queue(void)
 {
+	const cl_queue_properties profiling[] = {CL_QUEUE_PROPERTIES, CL_QUEUE_PROFILING_ENABLE, 0};
 	cl_int err = CL_SUCCESS;
 
 	pthread_once(&once, load);
@@ -124,7 +125,7 @@ static cl_int ensure_queue(void)
 	context = dispatch->clCreateContext(NULL, 1, &device, NULL, NULL, &err);
 	if (!context)
 		return err;
-	queue = dispatch->clCreateCommandQueueWithProperties(context, device, NULL, &err);
+	queue = dispatch->clCreateCommandQueueWithProperties(context, device, profiling, &err);
 	if (!queue)
 		return err;
 	if (basic_device) {
@@ -415,8 +416,9 @@ struct pending {
 	cl_event event; /* NULL: a launch that failed to queue, with @status */
 	uint64_t fence;
 	cl_int status;
-	/* FERRY_TRACE: what ran, and when it was queued */
-	uint64_t t_queued, items;
+	uint64_t t_queued; /* when it arrived (ferry_clock_ns()) */
+	/* FERRY_TRACE: what ran */
+	uint64_t items;
 	uint32_t dims;
 	char name[48];
 };
@@ -442,7 +444,48 @@ static void kernel_name(cl_kernel k, char *buf, size_t room)
 static pthread_mutex_t pend_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t pend_cond = PTHREAD_COND_INITIALIZER;
 static struct pending *pend_head, *pend_tail;
-static void (*launch_done)(uint64_t fence, int status);
+static void (*launch_done)(uint64_t fence, int status, uint64_t start, uint64_t end);
+
+/* PoCL's profiling clock (pocl_gettimemono_ns()). */
+static uint64_t pocl_clock_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_RAW, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * When @p's kernel ran, on ferry_clock_ns()'s clock: PoCL's profiling stamps
+ * are CLOCK_MONOTONIC_RAW's, moved by the two clocks' difference now (they
+ * drift apart by parts per million: nothing over a kernel's time). Never
+ * before the launch arrived nor before the previous launch ended (PoCL's
+ * queue is in order); without PoCL's stamps, from its arrival until now.
+ */
+static void launch_span(const struct pending *p, uint64_t *start, uint64_t *end)
+{
+	static uint64_t last_end; /* the completion thread's */
+	uint64_t now = ferry_clock_ns(), raw = pocl_clock_ns();
+	cl_ulong s = 0, e = 0;
+
+	*start = p->t_queued;
+	*end = now;
+	if (dispatch->clGetEventProfilingInfo(p->event, CL_PROFILING_COMMAND_START, sizeof(s), &s,
+					      NULL) == CL_SUCCESS &&
+	    dispatch->clGetEventProfilingInfo(p->event, CL_PROFILING_COMMAND_END, sizeof(e), &e,
+					      NULL) == CL_SUCCESS &&
+	    s && s <= e && e <= raw && raw - s < now) {
+		*start = now - (raw - s);
+		*end = now - (raw - e);
+	}
+	if (*start < p->t_queued)
+		*start = p->t_queued;
+	if (*start < last_end)
+		*start = last_end;
+	if (*end < *start)
+		*end = *start;
+	last_end = *end;
+}
 
 /* Poll a launch's status for a while first: a short kernel ends before a wake-up would. */
 static void spin_until_done(cl_event ev)
@@ -464,6 +507,7 @@ static void *completion_main(void *arg)
 	for (;;) {
 		struct pending *p;
 		cl_int st = CL_SUCCESS;
+		uint64_t start = 0, end = 0;
 
 		pthread_mutex_lock(&pend_lock);
 		while (!pend_head)
@@ -479,13 +523,15 @@ static void *completion_main(void *arg)
 			 dispatch->clGetEventInfo(p->event, CL_EVENT_COMMAND_EXECUTION_STATUS,
 						  sizeof(st), &st, NULL) != CL_SUCCESS)
 			st = CL_OUT_OF_RESOURCES;
-		if (p->event)
+		if (p->event) {
+			launch_span(p, &start, &end);
 			dispatch->clReleaseEvent(p->event);
+		}
 
 		if (FERRY_TRACE_ON() && p->event)
 			trace_kernel(p->name, p->t_queued, p->items, p->dims);
 		/* published before it leaves the list: an empty list has every fence published */
-		launch_done(p->fence, st < 0 ? st : CL_SUCCESS);
+		launch_done(p->fence, st < 0 ? st : CL_SUCCESS, start, end);
 		pthread_mutex_lock(&pend_lock);
 		pend_head = p->next;
 		if (!pend_head)
@@ -526,7 +572,8 @@ int ferry_pocl_fail_fence(uint64_t fence, int status)
 	return push_pending(NULL, fence, status, NULL);
 }
 
-int ferry_pocl_start_completions(void (*done)(uint64_t fence, int status))
+int ferry_pocl_start_completions(void (*done)(uint64_t fence, int status, uint64_t start,
+					      uint64_t end))
 {
 	pthread_t t;
 
@@ -637,8 +684,8 @@ int ferry_pocl_launch(const struct ferry_msg_launch *l, const uint8_t *args)
 		items *= glo[d];
 	}
 	local = l->local[0] ? loc : NULL; /* none: PoCL picks */
+	tr.t_queued = ferry_clock_ns();
 	if (FERRY_TRACE_ON()) {
-		tr.t_queued = ferry_clock_ns();
 		tr.items = items;
 		tr.dims = work_dim;
 		kernel_name(k, tr.name, sizeof(tr.name));
@@ -652,6 +699,7 @@ int ferry_pocl_launch(const struct ferry_msg_launch *l, const uint8_t *args)
 		err = set_args(twin, l->nargs, args, l->args_size);
 		if (err)
 			return err;
+		tr.t_queued = ferry_clock_ns(); /* it runs now, in this thread */
 		err = dispatch->clEnqueueNDRangeKernel(basic_queue, twin, work_dim, off, glo, local,
 						       0, NULL, NULL);
 		if (err)
@@ -660,7 +708,7 @@ int ferry_pocl_launch(const struct ferry_msg_launch *l, const uint8_t *args)
 		if (FERRY_TRACE_ON())
 			trace_kernel(tr.name, tr.t_queued, tr.items, tr.dims);
 		/* nothing pending: every earlier fence is published, and this one is next */
-		launch_done(fence, err < 0 ? err : CL_SUCCESS);
+		launch_done(fence, err < 0 ? err : CL_SUCCESS, tr.t_queued, ferry_clock_ns());
 		return CL_SUCCESS;
 	}
 	err = set_args(k, l->nargs, args, l->args_size);

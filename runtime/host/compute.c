@@ -346,3 +346,14 @@ cl_int ferry_launch_wait(struct ferry_ctx *ctx, uint64_t fence)
 		return CL_DEVICE_NOT_AVAILABLE;
 	return ferry_fence_status(&ctx->meta->launches, fence);
 }
+
+void ferry_launch_span(struct ferry_ctx *ctx, uint64_t fence, uint64_t *start, uint64_t *end)
+{
+	const struct ferry_fence_ring *r = &ctx->meta->launches;
+	uint64_t s = r->start[fence % FERRY_FENCE_RING], e = r->end[fence % FERRY_FENCE_RING];
+
+	if (s && e >= s) {
+		*start = s;
+		*end = e;
+	}
+}

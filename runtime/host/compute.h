@@ -156,5 +156,11 @@ cl_int ferry_launch_post(struct ferry_ctx *ctx, const struct ferry_launch_desc *
 			 size_t bytes, uint64_t *fence);
 /* Wait for a posted launch: its status (fences complete in order). */
 cl_int ferry_launch_wait(struct ferry_ctx *ctx, uint64_t fence);
+/*
+ * When a completed posted launch's kernel started and ended on the device,
+ * on ferry_clock_ns()'s clock (common/clock.h), into *@start and *@end;
+ * left alone when the device does not know. Valid as its status is.
+ */
+void ferry_launch_span(struct ferry_ctx *ctx, uint64_t fence, uint64_t *start, uint64_t *end);
 
 #endif /* FERRY_COMPUTE_H */

@@ -224,12 +224,15 @@ enum ferry_agent_op { FERRY_AGENT_ZAP = 0, FERRY_AGENT_MAP = 1 };
  * status[N % FERRY_FENCE_RING] until FERRY_FENCE_RING fences later, and
  * futex is bumped and woken at every completion. The device is the only
  * writer (ferry_fence_publish), the host reads (ferry_fence_reached).
+ * A launch's fence also says when the kernel ran (ferry_fence_publish_span).
  */
 struct ferry_fence_ring {
 	uint64_t done;
 	uint32_t futex;
 	uint32_t pad;
 	int32_t status[FERRY_FENCE_RING];
+	/* launches: when each kernel started and ended (ferry_clock_ns()), 0 when unknown */
+	uint64_t start[FERRY_FENCE_RING], end[FERRY_FENCE_RING];
 };
 
 struct ferry_meta {
@@ -272,6 +275,15 @@ static inline void ferry_fence_publish(struct ferry_fence_ring *r, uint64_t fenc
 	__atomic_store_n(&r->done, fence, __ATOMIC_RELEASE);
 	__atomic_fetch_add(&r->futex, 1, __ATOMIC_RELEASE);
 	ferry_futex_wake(&r->futex);
+}
+
+/* The same for a launch that ran from @start to @end (ferry_clock_ns(); 0 when unknown). */
+static inline void ferry_fence_publish_span(struct ferry_fence_ring *r, uint64_t fence,
+					    int32_t status, uint64_t start, uint64_t end)
+{
+	r->start[fence % FERRY_FENCE_RING] = start;
+	r->end[fence % FERRY_FENCE_RING] = end;
+	ferry_fence_publish(r, fence, status);
 }
 
 static inline bool ferry_fence_reached(const struct ferry_fence_ring *r, uint64_t fence)
