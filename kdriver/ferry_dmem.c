@@ -363,7 +363,7 @@ void ferry_dmem_stats(u64 *total_pages, u64 *free_pages)
  * Context: module load.
  * Return: 0.
  */
-int ferry_dmem_init(struct ferry_device *fdev)
+int ferry_dmem_init(struct ferry_drm_device *fdev)
 {
 	ferry_dmem.dev = fdev->drm.dev;
 	mutex_init(&ferry_dmem.grow);

@@ -77,7 +77,7 @@ bool ferry_prefetch = true;
 module_param_named(prefetch, ferry_prefetch, bool, 0644);
 MODULE_PARM_DESC(prefetch, "density prefetcher on for new VA spaces (default on)");
 
-static struct ferry_device *ferry_dev;
+static struct ferry_drm_device *ferry_drm;
 
 static void ferry_vaspace_free(struct work_struct *work)
 {
@@ -124,8 +124,8 @@ void ferry_vaspace_put(struct ferry_vaspace *vas)
 	kref_put(&vas->ref, ferry_vaspace_release);
 }
 
-static int ferry_counters_show(struct seq_file *m, void *unused);
-DEFINE_SHOW_ATTRIBUTE(ferry_counters);
+static int ferry_debugfs_counters_show(struct seq_file *m, void *unused);
+DEFINE_SHOW_ATTRIBUTE(ferry_debugfs_counters);
 
 /**
  * ferry_vaspace_create() - a VA space for the calling (host) process
@@ -135,7 +135,7 @@ DEFINE_SHOW_ATTRIBUTE(ferry_counters);
  * Context: process context, may sleep.
  * Return: the VA space or an ERR_PTR.
  */
-static struct ferry_vaspace *ferry_vaspace_create(struct ferry_device *fdev, u64 device_memory)
+static struct ferry_vaspace *ferry_vaspace_create(struct ferry_drm_device *fdev, u64 device_memory)
 {
 	u64 limit = (u64)ferry_device_memory_mb << 20;
 	struct ferry_vaspace *vas;
@@ -183,7 +183,7 @@ static struct ferry_vaspace *ferry_vaspace_create(struct ferry_device *fdev, u64
 	mmgrab(vas->mm);
 	snprintf(name, sizeof(name), "vas%llu", vas->id);
 	vas->debugfs = debugfs_create_dir(name, fdev->debugfs);
-	debugfs_create_file("counters", 0444, vas->debugfs, vas, &ferry_counters_fops);
+	debugfs_create_file("counters", 0444, vas->debugfs, vas, &ferry_debugfs_counters_fops);
 	return vas;
 
 err_free:
@@ -214,14 +214,14 @@ static void ferry_vaspace_destroy(struct ferry_vaspace *vas)
 }
 
 /**
- * ferry_open() - a new opener: no VA space until CREATE_VASPACE
+ * ferry_drm_open() - a new opener: no VA space until CREATE_VASPACE
  * @dev: the DRM device
  * @file: the new file
  *
  * Context: process context, may sleep.
  * Return: 0 or -ENOMEM.
  */
-static int ferry_open(struct drm_device *dev, struct drm_file *file)
+static int ferry_drm_open(struct drm_device *dev, struct drm_file *file)
 {
 	struct ferry_file *ff = kzalloc(sizeof(*ff), GFP_KERNEL);
 
@@ -233,13 +233,13 @@ static int ferry_open(struct drm_device *dev, struct drm_file *file)
 }
 
 /**
- * ferry_postclose() - release the VA space of a closing file
+ * ferry_drm_postclose() - release the VA space of a closing file
  * @dev: the DRM device
  * @file: the file being closed
  *
  * Context: process context, may sleep.
  */
-static void ferry_postclose(struct drm_device *dev, struct drm_file *file)
+static void ferry_drm_postclose(struct drm_device *dev, struct drm_file *file)
 {
 	struct ferry_file *ff = file->driver_priv;
 
@@ -336,7 +336,7 @@ static long ferry_ioctl_create_vaspace(struct file *filp, void __user *arg)
 		ret = -EBUSY;
 		goto out;
 	}
-	vas = ferry_vaspace_create(ferry_dev, c.device_memory);
+	vas = ferry_vaspace_create(ferry_drm, c.device_memory);
 	if (IS_ERR(vas)) {
 		ret = PTR_ERR(vas);
 		goto out;
@@ -719,7 +719,8 @@ static long ferry_ioctl_residency(struct file *filp, void __user *arg)
 	if (ret)
 		return ret;
 	memset(q.count, 0, sizeof(q.count));
-	ret = ferry_residency(vas, q.start, q.start + q.size, u64_to_user_ptr(q.out), q.count);
+	ret = ferry_residency_snapshot(vas, q.start, q.start + q.size, u64_to_user_ptr(q.out),
+				       q.count);
 	if (!ret && copy_to_user(arg, &q, sizeof(q)))
 		return -EFAULT;
 	return ret;
@@ -849,7 +850,7 @@ static int ferry_mmap(struct file *filp, struct vm_area_struct *vma)
 	return ferry_mirror_mmap(vas, vma);
 }
 
-static int ferry_counters_show(struct seq_file *m, void *unused)
+static int ferry_debugfs_counters_show(struct seq_file *m, void *unused)
 {
 	static const char *const names[] = {
 		"faults_host",	    "faults_device",	   "fault_batches",
@@ -872,7 +873,7 @@ static int ferry_counters_show(struct seq_file *m, void *unused)
 	return 0;
 }
 
-static int ferry_memory_show(struct seq_file *m, void *unused)
+static int ferry_debugfs_memory_show(struct seq_file *m, void *unused)
 {
 	u64 total, free;
 
@@ -883,7 +884,7 @@ static int ferry_memory_show(struct seq_file *m, void *unused)
 	seq_printf(m, "used_pages %llu\n", total - free);
 	return 0;
 }
-DEFINE_SHOW_ATTRIBUTE(ferry_memory);
+DEFINE_SHOW_ATTRIBUTE(ferry_debugfs_memory);
 
 static const struct file_operations ferry_fops = {
 	.owner = THIS_MODULE,
@@ -900,8 +901,8 @@ static const struct file_operations ferry_fops = {
 
 static const struct drm_driver ferry_driver = {
 	.driver_features = DRIVER_RENDER,
-	.open = ferry_open,
-	.postclose = ferry_postclose,
+	.open = ferry_drm_open,
+	.postclose = ferry_drm_postclose,
 	.fops = &ferry_fops,
 	.name = DRIVER_NAME,
 	.desc = DRIVER_DESC,
@@ -935,26 +936,26 @@ static int __init ferry_init(void)
 		ret = -ENOMEM;
 		goto err_unregister;
 	}
-	ferry_dev = devm_drm_dev_alloc(&pdev->dev, &ferry_driver, struct ferry_device, drm);
-	if (IS_ERR(ferry_dev)) {
-		ret = PTR_ERR(ferry_dev);
+	ferry_drm = devm_drm_dev_alloc(&pdev->dev, &ferry_driver, struct ferry_drm_device, drm);
+	if (IS_ERR(ferry_drm)) {
+		ret = PTR_ERR(ferry_drm);
 		goto err_devres;
 	}
-	ferry_dev->pdev = pdev;
-	ferry_dev->debugfs = debugfs_create_dir(DRIVER_NAME, NULL);
-	debugfs_create_file("memory", 0444, ferry_dev->debugfs, NULL, &ferry_memory_fops);
-	ret = ferry_dmem_init(ferry_dev);
+	ferry_drm->pdev = pdev;
+	ferry_drm->debugfs = debugfs_create_dir(DRIVER_NAME, NULL);
+	debugfs_create_file("memory", 0444, ferry_drm->debugfs, NULL, &ferry_debugfs_memory_fops);
+	ret = ferry_dmem_init(ferry_drm);
 	if (ret)
 		goto err_debugfs;
 	if (!ferry_dmem_available())
 		pr_info("ferry: CONFIG_DEVICE_PRIVATE is not set: no device memory\n");
-	ret = drm_dev_register(&ferry_dev->drm, 0);
+	ret = drm_dev_register(&ferry_drm->drm, 0);
 	if (ret)
 		goto err_debugfs;
 	return 0;
 
 err_debugfs:
-	debugfs_remove_recursive(ferry_dev->debugfs);
+	debugfs_remove_recursive(ferry_drm->debugfs);
 err_devres:
 	devres_release_group(&pdev->dev, NULL);
 err_unregister:
@@ -971,10 +972,10 @@ err_mirror:
  */
 static void __exit ferry_exit(void)
 {
-	struct platform_device *pdev = ferry_dev->pdev;
+	struct platform_device *pdev = ferry_drm->pdev;
 
-	drm_dev_unregister(&ferry_dev->drm);
-	debugfs_remove_recursive(ferry_dev->debugfs);
+	drm_dev_unregister(&ferry_drm->drm);
+	debugfs_remove_recursive(ferry_drm->debugfs);
 	ferry_dmem_reap_flush(); /* may drop the last references to VA spaces */
 	ferry_mirror_fini(); /* runs the last deferred VA-space frees */
 	ferry_dmem_fini();

@@ -88,7 +88,7 @@ struct ferry_vaspace {
 	struct kref ref;
 	u64 id;
 	struct mm_struct *mm; /* host mm, mmgrab()ed */
-	struct ferry_device *fdev;
+	struct ferry_drm_device *fdev;
 	u64 capacity_pages;
 
 	/* The window; set once by REGISTER_WINDOW. */
@@ -159,7 +159,8 @@ struct ferry_vaspace {
 #define FERRY_PA_ACCESSED_BY_HOST BIT(3)
 #define FERRY_PA_READ_MOSTLY BIT(4)
 
-struct ferry_device {
+/* The DRM device of the software device (one, made at module load). */
+struct ferry_drm_device {
 	struct drm_device drm;
 	struct platform_device *pdev;
 	struct dentry *debugfs;
@@ -185,7 +186,7 @@ static inline unsigned long ferry_region_index(struct ferry_vaspace *vas, unsign
 void ferry_vaspace_put(struct ferry_vaspace *vas);
 
 /* ferry_dmem.c */
-int ferry_dmem_init(struct ferry_device *fdev);
+int ferry_dmem_init(struct ferry_drm_device *fdev);
 void ferry_dmem_fini(void);
 bool ferry_dmem_available(void);
 void *ferry_dmem_owner(void);
@@ -205,8 +206,8 @@ void ferry_evict_all(struct ferry_vaspace *vas);
 void ferry_untrack_range(struct ferry_vaspace *vas, unsigned long start, unsigned long end);
 void ferry_untrack_locked(struct ferry_vaspace *vas, struct ferry_dpage *dp);
 void ferry_track(struct ferry_vaspace *vas, struct ferry_dpage *dp, unsigned long addr);
-int ferry_residency(struct ferry_vaspace *vas, unsigned long start, unsigned long end,
-		    u8 __user *out, u64 count[4]);
+int ferry_residency_snapshot(struct ferry_vaspace *vas, unsigned long start, unsigned long end,
+			     u8 __user *out, u64 count[4]);
 vm_fault_t ferry_migrate_to_ram(struct vm_fault *vmf);
 u8 ferry_page_attr(struct ferry_vaspace *vas, unsigned long addr);
 

@@ -543,7 +543,7 @@ vm_fault_t ferry_migrate_to_ram(struct vm_fault *vmf)
  * Every VMA of [start, end) must be anonymous private memory that may move.
  * Context: host mmap_lock held.
  */
-static int ferry_check_range(struct mm_struct *mm, unsigned long start, unsigned long end)
+static int ferry_check_vmas(struct mm_struct *mm, unsigned long start, unsigned long end)
 {
 	unsigned long addr = start;
 
@@ -592,7 +592,7 @@ int ferry_migrate_range(struct ferry_vaspace *vas, unsigned long start, unsigned
 	if (!mmget_not_zero(mm))
 		return -ESRCH;
 	mmap_read_lock(mm);
-	ret = ferry_check_range(mm, start, end);
+	ret = ferry_check_vmas(mm, start, end);
 	for (addr = start; !ret && addr < end;) {
 		struct vm_area_struct *vma = vma_lookup(mm, addr);
 		unsigned long next = min3(end, vma->vm_end, ALIGN_DOWN(addr, FERRY_REGION_SIZE) +
@@ -654,7 +654,7 @@ void ferry_evict_all(struct ferry_vaspace *vas)
 }
 
 /**
- * ferry_residency() - FERRY_IOCTL_RESIDENCY
+ * ferry_residency_snapshot() - where the pages of a range are (FERRY_IOCTL_RESIDENCY)
  * @vas: the VA space
  * @start: first address, checked by the caller
  * @end: end address
@@ -670,8 +670,8 @@ void ferry_evict_all(struct ferry_vaspace *vas)
  * per region, copies to user space without it.
  * Return: 0, -EFAULT, -ENOMEM or -ESRCH.
  */
-int ferry_residency(struct ferry_vaspace *vas, unsigned long start, unsigned long end,
-		    u8 __user *out, u64 count[4])
+int ferry_residency_snapshot(struct ferry_vaspace *vas, unsigned long start, unsigned long end,
+			     u8 __user *out, u64 count[4])
 {
 	unsigned long *pfns = kvmalloc_array(FERRY_REGION_PAGES, sizeof(*pfns), GFP_KERNEL);
 	u8 *res = kmalloc(FERRY_REGION_PAGES, GFP_KERNEL);
