@@ -2,7 +2,9 @@
 /*
  * The objects of ferry.ko and what its files share:
  *
- * ferry_drv.c     the DRM device, the file of an opener, ioctls, debugfs
+ * ferry_drv.c     the module, the DRM device, the file of an opener, a VA
+ *                 space's life, debugfs
+ * ferry_ioctl.c   the 'F' ioctls and their argument checks
  * ferry_dmem.c    device memory: MEMORY_DEVICE_PRIVATE chunks, backing pages
  * ferry_migrate.c host <-> device migration, migrate_to_ram, eviction
  * ferry_mirror.c  the device view: its fault handler and its invalidation
@@ -44,6 +46,11 @@
 
 #include "ferry/ferry_uapi.h"
 #include "policy/policy.h"
+
+/* Each VA space's device view has its own mmap offsets: 1 TiB apart. */
+#define FERRY_VIEW_SHIFT 40
+#define FERRY_MAX_WINDOW BIT_ULL(FERRY_VIEW_SHIFT)
+#define FERRY_MAX_VASPACES BIT_ULL(62 - FERRY_VIEW_SHIFT)
 
 #define FERRY_NR_COUNTERS (sizeof(struct ferry_counters) / sizeof(__u64))
 #define FERRY_CTR(field) (offsetof(struct ferry_counters, field) / sizeof(__u64))
@@ -183,7 +190,15 @@ static inline unsigned long ferry_region_index(struct ferry_vaspace *vas, unsign
 	return (addr - vas->base) / FERRY_REGION_SIZE;
 }
 
+/* ferry_drv.c */
+struct ferry_vaspace *ferry_vaspace_create(struct ferry_drm_device *fdev, u64 device_memory);
+void ferry_vaspace_destroy(struct ferry_vaspace *vas);
 void ferry_vaspace_put(struct ferry_vaspace *vas);
+
+/* ferry_ioctl.c */
+long ferry_unlocked_ioctl(struct file *filp, unsigned int cmd, unsigned long arg);
+struct ferry_vaspace *ferry_window_of(struct file *filp);
+void ferry_read_counters(struct ferry_vaspace *vas, struct ferry_counters *c);
 
 /* ferry_dmem.c */
 int ferry_dmem_init(struct ferry_drm_device *fdev);
