@@ -180,8 +180,9 @@ out_unlock:
  * The page comes back locked with one reference (zone_device_page_init()),
  * ready to be a migration destination, and with a backing page.
  *
- * Context: process context, may sleep (grows the device memory, allocates a
- * backing page the first time a device page is used).
+ * Context: process context, vas->migrate_lock held (a migration of @vas);
+ * may sleep (grows the device memory, allocates a backing page the first
+ * time a device page is used).
  * Return: the device page, or NULL when the device memory is full (the caller
  * evicts and retries) or a backing page cannot be allocated.
  */
@@ -189,6 +190,7 @@ struct ferry_dpage *ferry_dmem_alloc(struct ferry_vaspace *vas, unsigned long ad
 {
 	struct ferry_dpage *dp;
 
+	lockdep_assert_held(&vas->migrate_lock);
 	for (;;) {
 		spin_lock(&ferry_dmem.lock);
 		dp = list_first_entry_or_null(&ferry_dmem.free_list, struct ferry_dpage, free);
@@ -206,6 +208,8 @@ struct ferry_dpage *ferry_dmem_alloc(struct ferry_vaspace *vas, unsigned long ad
 		if (ferry_dmem_grow())
 			return NULL;
 	}
+	/* ferry_dmem_reap() clears the owner before the page is free again */
+	WARN_ON_ONCE(dp->vas);
 	if (!dp->backing) {
 		dp->backing = alloc_page(GFP_HIGHUSER | __GFP_NOWARN);
 		if (!dp->backing) {
@@ -237,33 +241,46 @@ static void ferry_page_free(struct page *page)
 {
 	struct ferry_dpage *dp = page->zone_device_data;
 
+	/* ferry_dmem_alloc() set the owner; only ferry_dmem_reap() clears it */
+	WARN_ON_ONCE(!dp->vas);
 	if (llist_add(&dp->freed, &ferry_dmem.freed))
 		queue_delayed_work(system_wq, &ferry_dmem.reap_work, 1);
 }
 
-/*
- * One freed page leaves its VA space's residency.
+/**
+ * ferry_untrack_freed() - one freed page leaves its VA space's residency
+ * @vas: the VA space that owned @dp
+ * @dp: a device page page_free gave back
+ *
  * Context: vas->state_lock and the dmap xarray's lock held.
  */
 static void ferry_untrack_freed(struct ferry_vaspace *vas, struct ferry_dpage *dp)
 {
 	unsigned long idx = dp->addr >> PAGE_SHIFT;
 
+	lockdep_assert_held(&vas->state_lock);
+	lockdep_assert_held(&vas->dmap.xa_lock);
 	if (dp->tracked && xa_load(&vas->dmap, idx) == dp)
 		ferry_untrack_locked(vas, dp);
-	if (dp->counted)
+	/* a counted page is one of resident_pages since ferry_record() */
+	if (dp->counted && !WARN_ON_ONCE(!vas->resident_pages))
 		vas->resident_pages--;
 	dp->counted = false;
 	dp->tracked = false;
 	dp->vas = NULL;
 }
 
-/*
- * Drop @n references to @vas, taken by its device pages. Context: any, no
- * lock of @vas held (the last one frees it).
+/**
+ * ferry_vaspace_put_many() - drop @n references to @vas, taken by its device
+ * pages
+ * @vas: the VA space
+ * @n: how many
+ *
+ * Context: any, vas->state_lock not held (the last reference frees @vas).
  */
 static void ferry_vaspace_put_many(struct ferry_vaspace *vas, unsigned long n)
 {
+	lockdep_assert_not_held(&vas->state_lock);
 	while (n--)
 		ferry_vaspace_put(vas);
 }
@@ -323,6 +340,12 @@ void ferry_dmem_reap(void)
 		ferry_vaspace_put_many(vas, held);
 }
 
+/**
+ * ferry_dmem_reap_work() - reap what no caller reaped (munmap, process exit)
+ * @work: ferry_dmem.reap_work
+ *
+ * Context: process context (system_wq).
+ */
 static void ferry_dmem_reap_work(struct work_struct *work)
 {
 	ferry_dmem_reap();

@@ -75,12 +75,26 @@ MODULE_PARM_DESC(prefetch, "density prefetcher on for new VA spaces (default on)
 
 static struct ferry_drm_device *ferry_drm;
 
+/**
+ * ferry_vaspace_free() - free a VA space
+ * @work: its free_work
+ *
+ * Every reference is gone: no device page is counted or tracked, no device
+ * fault is pending.
+ *
+ * Context: process context (ferry_zap_wq, or the error path of
+ * ferry_vaspace_create()).
+ */
 static void ferry_vaspace_free(struct work_struct *work)
 {
 	struct ferry_vaspace *vas = container_of(work, struct ferry_vaspace, free_work);
 	unsigned long idx;
 	void *a;
 
+	/* each device page holds a reference until ferry_dmem_reap() untracks it */
+	WARN_ON_ONCE(vas->resident_pages || !xa_empty(&vas->dmap));
+	/* each pending device fault holds a reference until it is resolved */
+	WARN_ON_ONCE(!list_empty(&vas->fault_pending));
 	xa_for_each(&vas->attrs, idx, a)
 		kfree(a);
 	xa_destroy(&vas->attrs);
@@ -98,6 +112,13 @@ static void ferry_vaspace_free(struct work_struct *work)
 	kfree(vas);
 }
 
+/**
+ * ferry_vaspace_release() - the last reference to a VA space is gone
+ * @ref: its kref
+ *
+ * Context: any (possibly page_free under a host PTE lock, or
+ * ferry_dmem_reap() under a caller's locks).
+ */
 static void ferry_vaspace_release(struct kref *ref)
 {
 	struct ferry_vaspace *vas = container_of(ref, struct ferry_vaspace, ref);
@@ -120,7 +141,37 @@ void ferry_vaspace_put(struct ferry_vaspace *vas)
 	kref_put(&vas->ref, ferry_vaspace_release);
 }
 
-static int ferry_debugfs_counters_show(struct seq_file *m, void *unused);
+/**
+ * ferry_debugfs_counters_show() - /sys/kernel/debug/ferry/vas<id>/counters
+ * @m: the seq_file (private: the VA space)
+ * @unused: unused
+ *
+ * Context: process context (a read of the file; the file goes before the
+ * VA space, in ferry_vaspace_destroy()).
+ * Return: 0.
+ */
+static int ferry_debugfs_counters_show(struct seq_file *m, void *unused)
+{
+	static const char *const names[] = {
+		"faults_host",	    "faults_device",	   "fault_batches",
+		"pages_to_device",  "pages_to_host",	   "bytes_to_device",
+		"bytes_to_host",    "zero_fill_host",	   "zero_fill_device",
+		"evictions",	    "pages_evicted",	   "pages_prefetched",
+		"thrashing",	    "fault_ns",		   "migrate_ns",
+		"device_resident_pages", "device_capacity_pages", "device_peak_pages",
+		"device_cached_pages", "whole_regions",
+	};
+	struct ferry_vaspace *vas = m->private;
+	struct ferry_counters c;
+	u64 *v = (u64 *)&c;
+	unsigned int i;
+
+	ferry_read_counters(vas, &c);
+	for (i = 0; i < ARRAY_SIZE(names); i++)
+		seq_printf(m, "%s %llu\n", names[i], v[i]);
+	seq_printf(m, "window 0x%lx+0x%lx\n", vas->base, vas->size);
+	return 0;
+}
 DEFINE_SHOW_ATTRIBUTE(ferry_debugfs_counters);
 
 /**
@@ -136,16 +187,23 @@ struct ferry_vaspace *ferry_vaspace_create(struct ferry_drm_device *fdev, u64 de
 	u64 limit = (u64)ferry_device_memory_mb << 20;
 	struct ferry_vaspace *vas;
 	char name[32];
+	int ret;
 
 	vas = kzalloc(sizeof(*vas), GFP_KERNEL);
 	if (!vas)
 		return ERR_PTR(-ENOMEM);
 	kref_init(&vas->ref);
 	INIT_WORK(&vas->free_work, ferry_vaspace_free);
+	INIT_LIST_HEAD(&vas->fault_pending);
+	xa_init(&vas->pt);
+	xa_init(&vas->dmap);
+	xa_init(&vas->attrs);
 	vas->fdev = fdev;
 	vas->id = atomic64_inc_return(&fdev->next_id);
-	if (vas->id >= FERRY_MAX_VASPACES)
+	if (vas->id >= FERRY_MAX_VASPACES) {
+		ret = -ENOSPC;
 		goto err_free;
+	}
 	vas->pgoff = (pgoff_t)(vas->id << (FERRY_VIEW_SHIFT - PAGE_SHIFT));
 	vas->capacity_pages = (device_memory && device_memory < limit ? device_memory : limit) >>
 			      PAGE_SHIFT;
@@ -157,12 +215,9 @@ struct ferry_vaspace *ferry_vaspace_create(struct ferry_drm_device *fdev, u64 de
 	mutex_init(&vas->lock);
 	mutex_init(&vas->fault_mutex);
 	spin_lock_init(&vas->fault_pending_lock);
-	INIT_LIST_HEAD(&vas->fault_pending);
 	spin_lock_init(&vas->state_lock);
-	xa_init(&vas->pt);
-	xa_init(&vas->dmap);
-	xa_init(&vas->attrs);
 	init_waitqueue_head(&vas->fence_wait);
+	ret = -ENOMEM;
 	vas->src = kvmalloc_array(FERRY_REGION_PAGES, sizeof(long), GFP_KERNEL);
 	vas->dst = kvmalloc_array(FERRY_REGION_PAGES, sizeof(long), GFP_KERNEL);
 	vas->newpages = kvmalloc_array(FERRY_REGION_PAGES, sizeof(struct page *), GFP_KERNEL);
@@ -184,7 +239,7 @@ struct ferry_vaspace *ferry_vaspace_create(struct ferry_drm_device *fdev, u64 de
 
 err_free:
 	ferry_vaspace_free(&vas->free_work);
-	return ERR_PTR(vas->id >= FERRY_MAX_VASPACES ? -ENOSPC : -ENOMEM);
+	return ERR_PTR(ret);
 }
 
 /**
@@ -245,7 +300,6 @@ static void ferry_drm_postclose(struct drm_device *dev, struct drm_file *file)
 	file->driver_priv = NULL;
 }
 
-
 /**
  * ferry_mmap() - map the device view (see ferry_mirror_mmap())
  * @filp: the render node file carrying the VA space
@@ -258,34 +312,20 @@ static int ferry_mmap(struct file *filp, struct vm_area_struct *vma)
 {
 	struct ferry_vaspace *vas = ferry_window_of(filp);
 
+	mmap_assert_write_locked(vma->vm_mm);
 	if (!vas)
 		return -EINVAL;
 	return ferry_mirror_mmap(vas, vma);
 }
 
-static int ferry_debugfs_counters_show(struct seq_file *m, void *unused)
-{
-	static const char *const names[] = {
-		"faults_host",	    "faults_device",	   "fault_batches",
-		"pages_to_device",  "pages_to_host",	   "bytes_to_device",
-		"bytes_to_host",    "zero_fill_host",	   "zero_fill_device",
-		"evictions",	    "pages_evicted",	   "pages_prefetched",
-		"thrashing",	    "fault_ns",		   "migrate_ns",
-		"device_resident_pages", "device_capacity_pages", "device_peak_pages",
-		"device_cached_pages", "whole_regions",
-	};
-	struct ferry_vaspace *vas = m->private;
-	struct ferry_counters c;
-	u64 *v = (u64 *)&c;
-	unsigned int i;
-
-	ferry_read_counters(vas, &c);
-	for (i = 0; i < ARRAY_SIZE(names); i++)
-		seq_printf(m, "%s %llu\n", names[i], v[i]);
-	seq_printf(m, "window 0x%lx+0x%lx\n", vas->base, vas->size);
-	return 0;
-}
-
+/**
+ * ferry_debugfs_memory_show() - /sys/kernel/debug/ferry/memory
+ * @m: the seq_file
+ * @unused: unused
+ *
+ * Context: process context (a read of the file).
+ * Return: 0.
+ */
 static int ferry_debugfs_memory_show(struct seq_file *m, void *unused)
 {
 	u64 total, free;

@@ -11,16 +11,21 @@
  * ferry_policy.c  the runtime's plain-C policy (block size, prefetcher, LRU)
  *
  * Lock order (outermost first):
+ *   ferry_file.lock              CREATE_VASPACE and REGISTER_WINDOW of a file
+ *     host mm mmap_lock (write, mmu_interval_notifier_insert())
  *   vas->fault_mutex             the device-fault resolver (no mmap_lock held)
+ *     vas->fault_pending_lock (spinlock)
  *   host mm mmap_lock (read)
  *     vas->migrate_lock          one migration of a VA space at a time
  *       page locks taken by migrate_vma_setup()/migrate_device_range()
+ *         ferry_dmem.grow        adding a chunk of device memory
  *         vas->lock              the device-view table and its invalidation
- *           device-view PTE lock
+ *           the table's xarray lock, or the device-view PTE lock
  *   device mm mmap_lock (read, the device-view fault)
  *     vas->lock
  *   vas->state_lock (spinlock)
  *     the dmap xarray's lock
+ *   vas->fence_wait.lock (spinlock)
  *   ferry_dmem.lock (spinlock, innermost)
  *   The spinlocks are never held together with anything that sleeps.
  * The device-view fault never holds the device's mmap_lock while it takes the
@@ -180,11 +185,27 @@ struct ferry_file {
 	struct mutex lock;	   /* serialises CREATE_VASPACE */
 };
 
+/**
+ * ferry_count() - add to one of a VA space's counters
+ * @vas: the VA space
+ * @ctr: FERRY_CTR(field of struct ferry_counters)
+ * @n: how much
+ *
+ * Context: any.
+ */
 static inline void ferry_count(struct ferry_vaspace *vas, unsigned int ctr, u64 n)
 {
 	atomic64_add(n, &vas->ctr[ctr]);
 }
 
+/**
+ * ferry_region_index() - the 2 MiB region of an address of the window
+ * @vas: the VA space
+ * @addr: an address inside its window
+ *
+ * Context: any.
+ * Return: the region's index, from 0 at the window's base.
+ */
 static inline unsigned long ferry_region_index(struct ferry_vaspace *vas, unsigned long addr)
 {
 	return (addr - vas->base) / FERRY_REGION_SIZE;

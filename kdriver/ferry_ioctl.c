@@ -17,6 +17,13 @@
 
 #include "ferry_drv.h"
 
+/**
+ * ferry_vas_of() - the VA space of a render node file
+ * @filp: the file
+ *
+ * Context: any (a file of the caller's).
+ * Return: the VA space, or NULL before CREATE_VASPACE.
+ */
 static struct ferry_vaspace *ferry_vas_of(struct file *filp)
 {
 	struct drm_file *file = filp->private_data;
@@ -26,7 +33,16 @@ static struct ferry_vaspace *ferry_vas_of(struct file *filp)
 	return smp_load_acquire(&ff->vas);
 }
 
-/* Is [start, start + size) a valid range of @vas's window? */
+/**
+ * ferry_check_range_args() - is [start, start + size) a valid range of
+ * @vas's window?
+ * @vas: the VA space, window registered
+ * @start: first address, from user space
+ * @size: size in bytes, from user space
+ *
+ * Context: any.
+ * Return: 0, -EINVAL (unaligned or empty) or -ERANGE (outside the window).
+ */
 static int ferry_check_range_args(struct ferry_vaspace *vas, u64 start, u64 size)
 {
 	if (!size || !PAGE_ALIGNED(start) || !PAGE_ALIGNED(size))
@@ -36,7 +52,13 @@ static int ferry_check_range_args(struct ferry_vaspace *vas, u64 start, u64 size
 	return 0;
 }
 
-/* The VA space of @filp with a registered window, or NULL. */
+/**
+ * ferry_window_of() - the VA space of a render node file, with its window
+ * @filp: the file
+ *
+ * Context: any (a file of the caller's).
+ * Return: the VA space, or NULL when it has no registered window (yet).
+ */
 struct ferry_vaspace *ferry_window_of(struct file *filp)
 {
 	struct ferry_vaspace *vas = ferry_vas_of(filp);
@@ -84,7 +106,7 @@ static long ferry_ioctl_version(void __user *arg)
 static long ferry_ioctl_create_vaspace(struct file *filp, void __user *arg)
 {
 	struct drm_file *file = filp->private_data;
-	struct ferry_drm_device *fdev = container_of(file->minor->dev, struct ferry_drm_device, drm);
+	struct drm_device *drm = file->minor->dev;
 	struct ferry_file *ff = file->driver_priv;
 	struct ferry_create_vaspace c;
 	struct ferry_vaspace *vas;
@@ -106,7 +128,7 @@ static long ferry_ioctl_create_vaspace(struct file *filp, void __user *arg)
 		ret = -EBUSY;
 		goto out;
 	}
-	vas = ferry_vaspace_create(fdev, c.device_memory);
+	vas = ferry_vaspace_create(container_of(drm, struct ferry_drm_device, drm), c.device_memory);
 	if (IS_ERR(vas)) {
 		ret = PTR_ERR(vas);
 		goto out;
@@ -194,6 +216,13 @@ struct ferry_async {
 	u32 target, flags;
 };
 
+/**
+ * ferry_async_work() - run an asynchronous migration and signal its fence
+ * @work: the work of a struct ferry_async
+ *
+ * Context: process context: the VA space's ordered workqueue, so fences
+ * complete in issue order.
+ */
 static void ferry_async_work(struct work_struct *work)
 {
 	struct ferry_async *a = container_of(work, struct ferry_async, work);
@@ -201,6 +230,8 @@ static void ferry_async_work(struct work_struct *work)
 	int status = ferry_migrate_range(vas, a->start, a->end, a->target, a->flags);
 
 	spin_lock(&vas->fence_wait.lock);
+	/* queued in fence order under this lock, run in queue order */
+	WARN_ON_ONCE(a->fence != vas->fence_done + 1);
 	if (status) {
 		vas->fence_err[a->fence % ARRAY_SIZE(vas->fence_err)].fence = a->fence;
 		vas->fence_err[a->fence % ARRAY_SIZE(vas->fence_err)].status = status;
@@ -310,7 +341,14 @@ static long ferry_ioctl_wait(struct file *filp, void __user *arg)
 	return 0;
 }
 
-/* One attribute's value checked against its type. */
+/**
+ * ferry_check_attr() - one attribute's value checked against its type
+ * @a: the attribute, from user space
+ * @set: for SET_ATTR (GET_ATTR checks only the type)
+ *
+ * Context: any.
+ * Return: 0 or -EINVAL.
+ */
 static int ferry_check_attr(const struct ferry_attr *a, bool set)
 {
 	if (a->reserved)
@@ -332,7 +370,15 @@ static int ferry_check_attr(const struct ferry_attr *a, bool set)
 	}
 }
 
-/* The per-page bits an attribute owns, and its bits for @value. */
+/**
+ * ferry_attr_bits() - the per-page bits of an attribute's value
+ * @type: FERRY_ATTR_PREFERRED_LOC, _ACCESSED_BY or _READ_MOSTLY
+ * @value: a value ferry_check_attr() accepted
+ * @mask: out: the FERRY_PA_* bits the attribute owns
+ *
+ * Context: any.
+ * Return: the FERRY_PA_* bits for @value.
+ */
 static u8 ferry_attr_bits(u32 type, u64 value, u8 *mask)
 {
 	switch (type) {
@@ -354,7 +400,14 @@ static u8 ferry_attr_bits(u32 type, u64 value, u8 *mask)
 	}
 }
 
-/* The value of an attribute from one page's bits. */
+/**
+ * ferry_attr_value() - the value of an attribute from one page's bits
+ * @type: FERRY_ATTR_PREFERRED_LOC, _ACCESSED_BY or _READ_MOSTLY
+ * @bits: the page's FERRY_PA_* bits
+ *
+ * Context: any.
+ * Return: the value, as GET_ATTR reports it.
+ */
 static u64 ferry_attr_value(u32 type, u8 bits)
 {
 	switch (type) {
@@ -370,13 +423,24 @@ static u64 ferry_attr_value(u32 type, u8 bits)
 	}
 }
 
-/* Apply one per-page attribute to [start, end). Context: migrate_lock held. */
+/**
+ * ferry_set_page_attr() - apply one per-page attribute to [start, end)
+ * @vas: the VA space
+ * @start: first address, checked
+ * @end: end address
+ * @at: the attribute, checked
+ *
+ * Context: process context, vas->migrate_lock held (it serialises writers
+ * of vas->attrs; readers go without it).
+ * Return: 0 or -ENOMEM (the pages before the failing one have it).
+ */
 static int ferry_set_page_attr(struct ferry_vaspace *vas, u64 start, u64 end,
 			       const struct ferry_attr *at)
 {
 	u8 mask, bits = ferry_attr_bits(at->type, at->value, &mask);
 	u64 addr;
 
+	lockdep_assert_held(&vas->migrate_lock);
 	for (addr = start; addr < end; addr += PAGE_SIZE) {
 		unsigned long r = ferry_region_index(vas, addr);
 		u8 *a = xa_load(&vas->attrs, r);
@@ -496,6 +560,13 @@ static long ferry_ioctl_residency(struct file *filp, void __user *arg)
 	return ret;
 }
 
+/**
+ * ferry_read_counters() - a VA space's counters, as COUNTERS reports them
+ * @vas: the VA space
+ * @c: out: the counters
+ *
+ * Context: any; reaps freed device pages first, takes vas->state_lock.
+ */
 void ferry_read_counters(struct ferry_vaspace *vas, struct ferry_counters *c)
 {
 	u64 *v = (u64 *)c;
