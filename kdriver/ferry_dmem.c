@@ -21,6 +21,8 @@
  * reads residency or allocates calls it first, and a delayed work item
  * catches the rest (munmap, process exit).
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/highmem.h>
 #include <linux/ioport.h>
 #include <linux/llist.h>
@@ -132,6 +134,7 @@ static int ferry_dmem_grow(void)
 	chunk->res = request_free_mem_region(&iomem_resource, FERRY_CHUNK_SIZE, "ferry");
 	if (IS_ERR(chunk->res)) {
 		ret = PTR_ERR(chunk->res);
+		pr_debug("chunk %u: no physical address range: %d\n", ferry_dmem.nchunks, ret);
 		goto err_dpages;
 	}
 	chunk->pgmap.type = MEMORY_DEVICE_PRIVATE;
@@ -143,6 +146,7 @@ static int ferry_dmem_grow(void)
 	addr = memremap_pages(&chunk->pgmap, numa_node_id());
 	if (IS_ERR(addr)) {
 		ret = PTR_ERR(addr);
+		pr_debug("chunk %u: memremap_pages: %d\n", ferry_dmem.nchunks, ret);
 		goto err_region;
 	}
 
@@ -213,6 +217,7 @@ struct ferry_dpage *ferry_dmem_alloc(struct ferry_vaspace *vas, unsigned long ad
 	if (!dp->backing) {
 		dp->backing = alloc_page(GFP_HIGHUSER | __GFP_NOWARN);
 		if (!dp->backing) {
+			pr_debug("vas%llu: no backing page for a device page\n", vas->id);
 			spin_lock(&ferry_dmem.lock);
 			list_add(&dp->free, &ferry_dmem.free_list);
 			ferry_dmem.free_pages++;

@@ -15,6 +15,8 @@
  * the DRM driver, a VA space's life, debugfs. See ferry_drv.h for the lock
  * order.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/debugfs.h>
 #include <linux/module.h>
 #include <linux/platform_device.h>
@@ -55,8 +57,10 @@ static int ferry_block_kb_set(const char *val, const struct kernel_param *kp)
 
 	if (ret)
 		return ret;
-	if (kb > 2048 || !ferry_policy_block_size_valid((u64)kb << 10))
+	if (kb > 2048 || !ferry_policy_block_size_valid((u64)kb << 10)) {
+		pr_debug("block_kb=%u refused: not a power of two from 4 to 2048\n", kb);
 		return -EINVAL;
+	}
 	*(unsigned int *)kp->arg = kb;
 	return 0;
 }
@@ -201,6 +205,7 @@ struct ferry_vaspace *ferry_vaspace_create(struct ferry_drm_device *fdev, u64 de
 	vas->fdev = fdev;
 	vas->id = atomic64_inc_return(&fdev->next_id);
 	if (vas->id >= FERRY_MAX_VASPACES) {
+		pr_debug("no VA space id left\n");
 		ret = -ENOSPC;
 		goto err_free;
 	}
@@ -228,8 +233,10 @@ struct ferry_vaspace *ferry_vaspace_create(struct ferry_drm_device *fdev, u64 de
 	    !vas->ev_dst)
 		goto err_free;
 	vas->wq = alloc_ordered_workqueue("ferry-vas%llu", WQ_MEM_RECLAIM, vas->id);
-	if (!vas->wq)
+	if (!vas->wq) {
+		pr_debug("vas%llu: no workqueue\n", vas->id);
 		goto err_free;
+	}
 	vas->mm = current->mm;
 	mmgrab(vas->mm);
 	snprintf(name, sizeof(name), "vas%llu", vas->id);
@@ -375,14 +382,18 @@ static int __init ferry_init(void)
 	struct platform_device *pdev;
 	int ret;
 
-	if (!ferry_policy_block_size_valid((u64)ferry_block_kb << 10) || !ferry_device_memory_mb)
+	if (!ferry_policy_block_size_valid((u64)ferry_block_kb << 10) || !ferry_device_memory_mb) {
+		pr_debug("block_kb=%u device_memory_mb=%u refused\n", ferry_block_kb,
+			 ferry_device_memory_mb);
 		return -EINVAL;
+	}
 	ret = ferry_mirror_init();
 	if (ret)
 		return ret;
 	pdev = platform_device_register_simple(DRIVER_NAME, -1, NULL, 0);
 	if (IS_ERR(pdev)) {
 		ret = PTR_ERR(pdev);
+		pr_debug("platform device: %d\n", ret);
 		goto err_mirror;
 	}
 	if (!devres_open_group(&pdev->dev, NULL, GFP_KERNEL)) {
@@ -392,6 +403,7 @@ static int __init ferry_init(void)
 	ferry_drm = devm_drm_dev_alloc(&pdev->dev, &ferry_driver, struct ferry_drm_device, drm);
 	if (IS_ERR(ferry_drm)) {
 		ret = PTR_ERR(ferry_drm);
+		pr_debug("DRM device: %d\n", ret);
 		goto err_devres;
 	}
 	ferry_drm->pdev = pdev;
@@ -401,10 +413,12 @@ static int __init ferry_init(void)
 	if (ret)
 		goto err_debugfs;
 	if (!ferry_dmem_available())
-		pr_info("ferry: CONFIG_DEVICE_PRIVATE is not set: no device memory\n");
+		pr_info("CONFIG_DEVICE_PRIVATE is not set: no device memory\n");
 	ret = drm_dev_register(&ferry_drm->drm, 0);
-	if (ret)
+	if (ret) {
+		pr_debug("registering the DRM device: %d\n", ret);
 		goto err_debugfs;
+	}
 	return 0;
 
 err_debugfs:

@@ -7,6 +7,8 @@
  * page aligned with a nonzero size (EINVAL) and lie inside the window
  * (ERANGE), as the user-space driver's ferry_check_range() wants it.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/mm.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -128,7 +130,8 @@ static long ferry_ioctl_create_vaspace(struct file *filp, void __user *arg)
 		ret = -EBUSY;
 		goto out;
 	}
-	vas = ferry_vaspace_create(container_of(drm, struct ferry_drm_device, drm), c.device_memory);
+	vas = ferry_vaspace_create(container_of(drm, struct ferry_drm_device, drm),
+				   c.device_memory);
 	if (IS_ERR(vas)) {
 		ret = PTR_ERR(vas);
 		goto out;
@@ -167,12 +170,17 @@ static long ferry_ioctl_register_window(struct file *filp, void __user *arg)
 		return -EFAULT;
 	if (w.flags || w.reserved)
 		return -EINVAL;
-	if (!vas || current->mm != vas->mm)
+	if (!vas || current->mm != vas->mm) {
+		pr_debug("REGISTER_WINDOW: %s\n",
+			 vas ? "not from the host process" : "no VA space");
 		return -EINVAL;
-	if (!w.size || w.size % FERRY_REGION_SIZE || w.base % FERRY_REGION_SIZE)
+	}
+	if (!w.size || w.size % FERRY_REGION_SIZE || w.base % FERRY_REGION_SIZE ||
+	    w.size > FERRY_MAX_WINDOW || w.base > TASK_SIZE || w.size > TASK_SIZE - w.base) {
+		pr_debug("vas%llu: window %#llx+%#llx: not 2 MiB aligned, empty or too large\n",
+			 vas->id, w.base, w.size);
 		return -EINVAL;
-	if (w.size > FERRY_MAX_WINDOW || w.base > TASK_SIZE || w.size > TASK_SIZE - w.base)
-		return -EINVAL;
+	}
 
 	mutex_lock(&ff->lock);
 	ret = -EBUSY;
@@ -190,8 +198,10 @@ static long ferry_ioctl_register_window(struct file *filp, void __user *arg)
 	vas->size = w.size;
 	ret = mmu_interval_notifier_insert(&vas->notifier, vas->mm, w.base, w.size,
 					   &ferry_mirror_ops);
-	if (ret)
+	if (ret) {
+		pr_debug("vas%llu: interval notifier: %ld\n", vas->id, ret);
 		goto err_arrays;
+	}
 	/* publish base, size and arrays; pairs with ferry_window_of() */
 	smp_store_release(&vas->registered, true);
 	mutex_unlock(&ff->lock);
@@ -229,6 +239,9 @@ static void ferry_async_work(struct work_struct *work)
 	struct ferry_vaspace *vas = a->vas;
 	int status = ferry_migrate_range(vas, a->start, a->end, a->target, a->flags);
 
+	if (status)
+		pr_debug("vas%llu: asynchronous MIGRATE (fence %llu): %d\n", vas->id, a->fence,
+			 status);
 	spin_lock(&vas->fence_wait.lock);
 	/* queued in fence order under this lock, run in queue order */
 	WARN_ON_ONCE(a->fence != vas->fence_done + 1);
@@ -625,13 +638,32 @@ static long ferry_ioctl_map_device_view(struct file *filp, void __user *arg)
 		return -EINVAL;
 	if (!vas || m.vaspace != vas->id)
 		return -ENOENT;
-	if (m.base != vas->base || m.size != vas->size)
+	if (m.base != vas->base || m.size != vas->size) {
+		pr_debug("vas%llu: MAP_DEVICE_VIEW of %#llx+%#llx, not the window\n", vas->id,
+			 m.base, m.size);
 		return -EINVAL;
-	if (current->mm == vas->mm)
+	}
+	if (current->mm == vas->mm) {
+		pr_debug("vas%llu: MAP_DEVICE_VIEW from the host process\n", vas->id);
 		return -EINVAL;
+	}
 	m.offset = (u64)vas->pgoff << PAGE_SHIFT;
 	return copy_to_user(arg, &m, sizeof(m)) ? -EFAULT : 0;
 }
+
+/* The commands' names, for pr_debug(). */
+static const char *const ferry_ioctl_names[] = {
+	[_IOC_NR(FERRY_IOCTL_VERSION)] = "VERSION",
+	[_IOC_NR(FERRY_IOCTL_CREATE_VASPACE)] = "CREATE_VASPACE",
+	[_IOC_NR(FERRY_IOCTL_REGISTER_WINDOW)] = "REGISTER_WINDOW",
+	[_IOC_NR(FERRY_IOCTL_MIGRATE)] = "MIGRATE",
+	[_IOC_NR(FERRY_IOCTL_WAIT)] = "WAIT",
+	[_IOC_NR(FERRY_IOCTL_SET_ATTR)] = "SET_ATTR",
+	[_IOC_NR(FERRY_IOCTL_GET_ATTR)] = "GET_ATTR",
+	[_IOC_NR(FERRY_IOCTL_RESIDENCY)] = "RESIDENCY",
+	[_IOC_NR(FERRY_IOCTL_COUNTERS)] = "COUNTERS",
+	[_IOC_NR(FERRY_IOCTL_MAP_DEVICE_VIEW)] = "MAP_DEVICE_VIEW",
+};
 
 /**
  * ferry_unlocked_ioctl() - the driver interface, then DRM's ioctls
@@ -645,31 +677,47 @@ static long ferry_ioctl_map_device_view(struct file *filp, void __user *arg)
 long ferry_unlocked_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 {
 	void __user *p = (void __user *)arg;
+	long ret;
 
 	if (_IOC_TYPE(cmd) != FERRY_IOCTL_BASE)
 		return drm_ioctl(filp, cmd, arg);
 	switch (cmd) {
 	case FERRY_IOCTL_VERSION:
-		return ferry_ioctl_version(p);
+		ret = ferry_ioctl_version(p);
+		break;
 	case FERRY_IOCTL_CREATE_VASPACE:
-		return ferry_ioctl_create_vaspace(filp, p);
+		ret = ferry_ioctl_create_vaspace(filp, p);
+		break;
 	case FERRY_IOCTL_REGISTER_WINDOW:
-		return ferry_ioctl_register_window(filp, p);
+		ret = ferry_ioctl_register_window(filp, p);
+		break;
 	case FERRY_IOCTL_MIGRATE:
-		return ferry_ioctl_migrate(filp, p);
+		ret = ferry_ioctl_migrate(filp, p);
+		break;
 	case FERRY_IOCTL_WAIT:
-		return ferry_ioctl_wait(filp, p);
+		ret = ferry_ioctl_wait(filp, p);
+		break;
 	case FERRY_IOCTL_SET_ATTR:
-		return ferry_ioctl_attr(filp, p, true);
+		ret = ferry_ioctl_attr(filp, p, true);
+		break;
 	case FERRY_IOCTL_GET_ATTR:
-		return ferry_ioctl_attr(filp, p, false);
+		ret = ferry_ioctl_attr(filp, p, false);
+		break;
 	case FERRY_IOCTL_RESIDENCY:
-		return ferry_ioctl_residency(filp, p);
+		ret = ferry_ioctl_residency(filp, p);
+		break;
 	case FERRY_IOCTL_COUNTERS:
-		return ferry_ioctl_counters(filp, p);
+		ret = ferry_ioctl_counters(filp, p);
+		break;
 	case FERRY_IOCTL_MAP_DEVICE_VIEW:
-		return ferry_ioctl_map_device_view(filp, p);
+		ret = ferry_ioctl_map_device_view(filp, p);
+		break;
 	default:
+		pr_debug("pid %d: unknown ioctl %#x\n", task_pid_nr(current), cmd);
 		return -ENOTTY;
 	}
+	if (ret)
+		pr_debug("pid %d: %s: %ld\n", task_pid_nr(current),
+			 ferry_ioctl_names[_IOC_NR(cmd)], ret);
+	return ret;
 }

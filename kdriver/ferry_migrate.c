@@ -14,6 +14,8 @@
  * bookkeeping (vas->dmap, region counts, the LRU) is under vas->state_lock.
  * Policy (block size, prefetcher, LRU order) is the runtime's policy.c.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/highmem.h>
 #include <linux/hmm.h>
 #include <linux/migrate.h>
@@ -136,8 +138,10 @@ static void ferry_track_locked(struct ferry_vaspace *vas, struct ferry_dpage *dp
 	u64 now = ktime_get_ns();
 
 	lockdep_assert_held(&vas->state_lock);
-	if (xa_err(xa_store(&vas->dmap, addr >> PAGE_SHIFT, dp, GFP_ATOMIC)))
+	if (xa_err(xa_store(&vas->dmap, addr >> PAGE_SHIFT, dp, GFP_ATOMIC))) {
+		pr_debug("vas%llu: %#lx: device page not tracked (no memory)\n", vas->id, addr);
 		return;
+	}
 	dp->addr = addr;
 	dp->tracked = true;
 	if (!vas->region_pages[r]++ && vas->region_evicted_ns[r] &&
@@ -219,7 +223,7 @@ static unsigned long ferry_evict_region(struct ferry_vaspace *vas, unsigned long
 {
 	unsigned long *src = vas->ev_src, *dst = vas->ev_dst;
 	unsigned long first = (vas->base >> PAGE_SHIFT) + r * FERRY_REGION_PAGES;
-	unsigned long idx, n = 0, i, moved = 0;
+	unsigned long idx, n = 0, i, moved = 0, nomem = 0;
 	struct ferry_dpage *dp;
 
 	lockdep_assert_held(&vas->migrate_lock);
@@ -244,12 +248,17 @@ static unsigned long ferry_evict_region(struct ferry_vaspace *vas, unsigned long
 		if (dp->vas != vas || ferry_region_index(vas, dp->addr) != r)
 			continue; /* freed and reused meanwhile: not ours to move */
 		npage = alloc_page(GFP_HIGHUSER_MOVABLE | __GFP_NOWARN);
-		if (!npage)
+		if (!npage) {
+			nomem++;
 			continue;
+		}
 		lock_page(npage);
 		copy_highpage(npage, dp->backing);
 		dst[i] = migrate_pfn(page_to_pfn(npage)) | (src[i] & MIGRATE_PFN_WRITE);
 	}
+	if (nomem)
+		pr_debug("vas%llu: region %lu: no system page for %lu of %lu device pages\n",
+			 vas->id, r, nomem, n);
 	migrate_device_pages(src, dst, n);
 	for (i = 0; i < n; i++)
 		if (dst[i] && (src[i] & MIGRATE_PFN_MIGRATE))
@@ -371,8 +380,11 @@ static long ferry_to_device(struct ferry_vaspace *vas, struct vm_area_struct *vm
 		return 0; /* already there: no host PTE to touch */
 
 	ret = migrate_vma_setup(&args);
-	if (ret)
+	if (ret) {
+		pr_debug("vas%llu: [%#lx, %#lx) to the device: migrate_vma_setup: %ld\n", vas->id,
+			 start, end, ret);
 		return ret;
+	}
 	for (i = 0; i < npages; i++) {
 		unsigned long addr = start + (i << PAGE_SHIFT);
 		struct page *spage = migrate_pfn_to_page(src[i]);
@@ -406,6 +418,9 @@ static long ferry_to_device(struct ferry_vaspace *vas, struct vm_area_struct *vm
 			zeroed++;
 	}
 	migrate_vma_finalize(&args);
+	if (ret)
+		pr_debug("vas%llu: [%#lx, %#lx) to the device: %lu of %lu pages, then no device page (capacity %llu)\n",
+			 vas->id, start, end, copied + zeroed, npages, vas->capacity_pages);
 	ferry_count(vas, FERRY_CTR(pages_to_device), copied);
 	ferry_count(vas, FERRY_CTR(bytes_to_device), copied << PAGE_SHIFT);
 	ferry_count(vas, FERRY_CTR(zero_fill_device), zeroed);
@@ -450,8 +465,11 @@ static long ferry_to_host(struct ferry_vaspace *vas, struct vm_area_struct *vma,
 	mmap_assert_locked(vma->vm_mm);
 	lockdep_assert_held(&vas->migrate_lock);
 	ret = migrate_vma_setup(&args);
-	if (ret)
+	if (ret) {
+		pr_debug("vas%llu: [%#lx, %#lx) to the host: migrate_vma_setup: %ld\n", vas->id,
+			 start, end, ret);
 		return ret;
+	}
 	if (!args.cpages) {
 		migrate_vma_finalize(&args);
 		return 0;
@@ -495,6 +513,9 @@ static long ferry_to_host(struct ferry_vaspace *vas, struct vm_area_struct *vma,
 		if (dst[i] && (src[i] & MIGRATE_PFN_MIGRATE))
 			moved++;
 	migrate_vma_finalize(&args);
+	if (ret)
+		pr_debug("vas%llu: [%#lx, %#lx) to the host: %lu pages, then no system page\n",
+			 vas->id, start, end, moved);
 	ferry_dmem_reap(); /* the pages freed just now, in one batch */
 	ferry_count(vas, FERRY_CTR(pages_to_host), moved);
 	ferry_count(vas, FERRY_CTR(bytes_to_host), moved << PAGE_SHIFT);
@@ -526,8 +547,10 @@ int ferry_migrate_block_to_device(struct ferry_vaspace *vas, struct mm_struct *m
 	long moved;
 
 	mmap_assert_locked(mm);
-	if (!vma)
+	if (!vma) {
+		pr_debug("vas%llu: device touch at %#lx: no host mapping\n", vas->id, addr);
 		return -EFAULT;
+	}
 	first = ((addr - rstart) >> PAGE_SHIFT) & ~(block - 1);
 	count = block;
 	mutex_lock(&vas->migrate_lock);
@@ -610,6 +633,9 @@ vm_fault_t ferry_migrate_to_ram(struct vm_fault *vmf)
 		if (ret > (long)vas->block_pages)
 			ferry_count(vas, FERRY_CTR(pages_prefetched), ret - vas->block_pages);
 	}
+	if (ret < 0)
+		pr_debug("vas%llu: host fault at %#lx (pid %d): %ld\n", vas->id, addr,
+			 task_pid_nr(current), ret);
 	if (ret == -ENOMEM)
 		return VM_FAULT_OOM;
 	return ret < 0 ? VM_FAULT_SIGBUS : 0;
@@ -634,13 +660,20 @@ static int ferry_check_vmas(struct mm_struct *mm, unsigned long start, unsigned 
 	while (addr < end) {
 		struct vm_area_struct *vma = vma_lookup(mm, addr);
 
-		if (!vma)
+		if (!vma) {
+			pr_debug("[%#lx, %#lx): nothing mapped at %#lx\n", start, end, addr);
 			return -EFAULT;
+		}
 		if (vma->vm_flags & (VM_IO | VM_PFNMAP | VM_MIXEDMAP | VM_SHARED) ||
-		    !vma_is_anonymous(vma))
+		    !vma_is_anonymous(vma)) {
+			pr_debug("[%#lx, %#lx): %#lx is not anonymous private memory (flags %#lx)\n",
+				 start, end, addr, (unsigned long)vma->vm_flags);
 			return -EOPNOTSUPP;
-		if (vma->vm_flags & VM_LOCKED)
+		}
+		if (vma->vm_flags & VM_LOCKED) {
+			pr_debug("[%#lx, %#lx): %#lx is mlocked\n", start, end, addr);
 			return -EBUSY;
+		}
 		addr = vma->vm_end;
 	}
 	return 0;
@@ -673,8 +706,10 @@ int ferry_migrate_range(struct ferry_vaspace *vas, unsigned long start, unsigned
 	unsigned long addr;
 	int ret;
 
-	if (!mmget_not_zero(mm))
+	if (!mmget_not_zero(mm)) {
+		pr_debug("vas%llu: MIGRATE: the host process is gone\n", vas->id);
 		return -ESRCH;
+	}
 	mmap_read_lock(mm);
 	ret = ferry_check_vmas(mm, start, end);
 	for (addr = start; !ret && addr < end;) {
@@ -707,6 +742,9 @@ int ferry_migrate_range(struct ferry_vaspace *vas, unsigned long start, unsigned
 	}
 	mmap_read_unlock(mm);
 	mmput(mm);
+	if (ret)
+		pr_debug("vas%llu: MIGRATE [%#lx, %#lx) to the %s: %d\n", vas->id, start, end,
+			 target == FERRY_LOC_HOST ? "host" : "device", ret);
 	ferry_count(vas, FERRY_CTR(migrate_ns), ktime_get_ns() - t0);
 	return ret;
 }
@@ -729,6 +767,7 @@ void ferry_evict_all(struct ferry_vaspace *vas)
 		if (victim == FERRY_LRU_NONE)
 			break;
 		if (!ferry_evict_region(vas, victim)) {
+			pr_debug("vas%llu: region %u: no page could be evicted\n", vas->id, victim);
 			spin_lock(&vas->state_lock);
 			ferry_lru_remove(&vas->lru, victim);
 			spin_unlock(&vas->state_lock);
@@ -768,6 +807,7 @@ int ferry_residency_snapshot(struct ferry_vaspace *vas, unsigned long start, uns
 		goto out_free;
 	}
 	if (!mmget_not_zero(mm)) {
+		pr_debug("vas%llu: RESIDENCY: the host process is gone\n", vas->id);
 		ret = -ESRCH;
 		goto out_free;
 	}
@@ -796,6 +836,9 @@ int ferry_residency_snapshot(struct ferry_vaspace *vas, unsigned long start, uns
 				range.notifier_seq = mmu_interval_read_begin(&vas->notifier);
 				r = hmm_range_fault(&range);
 			} while (r == -EBUSY);
+			if (r) /* reported as untouched */
+				pr_debug("vas%llu: RESIDENCY [%#lx, %#lx): hmm_range_fault: %d\n",
+					 vas->id, range.start, range.end, r);
 			for (i = 0; !r && i < (range.end - range.start) >> PAGE_SHIFT; i++) {
 				unsigned long pa = range.start + (i << PAGE_SHIFT);
 				u8 *slot = &res[(pa - addr) >> PAGE_SHIFT];

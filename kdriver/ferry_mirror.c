@@ -30,6 +30,8 @@
  * entries) under the host's mmap_lock, and return VM_FAULT_RETRY: the two
  * mmap_locks are never held together.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/completion.h>
 #include <linux/hmm.h>
 #include <linux/mm.h>
@@ -255,6 +257,8 @@ static bool ferry_mirror_invalidate(struct mmu_interval_notifier *mni,
 
 		xa_for_each_range(&vas->pt, idx, e, start >> PAGE_SHIFT, (end >> PAGE_SHIFT) - 1) {
 			mutex_unlock(&vas->lock);
+			pr_debug("vas%llu: non-blockable invalidation of [%#lx, %#lx) refused: mapped\n",
+				 vas->id, start, end);
 			return false;
 		}
 		mutex_unlock(&vas->lock);
@@ -322,8 +326,11 @@ again:
 	ret = hmm_range_fault(&range);
 	if (ret == -EBUSY && time_before(jiffies, timeout))
 		goto again;
-	if (ret)
+	if (ret) {
+		pr_debug("vas%llu: device view of [%#lx, %#lx): hmm_range_fault: %d\n", vas->id,
+			 start, end, ret);
 		goto out;
+	}
 
 	mutex_lock(&vas->lock);
 	if (mmu_interval_read_retry(&vas->notifier, range.notifier_seq)) {
@@ -418,8 +425,11 @@ static int ferry_resolve_one(struct ferry_vaspace *vas, struct mm_struct *mm, un
 	mmap_assert_locked(mm);
 	lockdep_assert_held(&vas->fault_mutex);
 	vma = vma_lookup(mm, addr);
-	if (!vma || !vma_is_anonymous(vma) || (vma->vm_flags & VM_SHARED))
+	if (!vma || !vma_is_anonymous(vma) || (vma->vm_flags & VM_SHARED)) {
+		pr_debug("vas%llu: device touch at %#lx: no anonymous private host memory\n",
+			 vas->id, addr);
 		return -EFAULT;
+	}
 again:
 	attr = ferry_page_attr(vas, addr);
 	remote = (attr & (FERRY_PA_ACCESSED_BY_DEVICE | FERRY_PA_PREF_HOST)) ||
@@ -447,8 +457,11 @@ again:
 		for (a = start; a < end; a += PAGE_SIZE) {
 			for (i = 0; i < 2; i++) {
 				if (handle_mm_fault(vma, a, FAULT_FLAG_WRITE | FAULT_FLAG_REMOTE,
-						    NULL) & VM_FAULT_ERROR)
+						    NULL) & VM_FAULT_ERROR) {
+					pr_debug("vas%llu: host write fault at %#lx failed\n",
+						 vas->id, a);
 					return -EFAULT;
+				}
 			}
 		}
 		goto again;
@@ -508,8 +521,9 @@ static unsigned int ferry_resolve_batch(struct ferry_vaspace *vas)
 		return 0;
 	sort(batch, n, sizeof(batch[0]), ferry_fault_cmp, NULL);
 	if (!mmget_not_zero(mm)) {
+		pr_debug("vas%llu: %u device faults: the host process is gone\n", vas->id, n);
 		for (i = 0; i < n; i++)
-			batch[i]->err = -EFAULT; /* the host process is gone */
+			batch[i]->err = -EFAULT;
 		goto done;
 	}
 	mmap_read_lock(mm);
@@ -653,8 +667,10 @@ static vm_fault_t ferry_mirror_vm_fault(struct vm_fault *vmf)
 
 	mmap_assert_locked(vma->vm_mm);
 	/* one page suffices: the window is 2 MiB aligned, one PTE table covers the region */
-	if (apply_to_page_range(vma->vm_mm, rstart, PAGE_SIZE, ferry_pte_noop, NULL))
+	if (apply_to_page_range(vma->vm_mm, rstart, PAGE_SIZE, ferry_pte_noop, NULL)) {
+		pr_debug("vas%llu: device view at %#lx: no page table\n", vas->id, addr);
 		return VM_FAULT_OOM;
+	}
 	mutex_lock(&vas->lock);
 	e = xa_load(&vas->pt, addr >> PAGE_SHIFT);
 	if (e && (!write || pt_write(e))) {
@@ -688,8 +704,10 @@ static vm_fault_t ferry_mirror_vm_fault(struct vm_fault *vmf)
 		xas_unlock(&xas);
 		if (lo <= hi && apply_to_page_range(vma->vm_mm, lo << PAGE_SHIFT,
 						    (hi - lo + 1) << PAGE_SHIFT, ferry_pte_insert,
-						    &ins))
+						    &ins)) {
+			pr_debug("vas%llu: device view at %#lx: inserting failed\n", vas->id, addr);
 			ret = VM_FAULT_SIGBUS;
+		}
 		mutex_unlock(&vas->lock);
 		return ret;
 	}
@@ -699,10 +717,15 @@ static vm_fault_t ferry_mirror_vm_fault(struct vm_fault *vmf)
 		vas->fault_err = 0;
 	}
 	mutex_unlock(&vas->lock);
-	if (err)
+	if (err) {
+		pr_debug("vas%llu: device touch at %#lx: %d\n", vas->id, addr, err);
 		return err == -ENOMEM ? VM_FAULT_OOM : VM_FAULT_SIGBUS;
-	if (!(vmf->flags & FAULT_FLAG_ALLOW_RETRY) || (vmf->flags & FAULT_FLAG_RETRY_NOWAIT))
+	}
+	if (!(vmf->flags & FAULT_FLAG_ALLOW_RETRY) || (vmf->flags & FAULT_FLAG_RETRY_NOWAIT)) {
+		pr_debug("vas%llu: device touch at %#lx: cannot drop the mmap_lock\n", vas->id,
+			 addr);
 		return VM_FAULT_SIGBUS;
+	}
 
 	kref_get(&vas->ref);
 	ferry_release_fault_lock(vmf);
@@ -773,13 +796,18 @@ int ferry_mirror_mmap(struct ferry_vaspace *vas, struct vm_area_struct *vma)
 	unsigned long npages = vas->size >> PAGE_SHIFT;
 
 	mmap_assert_write_locked(vma->vm_mm);
-	if (!vas->registered || vma->vm_mm == vas->mm || !(vma->vm_flags & VM_SHARED))
+	if (!vas->registered || vma->vm_mm == vas->mm || !(vma->vm_flags & VM_SHARED)) {
+		pr_debug("vas%llu: view mmap refused: %s\n", vas->id,
+			 vma->vm_mm == vas->mm ? "from the host process" : "not MAP_SHARED");
 		return -EINVAL;
+	}
 	if (vma->vm_pgoff < vas->pgoff || vma->vm_pgoff - vas->pgoff >= npages ||
-	    vma_pages(vma) > npages - (vma->vm_pgoff - vas->pgoff))
+	    vma_pages(vma) > npages - (vma->vm_pgoff - vas->pgoff) ||
+	    vma->vm_start != vas->base + ((vma->vm_pgoff - vas->pgoff) << PAGE_SHIFT)) {
+		pr_debug("vas%llu: view mmap at %#lx, offset %#lx: not the window's place\n",
+			 vas->id, vma->vm_start, vma->vm_pgoff << PAGE_SHIFT);
 		return -EINVAL;
-	if (vma->vm_start != vas->base + ((vma->vm_pgoff - vas->pgoff) << PAGE_SHIFT))
-		return -EINVAL;
+	}
 	ferry_vm_flags_set(vma, VM_PFNMAP | VM_IO | VM_DONTEXPAND | VM_DONTDUMP | VM_DONTCOPY);
 	vma->vm_private_data = vas;
 	vma->vm_ops = &ferry_mirror_vm_ops;
