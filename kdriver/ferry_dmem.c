@@ -21,6 +21,8 @@
  * reads residency or allocates calls it first, and a delayed work item
  * catches the rest (munmap, process exit).
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/highmem.h>
 #include <linux/ioport.h>
 #include <linux/llist.h>
@@ -132,6 +134,7 @@ static int ferry_dmem_grow(void)
 	chunk->res = request_free_mem_region(&iomem_resource, FERRY_CHUNK_SIZE, "ferry");
 	if (IS_ERR(chunk->res)) {
 		ret = PTR_ERR(chunk->res);
+		pr_debug("chunk %u: no physical address range: %d\n", ferry_dmem.nchunks, ret);
 		goto err_dpages;
 	}
 	chunk->pgmap.type = MEMORY_DEVICE_PRIVATE;
@@ -143,6 +146,7 @@ static int ferry_dmem_grow(void)
 	addr = memremap_pages(&chunk->pgmap, numa_node_id());
 	if (IS_ERR(addr)) {
 		ret = PTR_ERR(addr);
+		pr_debug("chunk %u: memremap_pages: %d\n", ferry_dmem.nchunks, ret);
 		goto err_region;
 	}
 
@@ -180,8 +184,9 @@ out_unlock:
  * The page comes back locked with one reference (zone_device_page_init()),
  * ready to be a migration destination, and with a backing page.
  *
- * Context: process context, may sleep (grows the device memory, allocates a
- * backing page the first time a device page is used).
+ * Context: process context, vas->migrate_lock held (a migration of @vas);
+ * may sleep (grows the device memory, allocates a backing page the first
+ * time a device page is used).
  * Return: the device page, or NULL when the device memory is full (the caller
  * evicts and retries) or a backing page cannot be allocated.
  */
@@ -189,6 +194,7 @@ struct ferry_dpage *ferry_dmem_alloc(struct ferry_vaspace *vas, unsigned long ad
 {
 	struct ferry_dpage *dp;
 
+	lockdep_assert_held(&vas->migrate_lock);
 	for (;;) {
 		spin_lock(&ferry_dmem.lock);
 		dp = list_first_entry_or_null(&ferry_dmem.free_list, struct ferry_dpage, free);
@@ -206,9 +212,12 @@ struct ferry_dpage *ferry_dmem_alloc(struct ferry_vaspace *vas, unsigned long ad
 		if (ferry_dmem_grow())
 			return NULL;
 	}
+	/* ferry_dmem_reap() clears the owner before the page is free again */
+	WARN_ON_ONCE(dp->vas);
 	if (!dp->backing) {
 		dp->backing = alloc_page(GFP_HIGHUSER | __GFP_NOWARN);
 		if (!dp->backing) {
+			pr_debug("vas%llu: no backing page for a device page\n", vas->id);
 			spin_lock(&ferry_dmem.lock);
 			list_add(&dp->free, &ferry_dmem.free_list);
 			ferry_dmem.free_pages++;
@@ -237,33 +246,46 @@ static void ferry_page_free(struct page *page)
 {
 	struct ferry_dpage *dp = page->zone_device_data;
 
+	/* ferry_dmem_alloc() set the owner; only ferry_dmem_reap() clears it */
+	WARN_ON_ONCE(!dp->vas);
 	if (llist_add(&dp->freed, &ferry_dmem.freed))
 		queue_delayed_work(system_wq, &ferry_dmem.reap_work, 1);
 }
 
-/*
- * One freed page leaves its VA space's residency.
+/**
+ * ferry_untrack_freed() - one freed page leaves its VA space's residency
+ * @vas: the VA space that owned @dp
+ * @dp: a device page page_free gave back
+ *
  * Context: vas->state_lock and the dmap xarray's lock held.
  */
 static void ferry_untrack_freed(struct ferry_vaspace *vas, struct ferry_dpage *dp)
 {
 	unsigned long idx = dp->addr >> PAGE_SHIFT;
 
+	lockdep_assert_held(&vas->state_lock);
+	lockdep_assert_held(&vas->dmap.xa_lock);
 	if (dp->tracked && xa_load(&vas->dmap, idx) == dp)
 		ferry_untrack_locked(vas, dp);
-	if (dp->counted)
+	/* a counted page is one of resident_pages since ferry_record() */
+	if (dp->counted && !WARN_ON_ONCE(!vas->resident_pages))
 		vas->resident_pages--;
 	dp->counted = false;
 	dp->tracked = false;
 	dp->vas = NULL;
 }
 
-/*
- * Drop @n references to @vas, taken by its device pages. Context: any, no
- * lock of @vas held (the last one frees it).
+/**
+ * ferry_vaspace_put_many() - drop @n references to @vas, taken by its device
+ * pages
+ * @vas: the VA space
+ * @n: how many
+ *
+ * Context: any, vas->state_lock not held (the last reference frees @vas).
  */
 static void ferry_vaspace_put_many(struct ferry_vaspace *vas, unsigned long n)
 {
+	lockdep_assert_not_held(&vas->state_lock);
 	while (n--)
 		ferry_vaspace_put(vas);
 }
@@ -323,6 +345,12 @@ void ferry_dmem_reap(void)
 		ferry_vaspace_put_many(vas, held);
 }
 
+/**
+ * ferry_dmem_reap_work() - reap what no caller reaped (munmap, process exit)
+ * @work: ferry_dmem.reap_work
+ *
+ * Context: process context (system_wq).
+ */
 static void ferry_dmem_reap_work(struct work_struct *work)
 {
 	ferry_dmem_reap();
@@ -363,7 +391,7 @@ void ferry_dmem_stats(u64 *total_pages, u64 *free_pages)
  * Context: module load.
  * Return: 0.
  */
-int ferry_dmem_init(struct ferry_device *fdev)
+int ferry_dmem_init(struct ferry_drm_device *fdev)
 {
 	ferry_dmem.dev = fdev->drm.dev;
 	mutex_init(&ferry_dmem.grow);

@@ -4,22 +4,25 @@
  *
  * A platform device with a render node, found by user space through libdrm
  * by driver name ("ferry"). The driver interface of include/ferry/ferry_uapi.h
- * ('F' ioctls) is served next to DRM's own ioctls on the same file, so that
- * the runtime talks to this module and to the user-space driver with the same
- * command numbers and structures.
+ * ('F' ioctls, ferry_ioctl.c) is served next to DRM's own ioctls on the same
+ * file, so that the runtime talks to this module and to the user-space driver
+ * with the same command numbers and structures.
  *
  * One VA space per opened file: the opener is the host process. The device
  * process reaches the VA space only through that same file (inherited or
  * passed over a socket), with FERRY_IOCTL_MAP_DEVICE_VIEW and mmap; a file of
- * another opener never reaches it. See ferry_drv.h for the lock order.
+ * another opener never reaches it. This file: the module and its parameters,
+ * the DRM driver, a VA space's life, debugfs. See ferry_drv.h for the lock
+ * order.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/debugfs.h>
 #include <linux/module.h>
 #include <linux/platform_device.h>
 #include <linux/sched/mm.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
-#include <linux/uaccess.h>
 #include <linux/vmalloc.h>
 
 #include <drm/drm_drv.h>
@@ -32,11 +35,6 @@
 #define DRIVER_NAME "ferry"
 #define DRIVER_DESC "Ferry software device (shared virtual memory)"
 #define DRIVER_DATE "20261125"
-
-/* Each VA space's device view has its own mmap offsets: 1 TiB apart. */
-#define FERRY_VIEW_SHIFT 40
-#define FERRY_MAX_WINDOW BIT_ULL(FERRY_VIEW_SHIFT)
-#define FERRY_MAX_VASPACES BIT_ULL(62 - FERRY_VIEW_SHIFT)
 
 unsigned int ferry_device_memory_mb = 256;
 module_param_named(device_memory_mb, ferry_device_memory_mb, uint, 0444);
@@ -59,8 +57,10 @@ static int ferry_block_kb_set(const char *val, const struct kernel_param *kp)
 
 	if (ret)
 		return ret;
-	if (kb > 2048 || !ferry_policy_block_size_valid((u64)kb << 10))
+	if (kb > 2048 || !ferry_policy_block_size_valid((u64)kb << 10)) {
+		pr_debug("block_kb=%u refused: not a power of two from 4 to 2048\n", kb);
 		return -EINVAL;
+	}
 	*(unsigned int *)kp->arg = kb;
 	return 0;
 }
@@ -77,14 +77,28 @@ bool ferry_prefetch = true;
 module_param_named(prefetch, ferry_prefetch, bool, 0644);
 MODULE_PARM_DESC(prefetch, "density prefetcher on for new VA spaces (default on)");
 
-static struct ferry_device *ferry_dev;
+static struct ferry_drm_device *ferry_drm;
 
+/**
+ * ferry_vaspace_free() - free a VA space
+ * @work: its free_work
+ *
+ * Every reference is gone: no device page is counted or tracked, no device
+ * fault is pending.
+ *
+ * Context: process context (ferry_zap_wq, or the error path of
+ * ferry_vaspace_create()).
+ */
 static void ferry_vaspace_free(struct work_struct *work)
 {
 	struct ferry_vaspace *vas = container_of(work, struct ferry_vaspace, free_work);
 	unsigned long idx;
 	void *a;
 
+	/* each device page holds a reference until ferry_dmem_reap() untracks it */
+	WARN_ON_ONCE(vas->resident_pages || !xa_empty(&vas->dmap));
+	/* each pending device fault holds a reference until it is resolved */
+	WARN_ON_ONCE(!list_empty(&vas->fault_pending));
 	xa_for_each(&vas->attrs, idx, a)
 		kfree(a);
 	xa_destroy(&vas->attrs);
@@ -102,6 +116,13 @@ static void ferry_vaspace_free(struct work_struct *work)
 	kfree(vas);
 }
 
+/**
+ * ferry_vaspace_release() - the last reference to a VA space is gone
+ * @ref: its kref
+ *
+ * Context: any (possibly page_free under a host PTE lock, or
+ * ferry_dmem_reap() under a caller's locks).
+ */
 static void ferry_vaspace_release(struct kref *ref)
 {
 	struct ferry_vaspace *vas = container_of(ref, struct ferry_vaspace, ref);
@@ -124,732 +145,16 @@ void ferry_vaspace_put(struct ferry_vaspace *vas)
 	kref_put(&vas->ref, ferry_vaspace_release);
 }
 
-static int ferry_counters_show(struct seq_file *m, void *unused);
-DEFINE_SHOW_ATTRIBUTE(ferry_counters);
-
 /**
- * ferry_vaspace_create() - a VA space for the calling (host) process
- * @fdev: the device
- * @device_memory: its capacity in bytes, 0 for the module's default
+ * ferry_debugfs_counters_show() - /sys/kernel/debug/ferry/vas<id>/counters
+ * @m: the seq_file (private: the VA space)
+ * @unused: unused
  *
- * Context: process context, may sleep.
- * Return: the VA space or an ERR_PTR.
+ * Context: process context (a read of the file; the file goes before the
+ * VA space, in ferry_vaspace_destroy()).
+ * Return: 0.
  */
-static struct ferry_vaspace *ferry_vaspace_create(struct ferry_device *fdev, u64 device_memory)
-{
-	u64 limit = (u64)ferry_device_memory_mb << 20;
-	struct ferry_vaspace *vas;
-	char name[32];
-
-	vas = kzalloc(sizeof(*vas), GFP_KERNEL);
-	if (!vas)
-		return ERR_PTR(-ENOMEM);
-	kref_init(&vas->ref);
-	INIT_WORK(&vas->free_work, ferry_vaspace_free);
-	vas->fdev = fdev;
-	vas->id = atomic64_inc_return(&fdev->next_id);
-	if (vas->id >= FERRY_MAX_VASPACES)
-		goto err_free;
-	vas->pgoff = (pgoff_t)(vas->id << (FERRY_VIEW_SHIFT - PAGE_SHIFT));
-	vas->capacity_pages = (device_memory && device_memory < limit ? device_memory : limit) >>
-			      PAGE_SHIFT;
-	vas->block_pages = ferry_policy_block_size_valid((u64)ferry_block_kb << 10) ?
-				   (ferry_block_kb << 10) >> PAGE_SHIFT :
-				   FERRY_DEFAULT_BLOCK_SIZE >> PAGE_SHIFT;
-	vas->prefetch = ferry_prefetch;
-	mutex_init(&vas->migrate_lock);
-	mutex_init(&vas->lock);
-	mutex_init(&vas->fault_mutex);
-	spin_lock_init(&vas->fault_pending_lock);
-	INIT_LIST_HEAD(&vas->fault_pending);
-	spin_lock_init(&vas->state_lock);
-	xa_init(&vas->pt);
-	xa_init(&vas->dmap);
-	xa_init(&vas->attrs);
-	init_waitqueue_head(&vas->fence_wait);
-	vas->src = kvmalloc_array(FERRY_REGION_PAGES, sizeof(long), GFP_KERNEL);
-	vas->dst = kvmalloc_array(FERRY_REGION_PAGES, sizeof(long), GFP_KERNEL);
-	vas->newpages = kvmalloc_array(FERRY_REGION_PAGES, sizeof(struct page *), GFP_KERNEL);
-	vas->ins_buf = kvmalloc_array(FERRY_REGION_PAGES, sizeof(void *), GFP_KERNEL);
-	vas->ev_src = kvmalloc_array(FERRY_REGION_PAGES, sizeof(long), GFP_KERNEL);
-	vas->ev_dst = kvmalloc_array(FERRY_REGION_PAGES, sizeof(long), GFP_KERNEL);
-	if (!vas->src || !vas->dst || !vas->newpages || !vas->ins_buf || !vas->ev_src ||
-	    !vas->ev_dst)
-		goto err_free;
-	vas->wq = alloc_ordered_workqueue("ferry-vas%llu", WQ_MEM_RECLAIM, vas->id);
-	if (!vas->wq)
-		goto err_free;
-	vas->mm = current->mm;
-	mmgrab(vas->mm);
-	snprintf(name, sizeof(name), "vas%llu", vas->id);
-	vas->debugfs = debugfs_create_dir(name, fdev->debugfs);
-	debugfs_create_file("counters", 0444, vas->debugfs, vas, &ferry_counters_fops);
-	return vas;
-
-err_free:
-	ferry_vaspace_free(&vas->free_work);
-	return ERR_PTR(vas->id >= FERRY_MAX_VASPACES ? -ENOSPC : -ENOMEM);
-}
-
-/**
- * ferry_vaspace_destroy() - tear a VA space down when its file closes
- * @vas: the VA space
- *
- * No device view exists any more (each holds the file). Pending migrations
- * finish, device pages go back to system memory (those of forked children
- * too), and the VA space is freed with its last reference.
- *
- * Context: process context, may sleep.
- */
-static void ferry_vaspace_destroy(struct ferry_vaspace *vas)
-{
-	debugfs_remove_recursive(vas->debugfs);
-	destroy_workqueue(vas->wq);
-	if (vas->registered) {
-		mmu_interval_notifier_remove(&vas->notifier);
-		ferry_evict_all(vas);
-	}
-	mmdrop(vas->mm);
-	ferry_vaspace_put(vas);
-}
-
-/**
- * ferry_open() - a new opener: no VA space until CREATE_VASPACE
- * @dev: the DRM device
- * @file: the new file
- *
- * Context: process context, may sleep.
- * Return: 0 or -ENOMEM.
- */
-static int ferry_open(struct drm_device *dev, struct drm_file *file)
-{
-	struct ferry_file *ff = kzalloc(sizeof(*ff), GFP_KERNEL);
-
-	if (!ff)
-		return -ENOMEM;
-	mutex_init(&ff->lock);
-	file->driver_priv = ff;
-	return 0;
-}
-
-/**
- * ferry_postclose() - release the VA space of a closing file
- * @dev: the DRM device
- * @file: the file being closed
- *
- * Context: process context, may sleep.
- */
-static void ferry_postclose(struct drm_device *dev, struct drm_file *file)
-{
-	struct ferry_file *ff = file->driver_priv;
-
-	if (ff->vas)
-		ferry_vaspace_destroy(ff->vas);
-	kfree(ff);
-	file->driver_priv = NULL;
-}
-
-static struct ferry_vaspace *ferry_vas_of(struct file *filp)
-{
-	struct drm_file *file = filp->private_data;
-	struct ferry_file *ff = file->driver_priv;
-
-	/* pairs with smp_store_release() in ferry_ioctl_create_vaspace() */
-	return smp_load_acquire(&ff->vas);
-}
-
-/* Is [start, start + size) a valid range of @vas's window? */
-static int ferry_check_range_args(struct ferry_vaspace *vas, u64 start, u64 size)
-{
-	if (!size || !PAGE_ALIGNED(start) || !PAGE_ALIGNED(size))
-		return -EINVAL;
-	if (start < vas->base || size > vas->size || start - vas->base > vas->size - size)
-		return -ERANGE;
-	return 0;
-}
-
-/* The VA space of @filp with a registered window, or NULL. */
-static struct ferry_vaspace *ferry_window_of(struct file *filp)
-{
-	struct ferry_vaspace *vas = ferry_vas_of(filp);
-
-	/* pairs with smp_store_release() in ferry_ioctl_register_window() */
-	return vas && smp_load_acquire(&vas->registered) ? vas : NULL;
-}
-
-/**
- * ferry_ioctl_version() - FERRY_IOCTL_VERSION
- * @arg: user pointer to struct ferry_version
- *
- * Context: process context, may sleep (user copies).
- * Return: 0, -EFAULT or -EINVAL (nonzero reserved fields).
- */
-static long ferry_ioctl_version(void __user *arg)
-{
-	struct ferry_version v;
-
-	if (copy_from_user(&v, arg, sizeof(v)))
-		return -EFAULT;
-	if (v.reserved || v.reserved2)
-		return -EINVAL;
-	v.major = FERRY_UAPI_VERSION_MAJOR;
-	v.minor = FERRY_UAPI_VERSION_MINOR;
-	v.backend = FERRY_BACKEND_KERNEL;
-	v.features = ferry_dmem_available() ?
-			     FERRY_FEATURE_PREFETCHER | FERRY_FEATURE_EVICTION |
-				     FERRY_FEATURE_ASYNC_MIGRATE | FERRY_FEATURE_READ_MOSTLY :
-			     0;
-	if (copy_to_user(arg, &v, sizeof(v)))
-		return -EFAULT;
-	return 0;
-}
-
-/**
- * ferry_ioctl_create_vaspace() - FERRY_IOCTL_CREATE_VASPACE
- * @filp: the file
- * @arg: user pointer to struct ferry_create_vaspace
- *
- * Context: process context, may sleep.
- * Return: 0, -EFAULT, -EINVAL, -EBUSY (already one), -EOPNOTSUPP (no
- * device-private memory in this kernel), -ENOMEM or -ENOSPC.
- */
-static long ferry_ioctl_create_vaspace(struct file *filp, void __user *arg)
-{
-	struct ferry_file *ff = ((struct drm_file *)filp->private_data)->driver_priv;
-	struct ferry_create_vaspace c;
-	struct ferry_vaspace *vas;
-	long ret = 0;
-
-	if (copy_from_user(&c, arg, sizeof(c)))
-		return -EFAULT;
-	if (c.flags || c.reserved)
-		return -EINVAL;
-	if (c.device_memory & (FERRY_PAGE_SIZE - 1))
-		return -EINVAL;
-	if (!ferry_dmem_available())
-		return -EOPNOTSUPP;
-	if (!current->mm)
-		return -EINVAL;
-
-	mutex_lock(&ff->lock);
-	if (ff->vas) {
-		ret = -EBUSY;
-		goto out;
-	}
-	vas = ferry_vaspace_create(ferry_dev, c.device_memory);
-	if (IS_ERR(vas)) {
-		ret = PTR_ERR(vas);
-		goto out;
-	}
-	c.id = vas->id;
-	if (copy_to_user(arg, &c, sizeof(c))) {
-		ferry_vaspace_destroy(vas);
-		ret = -EFAULT;
-		goto out;
-	}
-	/* publish the initialised VA space; pairs with ferry_vas_of() */
-	smp_store_release(&ff->vas, vas);
-out:
-	mutex_unlock(&ff->lock);
-	return ret;
-}
-
-/**
- * ferry_ioctl_register_window() - FERRY_IOCTL_REGISTER_WINDOW
- * @filp: the file
- * @arg: user pointer to struct ferry_register_window
- *
- * Context: process context, may sleep.
- * Return: 0, -EFAULT, -EINVAL (no VA space, not the host process, bad
- * alignment or size), -EBUSY (already registered) or -ENOMEM.
- */
-static long ferry_ioctl_register_window(struct file *filp, void __user *arg)
-{
-	struct ferry_file *ff = ((struct drm_file *)filp->private_data)->driver_priv;
-	struct ferry_vaspace *vas = ferry_vas_of(filp);
-	struct ferry_register_window w;
-	unsigned long nregions;
-	long ret;
-
-	if (copy_from_user(&w, arg, sizeof(w)))
-		return -EFAULT;
-	if (w.flags || w.reserved)
-		return -EINVAL;
-	if (!vas || current->mm != vas->mm)
-		return -EINVAL;
-	if (!w.size || w.size % FERRY_REGION_SIZE || w.base % FERRY_REGION_SIZE)
-		return -EINVAL;
-	if (w.size > FERRY_MAX_WINDOW || w.base > TASK_SIZE || w.size > TASK_SIZE - w.base)
-		return -EINVAL;
-
-	mutex_lock(&ff->lock);
-	ret = -EBUSY;
-	if (vas->registered)
-		goto out;
-	nregions = w.size / FERRY_REGION_SIZE;
-	ret = -ENOMEM;
-	vas->region_pages = kvcalloc(nregions, sizeof(*vas->region_pages), GFP_KERNEL);
-	vas->region_evicted_ns = kvcalloc(nregions, sizeof(u64), GFP_KERNEL);
-	vas->lru_nodes = kvcalloc(nregions, sizeof(*vas->lru_nodes), GFP_KERNEL);
-	if (!vas->region_pages || !vas->region_evicted_ns || !vas->lru_nodes)
-		goto err_arrays;
-	ferry_lru_init(&vas->lru, vas->lru_nodes, nregions);
-	vas->base = w.base;
-	vas->size = w.size;
-	ret = mmu_interval_notifier_insert(&vas->notifier, vas->mm, w.base, w.size,
-					   &ferry_mirror_ops);
-	if (ret)
-		goto err_arrays;
-	/* publish base, size and arrays; pairs with ferry_window_of() */
-	smp_store_release(&vas->registered, true);
-	mutex_unlock(&ff->lock);
-	return 0;
-
-err_arrays:
-	kvfree(vas->region_pages);
-	kvfree(vas->region_evicted_ns);
-	kvfree(vas->lru_nodes);
-	vas->region_pages = NULL;
-	vas->region_evicted_ns = NULL;
-	vas->lru_nodes = NULL;
-out:
-	mutex_unlock(&ff->lock);
-	return ret;
-}
-
-struct ferry_async {
-	struct work_struct work;
-	struct ferry_vaspace *vas;
-	u64 start, end, fence;
-	u32 target, flags;
-};
-
-static void ferry_async_work(struct work_struct *work)
-{
-	struct ferry_async *a = container_of(work, struct ferry_async, work);
-	struct ferry_vaspace *vas = a->vas;
-	int status = ferry_migrate_range(vas, a->start, a->end, a->target, a->flags);
-
-	spin_lock(&vas->fence_wait.lock);
-	if (status) {
-		vas->fence_err[a->fence % ARRAY_SIZE(vas->fence_err)].fence = a->fence;
-		vas->fence_err[a->fence % ARRAY_SIZE(vas->fence_err)].status = status;
-	}
-	vas->fence_done = a->fence;
-	wake_up_all_locked(&vas->fence_wait);
-	spin_unlock(&vas->fence_wait.lock);
-	ferry_vaspace_put(vas);
-	kfree(a);
-}
-
-/**
- * ferry_ioctl_migrate() - FERRY_IOCTL_MIGRATE
- * @filp: the file
- * @arg: user pointer to struct ferry_migrate
- *
- * Synchronous migrations wait for the asynchronous ones issued before them.
- *
- * Context: process context, may sleep.
- * Return: 0 or the errors of ferry_migrate_range(); -EINVAL and -ERANGE for
- * bad arguments; -EFAULT for an argument that cannot be read, or for an
- * asynchronous one that cannot be written (nothing is queued then).
- */
-static long ferry_ioctl_migrate(struct file *filp, void __user *arg)
-{
-	struct ferry_vaspace *vas = ferry_window_of(filp);
-	struct ferry_migrate m;
-	struct ferry_async *a;
-	long ret;
-
-	if (copy_from_user(&m, arg, sizeof(m)))
-		return -EFAULT;
-	if (m.reserved || m.flags & ~FERRY_MIGRATE_FLAGS)
-		return -EINVAL;
-	if (m.target != FERRY_LOC_HOST && m.target != FERRY_LOC_DEVICE)
-		return -EINVAL;
-	if (!vas)
-		return -EINVAL;
-	ret = ferry_check_range_args(vas, m.start, m.size);
-	if (ret)
-		return ret;
-
-	if (!(m.flags & FERRY_MIGRATE_ASYNC)) {
-		flush_workqueue(vas->wq);
-		return ferry_migrate_range(vas, m.start, m.start + m.size, m.target, m.flags);
-	}
-	/* the fence must reach the caller: refuse an unwritable argument before queuing */
-	if (put_user(0ULL, &((struct ferry_migrate __user *)arg)->fence))
-		return -EFAULT;
-	a = kzalloc(sizeof(*a), GFP_KERNEL);
-	if (!a)
-		return -ENOMEM;
-	INIT_WORK(&a->work, ferry_async_work);
-	kref_get(&vas->ref);
-	a->vas = vas;
-	a->start = m.start;
-	a->end = m.start + m.size;
-	a->target = m.target;
-	a->flags = m.flags & ~FERRY_MIGRATE_ASYNC;
-	spin_lock(&vas->fence_wait.lock);
-	a->fence = ++vas->fence_issued;
-	queue_work(vas->wq, &a->work); /* in issue order */
-	spin_unlock(&vas->fence_wait.lock);
-	m.fence = a->fence;
-	if (copy_to_user(arg, &m, sizeof(m)))
-		return -EFAULT;
-	return 0;
-}
-
-/**
- * ferry_ioctl_wait() - FERRY_IOCTL_WAIT
- * @filp: the file
- * @arg: user pointer to struct ferry_wait
- *
- * Context: process context, sleeps (interruptibly).
- * Return: 0 (the migration's own result in @status), -EINVAL (unknown
- * fence), -ETIMEDOUT, -EINTR or -EFAULT.
- */
-static long ferry_ioctl_wait(struct file *filp, void __user *arg)
-{
-	struct ferry_vaspace *vas = ferry_window_of(filp);
-	struct ferry_wait w;
-	long left;
-	int i;
-
-	if (copy_from_user(&w, arg, sizeof(w)))
-		return -EFAULT;
-	if (w.reserved)
-		return -EINVAL;
-	if (!vas || !w.fence || w.fence > READ_ONCE(vas->fence_issued))
-		return -EINVAL;
-
-	left = wait_event_interruptible_timeout(vas->fence_wait,
-						READ_ONCE(vas->fence_done) >= w.fence,
-						w.timeout_ns ? nsecs_to_jiffies(w.timeout_ns) + 1 :
-							       MAX_SCHEDULE_TIMEOUT);
-	if (left < 0)
-		return -EINTR;
-	if (!left)
-		return -ETIMEDOUT;
-	i = w.fence % ARRAY_SIZE(vas->fence_err);
-	spin_lock(&vas->fence_wait.lock);
-	w.status = vas->fence_err[i].fence == w.fence ? vas->fence_err[i].status : 0;
-	spin_unlock(&vas->fence_wait.lock);
-	if (copy_to_user(arg, &w, sizeof(w)))
-		return -EFAULT;
-	return 0;
-}
-
-/* One attribute's value checked against its type. */
-static int ferry_check_attr(const struct ferry_attr *a, bool set)
-{
-	if (a->reserved)
-		return -EINVAL;
-	switch (a->type) {
-	case FERRY_ATTR_PREFERRED_LOC:
-		return set && a->value > FERRY_LOC_DEVICE ? -EINVAL : 0;
-	case FERRY_ATTR_ACCESSED_BY:
-		return set && a->value & ~(u64)(BIT(FERRY_LOC_HOST) | BIT(FERRY_LOC_DEVICE)) ?
-			       -EINVAL :
-			       0;
-	case FERRY_ATTR_READ_MOSTLY:
-	case FERRY_ATTR_PREFETCH:
-		return set && a->value > 1 ? -EINVAL : 0;
-	case FERRY_ATTR_BLOCK_SIZE:
-		return set && !ferry_policy_block_size_valid(a->value) ? -EINVAL : 0;
-	default:
-		return -EINVAL;
-	}
-}
-
-/* The per-page bits an attribute owns, and its bits for @value. */
-static u8 ferry_attr_bits(u32 type, u64 value, u8 *mask)
-{
-	switch (type) {
-	case FERRY_ATTR_PREFERRED_LOC:
-		*mask = FERRY_PA_PREF_HOST | FERRY_PA_PREF_DEVICE;
-		return value == FERRY_LOC_HOST ? FERRY_PA_PREF_HOST :
-		       value == FERRY_LOC_DEVICE ? FERRY_PA_PREF_DEVICE :
-						   0;
-	case FERRY_ATTR_ACCESSED_BY:
-		*mask = FERRY_PA_ACCESSED_BY_HOST | FERRY_PA_ACCESSED_BY_DEVICE;
-		return (value & BIT(FERRY_LOC_HOST) ? FERRY_PA_ACCESSED_BY_HOST : 0) |
-		       (value & BIT(FERRY_LOC_DEVICE) ? FERRY_PA_ACCESSED_BY_DEVICE : 0);
-	case FERRY_ATTR_READ_MOSTLY:
-		*mask = FERRY_PA_READ_MOSTLY;
-		return value ? FERRY_PA_READ_MOSTLY : 0;
-	default:
-		*mask = 0;
-		return 0;
-	}
-}
-
-/* The value of an attribute from one page's bits. */
-static u64 ferry_attr_value(u32 type, u8 bits)
-{
-	switch (type) {
-	case FERRY_ATTR_PREFERRED_LOC:
-		return bits & FERRY_PA_PREF_HOST ? FERRY_LOC_HOST :
-		       bits & FERRY_PA_PREF_DEVICE ? FERRY_LOC_DEVICE :
-						     FERRY_LOC_NONE;
-	case FERRY_ATTR_ACCESSED_BY:
-		return (bits & FERRY_PA_ACCESSED_BY_HOST ? BIT(FERRY_LOC_HOST) : 0) |
-		       (bits & FERRY_PA_ACCESSED_BY_DEVICE ? BIT(FERRY_LOC_DEVICE) : 0);
-	default:
-		return !!(bits & FERRY_PA_READ_MOSTLY);
-	}
-}
-
-/* Apply one per-page attribute to [start, end). Context: migrate_lock held. */
-static int ferry_set_page_attr(struct ferry_vaspace *vas, u64 start, u64 end,
-			       const struct ferry_attr *at)
-{
-	u8 mask, bits = ferry_attr_bits(at->type, at->value, &mask);
-	u64 addr;
-
-	for (addr = start; addr < end; addr += PAGE_SIZE) {
-		unsigned long r = ferry_region_index(vas, addr);
-		u8 *a = xa_load(&vas->attrs, r);
-
-		if (!a) {
-			if (!bits)
-				continue; /* unset stays unset */
-			a = kzalloc(FERRY_REGION_PAGES, GFP_KERNEL);
-			if (!a)
-				return -ENOMEM;
-			if (xa_err(xa_store(&vas->attrs, r, a, GFP_KERNEL))) {
-				kfree(a);
-				return -ENOMEM;
-			}
-		}
-		a += ((addr - vas->base) % FERRY_REGION_SIZE) >> PAGE_SHIFT;
-		WRITE_ONCE(*a, (*a & ~mask) | bits);
-	}
-	return 0;
-}
-
-/**
- * ferry_ioctl_attr() - FERRY_IOCTL_SET_ATTR and FERRY_IOCTL_GET_ATTR
- * @filp: the file
- * @arg: user pointer to struct ferry_attrs
- * @set: SET_ATTR
- *
- * Context: process context, may sleep.
- * Return: 0, -EFAULT, -EINVAL, -ERANGE or -ENOMEM.
- */
-static long ferry_ioctl_attr(struct file *filp, void __user *arg, bool set)
-{
-	struct ferry_vaspace *vas = ferry_window_of(filp);
-	struct ferry_attr at[FERRY_MAX_ATTRS];
-	struct ferry_attrs h;
-	unsigned int i;
-	long ret;
-
-	if (copy_from_user(&h, arg, sizeof(h)))
-		return -EFAULT;
-	if (h.reserved || !h.nattrs || h.nattrs > FERRY_MAX_ATTRS)
-		return -EINVAL;
-	if (!vas)
-		return -EINVAL;
-	ret = ferry_check_range_args(vas, h.start, h.size);
-	if (ret)
-		return ret;
-	if (copy_from_user(at, u64_to_user_ptr(h.attrs), h.nattrs * sizeof(at[0])))
-		return -EFAULT;
-	for (i = 0; i < h.nattrs; i++)
-		if (ferry_check_attr(&at[i], set))
-			return -EINVAL;
-
-	mutex_lock(&vas->migrate_lock);
-	for (i = 0; i < h.nattrs && !ret; i++) {
-		u64 addr, v = 0;
-
-		if (at[i].type == FERRY_ATTR_BLOCK_SIZE) {
-			if (set)
-				vas->block_pages = at[i].value >> PAGE_SHIFT;
-			at[i].value = (u64)vas->block_pages << PAGE_SHIFT;
-		} else if (at[i].type == FERRY_ATTR_PREFETCH) {
-			if (set)
-				vas->prefetch = at[i].value;
-			at[i].value = vas->prefetch;
-		} else if (set) {
-			ret = ferry_set_page_attr(vas, h.start, h.start + h.size, &at[i]);
-			/* the device view follows the new advice from its next touch */
-			ferry_mirror_forget(vas, h.start, h.start + h.size);
-		} else {
-			for (addr = h.start; addr < h.start + h.size; addr += PAGE_SIZE) {
-				u64 pv = ferry_attr_value(at[i].type, ferry_page_attr(vas, addr));
-
-				if (addr != h.start && pv != v) {
-					v = FERRY_ATTR_MIXED;
-					break;
-				}
-				v = pv;
-			}
-			at[i].value = v;
-		}
-	}
-	mutex_unlock(&vas->migrate_lock);
-	if (!ret && !set && copy_to_user(u64_to_user_ptr(h.attrs), at, h.nattrs * sizeof(at[0])))
-		return -EFAULT;
-	return ret;
-}
-
-/**
- * ferry_ioctl_residency() - FERRY_IOCTL_RESIDENCY
- * @filp: the file
- * @arg: user pointer to struct ferry_residency_query
- *
- * Context: process context, may sleep.
- * Return: 0, -EFAULT, -EINVAL, -ERANGE, -ENOMEM or -ESRCH.
- */
-static long ferry_ioctl_residency(struct file *filp, void __user *arg)
-{
-	struct ferry_vaspace *vas = ferry_window_of(filp);
-	struct ferry_residency_query q;
-	long ret;
-
-	if (copy_from_user(&q, arg, sizeof(q)))
-		return -EFAULT;
-	if (q.reserved)
-		return -EINVAL;
-	if (!vas)
-		return -EINVAL;
-	ret = ferry_check_range_args(vas, q.start, q.size);
-	if (ret)
-		return ret;
-	memset(q.count, 0, sizeof(q.count));
-	ret = ferry_residency(vas, q.start, q.start + q.size, u64_to_user_ptr(q.out), q.count);
-	if (!ret && copy_to_user(arg, &q, sizeof(q)))
-		return -EFAULT;
-	return ret;
-}
-
-static void ferry_read_counters(struct ferry_vaspace *vas, struct ferry_counters *c)
-{
-	u64 *v = (u64 *)c;
-	unsigned int i;
-
-	memset(c, 0, sizeof(*c));
-	for (i = 0; i < FERRY_NR_COUNTERS; i++)
-		v[i] = atomic64_read(&vas->ctr[i]);
-	ferry_dmem_reap(); /* pages freed by now do not count */
-	spin_lock(&vas->state_lock);
-	c->device_resident_pages = vas->resident_pages;
-	c->device_peak_pages = vas->peak_pages;
-	spin_unlock(&vas->state_lock);
-	c->device_cached_pages = c->device_resident_pages;
-	c->device_capacity_pages = vas->capacity_pages;
-	memset(c->reserved, 0, sizeof(c->reserved));
-}
-
-/**
- * ferry_ioctl_counters() - FERRY_IOCTL_COUNTERS
- * @filp: the file
- * @arg: user pointer to struct ferry_counters
- *
- * Context: process context, may sleep.
- * Return: 0, -EFAULT or -EINVAL (no VA space).
- */
-static long ferry_ioctl_counters(struct file *filp, void __user *arg)
-{
-	struct ferry_vaspace *vas = ferry_vas_of(filp);
-	struct ferry_counters c;
-
-	if (!vas)
-		return -EINVAL;
-	ferry_read_counters(vas, &c);
-	return copy_to_user(arg, &c, sizeof(c)) ? -EFAULT : 0;
-}
-
-/**
- * ferry_ioctl_map_device_view() - FERRY_IOCTL_MAP_DEVICE_VIEW
- * @filp: the file (the host's, inherited or passed to the device process)
- * @arg: user pointer to struct ferry_map_device_view
- *
- * Context: process context, may sleep.
- * Return: 0 with the mmap offset, -EFAULT, -EINVAL (reserved fields, the
- * host process itself, not the window) or -ENOENT (no such VA space
- * through this file).
- */
-static long ferry_ioctl_map_device_view(struct file *filp, void __user *arg)
-{
-	struct ferry_vaspace *vas = ferry_window_of(filp);
-	struct ferry_map_device_view m;
-
-	if (copy_from_user(&m, arg, sizeof(m)))
-		return -EFAULT;
-	if (m.reserved)
-		return -EINVAL;
-	if (!vas || m.vaspace != vas->id)
-		return -ENOENT;
-	if (m.base != vas->base || m.size != vas->size)
-		return -EINVAL;
-	if (current->mm == vas->mm)
-		return -EINVAL;
-	m.offset = (u64)vas->pgoff << PAGE_SHIFT;
-	return copy_to_user(arg, &m, sizeof(m)) ? -EFAULT : 0;
-}
-
-/**
- * ferry_unlocked_ioctl() - the driver interface, then DRM's ioctls
- * @filp: the render node file
- * @cmd: the ioctl number
- * @arg: its argument
- *
- * Context: process context, may sleep.
- * Return: the command's result; -ENOTTY for an unknown 'F' command.
- */
-static long ferry_unlocked_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
-{
-	void __user *p = (void __user *)arg;
-
-	if (_IOC_TYPE(cmd) != FERRY_IOCTL_BASE)
-		return drm_ioctl(filp, cmd, arg);
-	switch (cmd) {
-	case FERRY_IOCTL_VERSION:
-		return ferry_ioctl_version(p);
-	case FERRY_IOCTL_CREATE_VASPACE:
-		return ferry_ioctl_create_vaspace(filp, p);
-	case FERRY_IOCTL_REGISTER_WINDOW:
-		return ferry_ioctl_register_window(filp, p);
-	case FERRY_IOCTL_MIGRATE:
-		return ferry_ioctl_migrate(filp, p);
-	case FERRY_IOCTL_WAIT:
-		return ferry_ioctl_wait(filp, p);
-	case FERRY_IOCTL_SET_ATTR:
-		return ferry_ioctl_attr(filp, p, true);
-	case FERRY_IOCTL_GET_ATTR:
-		return ferry_ioctl_attr(filp, p, false);
-	case FERRY_IOCTL_RESIDENCY:
-		return ferry_ioctl_residency(filp, p);
-	case FERRY_IOCTL_COUNTERS:
-		return ferry_ioctl_counters(filp, p);
-	case FERRY_IOCTL_MAP_DEVICE_VIEW:
-		return ferry_ioctl_map_device_view(filp, p);
-	default:
-		return -ENOTTY;
-	}
-}
-
-/**
- * ferry_mmap() - map the device view (see ferry_mirror_mmap())
- * @filp: the render node file carrying the VA space
- * @vma: the new VMA
- *
- * Context: mmap, the caller's mmap_lock held for write.
- * Return: 0 or -EINVAL.
- */
-static int ferry_mmap(struct file *filp, struct vm_area_struct *vma)
-{
-	struct ferry_vaspace *vas = ferry_window_of(filp);
-
-	if (!vas)
-		return -EINVAL;
-	return ferry_mirror_mmap(vas, vma);
-}
-
-static int ferry_counters_show(struct seq_file *m, void *unused)
+static int ferry_debugfs_counters_show(struct seq_file *m, void *unused)
 {
 	static const char *const names[] = {
 		"faults_host",	    "faults_device",	   "fault_batches",
@@ -871,8 +176,164 @@ static int ferry_counters_show(struct seq_file *m, void *unused)
 	seq_printf(m, "window 0x%lx+0x%lx\n", vas->base, vas->size);
 	return 0;
 }
+DEFINE_SHOW_ATTRIBUTE(ferry_debugfs_counters);
 
-static int ferry_memory_show(struct seq_file *m, void *unused)
+/**
+ * ferry_vaspace_create() - a VA space for the calling (host) process
+ * @fdev: the device
+ * @device_memory: its capacity in bytes, 0 for the module's default
+ *
+ * Context: process context, may sleep.
+ * Return: the VA space or an ERR_PTR.
+ */
+struct ferry_vaspace *ferry_vaspace_create(struct ferry_drm_device *fdev, u64 device_memory)
+{
+	u64 limit = (u64)ferry_device_memory_mb << 20;
+	struct ferry_vaspace *vas;
+	char name[32];
+	int ret;
+
+	vas = kzalloc(sizeof(*vas), GFP_KERNEL);
+	if (!vas)
+		return ERR_PTR(-ENOMEM);
+	kref_init(&vas->ref);
+	INIT_WORK(&vas->free_work, ferry_vaspace_free);
+	INIT_LIST_HEAD(&vas->fault_pending);
+	xa_init(&vas->pt);
+	xa_init(&vas->dmap);
+	xa_init(&vas->attrs);
+	vas->fdev = fdev;
+	vas->id = atomic64_inc_return(&fdev->next_id);
+	if (vas->id >= FERRY_MAX_VASPACES) {
+		pr_debug("no VA space id left\n");
+		ret = -ENOSPC;
+		goto err_free;
+	}
+	vas->pgoff = (pgoff_t)(vas->id << (FERRY_VIEW_SHIFT - PAGE_SHIFT));
+	vas->capacity_pages = (device_memory && device_memory < limit ? device_memory : limit) >>
+			      PAGE_SHIFT;
+	vas->block_pages = ferry_policy_block_size_valid((u64)ferry_block_kb << 10) ?
+				   (ferry_block_kb << 10) >> PAGE_SHIFT :
+				   FERRY_DEFAULT_BLOCK_SIZE >> PAGE_SHIFT;
+	vas->prefetch = ferry_prefetch;
+	mutex_init(&vas->migrate_lock);
+	mutex_init(&vas->lock);
+	mutex_init(&vas->fault_mutex);
+	spin_lock_init(&vas->fault_pending_lock);
+	spin_lock_init(&vas->state_lock);
+	init_waitqueue_head(&vas->fence_wait);
+	ret = -ENOMEM;
+	vas->src = kvmalloc_array(FERRY_REGION_PAGES, sizeof(long), GFP_KERNEL);
+	vas->dst = kvmalloc_array(FERRY_REGION_PAGES, sizeof(long), GFP_KERNEL);
+	vas->newpages = kvmalloc_array(FERRY_REGION_PAGES, sizeof(struct page *), GFP_KERNEL);
+	vas->ins_buf = kvmalloc_array(FERRY_REGION_PAGES, sizeof(void *), GFP_KERNEL);
+	vas->ev_src = kvmalloc_array(FERRY_REGION_PAGES, sizeof(long), GFP_KERNEL);
+	vas->ev_dst = kvmalloc_array(FERRY_REGION_PAGES, sizeof(long), GFP_KERNEL);
+	if (!vas->src || !vas->dst || !vas->newpages || !vas->ins_buf || !vas->ev_src ||
+	    !vas->ev_dst)
+		goto err_free;
+	vas->wq = alloc_ordered_workqueue("ferry-vas%llu", WQ_MEM_RECLAIM, vas->id);
+	if (!vas->wq) {
+		pr_debug("vas%llu: no workqueue\n", vas->id);
+		goto err_free;
+	}
+	vas->mm = current->mm;
+	mmgrab(vas->mm);
+	snprintf(name, sizeof(name), "vas%llu", vas->id);
+	vas->debugfs = debugfs_create_dir(name, fdev->debugfs);
+	debugfs_create_file("counters", 0444, vas->debugfs, vas, &ferry_debugfs_counters_fops);
+	return vas;
+
+err_free:
+	ferry_vaspace_free(&vas->free_work);
+	return ERR_PTR(ret);
+}
+
+/**
+ * ferry_vaspace_destroy() - tear a VA space down when its file closes
+ * @vas: the VA space
+ *
+ * No device view exists any more (each holds the file). Pending migrations
+ * finish, device pages go back to system memory (those of forked children
+ * too), and the VA space is freed with its last reference.
+ *
+ * Context: process context, may sleep.
+ */
+void ferry_vaspace_destroy(struct ferry_vaspace *vas)
+{
+	debugfs_remove_recursive(vas->debugfs);
+	destroy_workqueue(vas->wq);
+	if (vas->registered) {
+		mmu_interval_notifier_remove(&vas->notifier);
+		ferry_evict_all(vas);
+	}
+	mmdrop(vas->mm);
+	ferry_vaspace_put(vas);
+}
+
+/**
+ * ferry_drm_open() - a new opener: no VA space until CREATE_VASPACE
+ * @dev: the DRM device
+ * @file: the new file
+ *
+ * Context: process context, may sleep.
+ * Return: 0 or -ENOMEM.
+ */
+static int ferry_drm_open(struct drm_device *dev, struct drm_file *file)
+{
+	struct ferry_file *ff = kzalloc(sizeof(*ff), GFP_KERNEL);
+
+	if (!ff)
+		return -ENOMEM;
+	mutex_init(&ff->lock);
+	file->driver_priv = ff;
+	return 0;
+}
+
+/**
+ * ferry_drm_postclose() - release the VA space of a closing file
+ * @dev: the DRM device
+ * @file: the file being closed
+ *
+ * Context: process context, may sleep.
+ */
+static void ferry_drm_postclose(struct drm_device *dev, struct drm_file *file)
+{
+	struct ferry_file *ff = file->driver_priv;
+
+	if (ff->vas)
+		ferry_vaspace_destroy(ff->vas);
+	kfree(ff);
+	file->driver_priv = NULL;
+}
+
+/**
+ * ferry_mmap() - map the device view (see ferry_mirror_mmap())
+ * @filp: the render node file carrying the VA space
+ * @vma: the new VMA
+ *
+ * Context: mmap, the caller's mmap_lock held for write.
+ * Return: 0 or -EINVAL.
+ */
+static int ferry_mmap(struct file *filp, struct vm_area_struct *vma)
+{
+	struct ferry_vaspace *vas = ferry_window_of(filp);
+
+	mmap_assert_write_locked(vma->vm_mm);
+	if (!vas)
+		return -EINVAL;
+	return ferry_mirror_mmap(vas, vma);
+}
+
+/**
+ * ferry_debugfs_memory_show() - /sys/kernel/debug/ferry/memory
+ * @m: the seq_file
+ * @unused: unused
+ *
+ * Context: process context (a read of the file).
+ * Return: 0.
+ */
+static int ferry_debugfs_memory_show(struct seq_file *m, void *unused)
 {
 	u64 total, free;
 
@@ -883,7 +344,7 @@ static int ferry_memory_show(struct seq_file *m, void *unused)
 	seq_printf(m, "used_pages %llu\n", total - free);
 	return 0;
 }
-DEFINE_SHOW_ATTRIBUTE(ferry_memory);
+DEFINE_SHOW_ATTRIBUTE(ferry_debugfs_memory);
 
 static const struct file_operations ferry_fops = {
 	.owner = THIS_MODULE,
@@ -900,8 +361,8 @@ static const struct file_operations ferry_fops = {
 
 static const struct drm_driver ferry_driver = {
 	.driver_features = DRIVER_RENDER,
-	.open = ferry_open,
-	.postclose = ferry_postclose,
+	.open = ferry_drm_open,
+	.postclose = ferry_drm_postclose,
 	.fops = &ferry_fops,
 	.name = DRIVER_NAME,
 	.desc = DRIVER_DESC,
@@ -921,40 +382,47 @@ static int __init ferry_init(void)
 	struct platform_device *pdev;
 	int ret;
 
-	if (!ferry_policy_block_size_valid((u64)ferry_block_kb << 10) || !ferry_device_memory_mb)
+	if (!ferry_policy_block_size_valid((u64)ferry_block_kb << 10) || !ferry_device_memory_mb) {
+		pr_debug("block_kb=%u device_memory_mb=%u refused\n", ferry_block_kb,
+			 ferry_device_memory_mb);
 		return -EINVAL;
+	}
 	ret = ferry_mirror_init();
 	if (ret)
 		return ret;
 	pdev = platform_device_register_simple(DRIVER_NAME, -1, NULL, 0);
 	if (IS_ERR(pdev)) {
 		ret = PTR_ERR(pdev);
+		pr_debug("platform device: %d\n", ret);
 		goto err_mirror;
 	}
 	if (!devres_open_group(&pdev->dev, NULL, GFP_KERNEL)) {
 		ret = -ENOMEM;
 		goto err_unregister;
 	}
-	ferry_dev = devm_drm_dev_alloc(&pdev->dev, &ferry_driver, struct ferry_device, drm);
-	if (IS_ERR(ferry_dev)) {
-		ret = PTR_ERR(ferry_dev);
+	ferry_drm = devm_drm_dev_alloc(&pdev->dev, &ferry_driver, struct ferry_drm_device, drm);
+	if (IS_ERR(ferry_drm)) {
+		ret = PTR_ERR(ferry_drm);
+		pr_debug("DRM device: %d\n", ret);
 		goto err_devres;
 	}
-	ferry_dev->pdev = pdev;
-	ferry_dev->debugfs = debugfs_create_dir(DRIVER_NAME, NULL);
-	debugfs_create_file("memory", 0444, ferry_dev->debugfs, NULL, &ferry_memory_fops);
-	ret = ferry_dmem_init(ferry_dev);
+	ferry_drm->pdev = pdev;
+	ferry_drm->debugfs = debugfs_create_dir(DRIVER_NAME, NULL);
+	debugfs_create_file("memory", 0444, ferry_drm->debugfs, NULL, &ferry_debugfs_memory_fops);
+	ret = ferry_dmem_init(ferry_drm);
 	if (ret)
 		goto err_debugfs;
 	if (!ferry_dmem_available())
-		pr_info("ferry: CONFIG_DEVICE_PRIVATE is not set: no device memory\n");
-	ret = drm_dev_register(&ferry_dev->drm, 0);
-	if (ret)
+		pr_info("CONFIG_DEVICE_PRIVATE is not set: no device memory\n");
+	ret = drm_dev_register(&ferry_drm->drm, 0);
+	if (ret) {
+		pr_debug("registering the DRM device: %d\n", ret);
 		goto err_debugfs;
+	}
 	return 0;
 
 err_debugfs:
-	debugfs_remove_recursive(ferry_dev->debugfs);
+	debugfs_remove_recursive(ferry_drm->debugfs);
 err_devres:
 	devres_release_group(&pdev->dev, NULL);
 err_unregister:
@@ -971,10 +439,10 @@ err_mirror:
  */
 static void __exit ferry_exit(void)
 {
-	struct platform_device *pdev = ferry_dev->pdev;
+	struct platform_device *pdev = ferry_drm->pdev;
 
-	drm_dev_unregister(&ferry_dev->drm);
-	debugfs_remove_recursive(ferry_dev->debugfs);
+	drm_dev_unregister(&ferry_drm->drm);
+	debugfs_remove_recursive(ferry_drm->debugfs);
 	ferry_dmem_reap_flush(); /* may drop the last references to VA spaces */
 	ferry_mirror_fini(); /* runs the last deferred VA-space frees */
 	ferry_dmem_fini();

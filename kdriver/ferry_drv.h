@@ -2,23 +2,30 @@
 /*
  * The objects of ferry.ko and what its files share:
  *
- * ferry_drv.c     the DRM device, the file of an opener, ioctls, debugfs
+ * ferry_drv.c     the module, the DRM device, the file of an opener, a VA
+ *                 space's life, debugfs
+ * ferry_ioctl.c   the 'F' ioctls and their argument checks
  * ferry_dmem.c    device memory: MEMORY_DEVICE_PRIVATE chunks, backing pages
  * ferry_migrate.c host <-> device migration, migrate_to_ram, eviction
  * ferry_mirror.c  the device view: its fault handler and its invalidation
  * ferry_policy.c  the runtime's plain-C policy (block size, prefetcher, LRU)
  *
  * Lock order (outermost first):
+ *   ferry_file.lock              CREATE_VASPACE and REGISTER_WINDOW of a file
+ *     host mm mmap_lock (write, mmu_interval_notifier_insert())
  *   vas->fault_mutex             the device-fault resolver (no mmap_lock held)
+ *     vas->fault_pending_lock (spinlock)
  *   host mm mmap_lock (read)
  *     vas->migrate_lock          one migration of a VA space at a time
  *       page locks taken by migrate_vma_setup()/migrate_device_range()
+ *         ferry_dmem.grow        adding a chunk of device memory
  *         vas->lock              the device-view table and its invalidation
- *           device-view PTE lock
+ *           the table's xarray lock, or the device-view PTE lock
  *   device mm mmap_lock (read, the device-view fault)
  *     vas->lock
  *   vas->state_lock (spinlock)
  *     the dmap xarray's lock
+ *   vas->fence_wait.lock (spinlock)
  *   ferry_dmem.lock (spinlock, innermost)
  *   The spinlocks are never held together with anything that sleeps.
  * The device-view fault never holds the device's mmap_lock while it takes the
@@ -44,6 +51,11 @@
 
 #include "ferry/ferry_uapi.h"
 #include "policy/policy.h"
+
+/* Each VA space's device view has its own mmap offsets: 1 TiB apart. */
+#define FERRY_VIEW_SHIFT 40
+#define FERRY_MAX_WINDOW BIT_ULL(FERRY_VIEW_SHIFT)
+#define FERRY_MAX_VASPACES BIT_ULL(62 - FERRY_VIEW_SHIFT)
 
 #define FERRY_NR_COUNTERS (sizeof(struct ferry_counters) / sizeof(__u64))
 #define FERRY_CTR(field) (offsetof(struct ferry_counters, field) / sizeof(__u64))
@@ -88,7 +100,7 @@ struct ferry_vaspace {
 	struct kref ref;
 	u64 id;
 	struct mm_struct *mm; /* host mm, mmgrab()ed */
-	struct ferry_device *fdev;
+	struct ferry_drm_device *fdev;
 	u64 capacity_pages;
 
 	/* The window; set once by REGISTER_WINDOW. */
@@ -159,7 +171,8 @@ struct ferry_vaspace {
 #define FERRY_PA_ACCESSED_BY_HOST BIT(3)
 #define FERRY_PA_READ_MOSTLY BIT(4)
 
-struct ferry_device {
+/* The DRM device of the software device (one, made at module load). */
+struct ferry_drm_device {
 	struct drm_device drm;
 	struct platform_device *pdev;
 	struct dentry *debugfs;
@@ -172,20 +185,44 @@ struct ferry_file {
 	struct mutex lock;	   /* serialises CREATE_VASPACE */
 };
 
+/**
+ * ferry_count() - add to one of a VA space's counters
+ * @vas: the VA space
+ * @ctr: FERRY_CTR(field of struct ferry_counters)
+ * @n: how much
+ *
+ * Context: any.
+ */
 static inline void ferry_count(struct ferry_vaspace *vas, unsigned int ctr, u64 n)
 {
 	atomic64_add(n, &vas->ctr[ctr]);
 }
 
+/**
+ * ferry_region_index() - the 2 MiB region of an address of the window
+ * @vas: the VA space
+ * @addr: an address inside its window
+ *
+ * Context: any.
+ * Return: the region's index, from 0 at the window's base.
+ */
 static inline unsigned long ferry_region_index(struct ferry_vaspace *vas, unsigned long addr)
 {
 	return (addr - vas->base) / FERRY_REGION_SIZE;
 }
 
+/* ferry_drv.c */
+struct ferry_vaspace *ferry_vaspace_create(struct ferry_drm_device *fdev, u64 device_memory);
+void ferry_vaspace_destroy(struct ferry_vaspace *vas);
 void ferry_vaspace_put(struct ferry_vaspace *vas);
 
+/* ferry_ioctl.c */
+long ferry_unlocked_ioctl(struct file *filp, unsigned int cmd, unsigned long arg);
+struct ferry_vaspace *ferry_window_of(struct file *filp);
+void ferry_read_counters(struct ferry_vaspace *vas, struct ferry_counters *c);
+
 /* ferry_dmem.c */
-int ferry_dmem_init(struct ferry_device *fdev);
+int ferry_dmem_init(struct ferry_drm_device *fdev);
 void ferry_dmem_fini(void);
 bool ferry_dmem_available(void);
 void *ferry_dmem_owner(void);
@@ -205,8 +242,8 @@ void ferry_evict_all(struct ferry_vaspace *vas);
 void ferry_untrack_range(struct ferry_vaspace *vas, unsigned long start, unsigned long end);
 void ferry_untrack_locked(struct ferry_vaspace *vas, struct ferry_dpage *dp);
 void ferry_track(struct ferry_vaspace *vas, struct ferry_dpage *dp, unsigned long addr);
-int ferry_residency(struct ferry_vaspace *vas, unsigned long start, unsigned long end,
-		    u8 __user *out, u64 count[4]);
+int ferry_residency_snapshot(struct ferry_vaspace *vas, unsigned long start, unsigned long end,
+			     u8 __user *out, u64 count[4]);
 vm_fault_t ferry_migrate_to_ram(struct vm_fault *vmf);
 u8 ferry_page_attr(struct ferry_vaspace *vas, unsigned long addr);
 

@@ -14,6 +14,8 @@
  * bookkeeping (vas->dmap, region counts, the LRU) is under vas->state_lock.
  * Policy (block size, prefetcher, LRU order) is the runtime's policy.c.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/highmem.h>
 #include <linux/hmm.h>
 #include <linux/migrate.h>
@@ -40,15 +42,22 @@ u8 ferry_page_attr(struct ferry_vaspace *vas, unsigned long addr)
 	return a ? READ_ONCE(a[((addr - vas->base) % FERRY_REGION_SIZE) >> PAGE_SHIFT]) : 0;
 }
 
-/*
- * Which pages of @addr's region are device-resident, one bit a page, for
- * the prefetcher. Context: takes vas->state_lock.
+/**
+ * ferry_region_bits() - which pages of a region are on the device, for the
+ * prefetcher
+ * @vas: the VA space
+ * @rstart: the region's first address
+ * @bits: out: one bit a page, FERRY_REGION_PAGES bits
+ *
+ * Context: vas->migrate_lock held (the caller decides what to migrate);
+ * takes vas->state_lock.
  */
 static void ferry_region_bits(struct ferry_vaspace *vas, unsigned long rstart, u64 *bits)
 {
 	unsigned long idx, first = rstart >> PAGE_SHIFT;
 	void *e;
 
+	lockdep_assert_held(&vas->migrate_lock);
 	memset(bits, 0, FERRY_REGION_PAGES / 8);
 	ferry_dmem_reap(); /* no page freed since counts as resident */
 	spin_lock(&vas->state_lock);
@@ -65,7 +74,8 @@ static void ferry_region_bits(struct ferry_vaspace *vas, unsigned long rstart, u
  * @to_device: the faulting side is the device (else the host, whose pages
  *	are those not on the device)
  *
- * Context: takes vas->state_lock.
+ * Context: vas->migrate_lock held (the caller decides what to migrate);
+ * takes vas->state_lock.
  * Return: true when the whole region should move.
  */
 static bool ferry_stream_enters(struct ferry_vaspace *vas, unsigned long addr, bool to_device)
@@ -73,6 +83,7 @@ static bool ferry_stream_enters(struct ferry_vaspace *vas, unsigned long addr, b
 	unsigned long rstart = ALIGN_DOWN(addr, FERRY_REGION_SIZE);
 	u32 prev;
 
+	lockdep_assert_held(&vas->migrate_lock);
 	/* the policy wants a fault in the region's first block: reap and lock only then */
 	if (rstart < vas->base + FERRY_REGION_SIZE ||
 	    ((addr - rstart) >> PAGE_SHIFT) >= vas->block_pages)
@@ -98,21 +109,39 @@ void ferry_untrack_locked(struct ferry_vaspace *vas, struct ferry_dpage *dp)
 {
 	unsigned long r = ferry_region_index(vas, dp->addr);
 
+	lockdep_assert_held(&vas->state_lock);
+	lockdep_assert_held(&vas->dmap.xa_lock);
 	__xa_erase(&vas->dmap, dp->addr >> PAGE_SHIFT);
 	dp->tracked = false;
+	/* a tracked page counts in its region since ferry_track_locked() */
+	if (WARN_ON_ONCE(!vas->region_pages[r]))
+		return;
 	if (!--vas->region_pages[r])
 		ferry_lru_remove(&vas->lru, r);
 }
 
-/* Track @dp at @addr in dmap and its region. Context: state_lock held. */
+/**
+ * ferry_track_locked() - track @dp at @addr in dmap and its region
+ * @vas: the VA space that owns @dp
+ * @dp: an untracked device page
+ * @addr: the host address that maps it, inside the window
+ *
+ * Nothing changes when dmap cannot store it (no memory): the page is found
+ * again where the host maps it (ferry_track()).
+ *
+ * Context: vas->state_lock held (a spinlock: dmap's nodes are GFP_ATOMIC).
+ */
 static void ferry_track_locked(struct ferry_vaspace *vas, struct ferry_dpage *dp,
 			       unsigned long addr)
 {
 	unsigned long r = ferry_region_index(vas, addr);
 	u64 now = ktime_get_ns();
 
-	if (xa_err(xa_store(&vas->dmap, addr >> PAGE_SHIFT, dp, GFP_ATOMIC)))
+	lockdep_assert_held(&vas->state_lock);
+	if (xa_err(xa_store(&vas->dmap, addr >> PAGE_SHIFT, dp, GFP_ATOMIC))) {
+		pr_debug("vas%llu: %#lx: device page not tracked (no memory)\n", vas->id, addr);
 		return;
+	}
 	dp->addr = addr;
 	dp->tracked = true;
 	if (!vas->region_pages[r]++ && vas->region_evicted_ns[r] &&
@@ -121,9 +150,17 @@ static void ferry_track_locked(struct ferry_vaspace *vas, struct ferry_dpage *dp
 	ferry_lru_touch(&vas->lru, r);
 }
 
-/* Count a new device page into its VA space's residency. */
+/**
+ * ferry_record() - count a new device page into its VA space's residency
+ * @vas: the VA space
+ * @dp: a device page that a migration to the device has just filled
+ *
+ * Context: vas->migrate_lock held (the migration that allocated @dp); takes
+ * vas->state_lock.
+ */
 static void ferry_record(struct ferry_vaspace *vas, struct ferry_dpage *dp)
 {
+	lockdep_assert_held(&vas->migrate_lock);
 	spin_lock(&vas->state_lock);
 	dp->counted = true;
 	if (++vas->resident_pages > vas->peak_pages)
@@ -186,9 +223,10 @@ static unsigned long ferry_evict_region(struct ferry_vaspace *vas, unsigned long
 {
 	unsigned long *src = vas->ev_src, *dst = vas->ev_dst;
 	unsigned long first = (vas->base >> PAGE_SHIFT) + r * FERRY_REGION_PAGES;
-	unsigned long idx, n = 0, i, moved = 0;
+	unsigned long idx, n = 0, i, moved = 0, nomem = 0;
 	struct ferry_dpage *dp;
 
+	lockdep_assert_held(&vas->migrate_lock);
 	spin_lock(&vas->state_lock);
 	xa_for_each_range(&vas->dmap, idx, dp, first, first + FERRY_REGION_PAGES - 1)
 		src[n++] = page_to_pfn(dp->page);
@@ -204,15 +242,23 @@ static unsigned long ferry_evict_region(struct ferry_vaspace *vas, unsigned long
 		if (!spage || !(src[i] & MIGRATE_PFN_MIGRATE))
 			continue;
 		dp = ferry_dpage_of(spage);
-		if (!dp || dp->vas != vas || ferry_region_index(vas, dp->addr) != r)
+		/* a PFN of one of our chunks is always one of our pages */
+		if (WARN_ON_ONCE(!dp))
+			continue;
+		if (dp->vas != vas || ferry_region_index(vas, dp->addr) != r)
 			continue; /* freed and reused meanwhile: not ours to move */
 		npage = alloc_page(GFP_HIGHUSER_MOVABLE | __GFP_NOWARN);
-		if (!npage)
+		if (!npage) {
+			nomem++;
 			continue;
+		}
 		lock_page(npage);
 		copy_highpage(npage, dp->backing);
 		dst[i] = migrate_pfn(page_to_pfn(npage)) | (src[i] & MIGRATE_PFN_WRITE);
 	}
+	if (nomem)
+		pr_debug("vas%llu: region %lu: no system page for %lu of %lu device pages\n",
+			 vas->id, r, nomem, n);
 	migrate_device_pages(src, dst, n);
 	for (i = 0; i < n; i++)
 		if (dst[i] && (src[i] & MIGRATE_PFN_MIGRATE))
@@ -232,15 +278,19 @@ static unsigned long ferry_evict_region(struct ferry_vaspace *vas, unsigned long
 	return moved;
 }
 
-/*
- * Evict the least recently used region other than @pinned.
- * Context: vas->migrate_lock held.
+/**
+ * ferry_evict_one() - evict the least recently used region other than @pinned
+ * @vas: the VA space
+ * @pinned: the region index the caller migrates into
+ *
+ * Context: process context, vas->migrate_lock held.
  * Return: 0, or -ENOMEM when there is nothing to evict.
  */
 static int ferry_evict_one(struct ferry_vaspace *vas, unsigned long pinned)
 {
 	u32 victim;
 
+	lockdep_assert_held(&vas->migrate_lock);
 	spin_lock(&vas->state_lock);
 	victim = ferry_lru_victim(&vas->lru, pinned);
 	spin_unlock(&vas->state_lock);
@@ -250,10 +300,16 @@ static int ferry_evict_one(struct ferry_vaspace *vas, unsigned long pinned)
 	return 0;
 }
 
-/*
- * A device page for @addr within the VA space's capacity and the device
- * memory's, evicting least recently used regions other than @pinned.
- * Context: vas->migrate_lock held.
+/**
+ * ferry_alloc_evicting() - a device page within the VA space's capacity and
+ * the device memory's, evicting least recently used regions other than @pinned
+ * @vas: the VA space
+ * @addr: the host address the page is for
+ * @pinned: the region index of @addr, never evicted here
+ * @inflight: pages the caller allocated and has not recorded yet
+ *
+ * Context: process context, vas->migrate_lock held (the capacity check
+ * counts @inflight, which only the lock holder has).
  * Return: the page, or NULL when nothing more can be evicted.
  */
 static struct ferry_dpage *ferry_alloc_evicting(struct ferry_vaspace *vas, unsigned long addr,
@@ -262,6 +318,7 @@ static struct ferry_dpage *ferry_alloc_evicting(struct ferry_vaspace *vas, unsig
 	struct ferry_dpage *dp;
 	int tries;
 
+	lockdep_assert_held(&vas->migrate_lock);
 	for (tries = 0; tries < 8; tries++) {
 		if (READ_ONCE(vas->resident_pages) + inflight >= vas->capacity_pages) {
 			if (ferry_evict_one(vas, pinned))
@@ -277,9 +334,17 @@ static struct ferry_dpage *ferry_alloc_evicting(struct ferry_vaspace *vas, unsig
 	return NULL;
 }
 
-/*
- * Host -> device for [start, end) of @vma, at most one region.
- * Context: host mmap_lock held for read, vas->migrate_lock held.
+/**
+ * ferry_to_device() - host -> device for [start, end) of @vma, at most one
+ * region
+ * @vas: the VA space
+ * @vma: the host VMA that holds the range
+ * @start: first address
+ * @end: end address
+ * @discard: the contents need not move (cleared instead)
+ *
+ * Context: process context, the host mmap_lock held for read,
+ * vas->migrate_lock held.
  * Return: pages now on the device from this call, or a negative errno.
  */
 static long ferry_to_device(struct ferry_vaspace *vas, struct vm_area_struct *vma,
@@ -301,6 +366,8 @@ static long ferry_to_device(struct ferry_vaspace *vas, struct vm_area_struct *vm
 	long ret = 0;
 	void *e;
 
+	mmap_assert_locked(vma->vm_mm);
+	lockdep_assert_held(&vas->migrate_lock);
 	ferry_dmem_reap(); /* no page freed since counts as present */
 	spin_lock(&vas->state_lock);
 	xa_for_each_range(&vas->dmap, idx, e, start >> PAGE_SHIFT, (end >> PAGE_SHIFT) - 1) {
@@ -313,8 +380,11 @@ static long ferry_to_device(struct ferry_vaspace *vas, struct vm_area_struct *vm
 		return 0; /* already there: no host PTE to touch */
 
 	ret = migrate_vma_setup(&args);
-	if (ret)
+	if (ret) {
+		pr_debug("vas%llu: [%#lx, %#lx) to the device: migrate_vma_setup: %ld\n", vas->id,
+			 start, end, ret);
 		return ret;
+	}
 	for (i = 0; i < npages; i++) {
 		unsigned long addr = start + (i << PAGE_SHIFT);
 		struct page *spage = migrate_pfn_to_page(src[i]);
@@ -348,6 +418,9 @@ static long ferry_to_device(struct ferry_vaspace *vas, struct vm_area_struct *vm
 			zeroed++;
 	}
 	migrate_vma_finalize(&args);
+	if (ret)
+		pr_debug("vas%llu: [%#lx, %#lx) to the device: %lu of %lu pages, then no device page (capacity %llu)\n",
+			 vas->id, start, end, copied + zeroed, npages, vas->capacity_pages);
 	ferry_count(vas, FERRY_CTR(pages_to_device), copied);
 	ferry_count(vas, FERRY_CTR(bytes_to_device), copied << PAGE_SHIFT);
 	ferry_count(vas, FERRY_CTR(zero_fill_device), zeroed);
@@ -356,9 +429,18 @@ static long ferry_to_device(struct ferry_vaspace *vas, struct vm_area_struct *vm
 	return ret;
 }
 
-/*
- * Device -> host for [start, end) of @vma, at most one region.
- * Context: host mmap_lock (or the VMA lock) held, vas->migrate_lock held.
+/**
+ * ferry_to_host() - device -> host for [start, end) of @vma, at most one
+ * region
+ * @vas: the VA space
+ * @vma: the VMA that maps the range: the host's, or a forked child's
+ * @start: first address
+ * @end: end address
+ * @fault_page: the device page of a host fault (migrate_to_ram), or NULL
+ *
+ * Context: process context, the mmap_lock of @vma's mm held (a fault taken
+ * under the VMA lock is retried with the mmap_lock before migrate_to_ram),
+ * vas->migrate_lock held.
  * Return: pages moved, or a negative errno.
  */
 static long ferry_to_host(struct ferry_vaspace *vas, struct vm_area_struct *vma,
@@ -380,9 +462,14 @@ static long ferry_to_host(struct ferry_vaspace *vas, struct vm_area_struct *vma,
 	unsigned long i, moved = 0, nbulk, used = 0;
 	long ret;
 
+	mmap_assert_locked(vma->vm_mm);
+	lockdep_assert_held(&vas->migrate_lock);
 	ret = migrate_vma_setup(&args);
-	if (ret)
+	if (ret) {
+		pr_debug("vas%llu: [%#lx, %#lx) to the host: migrate_vma_setup: %ld\n", vas->id,
+			 start, end, ret);
 		return ret;
+	}
 	if (!args.cpages) {
 		migrate_vma_finalize(&args);
 		return 0;
@@ -406,7 +493,8 @@ static long ferry_to_host(struct ferry_vaspace *vas, struct vm_area_struct *vma,
 		if (!spage || !(src[i] & MIGRATE_PFN_MIGRATE))
 			continue;
 		dp = ferry_dpage_of(spage);
-		if (!dp)
+		/* migrate_vma_setup() selects only device pages of our pgmap_owner */
+		if (WARN_ON_ONCE(!dp))
 			continue;
 		npage = used < nbulk ? newpages[used++] :
 			alloc_page_vma(GFP_HIGHUSER_MOVABLE | __GFP_NOWARN, vma, addr);
@@ -425,6 +513,9 @@ static long ferry_to_host(struct ferry_vaspace *vas, struct vm_area_struct *vma,
 		if (dst[i] && (src[i] & MIGRATE_PFN_MIGRATE))
 			moved++;
 	migrate_vma_finalize(&args);
+	if (ret)
+		pr_debug("vas%llu: [%#lx, %#lx) to the host: %lu pages, then no system page\n",
+			 vas->id, start, end, moved);
 	ferry_dmem_reap(); /* the pages freed just now, in one batch */
 	ferry_count(vas, FERRY_CTR(pages_to_host), moved);
 	ferry_count(vas, FERRY_CTR(bytes_to_host), moved << PAGE_SHIFT);
@@ -443,7 +534,7 @@ static long ferry_to_host(struct ferry_vaspace *vas, struct vm_area_struct *vma,
  *
  * Context: process context, host mmap_lock held for read; takes
  * vas->migrate_lock.
- * Return: pages moved or a negative errno.
+ * Return: 0 or a negative errno.
  */
 int ferry_migrate_block_to_device(struct ferry_vaspace *vas, struct mm_struct *mm,
 				  unsigned long addr, bool prefetch, unsigned long *rstart_out,
@@ -455,8 +546,11 @@ int ferry_migrate_block_to_device(struct ferry_vaspace *vas, struct mm_struct *m
 	unsigned long start, end;
 	long moved;
 
-	if (!vma)
+	mmap_assert_locked(mm);
+	if (!vma) {
+		pr_debug("vas%llu: device touch at %#lx: no host mapping\n", vas->id, addr);
 		return -EFAULT;
+	}
 	first = ((addr - rstart) >> PAGE_SHIFT) & ~(block - 1);
 	count = block;
 	mutex_lock(&vas->migrate_lock);
@@ -486,8 +580,11 @@ int ferry_migrate_block_to_device(struct ferry_vaspace *vas, struct mm_struct *m
  * device page brings its block back
  * @vmf: the host fault
  *
- * Context: the host's page fault, its mmap_lock (or VMA lock) held, the
- * device page locked by the caller; takes vas->migrate_lock.
+ * Context: the page fault of the host or of a forked child: the faulting
+ * mm's mmap_lock held (do_swap_page() retries a fault taken under the VMA
+ * lock with it), a reference to the device page held by the caller, which
+ * does not lock it (migrate_vma_setup() does, as the fault page); takes
+ * vas->migrate_lock.
  * Return: 0, VM_FAULT_OOM or VM_FAULT_SIGBUS.
  */
 vm_fault_t ferry_migrate_to_ram(struct vm_fault *vmf)
@@ -501,7 +598,9 @@ vm_fault_t ferry_migrate_to_ram(struct vm_fault *vmf)
 	bool own;
 	long ret;
 
-	if (!vas)
+	mmap_assert_locked(vma->vm_mm);
+	/* a page mapped by the host is allocated: its owner is set until page_free */
+	if (WARN_ON_ONCE(!vas))
 		return VM_FAULT_SIGBUS;
 	bsize = (unsigned long)vas->block_pages << PAGE_SHIFT;
 	own = vma->vm_mm == vas->mm && addr >= vas->base && addr < vas->base + vas->size;
@@ -534,29 +633,47 @@ vm_fault_t ferry_migrate_to_ram(struct vm_fault *vmf)
 		if (ret > (long)vas->block_pages)
 			ferry_count(vas, FERRY_CTR(pages_prefetched), ret - vas->block_pages);
 	}
+	if (ret < 0)
+		pr_debug("vas%llu: host fault at %#lx (pid %d): %ld\n", vas->id, addr,
+			 task_pid_nr(current), ret);
 	if (ret == -ENOMEM)
 		return VM_FAULT_OOM;
 	return ret < 0 ? VM_FAULT_SIGBUS : 0;
 }
 
-/*
- * Every VMA of [start, end) must be anonymous private memory that may move.
- * Context: host mmap_lock held.
+/**
+ * ferry_check_vmas() - every VMA of [start, end) must be anonymous private
+ * memory that may move
+ * @mm: the host mm
+ * @start: first address
+ * @end: end address
+ *
+ * Context: the host mmap_lock held.
+ * Return: 0, -EFAULT (a hole), -EOPNOTSUPP (file-backed, shared, VM_IO,
+ * VM_PFNMAP or VM_MIXEDMAP) or -EBUSY (mlock()ed).
  */
-static int ferry_check_range(struct mm_struct *mm, unsigned long start, unsigned long end)
+static int ferry_check_vmas(struct mm_struct *mm, unsigned long start, unsigned long end)
 {
 	unsigned long addr = start;
 
+	mmap_assert_locked(mm);
 	while (addr < end) {
 		struct vm_area_struct *vma = vma_lookup(mm, addr);
 
-		if (!vma)
+		if (!vma) {
+			pr_debug("[%#lx, %#lx): nothing mapped at %#lx\n", start, end, addr);
 			return -EFAULT;
+		}
 		if (vma->vm_flags & (VM_IO | VM_PFNMAP | VM_MIXEDMAP | VM_SHARED) ||
-		    !vma_is_anonymous(vma))
+		    !vma_is_anonymous(vma)) {
+			pr_debug("[%#lx, %#lx): %#lx is not anonymous private memory (flags %#lx)\n",
+				 start, end, addr, (unsigned long)vma->vm_flags);
 			return -EOPNOTSUPP;
-		if (vma->vm_flags & VM_LOCKED)
+		}
+		if (vma->vm_flags & VM_LOCKED) {
+			pr_debug("[%#lx, %#lx): %#lx is mlocked\n", start, end, addr);
 			return -EBUSY;
+		}
 		addr = vma->vm_end;
 	}
 	return 0;
@@ -589,10 +706,12 @@ int ferry_migrate_range(struct ferry_vaspace *vas, unsigned long start, unsigned
 	unsigned long addr;
 	int ret;
 
-	if (!mmget_not_zero(mm))
+	if (!mmget_not_zero(mm)) {
+		pr_debug("vas%llu: MIGRATE: the host process is gone\n", vas->id);
 		return -ESRCH;
+	}
 	mmap_read_lock(mm);
-	ret = ferry_check_range(mm, start, end);
+	ret = ferry_check_vmas(mm, start, end);
 	for (addr = start; !ret && addr < end;) {
 		struct vm_area_struct *vma = vma_lookup(mm, addr);
 		unsigned long next = min3(end, vma->vm_end, ALIGN_DOWN(addr, FERRY_REGION_SIZE) +
@@ -623,6 +742,9 @@ int ferry_migrate_range(struct ferry_vaspace *vas, unsigned long start, unsigned
 	}
 	mmap_read_unlock(mm);
 	mmput(mm);
+	if (ret)
+		pr_debug("vas%llu: MIGRATE [%#lx, %#lx) to the %s: %d\n", vas->id, start, end,
+			 target == FERRY_LOC_HOST ? "host" : "device", ret);
 	ferry_count(vas, FERRY_CTR(migrate_ns), ktime_get_ns() - t0);
 	return ret;
 }
@@ -645,6 +767,7 @@ void ferry_evict_all(struct ferry_vaspace *vas)
 		if (victim == FERRY_LRU_NONE)
 			break;
 		if (!ferry_evict_region(vas, victim)) {
+			pr_debug("vas%llu: region %u: no page could be evicted\n", vas->id, victim);
 			spin_lock(&vas->state_lock);
 			ferry_lru_remove(&vas->lru, victim);
 			spin_unlock(&vas->state_lock);
@@ -654,7 +777,7 @@ void ferry_evict_all(struct ferry_vaspace *vas)
 }
 
 /**
- * ferry_residency() - FERRY_IOCTL_RESIDENCY
+ * ferry_residency_snapshot() - where the pages of a range are (FERRY_IOCTL_RESIDENCY)
  * @vas: the VA space
  * @start: first address, checked by the caller
  * @end: end address
@@ -670,8 +793,8 @@ void ferry_evict_all(struct ferry_vaspace *vas)
  * per region, copies to user space without it.
  * Return: 0, -EFAULT, -ENOMEM or -ESRCH.
  */
-int ferry_residency(struct ferry_vaspace *vas, unsigned long start, unsigned long end,
-		    u8 __user *out, u64 count[4])
+int ferry_residency_snapshot(struct ferry_vaspace *vas, unsigned long start, unsigned long end,
+			     u8 __user *out, u64 count[4])
 {
 	unsigned long *pfns = kvmalloc_array(FERRY_REGION_PAGES, sizeof(*pfns), GFP_KERNEL);
 	u8 *res = kmalloc(FERRY_REGION_PAGES, GFP_KERNEL);
@@ -684,6 +807,7 @@ int ferry_residency(struct ferry_vaspace *vas, unsigned long start, unsigned lon
 		goto out_free;
 	}
 	if (!mmget_not_zero(mm)) {
+		pr_debug("vas%llu: RESIDENCY: the host process is gone\n", vas->id);
 		ret = -ESRCH;
 		goto out_free;
 	}
@@ -712,6 +836,9 @@ int ferry_residency(struct ferry_vaspace *vas, unsigned long start, unsigned lon
 				range.notifier_seq = mmu_interval_read_begin(&vas->notifier);
 				r = hmm_range_fault(&range);
 			} while (r == -EBUSY);
+			if (r) /* reported as untouched */
+				pr_debug("vas%llu: RESIDENCY [%#lx, %#lx): hmm_range_fault: %d\n",
+					 vas->id, range.start, range.end, r);
 			for (i = 0; !r && i < (range.end - range.start) >> PAGE_SHIFT; i++) {
 				unsigned long pa = range.start + (i << PAGE_SHIFT);
 				u8 *slot = &res[(pa - addr) >> PAGE_SHIFT];

@@ -30,6 +30,8 @@
  * entries) under the host's mmap_lock, and return VM_FAULT_RETRY: the two
  * mmap_locks are never held together.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/completion.h>
 #include <linux/hmm.h>
 #include <linux/mm.h>
@@ -55,21 +57,51 @@
 
 static struct workqueue_struct *ferry_zap_wq;
 
+/**
+ * pt_entry() - a device-view table entry
+ * @pfn: the PFN to map
+ * @write: the device may write it
+ * @remote: a system page mapped in place (not a device page's backing)
+ *
+ * Context: any.
+ * Return: the xarray value entry.
+ */
 static inline void *pt_entry(unsigned long pfn, bool write, bool remote)
 {
 	return xa_mk_value((pfn << PT_SHIFT) | (write ? PT_WRITE : 0) | (remote ? PT_REMOTE : 0));
 }
 
+/**
+ * pt_pfn() - the PFN of a table entry
+ * @e: an entry of vas->pt
+ *
+ * Context: any.
+ * Return: the PFN.
+ */
 static inline unsigned long pt_pfn(void *e)
 {
 	return xa_to_value(e) >> PT_SHIFT;
 }
 
+/**
+ * pt_write() - may the device write through a table entry?
+ * @e: an entry of vas->pt
+ *
+ * Context: any.
+ * Return: true when writable.
+ */
 static inline bool pt_write(void *e)
 {
 	return xa_to_value(e) & PT_WRITE;
 }
 
+/**
+ * pt_remote() - is a table entry a system page mapped in place?
+ * @e: an entry of vas->pt
+ *
+ * Context: any.
+ * Return: true when remote.
+ */
 static inline bool pt_remote(void *e)
 {
 	return xa_to_value(e) & PT_REMOTE;
@@ -88,6 +120,7 @@ void ferry_mirror_zap(struct ferry_vaspace *vas, unsigned long start, unsigned l
 {
 	loff_t off = ((loff_t)vas->pgoff << PAGE_SHIFT) + (start - vas->base);
 
+	lockdep_assert_not_held(&vas->lock);
 	unmap_mapping_range(vas->fdev->drm.anon_inode->i_mapping, off, end - start, 1);
 }
 
@@ -98,6 +131,13 @@ struct ferry_zap_req {
 	unsigned long start, end;
 };
 
+/**
+ * ferry_zap_work() - the zap of a ferry_mirror_zap_sync() request
+ * @work: the request's work
+ *
+ * Context: process context (ferry_zap_wq), outside the MMU notifier that
+ * waits for it.
+ */
 static void ferry_zap_work(struct work_struct *work)
 {
 	struct ferry_zap_req *req = container_of(work, struct ferry_zap_req, work);
@@ -112,13 +152,15 @@ static void ferry_zap_work(struct work_struct *work)
  * @start: first address
  * @end: end address
  *
- * Context: may sleep; waits for ferry_zap_wq (WQ_MEM_RECLAIM) to zap.
+ * Context: a blockable MMU notifier callback, may sleep, without vas->lock;
+ * waits for ferry_zap_wq (WQ_MEM_RECLAIM) to zap.
  */
 static void ferry_mirror_zap_sync(struct ferry_vaspace *vas, unsigned long start,
 				  unsigned long end)
 {
 	struct ferry_zap_req req = { .vas = vas, .start = start, .end = end };
 
+	lockdep_assert_not_held(&vas->lock);
 	INIT_WORK_ONSTACK(&req.work, ferry_zap_work);
 	init_completion(&req.done);
 	queue_work(ferry_zap_wq, &req.work);
@@ -126,10 +168,16 @@ static void ferry_mirror_zap_sync(struct ferry_vaspace *vas, unsigned long start
 	destroy_work_on_stack(&req.work);
 }
 
-/*
- * Erase the entries of [start, end) (only remote ones if @remote_only).
- * Called with vas->lock held. Return: whether the device view may map any
- * of them (one was marked PT_MAPPED): only then is there a PTE to zap.
+/**
+ * ferry_mirror_erase() - erase the device view's table entries of a range
+ * @vas: the VA space
+ * @start: first address
+ * @end: end address
+ * @remote_only: erase only remote entries (system pages mapped in place)
+ *
+ * Context: vas->lock held; takes the table's xarray lock.
+ * Return: whether the device view may map any of them (one was marked
+ * PT_MAPPED): only then is there a PTE to zap.
  */
 static bool ferry_mirror_erase(struct ferry_vaspace *vas, unsigned long start, unsigned long end,
 			       bool remote_only)
@@ -138,6 +186,7 @@ static bool ferry_mirror_erase(struct ferry_vaspace *vas, unsigned long start, u
 	bool mapped = false;
 	void *e;
 
+	lockdep_assert_held(&vas->lock);
 	/* one hold of the xarray's lock for the range, not one a page */
 	xas_lock(&xas);
 	xas_for_each(&xas, e, (end >> PAGE_SHIFT) - 1) {
@@ -157,13 +206,16 @@ static bool ferry_mirror_erase(struct ferry_vaspace *vas, unsigned long start, u
  * @start: first address
  * @end: end address
  *
- * Context: process context, may sleep; called after the pages are unmapped
- * from the host (migration entries) and before their contents are copied.
+ * Context: process context, may sleep; vas->migrate_lock held (a migration
+ * back to the host, called after the pages are unmapped from the host
+ * (migration entries) and before their contents are copied; or new advice);
+ * takes vas->lock.
  */
 void ferry_mirror_forget(struct ferry_vaspace *vas, unsigned long start, unsigned long end)
 {
 	bool any;
 
+	lockdep_assert_held(&vas->migrate_lock);
 	mutex_lock(&vas->lock);
 	any = ferry_mirror_erase(vas, start, end, false);
 	mutex_unlock(&vas->lock);
@@ -205,6 +257,8 @@ static bool ferry_mirror_invalidate(struct mmu_interval_notifier *mni,
 
 		xa_for_each_range(&vas->pt, idx, e, start >> PAGE_SHIFT, (end >> PAGE_SHIFT) - 1) {
 			mutex_unlock(&vas->lock);
+			pr_debug("vas%llu: non-blockable invalidation of [%#lx, %#lx) refused: mapped\n",
+				 vas->id, start, end);
 			return false;
 		}
 		mutex_unlock(&vas->lock);
@@ -259,6 +313,8 @@ int ferry_mirror_fill(struct ferry_vaspace *vas, struct mm_struct *mm, unsigned 
 	unsigned long i;
 	int ret;
 
+	mmap_assert_locked(mm);
+	lockdep_assert_not_held(&vas->migrate_lock);
 	if (!pfns)
 		return -ENOMEM;
 again:
@@ -270,8 +326,11 @@ again:
 	ret = hmm_range_fault(&range);
 	if (ret == -EBUSY && time_before(jiffies, timeout))
 		goto again;
-	if (ret)
+	if (ret) {
+		pr_debug("vas%llu: device view of [%#lx, %#lx): hmm_range_fault: %d\n", vas->id,
+			 start, end, ret);
 		goto out;
+	}
 
 	mutex_lock(&vas->lock);
 	if (mmu_interval_read_retry(&vas->notifier, range.notifier_seq)) {
@@ -338,10 +397,20 @@ out:
 	return ret;
 }
 
-/*
- * The host-side work of one device fault: migrate (unless advice says to map
- * the system page) and fill the entries of the faulting block.
- * Context: host mmap_lock held for read; vas->fault_mutex held.
+/**
+ * ferry_resolve_one() - the host-side work of one device fault
+ * @vas: the VA space
+ * @mm: the host mm
+ * @addr: the touched page
+ * @write: the touch writes
+ *
+ * Migrate the block (unless advice says to map the system page) and fill
+ * the entries of the faulting block.
+ *
+ * Context: process context, the host mmap_lock held for read,
+ * vas->fault_mutex held.
+ * Return: 0 or a negative errno (the device gets SIGBUS, or VM_FAULT_OOM
+ * for -ENOMEM).
  */
 static int ferry_resolve_one(struct ferry_vaspace *vas, struct mm_struct *mm, unsigned long addr,
 			     bool write)
@@ -353,9 +422,14 @@ static int ferry_resolve_one(struct ferry_vaspace *vas, struct mm_struct *mm, un
 	bool remote;
 	u8 attr;
 
+	mmap_assert_locked(mm);
+	lockdep_assert_held(&vas->fault_mutex);
 	vma = vma_lookup(mm, addr);
-	if (!vma || !vma_is_anonymous(vma) || (vma->vm_flags & VM_SHARED))
+	if (!vma || !vma_is_anonymous(vma) || (vma->vm_flags & VM_SHARED)) {
+		pr_debug("vas%llu: device touch at %#lx: no anonymous private host memory\n",
+			 vas->id, addr);
 		return -EFAULT;
+	}
 again:
 	attr = ferry_page_attr(vas, addr);
 	remote = (attr & (FERRY_PA_ACCESSED_BY_DEVICE | FERRY_PA_PREF_HOST)) ||
@@ -383,8 +457,11 @@ again:
 		for (a = start; a < end; a += PAGE_SIZE) {
 			for (i = 0; i < 2; i++) {
 				if (handle_mm_fault(vma, a, FAULT_FLAG_WRITE | FAULT_FLAG_REMOTE,
-						    NULL) & VM_FAULT_ERROR)
+						    NULL) & VM_FAULT_ERROR) {
+					pr_debug("vas%llu: host write fault at %#lx failed\n",
+						 vas->id, a);
 					return -EFAULT;
+				}
 			}
 		}
 		goto again;
@@ -392,6 +469,14 @@ again:
 	return ret;
 }
 
+/**
+ * ferry_fault_cmp() - sort() order of pending faults: by address
+ * @a: a struct ferry_fault pointer
+ * @b: another
+ *
+ * Context: any.
+ * Return: <0, 0 or >0.
+ */
 static int ferry_fault_cmp(const void *a, const void *b)
 {
 	const struct ferry_fault *x = *(const struct ferry_fault * const *)a;
@@ -403,12 +488,16 @@ static int ferry_fault_cmp(const void *a, const void *b)
 /* At most this many pending faults are resolved in one batch. */
 #define FERRY_FAULT_BATCH 64
 
-/*
- * Resolve every device fault pending on @vas, in address order, with one
- * hold of the host's mmap_lock; a fault in a block an earlier one of the
- * batch made resident only fills its entries. Each gets its result and is
- * marked done.
- * Context: vas->fault_mutex held; takes the host mmap_lock for read.
+/**
+ * ferry_resolve_batch() - resolve the device faults pending on @vas
+ * @vas: the VA space
+ *
+ * Up to FERRY_FAULT_BATCH of them, in address order, with one hold of the
+ * host's mmap_lock; a fault in a block an earlier one of the batch made
+ * resident only fills its entries. Each gets its result and is marked done.
+ *
+ * Context: process context, vas->fault_mutex held, no mmap_lock held; takes
+ * the host mmap_lock for read.
  * Return: the number of faults resolved.
  */
 static unsigned int ferry_resolve_batch(struct ferry_vaspace *vas)
@@ -420,6 +509,7 @@ static unsigned int ferry_resolve_batch(struct ferry_vaspace *vas)
 	unsigned int n = 0, i;
 	int prev_err = 0;
 
+	lockdep_assert_held(&vas->fault_mutex);
 	spin_lock(&vas->fault_pending_lock);
 	while (n < FERRY_FAULT_BATCH && !list_empty(&vas->fault_pending)) {
 		batch[n] = list_first_entry(&vas->fault_pending, struct ferry_fault, node);
@@ -431,8 +521,9 @@ static unsigned int ferry_resolve_batch(struct ferry_vaspace *vas)
 		return 0;
 	sort(batch, n, sizeof(batch[0]), ferry_fault_cmp, NULL);
 	if (!mmget_not_zero(mm)) {
+		pr_debug("vas%llu: %u device faults: the host process is gone\n", vas->id, n);
 		for (i = 0; i < n; i++)
-			batch[i]->err = -EFAULT; /* the host process is gone */
+			batch[i]->err = -EFAULT;
 		goto done;
 	}
 	mmap_read_lock(mm);
@@ -456,12 +547,18 @@ done:
 	return n;
 }
 
-/*
- * The host-side work of a device fault, batched: the fault joins the VA
- * space's pending list, and whichever faulting thread holds fault_mutex
- * resolves all of them together (ferry_resolve_batch()); the others find
- * theirs done when they get the mutex, as the user-space driver's fault
- * thread drains every pending fault into one batch.
+/**
+ * ferry_device_fault() - the host-side work of a device fault, batched
+ * @vas: the VA space (a reference held by the caller)
+ * @addr: the touched page
+ * @write: the touch writes
+ *
+ * The fault joins the VA space's pending list, and whichever faulting
+ * thread holds fault_mutex resolves all of them together
+ * (ferry_resolve_batch()); the others find theirs done when they get the
+ * mutex, as the user-space driver's fault thread drains every pending fault
+ * into one batch.
+ *
  * Context: process context, no mmap_lock held; takes vas->fault_mutex.
  * Return: 0 or a negative errno.
  */
@@ -486,32 +583,53 @@ static int ferry_device_fault(struct ferry_vaspace *vas, unsigned long addr, boo
 	return f.err;
 }
 
-/* Populate the page tables of [start, end) so that inserting allocates nothing. */
+/**
+ * ferry_pte_noop() - apply_to_page_range() callback that changes nothing
+ * @pte: the PTE
+ * @addr: its address
+ * @data: unused
+ *
+ * apply_to_page_range() with it populates the page tables of a range, so
+ * that inserting there later allocates nothing.
+ *
+ * Context: apply_to_page_range(), the PTE lock held.
+ * Return: 0.
+ */
 static int ferry_pte_noop(pte_t *pte, unsigned long addr, void *data)
 {
 	return 0;
 }
 
 struct ferry_insert {
+	struct ferry_vaspace *vas;
 	struct vm_area_struct *vma;
 	void **entries; /* vas->ins_buf: the region's table entries, from @base */
 	unsigned long base;
 	pgprot_t prot_rw, prot_ro;
 };
 
-/*
- * Set one empty PTE of the device view from its table entry, as
- * vmf_insert_pfn_prot() would (a special PTE: no struct page is looked at),
- * but without its per-page cache-mode lookup: these are RAM pages, mapped
- * write-back like the VMA. Called by apply_to_page_range() with the PTE lock
- * held, one lock for the whole range; the page table exists (populated
- * before), so nothing is allocated under vas->lock.
+/**
+ * ferry_pte_insert() - set one empty PTE of the device view from its table
+ * entry
+ * @pte: the PTE
+ * @addr: its address
+ * @data: the struct ferry_insert of the fault
+ *
+ * As vmf_insert_pfn_prot() would (a special PTE: no struct page is looked
+ * at), but without its per-page cache-mode lookup: these are RAM pages,
+ * mapped write-back like the VMA. The page table exists (populated before),
+ * so nothing is allocated under vas->lock.
+ *
+ * Context: apply_to_page_range() from the device-view fault: vas->lock held,
+ * and the PTE lock, one hold for the whole range.
+ * Return: 0.
  */
 static int ferry_pte_insert(pte_t *pte, unsigned long addr, void *data)
 {
 	struct ferry_insert *ins = data;
 	void *e = ins->entries[(addr - ins->base) >> PAGE_SHIFT];
 
+	lockdep_assert_held(&ins->vas->lock);
 	if (!e || !pte_none(ptep_get(pte)))
 		return 0;
 	set_pte_at(ins->vma->vm_mm, addr, pte,
@@ -524,7 +642,9 @@ static int ferry_pte_insert(pte_t *pte, unsigned long addr, void *data)
  * ferry_mirror_vm_fault() - a device touch of an unmapped page of the view
  * @vmf: the fault
  *
- * Context: the device process's page fault, its mmap_lock held for read.
+ * Context: the device process's page fault, its mmap_lock held for read (a
+ * fault taken under the VMA lock is retried with it: the view has no
+ * ->map_pages).
  * Return: VM_FAULT_NOPAGE once mapped, VM_FAULT_RETRY after host-side work
  * (the mmap_lock dropped), VM_FAULT_SIGBUS when the page cannot be reached
  * (host process gone, window unmapped), VM_FAULT_OOM.
@@ -545,14 +665,18 @@ static vm_fault_t ferry_mirror_vm_fault(struct vm_fault *vmf)
 	void *e, *n;
 	int err;
 
+	mmap_assert_locked(vma->vm_mm);
 	/* one page suffices: the window is 2 MiB aligned, one PTE table covers the region */
-	if (apply_to_page_range(vma->vm_mm, rstart, PAGE_SIZE, ferry_pte_noop, NULL))
+	if (apply_to_page_range(vma->vm_mm, rstart, PAGE_SIZE, ferry_pte_noop, NULL)) {
+		pr_debug("vas%llu: device view at %#lx: no page table\n", vas->id, addr);
 		return VM_FAULT_OOM;
+	}
 	mutex_lock(&vas->lock);
 	e = xa_load(&vas->pt, addr >> PAGE_SHIFT);
 	if (e && (!write || pt_write(e))) {
 		XA_STATE(xas, &vas->pt, rstart >> PAGE_SHIFT);
 		struct ferry_insert ins = {
+			.vas = vas,
 			.vma = vma,
 			.entries = vas->ins_buf,
 			.base = rstart,
@@ -580,8 +704,10 @@ static vm_fault_t ferry_mirror_vm_fault(struct vm_fault *vmf)
 		xas_unlock(&xas);
 		if (lo <= hi && apply_to_page_range(vma->vm_mm, lo << PAGE_SHIFT,
 						    (hi - lo + 1) << PAGE_SHIFT, ferry_pte_insert,
-						    &ins))
+						    &ins)) {
+			pr_debug("vas%llu: device view at %#lx: inserting failed\n", vas->id, addr);
 			ret = VM_FAULT_SIGBUS;
+		}
 		mutex_unlock(&vas->lock);
 		return ret;
 	}
@@ -591,10 +717,15 @@ static vm_fault_t ferry_mirror_vm_fault(struct vm_fault *vmf)
 		vas->fault_err = 0;
 	}
 	mutex_unlock(&vas->lock);
-	if (err)
+	if (err) {
+		pr_debug("vas%llu: device touch at %#lx: %d\n", vas->id, addr, err);
 		return err == -ENOMEM ? VM_FAULT_OOM : VM_FAULT_SIGBUS;
-	if (!(vmf->flags & FAULT_FLAG_ALLOW_RETRY) || (vmf->flags & FAULT_FLAG_RETRY_NOWAIT))
+	}
+	if (!(vmf->flags & FAULT_FLAG_ALLOW_RETRY) || (vmf->flags & FAULT_FLAG_RETRY_NOWAIT)) {
+		pr_debug("vas%llu: device touch at %#lx: cannot drop the mmap_lock\n", vas->id,
+			 addr);
 		return VM_FAULT_SIGBUS;
+	}
 
 	kref_get(&vas->ref);
 	ferry_release_fault_lock(vmf);
@@ -618,7 +749,9 @@ static vm_fault_t ferry_mirror_vm_fault(struct vm_fault *vmf)
  * is unmapped, so that the write faults again through ferry_mirror_vm_fault()
  * and gets a writable page.
  *
- * Context: the device process's page fault, its mmap_lock held for read.
+ * Context: the device process's page fault, its mmap_lock held for read (a
+ * fault taken under the VMA lock is retried with it: the view has no
+ * ->map_pages).
  * Return: 0 when the entry is writable, VM_FAULT_NOPAGE otherwise.
  */
 static vm_fault_t ferry_mirror_pfn_mkwrite(struct vm_fault *vmf)
@@ -627,6 +760,7 @@ static vm_fault_t ferry_mirror_pfn_mkwrite(struct vm_fault *vmf)
 	unsigned long addr = vmf->address & PAGE_MASK;
 	void *e;
 
+	mmap_assert_locked(vmf->vma->vm_mm);
 	mutex_lock(&vas->lock);
 	e = xa_load(&vas->pt, addr >> PAGE_SHIFT);
 	if (e && pt_write(e)) {
@@ -661,13 +795,19 @@ int ferry_mirror_mmap(struct ferry_vaspace *vas, struct vm_area_struct *vma)
 {
 	unsigned long npages = vas->size >> PAGE_SHIFT;
 
-	if (!vas->registered || vma->vm_mm == vas->mm || !(vma->vm_flags & VM_SHARED))
+	mmap_assert_write_locked(vma->vm_mm);
+	if (!vas->registered || vma->vm_mm == vas->mm || !(vma->vm_flags & VM_SHARED)) {
+		pr_debug("vas%llu: view mmap refused: %s\n", vas->id,
+			 vma->vm_mm == vas->mm ? "from the host process" : "not MAP_SHARED");
 		return -EINVAL;
+	}
 	if (vma->vm_pgoff < vas->pgoff || vma->vm_pgoff - vas->pgoff >= npages ||
-	    vma_pages(vma) > npages - (vma->vm_pgoff - vas->pgoff))
+	    vma_pages(vma) > npages - (vma->vm_pgoff - vas->pgoff) ||
+	    vma->vm_start != vas->base + ((vma->vm_pgoff - vas->pgoff) << PAGE_SHIFT)) {
+		pr_debug("vas%llu: view mmap at %#lx, offset %#lx: not the window's place\n",
+			 vas->id, vma->vm_start, vma->vm_pgoff << PAGE_SHIFT);
 		return -EINVAL;
-	if (vma->vm_start != vas->base + ((vma->vm_pgoff - vas->pgoff) << PAGE_SHIFT))
-		return -EINVAL;
+	}
 	ferry_vm_flags_set(vma, VM_PFNMAP | VM_IO | VM_DONTEXPAND | VM_DONTDUMP | VM_DONTCOPY);
 	vma->vm_private_data = vas;
 	vma->vm_ops = &ferry_mirror_vm_ops;

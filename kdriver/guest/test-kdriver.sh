@@ -6,6 +6,9 @@
 # guest and run tests/guest_run.sh there. Exit status: the guest run's.
 #   FERRY_KD_BUILD          build directory (default /var/cache/ferry-guest/kdriver-build)
 #   FERRY_KD_GUEST_TIMEOUT  seconds for the whole guest run (default 2400)
+#   FERRY_KD_MODULE_CFLAGS  more flags for the guest's ferry.ko, e.g. -DDEBUG (the
+#                           guest kernel has no dynamic debug: this puts every
+#                           pr_debug() of a failure path into the guest's log)
 #   other FERRY_KD_* and FERRY_HMM_* variables are passed to the guest
 #   (see tests/guest_run.sh and tests/kd_common.h)
 set -euo pipefail
@@ -44,7 +47,8 @@ echo "built against $(basename "$hdr")" >&2
 
 rm -rf "$build" && mkdir -p "$build"
 cp "$src"/Kbuild "$src"/*.c "$src"/*.h "$build"/
-make -s -C "$kdir/src" M="$build" FERRY_TOP="$top" EXTRA_CFLAGS="-Werror" modules >&2
+make -s -C "$kdir/src" M="$build" FERRY_TOP="$top" \
+	EXTRA_CFLAGS="-Werror ${FERRY_KD_MODULE_CFLAGS:-}" modules >&2
 # The guest-side suites, and the kernel's reference built against the guest's headers.
 make -s -C "$src/tests" O="$build" >&2
 cc -O2 -w -isystem "$kdir/headers/include" -I"$kdir/src" -I"$kdir/src/tools/testing/selftests" \
@@ -57,7 +61,7 @@ cmake --build "$rt" -j"$(nproc)" >/dev/null || { cmake --build "$rt"; exit 1; }
 {
 	echo "#!/bin/sh"
 	echo "export FERRY_KD=$build FERRY_RT_BUILD=$rt"
-	env | grep -E '^FERRY_(KD|HMM)_' | grep -vE '^FERRY_KD_(BUILD|GUEST_TIMEOUT)=' |
+	env | grep -E '^FERRY_(KD|HMM)_' | grep -vE '^FERRY_KD_(BUILD|GUEST_TIMEOUT|MODULE_CFLAGS)=' |
 		sed -e "s/'/'\\\\''/g" -e "s/=\(.*\)/='\1'/" -e 's/^/export /' || true
 	echo "sh $src/tests/guest_run.sh"
 } > "$build/run.sh"

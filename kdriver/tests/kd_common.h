@@ -118,6 +118,10 @@ struct kd_rep {
 /* ---- reporting ------------------------------------------------------------ */
 
 const char *kd_errname(long v);
+/* CLOCK_MONOTONIC in seconds. */
+double kd_now(void);
+/* Default dispositions for the fatal signals a forked child must not inherit. */
+void kd_default_signals(void);
 long kd_timeout_s(void);
 
 /* @expr (0 or -errno) must be exactly @want. */

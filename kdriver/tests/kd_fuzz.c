@@ -264,9 +264,8 @@ static bool allowed(int r, unsigned int nr, bool known, bool device_side)
 	}
 }
 
-/* One call on @fd (@main_fd: the VA space with the window, not the second opener). */
-static void fuzz_one(int fd, bool main_fd, bool device_side)
-{
+/* One call: its argument structure, command number and argument pointer. */
+struct fuzz_call {
 	union {
 		struct ferry_version v;
 		struct ferry_create_vaspace c;
@@ -280,170 +279,201 @@ static void fuzz_one(int fd, bool main_fd, bool device_side)
 		uint8_t raw[256];
 	} u;
 	unsigned int nr;
-	bool known, exact_cmd;
+	bool known;	/* nr is a command of the interface */
+	bool exact_cmd; /* with its own size and direction */
+	bool strict;	/* must succeed */
+	bool valid_ptr; /* the argument pointer is ours and readable */
 	unsigned long cmd;
 	size_t size;
 	uint8_t *ptr;
-	bool valid_ptr = false, strict = false;
+};
+
+/* The fields of command c->nr's argument, plausible or not (Z->sane). */
+static void gen_fields(struct fuzz_call *c, bool device_side)
+{
 	uint64_t timeout;
 	unsigned int k;
-	int r, where;
 
-	Z->sane = below(2);
-	nr = Z->sane || below(20) ? (unsigned int)below(NCMD) : 10 + (unsigned int)below(246);
-	known = nr < NCMD;
-	exact_cmd = known && (Z->sane || below(100) >= 12);
-	where = Z->sane ? (below(10) ? 0 : 95) : (int)below(100);
-	size = known ? _IOC_SIZE(cmds[nr]) : 8 * below(32);
-	memset(&u, 0, sizeof(u));
-	if (!Z->sane && !below(20))
-		for (r = 0; r < (int)sizeof(u.raw); r++)
-			u.raw[r] = (uint8_t)rnd();
-	switch (nr) {
+	switch (c->nr) {
 	case 0x00:
-		u.v.reserved = (uint32_t)gen_reserved();
-		u.v.reserved2 = gen_reserved();
-		strict = !u.v.reserved && !u.v.reserved2;
+		c->u.v.reserved = (uint32_t)gen_reserved();
+		c->u.v.reserved2 = gen_reserved();
+		c->strict = !c->u.v.reserved && !c->u.v.reserved2;
 		break;
 	case 0x01:
-		u.c.flags = (uint32_t)gen_reserved();
-		u.c.reserved = (uint32_t)gen_reserved();
-		u.c.device_memory = below(4) ? below(4) * KD_MIB(2) : rnd() >> below(64);
+		c->u.c.flags = (uint32_t)gen_reserved();
+		c->u.c.reserved = (uint32_t)gen_reserved();
+		c->u.c.device_memory = below(4) ? below(4) * KD_MIB(2) : rnd() >> below(64);
 		break;
 	case 0x02:
-		u.w.base = below(3) ? (uintptr_t)Z->win2 : gen_addr();
-		u.w.size = below(3) ? KD_MIB(2) * (1 + below(2)) : gen_size();
-		u.w.flags = (uint32_t)gen_reserved();
-		u.w.reserved = (uint32_t)gen_reserved();
+		c->u.w.base = below(3) ? (uintptr_t)Z->win2 : gen_addr();
+		c->u.w.size = below(3) ? KD_MIB(2) * (1 + below(2)) : gen_size();
+		c->u.w.flags = (uint32_t)gen_reserved();
+		c->u.w.reserved = (uint32_t)gen_reserved();
 		break;
 	case 0x03:
-		u.m.start = gen_addr();
-		u.m.size = gen_size();
-		u.m.target = below(8) ? 1 + (uint32_t)below(2) : gen_u32_small(3);
+		c->u.m.start = gen_addr();
+		c->u.m.size = gen_size();
+		c->u.m.target = below(8) ? 1 + (uint32_t)below(2) : gen_u32_small(3);
 		k = (unsigned int)below(8);
 		switch (Z->sane && k == 4 ? 5 : k) { /* plausible: no unknown flags */
 		case 0:
-			u.m.flags = FERRY_MIGRATE_DISCARD;
+			c->u.m.flags = FERRY_MIGRATE_DISCARD;
 			break;
 		case 1:
 		case 2:
-			u.m.flags = FERRY_MIGRATE_ASYNC;
+			c->u.m.flags = FERRY_MIGRATE_ASYNC;
 			break;
 		case 3:
-			u.m.flags = FERRY_MIGRATE_ASYNC | FERRY_MIGRATE_DISCARD;
+			c->u.m.flags = FERRY_MIGRATE_ASYNC | FERRY_MIGRATE_DISCARD;
 			break;
 		case 4:
-			u.m.flags = (uint32_t)rnd();
+			c->u.m.flags = (uint32_t)rnd();
 			break;
 		default:
-			u.m.flags = 0;
+			c->u.m.flags = 0;
 		}
-		u.m.reserved = gen_reserved();
+		c->u.m.reserved = gen_reserved();
 		break;
 	case 0x04:
-		u.wt.fence = gen_fence(&timeout);
-		u.wt.timeout_ns = timeout;
-		u.wt.reserved = (uint32_t)gen_reserved();
+		c->u.wt.fence = gen_fence(&timeout);
+		c->u.wt.timeout_ns = timeout;
+		c->u.wt.reserved = (uint32_t)gen_reserved();
 		break;
 	case 0x05:
 	case 0x06:
-		u.a.start = gen_addr();
-		u.a.size = gen_size();
+		c->u.a.start = gen_addr();
+		c->u.a.size = gen_size();
 		if (Z->sane)
-			u.a.nattrs = 1 + (uint32_t)below(3);
+			c->u.a.nattrs = 1 + (uint32_t)below(3);
 		else
-			u.a.nattrs = below(10) ? 1 + (uint32_t)below(FERRY_MAX_ATTRS)
-					       : (below(2) ? (uint32_t)below(64) : (uint32_t)rnd());
-		gen_attrs(u.a.nattrs);
-		u.a.attrs = gen_inner((uintptr_t)Z->attrs, device_side);
-		u.a.reserved = (uint32_t)gen_reserved();
+			c->u.a.nattrs = below(10) ? 1 + (uint32_t)below(FERRY_MAX_ATTRS)
+						  : (below(2) ? (uint32_t)below(64) : (uint32_t)rnd());
+		gen_attrs(c->u.a.nattrs);
+		c->u.a.attrs = gen_inner((uintptr_t)Z->attrs, device_side);
+		c->u.a.reserved = (uint32_t)gen_reserved();
 		break;
 	case 0x07:
-		u.q.start = gen_addr();
-		u.q.size = gen_size();
-		u.q.out = below(6) ? gen_inner((uintptr_t)Z->res, device_side) : 0;
-		u.q.reserved = gen_reserved();
+		c->u.q.start = gen_addr();
+		c->u.q.size = gen_size();
+		c->u.q.out = below(6) ? gen_inner((uintptr_t)Z->res, device_side) : 0;
+		c->u.q.reserved = gen_reserved();
 		break;
 	case 0x08:
-		strict = main_fd;
 		break;
 	case 0x09:
-		u.d.vaspace = below(2) ? Z->ctx.id : (below(2) ? Z->ctx.id + 1 : rnd());
-		u.d.base = below(2) ? (uintptr_t)Z->ctx.base : gen_addr();
-		u.d.size = below(2) ? WINDOW : gen_size();
-		u.d.reserved = gen_reserved();
+		c->u.d.vaspace = below(2) ? Z->ctx.id : (below(2) ? Z->ctx.id + 1 : rnd());
+		c->u.d.base = below(2) ? (uintptr_t)Z->ctx.base : gen_addr();
+		c->u.d.size = below(2) ? WINDOW : gen_size();
+		c->u.d.reserved = gen_reserved();
 		break;
 	}
 
 	/* Plausible ranges end inside the window (start and size lead every range struct). */
-	if (Z->sane && (nr == 0x03 || nr == 0x05 || nr == 0x06 || nr == 0x07)) {
-		uint64_t *range = (uint64_t *)&u, end = (uintptr_t)Z->ctx.base + WINDOW;
+	if (Z->sane && (c->nr == 0x03 || c->nr == 0x05 || c->nr == 0x06 || c->nr == 0x07)) {
+		uint64_t *range = (uint64_t *)&c->u, end = (uintptr_t)Z->ctx.base + WINDOW;
 
 		if (range[0] >= (uintptr_t)Z->ctx.base && range[0] < end &&
 		    range[0] + range[1] > end)
 			range[1] = end - range[0];
 	}
-	cmd = known ? cmds[nr] : _IOWR(FERRY_IOCTL_BASE, nr, char[8]);
-	if (known && !exact_cmd) {
-		unsigned int dir = (unsigned int)below(4), sz;
+}
 
-		do {
-			sz = below(2) ? (unsigned int)below(256) : (unsigned int)size + 8;
-		} while (dir == _IOC_DIR(cmds[nr]) && sz == size);
-		cmd = _IOC(dir, FERRY_IOCTL_BASE, nr, sz);
-		size = sz;
-		strict = false;
-	}
-	if (size > 256)
-		size = 256;
+/* Garble a known command: another direction, or another size. */
+static void garble_cmd(struct fuzz_call *c)
+{
+	unsigned int dir = (unsigned int)below(4), sz;
 
-	/* Where the argument structure lives. */
+	do {
+		sz = below(2) ? (unsigned int)below(256) : (unsigned int)c->size + 8;
+	} while (dir == _IOC_DIR(cmds[c->nr]) && sz == c->size);
+	c->cmd = _IOC(dir, FERRY_IOCTL_BASE, c->nr, sz);
+	c->size = sz;
+	c->strict = false;
+}
+
+/* Where the argument structure lives, by @where (0..99). */
+static void place_arg(struct fuzz_call *c, int where)
+{
 	if (where < 70) {
-		ptr = Z->args + 8 * below((KD_PAGE - 256) / 8);
-		memcpy(ptr, &u, size);
-		valid_ptr = true;
+		c->ptr = Z->args + 8 * below((KD_PAGE - 256) / 8);
+		memcpy(c->ptr, &c->u, c->size);
+		c->valid_ptr = true;
 	} else if (where < 74) {
-		ptr = NULL;
+		c->ptr = NULL;
 	} else if (where < 78) {
-		ptr = (uint8_t *)(uintptr_t)below(65536);
+		c->ptr = (uint8_t *)(uintptr_t)below(65536);
 	} else if (where < 82) {
-		ptr = (uint8_t *)(uintptr_t)(0xffff888000000000ULL + below(1 << 20) * 8);
+		c->ptr = (uint8_t *)(uintptr_t)(0xffff888000000000ULL + below(1 << 20) * 8);
 	} else if (where < 86) {
-		ptr = (uint8_t *)(uintptr_t)(rnd() & 0x7ffffffff000ULL);
+		c->ptr = (uint8_t *)(uintptr_t)(rnd() & 0x7ffffffff000ULL);
 	} else if (where < 90) {
-		ptr = Z->ro;
+		c->ptr = Z->ro;
 	} else if (where < 94) {
-		ptr = Z->edge + KD_PAGE - size / 2;
-		memcpy(ptr, &u, size / 2);
+		c->ptr = Z->edge + KD_PAGE - c->size / 2;
+		memcpy(c->ptr, &c->u, c->size / 2);
 	} else {
 		/* Inside the window: host view on the host, device view on the device. */
-		ptr = (uint8_t *)Z->ctx.base + 8 * below(KD_MIB(5) / 8 - 64);
+		c->ptr = (uint8_t *)Z->ctx.base + 8 * below(KD_MIB(5) / 8 - 64);
 	}
-	if (!valid_ptr)
-		strict = false;
+	if (!c->valid_ptr)
+		c->strict = false;
+}
 
-	snprintf(Z->last, sizeof(Z->last),
-		 "%s call: cmd %#lx (nr %#x, %s), arg %p, fields %016" PRIx64 " %016" PRIx64
-		 " %016" PRIx64 " %016" PRIx64,
-		 device_side ? "device" : "host", cmd, nr, exact_cmd ? "exact" : "garbled",
-		 (void *)ptr, ((uint64_t *)&u)[0], ((uint64_t *)&u)[1], ((uint64_t *)&u)[2],
-		 ((uint64_t *)&u)[3]);
-	r = ioctl(fd, cmd, ptr) ? -errno : 0;
-	atomic_fetch_add(&Z->progress, 1);
-
-	Z->stats[known ? nr : NCMD][errno_index(r)]++;
-	if (!allowed(r, nr, known && exact_cmd, device_side) || (strict && exact_cmd && r)) {
+/* Count the result, report an undocumented one, remember an issued fence. */
+static void judge(const struct fuzz_call *c, int r, bool main_fd, bool device_side)
+{
+	Z->stats[c->known ? c->nr : NCMD][errno_index(r)]++;
+	if (!allowed(r, c->nr, c->known && c->exact_cmd, device_side) ||
+	    (c->strict && c->exact_cmd && r)) {
 		Z->violations++;
 		fprintf(stderr, "kd_fuzz: %s returned %s\n", Z->last, kd_errname(r));
 	}
-	if (!r && main_fd && valid_ptr && nr == 0x03 && exact_cmd &&
-	    (u.m.flags & FERRY_MIGRATE_ASYNC)) {
-		struct ferry_migrate *m = (struct ferry_migrate *)ptr;
+	if (!r && main_fd && c->valid_ptr && c->nr == 0x03 && c->exact_cmd &&
+	    (c->u.m.flags & FERRY_MIGRATE_ASYNC)) {
+		const struct ferry_migrate *m = (const struct ferry_migrate *)c->ptr;
 
 		Z->fences[Z->nfences++ % KD_ARRAY_SIZE(Z->fences)] = m->fence;
 		if (Z->nfences > KD_ARRAY_SIZE(Z->fences))
 			Z->nfences = KD_ARRAY_SIZE(Z->fences);
 	}
+}
+
+/* One call on @fd (@main_fd: the VA space with the window, not the second opener). */
+static void fuzz_one(int fd, bool main_fd, bool device_side)
+{
+	struct fuzz_call c;
+	int r, where;
+
+	memset(&c, 0, sizeof(c));
+	Z->sane = below(2);
+	c.nr = Z->sane || below(20) ? (unsigned int)below(NCMD) : 10 + (unsigned int)below(246);
+	c.known = c.nr < NCMD;
+	c.exact_cmd = c.known && (Z->sane || below(100) >= 12);
+	where = Z->sane ? (below(10) ? 0 : 95) : (int)below(100);
+	c.size = c.known ? _IOC_SIZE(cmds[c.nr]) : 8 * below(32);
+	if (!Z->sane && !below(20))
+		for (r = 0; r < (int)sizeof(c.u.raw); r++)
+			c.u.raw[r] = (uint8_t)rnd();
+	gen_fields(&c, device_side);
+	if (c.nr == 0x08)
+		c.strict = main_fd;
+	c.cmd = c.known ? cmds[c.nr] : _IOWR(FERRY_IOCTL_BASE, c.nr, char[8]);
+	if (c.known && !c.exact_cmd)
+		garble_cmd(&c);
+	if (c.size > 256)
+		c.size = 256;
+	place_arg(&c, where);
+
+	snprintf(Z->last, sizeof(Z->last),
+		 "%s call: cmd %#lx (nr %#x, %s), arg %p, fields %016" PRIx64 " %016" PRIx64
+		 " %016" PRIx64 " %016" PRIx64,
+		 device_side ? "device" : "host", c.cmd, c.nr, c.exact_cmd ? "exact" : "garbled",
+		 (void *)c.ptr, ((uint64_t *)&c.u)[0], ((uint64_t *)&c.u)[1],
+		 ((uint64_t *)&c.u)[2], ((uint64_t *)&c.u)[3]);
+	r = ioctl(fd, c.cmd, c.ptr) ? -errno : 0;
+	atomic_fetch_add(&Z->progress, 1);
+	judge(&c, r, main_fd, device_side);
 }
 
 /* A second opener, sometimes with a VA space and a window (maybe overlapping). */
