@@ -8,7 +8,7 @@
 #include <stdlib.h>
 
 #include "api/command.h"
-#include "transport/trace.h"
+#include "common/trace.h"
 
 /*
  * Commands enqueued on any queue and not yet complete, and SVM frees deferred

@@ -28,7 +28,7 @@
 #include "common/futex.h"
 #include "device/device.h"
 #include "transport/proto.h"
-#include "transport/trace.h"
+#include "common/trace.h"
 #include "udriver/udriver.h"
 
 #define CL_TARGET_OPENCL_VERSION 300

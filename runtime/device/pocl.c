@@ -16,7 +16,7 @@
 #include "common/settings.h"
 #include "common/clock.h"
 #include "device/device.h"
-#include "transport/trace.h"
+#include "common/trace.h"
 #include "transport/proto.h"
 
 #define CL_TARGET_OPENCL_VERSION 300

@@ -15,7 +15,7 @@
 #include "common/futex.h"
 #include "common/uffd.h"
 #include "host/host.h"
-#include "transport/trace.h"
+#include "common/trace.h"
 
 /*
  * The host agent's mailbox: the driver asks this process to zap its own view

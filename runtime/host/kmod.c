@@ -18,7 +18,7 @@
 #include "common/futex.h"
 #include "ferry/ferry.h"
 #include "host/host.h"
-#include "transport/trace.h"
+#include "common/trace.h"
 
 #define FERRY_DRM_NAME "ferry"
 

@@ -22,7 +22,7 @@
 #include "common/settings.h"
 #include "host/host.h"
 #include "policy/policy.h"
-#include "transport/trace.h"
+#include "common/trace.h"
 
 #define PG FERRY_PAGE_SIZE
 #define DEFAULT_WINDOW (64ULL << 30)

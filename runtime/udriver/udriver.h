@@ -43,7 +43,7 @@
 
 #include "policy/policy.h"
 #include "transport/proto.h"
-#include "transport/trace.h"
+#include "common/trace.h"
 
 struct udrv_mreq; /* an explicit migration (queue.c) */
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* FERRY_TRACE: the shared record buffer and the Chrome trace-event writer (see trace.h). */
 #include "common/clock.h"
-#include "trace.h"
+#include "common/trace.h"
 
 #include <errno.h>
 #include <fcntl.h>
