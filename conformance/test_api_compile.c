@@ -27,6 +27,8 @@
 
 #include <cmocka.h>
 
+#include "support/cl_fixture.h"
+
 #define N 64
 
 static cl_platform_id platform;
@@ -62,16 +64,10 @@ static const char *three_kernels = "__kernel void one(__global int *out)\n"
 
 static int setup(void **state)
 {
-	cl_uint n = 0;
 	cl_int err;
 
 	(void)state;
-	if (clGetPlatformIDs(1, &platform, &n) != CL_SUCCESS || n != 1)
-		return -1;
-	if (clGetDeviceIDs(platform, CL_DEVICE_TYPE_ALL, 1, &device, &n) != CL_SUCCESS || n != 1)
-		return -1;
-	ctx = clCreateContext(NULL, 1, &device, NULL, NULL, &err);
-	if (!ctx)
+	if (ft_cl_context(&platform, &device, &ctx))
 		return -1;
 	queue = clCreateCommandQueueWithProperties(ctx, device, NULL, &err);
 	if (!queue)

@@ -24,6 +24,8 @@
 
 #include <cmocka.h>
 
+#include "support/cl_fixture.h"
+
 static cl_platform_id platform;
 static cl_device_id device;
 static cl_context ctx;
@@ -40,16 +42,10 @@ static const char *source = "__kernel void inc(__global int *p)\n"
 
 static int setup(void **state)
 {
-	cl_uint n = 0;
 	cl_int err;
 
 	(void)state;
-	if (clGetPlatformIDs(1, &platform, &n) != CL_SUCCESS || n != 1)
-		return -1;
-	if (clGetDeviceIDs(platform, CL_DEVICE_TYPE_ALL, 1, &device, &n) != CL_SUCCESS || n != 1)
-		return -1;
-	ctx = clCreateContext(NULL, 1, &device, NULL, NULL, &err);
-	if (!ctx)
+	if (ft_cl_context(&platform, &device, &ctx))
 		return -1;
 	prog = clCreateProgramWithSource(ctx, 1, &source, NULL, &err);
 	if (!prog || clBuildProgram(prog, 1, &device, "", NULL, NULL) != CL_SUCCESS)

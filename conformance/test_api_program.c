@@ -22,6 +22,8 @@
 
 #include <cmocka.h>
 
+#include "support/cl_fixture.h"
+
 /* Compiled with AddressSanitizer (GCC defines the macro, Clang has the feature). */
 #if defined(__SANITIZE_ADDRESS__)
 #define UNDER_ASAN 1
@@ -74,16 +76,10 @@ static const char *broken_source = "__kernel void broken(__global int *out)\n"
 
 static int setup(void **state)
 {
-	cl_uint n = 0;
 	cl_int err;
 
 	(void)state;
-	if (clGetPlatformIDs(1, &platform, &n) != CL_SUCCESS || n != 1)
-		return -1;
-	if (clGetDeviceIDs(platform, CL_DEVICE_TYPE_ALL, 1, &device, &n) != CL_SUCCESS || n != 1)
-		return -1;
-	ctx = clCreateContext(NULL, 1, &device, NULL, NULL, &err);
-	if (!ctx)
+	if (ft_cl_context(&platform, &device, &ctx))
 		return -1;
 	queue = clCreateCommandQueueWithProperties(ctx, device, NULL, &err);
 	if (!queue)
