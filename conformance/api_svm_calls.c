@@ -601,7 +601,7 @@ void test_svm_buffer_over_svm(void **state)
 	cl_buffer_region r = {.origin = n / 2 * sizeof(cl_int), .size = n / 2 * sizeof(cl_int)};
 	cl_kernel k = kernel("bump");
 	cl_bool uses = CL_FALSE;
-	void *hp = NULL;
+	void *hp = NULL, *small;
 	cl_int err = 1, v = 5;
 	cl_mem b, sub, plain;
 
@@ -641,6 +641,15 @@ void test_svm_buffer_over_svm(void **state)
 	/* larger than the allocation: refused */
 	assert_null(clCreateBuffer(ctx, CL_MEM_USE_HOST_PTR, big + 4096, q, &err));
 	assert_int_equal(err, CL_INVALID_BUFFER_SIZE);
+	/* the size asked of clSVMAlloc counts, not the page it was rounded to */
+	small = clSVMAlloc(ctx, CL_MEM_READ_WRITE, 1024, 0);
+	assert_non_null(small);
+	assert_null(clCreateBuffer(ctx, CL_MEM_USE_HOST_PTR, 2048, small, &err));
+	assert_int_equal(err, CL_INVALID_BUFFER_SIZE);
+	plain = clCreateBuffer(ctx, CL_MEM_USE_HOST_PTR, 1024, small, &err);
+	assert_int_equal(err, CL_SUCCESS);
+	clReleaseMemObject(plain);
+	clSVMFree(ctx, small);
 	/* ordinary host memory still gets a buffer of its own */
 	plain = clCreateBuffer(ctx, CL_MEM_USE_HOST_PTR, sizeof(v), &v, &err);
 	assert_int_equal(err, CL_SUCCESS);

@@ -3,7 +3,9 @@
  * Fine-grained SVM: one copy seen by host and device at once. A kernel and a
  * host thread increment the same words with atomics at the same time, and
  * every increment of both sides is counted; a host store becomes visible to
- * a running kernel that polls for it.
+ * a running kernel that polls for it. OpenCL C 3.0's all-devices scope
+ * (__opencl_c_atomic_scope_all_devices) is reported, and kernels that use it
+ * build and count alongside the host.
  */
 #define CL_TARGET_OPENCL_VERSION 300
 #include <CL/cl.h>
@@ -13,6 +15,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -93,6 +97,81 @@ static void *host_counter(void *p)
 	return NULL;
 }
 
+/* The scope is a feature of OpenCL C 3.0, which has the macro; 1.2 has neither. */
+static void test_all_devices_scope(void **state)
+{
+	static const char *src30 =
+		"#ifndef __opencl_c_atomic_scope_all_devices\n"
+		"#error no all-devices scope\n"
+		"#endif\n"
+		"__kernel void count(__global atomic_int *c, int reps)\n"
+		"{\n"
+		"	for (int r = 0; r < reps; r++)\n"
+		"		atomic_fetch_add_explicit(&c[r & 7], 1, memory_order_seq_cst,\n"
+		"					  memory_scope_all_svm_devices);\n"
+		"	atomic_work_item_fence(CLK_GLOBAL_MEM_FENCE, memory_order_seq_cst,\n"
+		"			       memory_scope_all_devices);\n"
+		"}\n";
+	static const char *src12 = "#ifdef __opencl_c_atomic_scope_all_devices\n"
+				   "#error a 3.0 feature macro in OpenCL C 1.2\n"
+				   "#endif\n"
+				   "__kernel void nop(__global int *c) { c[0] = 1; }\n";
+	const size_t items = 32;
+	const int dev_reps = 10000, host_reps = 200000;
+	cl_name_version *f;
+	size_t size = 0;
+	cl_program p30, p12;
+	volatile int *c;
+	struct host_arg ha;
+	pthread_t t;
+	cl_kernel k;
+	cl_int err;
+	long total = 0;
+	int reps = dev_reps, found = 0;
+
+	(void)state;
+	assert_int_equal(clGetDeviceInfo(device, CL_DEVICE_OPENCL_C_FEATURES, 0, NULL, &size),
+			 CL_SUCCESS);
+	f = malloc(size);
+	assert_non_null(f);
+	assert_int_equal(clGetDeviceInfo(device, CL_DEVICE_OPENCL_C_FEATURES, size, f, NULL),
+			 CL_SUCCESS);
+	for (size_t i = 0; i < size / sizeof(*f); i++)
+		found += !strcmp(f[i].name, "__opencl_c_atomic_scope_all_devices");
+	free(f);
+	assert_int_equal(found, 1);
+
+	p12 = clCreateProgramWithSource(ctx, 1, &src12, NULL, &err);
+	assert_int_equal(err, CL_SUCCESS);
+	assert_int_equal(clBuildProgram(p12, 1, &device, "-cl-std=CL1.2", NULL, NULL), CL_SUCCESS);
+	clReleaseProgram(p12);
+
+	p30 = clCreateProgramWithSource(ctx, 1, &src30, NULL, &err);
+	assert_int_equal(err, CL_SUCCESS);
+	assert_int_equal(clBuildProgram(p30, 1, &device, "-cl-std=CL3.0", NULL, NULL), CL_SUCCESS);
+	c = clSVMAlloc(ctx, CL_MEM_READ_WRITE | CL_MEM_SVM_FINE_GRAIN_BUFFER | CL_MEM_SVM_ATOMICS,
+		       8 * sizeof(int), 0);
+	assert_non_null((void *)c);
+	memset((void *)c, 0, 8 * sizeof(int));
+	k = clCreateKernel(p30, "count", &err);
+	assert_int_equal(err, CL_SUCCESS);
+	assert_int_equal(clSetKernelArgSVMPointer(k, 0, (void *)c), CL_SUCCESS);
+	assert_int_equal(clSetKernelArg(k, 1, sizeof(reps), &reps), CL_SUCCESS);
+	assert_int_equal(clEnqueueNDRangeKernel(q, k, 1, NULL, &items, NULL, 0, NULL, NULL),
+			 CL_SUCCESS);
+	ha.c = c;
+	ha.reps = host_reps;
+	assert_int_equal(pthread_create(&t, NULL, host_counter, &ha), 0);
+	pthread_join(t, NULL);
+	assert_int_equal(clFinish(q), CL_SUCCESS);
+	for (int i = 0; i < 8; i++)
+		total += c[i];
+	assert_int_equal(total, (long)items * dev_reps + host_reps);
+	clReleaseKernel(k);
+	clReleaseProgram(p30);
+	clSVMFree(ctx, (void *)c);
+}
+
 static void test_concurrent_atomics(void **state)
 {
 	const size_t items = 64;
@@ -167,6 +246,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_capabilities),
 		cmocka_unit_test(test_concurrent_atomics),
+		cmocka_unit_test(test_all_devices_scope),
 		cmocka_unit_test(test_store_seen_by_running_kernel),
 	};
 

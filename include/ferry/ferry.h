@@ -98,7 +98,10 @@ int ferry_free(struct ferry_ctx *ctx, void *ptr);
  */
 void *ferry_alloc_coherent(struct ferry_ctx *ctx, uint64_t size, uint64_t align);
 int ferry_is_coherent(const struct ferry_ctx *ctx, const void *ptr);
-/* The allocation containing @ptr: 0, or -ENOENT when @ptr is in none. */
+/*
+ * The allocation containing @ptr, [*base, *base + *size) with the size it was
+ * asked for (not rounded to pages): 0, or -ENOENT when @ptr is in none.
+ */
 int ferry_alloc_find(struct ferry_ctx *ctx, const void *ptr, uint64_t *base, uint64_t *size);
 
 /*

@@ -16,6 +16,7 @@
 #include <strings.h>
 
 #include "common/clock.h"
+#include "common/features.h"
 #include "api/api.h"
 #include "common/settings.h"
 
@@ -98,15 +99,18 @@ static cl_int extensions_string(size_t pvs, void *pv, size_t *pvsr)
 
 static cl_int extensions_with_version(size_t pvs, void *pv, size_t *pvsr)
 {
-	cl_name_version *v;
+	cl_name_version *v, *more;
 	size_t size, n = 0;
 	cl_int err = pocl_info(CL_DEVICE_EXTENSIONS_WITH_VERSION, (void **)&v, &size);
 
 	if (err)
 		return err;
-	v = realloc(v, size + sizeof(*v));
-	if (!v)
+	more = realloc(v, size + sizeof(*v));
+	if (!more) {
+		free(v);
 		return CL_OUT_OF_HOST_MEMORY;
+	}
+	v = more;
 	for (size_t i = 0; i < size / sizeof(*v); i++)
 		if (kept_extension(v[i].name, strnlen(v[i].name, CL_NAME_VERSION_MAX_NAME_SIZE)))
 			v[n++] = v[i];
@@ -117,19 +121,33 @@ static cl_int extensions_with_version(size_t pvs, void *pv, size_t *pvsr)
 	return err;
 }
 
-/* OpenCL C 3.0 features, less those that need what Ferry does not offer. */
+/*
+ * OpenCL C 3.0 features: PoCL's, less those that need what Ferry does not
+ * offer, plus those Ferry adds (common/features.h).
+ */
 static cl_int c_features(size_t pvs, void *pv, size_t *pvsr)
 {
-	cl_name_version *v;
+	cl_name_version *v, *more;
 	size_t size, n = 0;
 	cl_int err = pocl_info(CL_DEVICE_OPENCL_C_FEATURES, (void **)&v, &size);
 
 	if (err)
 		return err;
+	more = realloc(v, size + FERRY_ADDED_C_FEATURES * sizeof(*v));
+	if (!more) {
+		free(v);
+		return CL_OUT_OF_HOST_MEMORY;
+	}
+	v = more;
 	for (size_t i = 0; i < size / sizeof(*v); i++)
 		if (!strstr(v[i].name, "image") && !strstr(v[i].name, "pipes") &&
 		    !strstr(v[i].name, "device_enqueue") && !strstr(v[i].name, "subgroups"))
 			v[n++] = v[i];
+	for (size_t i = 0; i < FERRY_ADDED_C_FEATURES; i++) {
+		v[n].version = CL_MAKE_VERSION(3, 0, 0);
+		snprintf(v[n++].name, CL_NAME_VERSION_MAX_NAME_SIZE, "%s",
+			 ferry_added_c_features[i]);
+	}
 	err = ferry_api_info(pvs, pv, pvsr, v, n * sizeof(*v));
 	free(v);
 	return err;

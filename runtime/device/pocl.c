@@ -9,12 +9,14 @@
 #include <dlfcn.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/settings.h"
 #include "common/clock.h"
+#include "common/features.h"
 #include "device/device.h"
 #include "common/trace.h"
 #include "transport/proto.h"
@@ -147,14 +149,39 @@ static int free_slot(void **table)
 	return -1;
 }
 
-/* @options with -cl-kernel-arg-info: Ferry checks kernel arguments against their types. */
-static char *with_arg_info(const char *options)
+/* The OpenCL C version that the last -cl-std= of @options asks for is 3.x. */
+static bool wants_cl3(const char *options)
 {
-	char *opts = malloc(strlen(options) + sizeof(" -cl-kernel-arg-info"));
+	const char *std = NULL;
 
-	if (opts) {
-		strcpy(opts, options);
-		strcat(opts, " -cl-kernel-arg-info");
+	for (const char *p = options; (p = strstr(p, "-cl-std=")); p++)
+		std = p + strlen("-cl-std=");
+	return std && (std[0] == 'C' || std[0] == 'c') && (std[1] == 'L' || std[1] == 'l') &&
+	       std[2] == '3';
+}
+
+/*
+ * @options as PoCL compiles them: with -cl-kernel-arg-info (Ferry checks
+ * kernel arguments against their types) and the macros of the features
+ * Ferry adds (common/features.h) for OpenCL C 3.0.
+ */
+static char *device_options(const char *options)
+{
+	bool cl3 = wants_cl3(options);
+	size_t len = strlen(options) + sizeof(" -cl-kernel-arg-info");
+	char *opts;
+
+	for (size_t i = 0; cl3 && i < FERRY_ADDED_C_FEATURES; i++)
+		len += strlen(" -D=1") + strlen(ferry_added_c_features[i]);
+	opts = malloc(len);
+	if (!opts)
+		return NULL;
+	strcpy(opts, options);
+	strcat(opts, " -cl-kernel-arg-info");
+	for (size_t i = 0; cl3 && i < FERRY_ADDED_C_FEATURES; i++) {
+		strcat(opts, " -D");
+		strcat(opts, ferry_added_c_features[i]);
+		strcat(opts, "=1");
 	}
 	return opts;
 }
@@ -196,7 +223,7 @@ int ferry_pocl_build(const char *source, const unsigned char *binary, size_t bin
 		if (!prog)
 			return err;
 	}
-	opts = with_arg_info(options);
+	opts = device_options(options);
 	if (!opts) {
 		dispatch->clReleaseProgram(prog);
 		return CL_OUT_OF_HOST_MEMORY;
@@ -228,7 +255,7 @@ int ferry_pocl_compile(const char *source, const char *options, uint32_t num_hea
 {
 	cl_program prog = NULL, *hdrs = calloc(num_headers + 1, sizeof(cl_program));
 	cl_int err = ensure_queue();
-	char *opts = with_arg_info(options);
+	char *opts = device_options(options);
 	int slot = free_slot((void **)programs);
 
 	*id = 0;

@@ -17,7 +17,7 @@ static void *alloc_from(struct ferry_ctx *ctx, struct ferry_range **list, uint64
 			uint64_t align)
 {
 	struct ferry_range **pp, *f, *used;
-	uint64_t start = 0;
+	uint64_t start = 0, asked = size;
 
 	if (!ctx || size == 0 || size > ctx->size || (align & (align - 1)) ||
 	    align > FERRY_REGION_SIZE || atomic_load(&ctx->dead))
@@ -66,6 +66,7 @@ static void *alloc_from(struct ferry_ctx *ctx, struct ferry_range **list, uint64
 	if (start) {
 		used->start = start;
 		used->size = size;
+		used->asked = asked;
 		used->next = ctx->used_list;
 		ctx->used_list = used;
 	} else {
@@ -167,9 +168,9 @@ int ferry_alloc_find(struct ferry_ctx *ctx, const void *ptr, uint64_t *base, uin
 		return -EINVAL;
 	pthread_mutex_lock(&ctx->alloc_lock);
 	for (struct ferry_range *u = ctx->used_list; u; u = u->next)
-		if (a >= u->start && a - u->start < u->size) {
+		if (a >= u->start && a - u->start < u->asked) {
 			*base = u->start;
-			*size = u->size;
+			*size = u->asked;
 			r = 0;
 			break;
 		}

@@ -21,7 +21,8 @@ struct ferry_stats_pub;
 
 struct ferry_range {
 	struct ferry_range *next;
-	uint64_t start, size;
+	uint64_t start, size; /* whole pages */
+	uint64_t asked;       /* a live allocation: the size it was asked for */
 };
 
 struct ferry_ctx {
