@@ -102,14 +102,34 @@ void test_local_memory(void **state)
 	size_t n = 4096;
 	cl_int *in = svm(n * sizeof(cl_int)), *out = svm(n * sizeof(cl_int));
 	cl_kernel k = kernel("reduce");
+	cl_ulong lmem = 0;
 
 	(void)state;
 	for (size_t i = 0; i < n; i++)
 		in[i] = (cl_int)(i % 97) - 13;
 	run_reduce(k, in, out, n, 64);
 	run_reduce(k, in, out, n, 16);
-	/* A __local argument needs a size. */
+	/* A __local argument needs a size, up to all of CL_DEVICE_LOCAL_MEM_SIZE. */
 	assert_int_equal(clSetKernelArg(k, 2, 0, NULL), CL_INVALID_ARG_SIZE);
+	assert_int_equal(
+		clGetDeviceInfo(device, CL_DEVICE_LOCAL_MEM_SIZE, sizeof(lmem), &lmem, NULL),
+		CL_SUCCESS);
+	assert_true(lmem > 65536);
+	assert_int_equal(clSetKernelArg(k, 2, lmem + 1, NULL), CL_INVALID_ARG_SIZE);
+	assert_int_equal(clSetKernelArg(k, 2, lmem, NULL), CL_SUCCESS);
+	for (size_t g = 0; g < n / 64; g++)
+		out[g] = 0x7777;
+	assert_int_equal(
+		clEnqueueNDRangeKernel(queue, k, 1, NULL, &n, &(size_t){64}, 0, NULL, NULL),
+		CL_SUCCESS);
+	assert_int_equal(clFinish(queue), CL_SUCCESS);
+	for (size_t g = 0; g < n / 64; g++) {
+		cl_int sum = 0;
+
+		for (size_t j = 0; j < 64; j++)
+			sum += in[g * 64 + j];
+		assert_int_equal(out[g], sum);
+	}
 	assert_int_equal(clReleaseKernel(k), CL_SUCCESS);
 	clSVMFree(ctx, in);
 	clSVMFree(ctx, out);
@@ -205,8 +225,6 @@ void test_ndrange_errors(void **state)
 			 CL_INVALID_WORK_DIMENSION);
 	assert_int_equal(clEnqueueNDRangeKernel(queue, k, 4, NULL, &n, NULL, 0, NULL, NULL),
 			 CL_INVALID_WORK_DIMENSION);
-	assert_int_equal(clEnqueueNDRangeKernel(queue, k, 1, NULL, NULL, NULL, 0, NULL, NULL),
-			 CL_INVALID_GLOBAL_WORK_SIZE);
 	/* Local size not dividing the global size (no non-uniform work-groups in OpenCL C 1.2). */
 	assert_int_equal(clEnqueueNDRangeKernel(queue, k, 1, NULL, &n, &bad_local, 0, NULL, NULL),
 			 CL_INVALID_WORK_GROUP_SIZE);
@@ -228,8 +246,9 @@ void test_ndrange_errors(void **state)
 /*
  * Work-group limits that depend on the device and the kernel: more
  * work-items than CL_DEVICE_MAX_WORK_GROUP_SIZE, and a kernel declared with
- * reqd_work_group_size(8, 1, 1), which needs exactly that local size, given
- * explicitly. clEnqueueNDRangeKernel returns CL_INVALID_WORK_GROUP_SIZE.
+ * reqd_work_group_size(8, 1, 1), which needs exactly that local size when
+ * one is given: clEnqueueNDRangeKernel returns CL_INVALID_WORK_GROUP_SIZE.
+ * Given none, the kernel runs with the required one.
  */
 void test_ndrange_work_group_limits(void **state)
 {
@@ -258,9 +277,16 @@ void test_ndrange_work_group_limits(void **state)
 				 CL_INVALID_WORK_GROUP_SIZE);
 	assert_int_equal(clEnqueueNDRangeKernel(queue, w, 1, NULL, &n, &l16, 0, NULL, NULL),
 			 CL_INVALID_WORK_GROUP_SIZE);
-	assert_int_equal(clEnqueueNDRangeKernel(queue, w, 1, NULL, &n, NULL, 0, NULL, NULL),
-			 CL_INVALID_WORK_GROUP_SIZE);
 	assert_int_equal(clFinish(queue), CL_SUCCESS);
+	assert_untouched(p + n, n, -3);
+	/* no local size: the required one (OpenCL 3.0 names no error for it) */
+	for (size_t i = 0; i < n; i++)
+		p[i] = -3;
+	assert_int_equal(clEnqueueNDRangeKernel(queue, w, 1, NULL, &n, NULL, 0, NULL, NULL),
+			 CL_SUCCESS);
+	assert_int_equal(clFinish(queue), CL_SUCCESS);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(p[i], 8);
 	assert_untouched(p + n, n, -3);
 	assert_int_equal(clReleaseKernel(w), CL_SUCCESS);
 	assert_int_equal(clReleaseKernel(k), CL_SUCCESS);
@@ -268,7 +294,7 @@ void test_ndrange_work_group_limits(void **state)
 }
 
 /*
- * A global size of 0 in any dimension: no work-item runs. Returning
+ * A global size of 0 in any dimension, or none (NULL): no work-item runs. Returning
  * CL_INVALID_GLOBAL_WORK_SIZE for it is deprecated by OpenCL 2.1, and the
  * CTS (basic/zero_sized_enqueue, 2.1 and later) requires CL_SUCCESS and a
  * complete event.
@@ -295,6 +321,9 @@ void test_ndrange_zero_size(void **state)
 	assert_int_equal(clEnqueueNDRangeKernel(queue, k, 2, NULL, g2, NULL, 0, NULL, NULL),
 			 CL_SUCCESS);
 	assert_int_equal(clEnqueueNDRangeKernel(queue, k, 3, NULL, g3, NULL, 0, NULL, NULL),
+			 CL_SUCCESS);
+	/* so is no global size at all (OpenCL 3.0; CTS api/zero_sized_enqueue) */
+	assert_int_equal(clEnqueueNDRangeKernel(queue, k, 2, NULL, NULL, NULL, 0, NULL, NULL),
 			 CL_SUCCESS);
 	assert_int_equal(clFinish(queue), CL_SUCCESS);
 	assert_untouched(p, 64, -3);

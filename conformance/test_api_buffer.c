@@ -160,7 +160,9 @@ static void test_sub_buffer_and_host_ptr(void **state)
 	int host[1024], out[4], *p;
 	cl_buffer_region r = {.origin = 256, .size = 512};
 	cl_mem a, sub, parent = NULL;
-	size_t off = 0;
+	cl_mem_properties props[] = {0}, got = 1;
+	cl_mem_flags flags = 0;
+	size_t off = 0, size = 1;
 	cl_int err;
 
 	(void)state;
@@ -202,6 +204,37 @@ static void test_sub_buffer_and_host_ptr(void **state)
 	assert_null(clCreateSubBuffer(a, 0, CL_BUFFER_CREATE_TYPE_REGION, &r, &err));
 	assert_int_equal(err, CL_INVALID_VALUE);
 	clReleaseMemObject(sub);
+	clReleaseMemObject(a);
+
+	/* a sub-buffer's flags name how its parent's memory came to be */
+	a = clCreateBuffer(ctx, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, sizeof(host), host, &err);
+	assert_int_equal(err, CL_SUCCESS);
+	r.size = 512;
+	sub = clCreateSubBuffer(a, CL_MEM_READ_ONLY, CL_BUFFER_CREATE_TYPE_REGION, &r, &err);
+	assert_int_equal(err, CL_SUCCESS);
+	assert_int_equal(clGetMemObjectInfo(sub, CL_MEM_FLAGS, sizeof(flags), &flags, NULL),
+			 CL_SUCCESS);
+	assert_int_equal(flags, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR);
+	clReleaseMemObject(sub);
+	clReleaseMemObject(a);
+
+	/* CL_MEM_PROPERTIES: the list given, {0}, or nothing when none was */
+	a = clCreateBufferWithProperties(ctx, props, CL_MEM_READ_WRITE, 64, NULL, &err);
+	assert_int_equal(err, CL_SUCCESS);
+	assert_int_equal(clGetMemObjectInfo(a, CL_MEM_PROPERTIES, sizeof(got), &got, &size),
+			 CL_SUCCESS);
+	assert_int_equal(size, sizeof(cl_mem_properties));
+	assert_int_equal(got, 0);
+	clReleaseMemObject(a);
+	a = clCreateBuffer(ctx, CL_MEM_READ_WRITE, 64, NULL, &err);
+	assert_int_equal(err, CL_SUCCESS);
+	assert_int_equal(clGetMemObjectInfo(a, CL_MEM_PROPERTIES, 0, NULL, &size), CL_SUCCESS);
+	assert_int_equal(size, 0);
+	/* and no buffer is a pipe: the device has none (CL_DEVICE_PIPE_SUPPORT) */
+	assert_int_equal(clGetPipeInfo(a, CL_PIPE_PACKET_SIZE, sizeof(size), &size, NULL),
+			 CL_INVALID_MEM_OBJECT);
+	assert_null(clCreatePipe(ctx, CL_MEM_HOST_NO_ACCESS, 4, 4, NULL, &err));
+	assert_int_equal(err, CL_INVALID_OPERATION);
 	clReleaseMemObject(a);
 
 	assert_null(clCreateBuffer(ctx, CL_MEM_READ_WRITE, 0, NULL, &err));

@@ -557,6 +557,44 @@ static void test_create_kernels_in_program(void **state)
 	assert_int_equal(clReleaseProgram(p), CL_SUCCESS);
 }
 
+/* CL_KERNEL_ATTRIBUTES: the attributes as the source wrote them, for each kernel. */
+static void test_kernel_attributes(void **state)
+{
+	static const char *src =
+		"__kernel __attribute__((vec_type_hint(float4))) void hinted(__global int *p)\n"
+		"{ p[0] = 1; }\n"
+		"__kernel void plain(__global int *p) { p[0] = 2; }\n";
+	cl_program p = create(src);
+	cl_kernel h, n;
+	char attrs[256] = "?", squeezed[256] = "";
+	size_t size = 0;
+	cl_int err;
+
+	(void)state;
+	assert_int_equal(clBuildProgram(p, 0, NULL, NULL, NULL, NULL), CL_SUCCESS);
+	h = clCreateKernel(p, "hinted", &err);
+	assert_int_equal(err, CL_SUCCESS);
+	n = clCreateKernel(p, "plain", &err);
+	assert_int_equal(err, CL_SUCCESS);
+	assert_int_equal(clGetKernelInfo(h, CL_KERNEL_ATTRIBUTES, sizeof(attrs), attrs, &size),
+			 CL_SUCCESS);
+	assert_int_equal(size, strlen(attrs) + 1);
+	/* PoCL writes "__attribute__ ((vec_type_hint (float4)))": compare without spaces */
+	for (size_t i = 0, o = 0; i < size; i++)
+		if (attrs[i] != ' ')
+			squeezed[o++] = attrs[i];
+	if (!strstr(squeezed, "vec_type_hint(float4)"))
+		fail_msg("CL_KERNEL_ATTRIBUTES is \"%s\"", attrs);
+	assert_int_equal(clGetKernelInfo(n, CL_KERNEL_ATTRIBUTES, sizeof(attrs), attrs, NULL),
+			 CL_SUCCESS);
+	assert_string_equal(attrs, "");
+	assert_int_equal(clGetKernelInfo(h, CL_KERNEL_ATTRIBUTES, 1, attrs, NULL),
+			 CL_INVALID_VALUE);
+	assert_int_equal(clReleaseKernel(h), CL_SUCCESS);
+	assert_int_equal(clReleaseKernel(n), CL_SUCCESS);
+	assert_int_equal(clReleaseProgram(p), CL_SUCCESS);
+}
+
 static void test_clone_kernel(void **state)
 {
 	cl_program p = create(three_kernels);
@@ -871,6 +909,7 @@ int main(void)
 		cmocka_unit_test(test_link_errors),
 		cmocka_unit_test(test_binaries_again),
 		cmocka_unit_test(test_create_kernels_in_program),
+		cmocka_unit_test(test_kernel_attributes),
 		cmocka_unit_test(test_clone_kernel),
 		cmocka_unit_test(test_timers),
 		cmocka_unit_test(test_context_destructor),

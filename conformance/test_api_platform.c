@@ -104,6 +104,7 @@ static void test_device_ids(void **state)
 	assert_int_equal(unsetenv("FERRY_DEVICE_TYPE"), 0);
 	assert_int_equal(clGetDeviceIDs(platform, (cl_device_type)1 << 40, 1, d, &n),
 			 CL_INVALID_DEVICE_TYPE);
+	assert_int_equal(clGetDeviceIDs(platform, 0, 1, d, &n), CL_INVALID_DEVICE_TYPE);
 	assert_int_equal(clGetDeviceIDs(platform, CL_DEVICE_TYPE_ALL, 0, d, &n), CL_INVALID_VALUE);
 	assert_int_equal(clGetDeviceIDs(platform, CL_DEVICE_TYPE_ALL, 1, NULL, NULL),
 			 CL_INVALID_VALUE);
@@ -192,6 +193,10 @@ static void test_context(void **state)
 {
 	cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)platform, 0};
 	cl_context_properties bad[] = {0x7777, 1, 0};
+	cl_context_properties sync_ok[] = {CL_CONTEXT_INTEROP_USER_SYNC, CL_TRUE, 0};
+	cl_context_properties sync_bad[] = {CL_CONTEXT_INTEROP_USER_SYNC, -1, 0};
+	cl_context_properties sync_twice[] = {CL_CONTEXT_INTEROP_USER_SYNC, CL_FALSE,
+					      CL_CONTEXT_INTEROP_USER_SYNC, CL_FALSE, 0};
 	cl_context_properties badp[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)device, 0};
 	cl_context_properties got[8];
 	cl_device_id d = NULL;
@@ -237,6 +242,14 @@ static void test_context(void **state)
 	assert_int_equal(err, CL_INVALID_VALUE);
 	assert_null(clCreateContext(bad, 1, &device, NULL, NULL, &err));
 	assert_int_equal(err, CL_INVALID_PROPERTY);
+	/* CL_CONTEXT_INTEROP_USER_SYNC is a cl_bool, given once */
+	assert_null(clCreateContext(sync_bad, 1, &device, NULL, NULL, &err));
+	assert_int_equal(err, CL_INVALID_PROPERTY);
+	assert_null(clCreateContext(sync_twice, 1, &device, NULL, NULL, &err));
+	assert_int_equal(err, CL_INVALID_PROPERTY);
+	c = clCreateContext(sync_ok, 1, &device, NULL, NULL, &err);
+	assert_int_equal(err, CL_SUCCESS);
+	assert_int_equal(clReleaseContext(c), CL_SUCCESS);
 	assert_null(clCreateContext(badp, 1, &device, NULL, NULL, &err));
 	assert_int_equal(err, CL_INVALID_PLATFORM);
 	assert_null(clCreateContextFromType(props, CL_DEVICE_TYPE_GPU, NULL, NULL, &err));

@@ -216,9 +216,10 @@ struct _cl_mem {
 	cl_context context;
 	cl_mem_flags flags;
 	size_t size;
-	void *ptr;	/* window address: what kernels get */
-	void *host_ptr; /* CL_MEM_USE_HOST_PTR outside the window: the application's memory */
-	bool uses_svm;	/* CL_MEM_USE_HOST_PTR on an SVM allocation: ptr is that memory */
+	void *ptr;	     /* window address: what kernels get */
+	void *host_ptr;	     /* CL_MEM_USE_HOST_PTR outside the window: the application's memory */
+	bool uses_svm;	     /* CL_MEM_USE_HOST_PTR on an SVM allocation: ptr is that memory */
+	bool has_properties; /* created with a (necessarily empty) property list */
 	cl_mem parent;
 	size_t origin;
 	int ncallbacks;

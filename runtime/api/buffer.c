@@ -66,6 +66,8 @@ int ferry_valid_mem(cl_mem m)
 static const cl_mem_flags ACCESS = CL_MEM_READ_WRITE | CL_MEM_WRITE_ONLY | CL_MEM_READ_ONLY;
 static const cl_mem_flags HOST_ACCESS =
 	CL_MEM_HOST_WRITE_ONLY | CL_MEM_HOST_READ_ONLY | CL_MEM_HOST_NO_ACCESS;
+static const cl_mem_flags HOST_PTR =
+	CL_MEM_USE_HOST_PTR | CL_MEM_ALLOC_HOST_PTR | CL_MEM_COPY_HOST_PTR;
 
 static cl_mem new_mem(cl_context ctx, cl_mem_flags flags, size_t size)
 {
@@ -91,8 +93,6 @@ CL_API_ENTRY cl_mem CL_API_CALL ferry_clCreateBufferWithProperties(
 	cl_context context, const cl_mem_properties *properties, cl_mem_flags flags, size_t size,
 	void *host_ptr, cl_int *errcode_ret)
 {
-	const cl_mem_flags host =
-		CL_MEM_USE_HOST_PTR | CL_MEM_ALLOC_HOST_PTR | CL_MEM_COPY_HOST_PTR;
 	struct ferry_ctx *vas = ferry_api_vaspace(NULL);
 	uint64_t abase = 0, asize = 0;
 	cl_ulong cap = 0;
@@ -101,7 +101,7 @@ CL_API_ENTRY cl_mem CL_API_CALL ferry_clCreateBufferWithProperties(
 
 	FERRY_RETURN_NULL_ON(!ferry_valid_context(context), CL_INVALID_CONTEXT);
 	FERRY_RETURN_NULL_ON(properties && properties[0], CL_INVALID_PROPERTY);
-	FERRY_RETURN_NULL_ON(flags & ~(ACCESS | HOST_ACCESS | host), CL_INVALID_VALUE);
+	FERRY_RETURN_NULL_ON(flags & ~(ACCESS | HOST_ACCESS | HOST_PTR), CL_INVALID_VALUE);
 	FERRY_RETURN_NULL_ON(__builtin_popcountll(flags & ACCESS) > 1, CL_INVALID_VALUE);
 	FERRY_RETURN_NULL_ON(__builtin_popcountll(flags & HOST_ACCESS) > 1, CL_INVALID_VALUE);
 	FERRY_RETURN_NULL_ON((flags & CL_MEM_USE_HOST_PTR) &&
@@ -119,6 +119,7 @@ CL_API_ENTRY cl_mem CL_API_CALL ferry_clCreateBufferWithProperties(
 
 	m = new_mem(context, (flags & ACCESS) ? flags : flags | CL_MEM_READ_WRITE, size);
 	FERRY_RETURN_NULL_ON(!m, CL_OUT_OF_HOST_MEMORY);
+	m->has_properties = properties != NULL; /* and empty: {0} */
 	if (svm) {
 		m->ptr = host_ptr;
 		m->uses_svm = true;
@@ -175,7 +176,8 @@ CL_API_ENTRY cl_mem CL_API_CALL ferry_clCreateSubBuffer(cl_mem buffer, cl_mem_fl
 		flags |= buffer->flags & ACCESS;
 	if (!(flags & HOST_ACCESS))
 		flags |= buffer->flags & HOST_ACCESS;
-	m = new_mem(buffer->context, flags | (buffer->flags & CL_MEM_USE_HOST_PTR), r->size);
+	/* a sub-buffer inherits how its parent's memory came to be */
+	m = new_mem(buffer->context, flags | (buffer->flags & HOST_PTR), r->size);
 	FERRY_RETURN_NULL_ON(!m, CL_OUT_OF_HOST_MEMORY);
 	m->parent = buffer;
 	m->origin = r->origin;
@@ -267,8 +269,10 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clGetMemObjectInfo(cl_mem m, cl_mem_info p
 		return RET(m->origin);
 	case CL_MEM_USES_SVM_POINTER:
 		return RET(uses_svm);
-	case CL_MEM_PROPERTIES:
-		return ferry_api_info(param_value_size, param_value, param_value_size_ret, NULL, 0);
+	case CL_MEM_PROPERTIES: /* the list it was created with: none, or the empty {0} */
+		return ferry_api_info(param_value_size, param_value, param_value_size_ret,
+				      &(cl_mem_properties){0},
+				      m->has_properties ? sizeof(cl_mem_properties) : 0);
 	default:
 		return CL_INVALID_VALUE;
 	}

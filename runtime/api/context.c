@@ -9,7 +9,7 @@
 static cl_int copy_properties(cl_context c, const cl_context_properties *p)
 {
 	size_t n = 0;
-	int seen_platform = 0;
+	int seen_platform = 0, seen_sync = 0;
 
 	if (!p)
 		return CL_SUCCESS;
@@ -23,7 +23,11 @@ static cl_int copy_properties(cl_context c, const cl_context_properties *p)
 					      CL_INVALID_PLATFORM);
 			seen_platform = 1;
 			break;
-		case CL_CONTEXT_INTEROP_USER_SYNC:
+		case CL_CONTEXT_INTEROP_USER_SYNC: /* a cl_bool, once */
+			FERRY_RETURN_ERROR_ON(seen_sync, CL_INVALID_PROPERTY);
+			FERRY_RETURN_ERROR_ON(p[n + 1] != CL_TRUE && p[n + 1] != CL_FALSE,
+					      CL_INVALID_PROPERTY);
+			seen_sync = 1;
 			break;
 		default:
 			return CL_INVALID_PROPERTY;

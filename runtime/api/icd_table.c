@@ -34,18 +34,6 @@ static cl_program CL_API_CALL unsupported_clCreateProgramWithBuiltInKernels(cl_c
 	return NULL;
 }
 
-static cl_mem CL_API_CALL unsupported_clCreatePipe(cl_context context, cl_mem_flags flags, cl_uint pipe_packet_size, cl_uint pipe_max_packets, const cl_pipe_properties * properties, cl_int * errcode_ret)
-{
-	if (errcode_ret)
-		*errcode_ret = CL_INVALID_OPERATION;
-	return NULL;
-}
-
-static cl_int CL_API_CALL unsupported_clGetPipeInfo(cl_mem pipe, cl_pipe_info param_name, size_t param_value_size, void * param_value, size_t * param_value_size_ret)
-{
-	return CL_INVALID_OPERATION;
-}
-
 static cl_int CL_API_CALL unsupported_clGetKernelSubGroupInfoKHR(cl_kernel in_kernel, cl_device_id in_device, cl_kernel_sub_group_info param_name, size_t input_value_size, const void * input_value, size_t param_value_size, void * param_value, size_t * param_value_size_ret)
 {
 	return CL_INVALID_OPERATION;
@@ -160,6 +148,8 @@ cl_int CL_API_CALL ferry_clEnqueueMarkerWithWaitList(cl_command_queue command_qu
 cl_int CL_API_CALL ferry_clEnqueueBarrierWithWaitList(cl_command_queue command_queue, cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *event);
 void * CL_API_CALL ferry_clGetExtensionFunctionAddressForPlatform(cl_platform_id platform, const char *function_name);
 cl_command_queue CL_API_CALL ferry_clCreateCommandQueueWithProperties(cl_context context, cl_device_id device, const cl_queue_properties * properties, cl_int * errcode_ret);
+cl_mem CL_API_CALL ferry_clCreatePipe(cl_context context, cl_mem_flags flags, cl_uint pipe_packet_size, cl_uint pipe_max_packets, const cl_pipe_properties * properties, cl_int * errcode_ret);
+cl_int CL_API_CALL ferry_clGetPipeInfo(cl_mem pipe, cl_pipe_info param_name, size_t param_value_size, void * param_value, size_t * param_value_size_ret);
 void * CL_API_CALL ferry_clSVMAlloc(cl_context context, cl_svm_mem_flags flags, size_t size, unsigned int alignment);
 void CL_API_CALL ferry_clSVMFree(cl_context context, void * svm_pointer);
 cl_int CL_API_CALL ferry_clEnqueueSVMFree(cl_command_queue command_queue, cl_uint num_svm_pointers, void ** svm_pointers, void(CL_CALLBACK *pfn_free_func)(cl_command_queue queue, cl_uint num_svm_pointers, void ** /* svm_pointers[] */, void * user_data), void * user_data, cl_uint num_events_in_wait_list, const cl_event * event_wait_list, cl_event * event);
@@ -273,8 +263,8 @@ const struct _cl_icd_dispatch ferry_dispatch = {
 	.clEnqueueBarrierWithWaitList = ferry_clEnqueueBarrierWithWaitList,
 	.clGetExtensionFunctionAddressForPlatform = ferry_clGetExtensionFunctionAddressForPlatform,
 	.clCreateCommandQueueWithProperties = ferry_clCreateCommandQueueWithProperties,
-	.clCreatePipe = unsupported_clCreatePipe,
-	.clGetPipeInfo = unsupported_clGetPipeInfo,
+	.clCreatePipe = ferry_clCreatePipe,
+	.clGetPipeInfo = ferry_clGetPipeInfo,
 	.clSVMAlloc = ferry_clSVMAlloc,
 	.clSVMFree = ferry_clSVMFree,
 	.clEnqueueSVMFree = ferry_clEnqueueSVMFree,

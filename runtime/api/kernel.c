@@ -235,6 +235,18 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clReleaseKernel(cl_kernel k)
 	return CL_SUCCESS;
 }
 
+/* CL_DEVICE_LOCAL_MEM_SIZE, asked of the device once: a __local argument's limit. */
+static cl_ulong local_mem_size(void)
+{
+	static _Atomic cl_ulong size;
+	cl_ulong s = atomic_load(&size);
+
+	if (!s && ferry_clGetDeviceInfo(&ferry_device, CL_DEVICE_LOCAL_MEM_SIZE, sizeof(s), &s,
+					NULL) == CL_SUCCESS)
+		atomic_store(&size, s);
+	return s;
+}
+
 static cl_int set_arg(cl_kernel k, cl_uint idx, uint32_t kind, size_t size, const void *value)
 {
 	struct ferry_kernel_arg *a;
@@ -242,7 +254,10 @@ static cl_int set_arg(cl_kernel k, cl_uint idx, uint32_t kind, size_t size, cons
 
 	FERRY_RETURN_ERROR_ON(!ferry_valid_kernel(k), CL_INVALID_KERNEL);
 	FERRY_RETURN_ERROR_ON(idx >= k->nargs, CL_INVALID_ARG_INDEX);
-	FERRY_RETURN_ERROR_ON(size > 65536, CL_INVALID_ARG_SIZE);
+	/* a value travels in the launch message; __local memory is the device's */
+	FERRY_RETURN_ERROR_ON(kind != FERRY_ARG_LOCAL && size > 65536, CL_INVALID_ARG_SIZE);
+	FERRY_RETURN_ERROR_ON(kind == FERRY_ARG_LOCAL && size > local_mem_size(),
+			      CL_INVALID_ARG_SIZE);
 	if (kind != FERRY_ARG_LOCAL) {
 		copy = malloc(size ? size : 1);
 		FERRY_RETURN_ERROR_ON(!copy, CL_OUT_OF_HOST_MEMORY);
@@ -359,8 +374,9 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clGetKernelInfo(cl_kernel k, cl_kernel_inf
 		return RET(k->program->context);
 	case CL_KERNEL_PROGRAM:
 		return RET(k->program);
-	case CL_KERNEL_ATTRIBUTES:
-		return ferry_api_info(param_value_size, param_value, param_value_size_ret, "", 1);
+	case CL_KERNEL_ATTRIBUTES: /* as the compiler wrote them in the source */
+		return ferry_api_object_info(FERRY_QUERY_KERNEL, k->id, param_name, 0,
+					     param_value_size, param_value, param_value_size_ret);
 	default:
 		return CL_INVALID_VALUE;
 	}
@@ -424,17 +440,18 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueNDRangeKernel(
 {
 	struct launch_arg *a;
 	size_t bytes = 0, o = 0, wg = 1;
-	int empty = 0;
+	int empty;
 	cl_int err;
 
 	FERRY_RETURN_ERROR_ON(!ferry_valid_queue(q), CL_INVALID_COMMAND_QUEUE);
 	FERRY_RETURN_ERROR_ON(!ferry_valid_kernel(k), CL_INVALID_KERNEL);
 	FERRY_RETURN_ERROR_ON(k->program->context != q->context, CL_INVALID_CONTEXT);
 	FERRY_RETURN_ERROR_ON(work_dim < 1 || work_dim > 3, CL_INVALID_WORK_DIMENSION);
-	FERRY_RETURN_ERROR_ON(!global_work_size, CL_INVALID_GLOBAL_WORK_SIZE);
-	for (cl_uint d = 0; d < work_dim; d++) {
+	/* OpenCL 2.1+: no global size, or a zero in it, is a trivially complete command */
+	empty = !global_work_size;
+	for (cl_uint d = 0; global_work_size && d < work_dim; d++) {
 		if (global_work_size[d] == 0)
-			empty = 1; /* OpenCL 2.1+: a trivially complete command */
+			empty = 1;
 		FERRY_RETURN_ERROR_ON(global_work_offset &&
 					      global_work_size[d] + global_work_offset[d] <
 						      global_work_size[d],
@@ -453,11 +470,19 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueNDRangeKernel(
 	}
 	FERRY_RETURN_ERROR_ON(local_work_size && k->max_wg && wg > k->max_wg,
 			      CL_INVALID_WORK_GROUP_SIZE);
-	if (k->reqd_wg[0]) /* __attribute__((reqd_work_group_size)) */
+	/*
+	 * __attribute__((reqd_work_group_size)): a local size must be that one;
+	 * none means that one (OpenCL 3.0; CTS api/null_required_work_group_size),
+	 * which must divide the global size.
+	 */
+	if (k->reqd_wg[0] && !local_work_size)
+		local_work_size = k->reqd_wg;
+	if (k->reqd_wg[0])
 		for (cl_uint d = 0; d < 3; d++)
-			FERRY_RETURN_ERROR_ON(!local_work_size ||
-						      (d < work_dim ? local_work_size[d] : 1) !=
-							      k->reqd_wg[d],
+			FERRY_RETURN_ERROR_ON((d < work_dim ? local_work_size[d] : 1) !=
+							      k->reqd_wg[d] ||
+						      (d < work_dim && global_work_size &&
+						       global_work_size[d] % k->reqd_wg[d]),
 					      CL_INVALID_WORK_GROUP_SIZE);
 
 	for (cl_uint i = 0; i < k->nargs; i++) {

@@ -832,6 +832,12 @@ int ferry_pocl_object_info(uint64_t id, uint32_t query, uint32_t param, uint32_t
 		err = dispatch->clGetKernelWorkGroupInfo(kernels[id], device, param, size,
 							 size ? value : NULL, &ret);
 		break;
+	case FERRY_OBJINFO_KERNEL:
+		if (!kernels[id])
+			return CL_INVALID_KERNEL;
+		err = dispatch->clGetKernelInfo(kernels[id], param, size, size ? value : NULL,
+						&ret);
+		break;
 	default:
 		return CL_INVALID_VALUE;
 	}

@@ -98,7 +98,8 @@ enum ferry_object_query {
 	FERRY_QUERY_PROGRAM_BUILD,  /* clGetProgramBuildInfo */
 	FERRY_QUERY_PROGRAM_BINARY, /* the program's one binary (@param unused) */
 	FERRY_QUERY_KERNEL_ARG,	    /* clGetKernelArgInfo of argument @index */
-	FERRY_QUERY_KERNEL_WG	    /* clGetKernelWorkGroupInfo */
+	FERRY_QUERY_KERNEL_WG,	    /* clGetKernelWorkGroupInfo */
+	FERRY_QUERY_KERNEL	    /* clGetKernelInfo */
 };
 
 /* clGet*Info of program or kernel @id: sizes and errors as ferry_device_info(). */

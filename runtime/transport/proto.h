@@ -71,7 +71,8 @@ enum ferry_objinfo_query {
 	FERRY_OBJINFO_PROGRAM_BUILD = 1,  /* clGetProgramBuildInfo */
 	FERRY_OBJINFO_PROGRAM_BINARY = 2, /* the program's one binary (CL_PROGRAM_BINARIES) */
 	FERRY_OBJINFO_KERNEL_ARG = 3,	  /* clGetKernelArgInfo */
-	FERRY_OBJINFO_KERNEL_WG = 4	  /* clGetKernelWorkGroupInfo */
+	FERRY_OBJINFO_KERNEL_WG = 4,	  /* clGetKernelWorkGroupInfo */
+	FERRY_OBJINFO_KERNEL = 5	  /* clGetKernelInfo (CL_KERNEL_ATTRIBUTES) */
 };
 
 struct ferry_msg_objinfo {
