@@ -6,6 +6,7 @@
 #define CL_TARGET_OPENCL_VERSION 300
 #include <CL/cl.h>
 #include <CL/cl_ext.h>
+#include <regex.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -121,12 +122,24 @@ static void test_device_info(void **state)
 	cl_bool img = CL_TRUE, avail = CL_FALSE;
 	cl_platform_id p = NULL;
 	cl_device_type type = 0;
+	regex_t re;
 
 	(void)state;
 	assert_int_equal(clGetDeviceInfo(device, CL_DEVICE_NAME, sizeof(buf), buf, &ret),
 			 CL_SUCCESS);
 	assert_non_null(strstr(buf, "Ferry"));
 	assert_int_equal(ret, strlen(buf) + 1);
+	/* vYYYY-MM-DD-XX, even when no conformance run is recorded (CTS computeinfo) */
+	assert_int_equal(clGetDeviceInfo(device, CL_DEVICE_LATEST_CONFORMANCE_VERSION_PASSED,
+					 sizeof(buf), buf, NULL),
+			 CL_SUCCESS);
+	assert_int_equal(regcomp(&re,
+				 "^v[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])-[0-9]{2}$",
+				 REG_EXTENDED | REG_NOSUB),
+			 0);
+	if (regexec(&re, buf, 0, NULL, 0))
+		fail_msg("CL_DEVICE_LATEST_CONFORMANCE_VERSION_PASSED is \"%s\"", buf);
+	regfree(&re);
 	assert_int_equal(clGetDeviceInfo(device, CL_DEVICE_TYPE, sizeof(type), &type, NULL),
 			 CL_SUCCESS);
 	assert_int_equal(type, CL_DEVICE_TYPE_CPU);
