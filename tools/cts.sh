@@ -76,7 +76,8 @@ if [ -z "${FERRY_CTS_DIR:-}" ] && [ ! -d "$snap" ]; then
 	common=$(git -C "$repo" rev-parse --path-format=absolute --git-common-dir 2>/dev/null || true)
 	[ -n "$common" ] && [ -d "$common/../../shared/opencl-cts" ] && snap=$common/../../shared/opencl-cts
 fi
-[ -d "$snap" ] || die "no CTS snapshot at $snap (set FERRY_CTS_DIR)"
+# no snapshot: exit 77, which CTest reports as a skipped test (cts_quick), not a pass
+[ -d "$snap" ] || { echo "cts: no CTS snapshot at $snap (set FERRY_CTS_DIR): not run" >&2; exit 77; }
 snap=$(cd "$snap" && pwd)
 one() {
 	local f=("$snap"/$1-*.tar.gz)

@@ -18,6 +18,18 @@ if ! timeout "${FERRY_KERNEL_BUILD_TIMEOUT:-3600}" bash kdriver/guest/build-kern
 	status=1
 fi
 
+# 0b. The Khronos CTS's quick suites for the cts label, likewise: unpacked from
+#     ../shared/opencl-cts and built once under /var/cache/ferry-cts (63 s from
+#     nothing on a 2-core machine), so that cts_quick's timeout covers only
+#     their runs against Ferry (about 2.5 minutes). docs/conformance.md.
+echo "== CTS quick suites (tools/cts.sh --build-only, cached)"
+timeout "${FERRY_CTS_BUILD_TIMEOUT:-2400}" bash tools/cts.sh --build-only >/dev/null
+case $? in
+0) ;;
+77) echo "no CTS snapshot: cts_quick will be skipped" >&2 ;;
+*) echo "CTS build failed or timed out: cts_quick will fail" >&2; status=1 ;;
+esac
+
 # 1. AddressSanitizer + UBSan build: unit, driver and api tests (not clinfo:
 #    and PyOpenCL: an uninstrumented program cannot load the instrumented libferry).
 #    The labels are anchored: a bare "driver" would also select kdriver, the
