@@ -16,9 +16,11 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -741,6 +743,66 @@ static void test_many_failed_builds(void **state)
 	assert_int_equal(clReleaseProgram(p), CL_SUCCESS);
 }
 
+/* What kernel printf wrote into @path, read back. */
+static void read_back(const char *path, char *got, size_t room)
+{
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	assert_non_null(f);
+	n = fread(got, 1, room - 1, f);
+	got[n] = '\0';
+	fclose(f);
+}
+
+/*
+ * Kernels' printf lands in the application's standard output as it is at
+ * the launch: a file that stdout was reopened on (freopen, as the CTS's printf
+ * suite does), the same name reopened and so truncated, and the terminal or
+ * log again once stdout is restored.
+ */
+static void test_printf_follows_stdout(void **state)
+{
+	static const char *src = "__kernel void say(__global int *out, int v)\n"
+				 "{\n"
+				 "	if (get_global_id(0) == 0)\n"
+				 "		printf(\"ferry says %d\\n\", v);\n"
+				 "}\n";
+	char path[] = "/tmp/ferry-printf-XXXXXX", got[128], expected[64];
+	cl_program p = build(src, "");
+	cl_kernel k = kernel(p, "say");
+	size_t one = 1;
+	int fd = mkstemp(path), saved;
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(clSetKernelArgSVMPointer(k, 0, out), CL_SUCCESS);
+	for (cl_int round = 0; round < 3; round++) {
+		cl_int v = 40 + round;
+
+		fflush(stdout);
+		saved = dup(STDOUT_FILENO);
+		assert_true(saved >= 0);
+		if (round < 2) /* the third launch: stdout as it was */
+			assert_non_null(freopen(path, "w", stdout));
+		assert_int_equal(clSetKernelArg(k, 1, sizeof(v), &v), CL_SUCCESS);
+		assert_int_equal(
+			clEnqueueNDRangeKernel(queue, k, 1, NULL, &one, NULL, 0, NULL, NULL),
+			CL_SUCCESS);
+		assert_int_equal(clFinish(queue), CL_SUCCESS);
+		fflush(stdout);
+		assert_true(dup2(saved, STDOUT_FILENO) >= 0);
+		close(saved);
+		read_back(path, got, sizeof(got));
+		snprintf(expected, sizeof(expected), "ferry says %d\n", round < 2 ? v : 41);
+		assert_string_equal(got, expected);
+	}
+	unlink(path);
+	assert_int_equal(clReleaseKernel(k), CL_SUCCESS);
+	assert_int_equal(clReleaseProgram(p), CL_SUCCESS);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -758,6 +820,7 @@ int main(void)
 		cmocka_unit_test(test_kernel_info),
 		cmocka_unit_test(test_usable_after_failures),
 		cmocka_unit_test(test_many_failed_builds),
+		cmocka_unit_test(test_printf_follows_stdout),
 	};
 
 	return cmocka_run_group_tests_name("api_program", tests, setup, teardown);

@@ -66,6 +66,7 @@ static void launch_complete(uint64_t fence, int status, uint64_t start, uint64_t
 
 static void launch_done_cb(uint64_t fence, int status, uint64_t start, uint64_t end)
 {
+	fflush(stdout); /* the kernel's printf output, before the host learns it is done */
 	busy(-1);
 	launch_complete(fence, status, start, end);
 }
@@ -476,6 +477,7 @@ static int on_launch(struct ferry_msg_launch *l)
 	l->fence = 0;
 	busy(1);
 	st = ferry_pocl_launch(l, staging);
+	fflush(stdout); /* its printf output */
 	busy(-1);
 	return st;
 }
@@ -505,10 +507,32 @@ static void on_post(const struct ferry_msg_launch *l, const uint8_t *args, size_
 	}
 }
 
-/* Serve one request (@got bytes of @args after a posted launch); false: it has no reply. */
-static bool serve(struct ferry_msg *m, const uint8_t *args, size_t got)
+/*
+ * FERRY_MSG_STDOUT: the application's standard output (@fd) becomes ours,
+ * where PoCL writes the kernels' printf output; what is buffered goes first.
+ */
+static int on_stdout(int fd)
+{
+	int r;
+
+	if (fd < 0)
+		return -EINVAL;
+	fflush(stdout);
+	r = dup2(fd, STDOUT_FILENO) < 0 ? -errno : 0;
+	close(fd);
+	return r;
+}
+
+/*
+ * Serve one request (@got bytes of @args after a posted launch, descriptor
+ * @fd or -1); false: it has no reply.
+ */
+static bool serve(struct ferry_msg *m, const uint8_t *args, size_t got, int fd)
 {
 	switch (m->op) {
+	case FERRY_MSG_STDOUT:
+		m->status = on_stdout(fd);
+		break;
 	case FERRY_MSG_IOCTL:
 		m->status = on_ioctl(m);
 		break;
@@ -616,18 +640,21 @@ int main(int argc, char **argv)
 		return 1;
 	for (;;) {
 		size_t got;
+		int fd;
 
 		ferry_spin_readable(sock); /* the next request often follows closely */
-		r = ferry_msg_recv_with(sock, &m, post_args, sizeof(post_args), &got);
+		r = ferry_msg_recv_with(sock, &m, post_args, sizeof(post_args), &got, &fd);
 		if (r == -EPIPE)
 			_exit(0); /* the host is gone */
 		if (!r && got && m.op != FERRY_MSG_CL_POST)
 			r = -EPROTO; /* only a posted launch carries arguments */
+		if (!r && fd >= 0 && m.op != FERRY_MSG_STDOUT)
+			r = -EPROTO; /* and only FERRY_MSG_STDOUT a descriptor */
 		if (r) {
 			fprintf(stderr, "ferry-device: protocol error %d\n", r);
 			_exit(1);
 		}
-		if (!serve(&m, post_args, got))
+		if (!serve(&m, post_args, got, fd))
 			continue;
 		if (ferry_msg_send(sock, &m, NULL, 0) || m.op == FERRY_MSG_SHUTDOWN)
 			_exit(0);

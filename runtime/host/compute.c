@@ -7,6 +7,10 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/kcmp.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "common/settings.h"
 #include "host/compute.h"
@@ -273,6 +277,32 @@ static void launch_msg(struct ferry_msg *m, const struct ferry_launch_desc *d, s
 	l->args_size = bytes;
 }
 
+/*
+ * Kernels' printf writes to ferry-device's standard output: before a launch,
+ * make it the application's as it is now, so that the output lands where the
+ * application's own would (a program that redirects stdout, as the CTS's
+ * printf suite does with freopen, reads it back from that file). kcmp tells
+ * whether both are the same open file (one system call per launch); where it
+ * is not allowed, the same inode counts as the same. The descriptor is sent
+ * only when they differ.
+ */
+static void follow_stdout(struct ferry_ctx *ctx)
+{
+	struct ferry_msg m = {.op = FERRY_MSG_STDOUT};
+	struct stat st;
+	long same = syscall(SYS_kcmp, getpid(), ctx->pid, KCMP_FILE, STDOUT_FILENO, STDOUT_FILENO);
+
+	if (same == 0 || fstat(STDOUT_FILENO, &st))
+		return; /* the same file, or ours is closed: the output goes where it went */
+	if (same < 0 && errno != EBADF && (uint64_t)st.st_dev == atomic_load(&ctx->out_dev) &&
+	    (uint64_t)st.st_ino == atomic_load(&ctx->out_ino))
+		return;
+	if (!ferry_request_fd(ctx, &m, STDOUT_FILENO)) {
+		atomic_store(&ctx->out_dev, (uint64_t)st.st_dev);
+		atomic_store(&ctx->out_ino, (uint64_t)st.st_ino);
+	}
+}
+
 cl_int ferry_launch(struct ferry_ctx *ctx, const struct ferry_launch_desc *d, const void *args,
 		    size_t bytes)
 {
@@ -280,6 +310,7 @@ cl_int ferry_launch(struct ferry_ctx *ctx, const struct ferry_launch_desc *d, co
 
 	if (bytes > FERRY_COMPUTE_MAX)
 		return CL_OUT_OF_RESOURCES;
+	follow_stdout(ctx);
 	launch_msg(&m, d, bytes);
 	m.op = FERRY_MSG_CL_LAUNCH;
 	return call(ctx, &m, args, bytes, NULL, 0, NULL, false);
@@ -310,6 +341,7 @@ cl_int ferry_launch_post(struct ferry_ctx *ctx, const struct ferry_launch_desc *
 	 */
 	if (ferry_meta_wait(ctx, &ctx->meta->launches.futex, ring_has_room, NULL, 0))
 		return CL_DEVICE_NOT_AVAILABLE;
+	follow_stdout(ctx);
 	launch_msg(&m, d, bytes);
 	m.magic = FERRY_PROTO_MAGIC;
 	m.op = FERRY_MSG_CL_POST;

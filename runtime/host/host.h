@@ -22,7 +22,7 @@ struct ferry_stats_pub;
 struct ferry_range {
 	struct ferry_range *next;
 	uint64_t start, size; /* whole pages */
-	uint64_t asked;       /* a live allocation: the size it was asked for */
+	uint64_t asked;	      /* a live allocation: the size it was asked for */
 };
 
 struct ferry_ctx {
@@ -49,6 +49,8 @@ struct ferry_ctx {
 
 	pthread_mutex_t io;
 	uint64_t seq;
+	/* ferry-device's standard output is this file (st_dev, st_ino): kernels' printf */
+	_Atomic uint64_t out_dev, out_ino;
 	uint64_t launch_seq;   /* the last posted launch's fence (under io) */
 	uint64_t last_fence;   /* highest fence handed out */
 	atomic_bool dead;      /* the device process is gone */
@@ -103,6 +105,8 @@ int ferry_transact(struct ferry_ctx *ctx, struct ferry_msg *m, const void *in, s
 
 /* One request, one reply; 0 or the reply's negative status, -ENODEV when dead. */
 int ferry_request(struct ferry_ctx *ctx, struct ferry_msg *m);
+/* The same, sending descriptor @fd with the message (SCM_RIGHTS). */
+int ferry_request_fd(struct ferry_ctx *ctx, struct ferry_msg *m, int fd);
 
 /*
  * A backend: what differs between the user-space driver (host/backend_user.c)

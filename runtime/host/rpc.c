@@ -80,6 +80,26 @@ int ferry_request(struct ferry_ctx *ctx, struct ferry_msg *m)
 	return r ? r : (int)m->status;
 }
 
+int ferry_request_fd(struct ferry_ctx *ctx, struct ferry_msg *m, int fd)
+{
+	int r;
+
+	if (atomic_load(&ctx->dead))
+		return -ENODEV;
+	pthread_mutex_lock(&ctx->io);
+	m->magic = FERRY_PROTO_MAGIC;
+	m->seq = ++ctx->seq;
+	r = ferry_msg_send(ctx->sock, m, &fd, 1);
+	if (!r)
+		r = ferry_msg_recv(ctx->sock, m, NULL, NULL, 0);
+	pthread_mutex_unlock(&ctx->io);
+	if (r == -EPIPE) {
+		atomic_store(&ctx->dead, true);
+		return -ENODEV;
+	}
+	return r ? r : (int)m->status;
+}
+
 int ferry_meta_wait(struct ferry_ctx *ctx, uint32_t *word,
 		    bool (*ready)(struct ferry_ctx *, const void *), const void *arg,
 		    uint64_t timeout_ns)

@@ -15,6 +15,7 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -191,12 +192,18 @@ static int spawn_device(struct ferry_ctx *ctx, const char *path, int child_sock)
 	posix_spawn_file_actions_t fa;
 	char *argv[] = {(char *)"ferry-device", (char *)"3", NULL, NULL};
 	int r, trace_fd = ferry_trace_host_init(); /* FERRY_TRACE: the device records too */
+	struct stat out;
 
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, child_sock, 3);
 	if (trace_fd >= 0) {
 		posix_spawn_file_actions_adddup2(&fa, trace_fd, 4);
 		argv[2] = (char *)"--trace-fd=4";
+	}
+	/* the device's standard output is ours (for kernels' printf): which file it is */
+	if (!fstat(STDOUT_FILENO, &out)) {
+		ctx->out_dev = out.st_dev;
+		ctx->out_ino = out.st_ino;
 	}
 	r = posix_spawn(&ctx->pid, path, &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);

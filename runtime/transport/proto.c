@@ -111,24 +111,41 @@ int ferry_msg_send_with(int sock, const struct ferry_msg *m, const void *payload
 	return send_all(sock, &mh, sizeof(*m) + n);
 }
 
-int ferry_msg_recv_with(int sock, struct ferry_msg *m, void *payload, size_t room, size_t *got)
+int ferry_msg_recv_with(int sock, struct ferry_msg *m, void *payload, size_t room, size_t *got,
+			int *fd)
 {
 	struct iovec iov[2] = {{.iov_base = m, .iov_len = sizeof(*m)},
 			       {.iov_base = payload, .iov_len = room}};
-	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct msghdr mh = {.msg_iov = iov,
+			    .msg_iovlen = 2,
+			    .msg_control = u.buf,
+			    .msg_controllen = sizeof(u.buf)};
 	ssize_t n;
 
 	*got = 0;
+	*fd = -1;
 	do
-		n = recvmsg(sock, &mh, 0);
+		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
 	while (n < 0 && errno == EINTR);
 	if (n == 0)
 		return -EPIPE;
 	if (n < 0)
 		return errno == ECONNRESET ? -EPIPE : -errno;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+		    c->cmsg_len == CMSG_LEN(sizeof(int)))
+			memcpy(fd, CMSG_DATA(c), sizeof(int));
 	if ((mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || n < (ssize_t)sizeof(*m) ||
-	    m->magic != FERRY_PROTO_MAGIC)
+	    m->magic != FERRY_PROTO_MAGIC) {
+		if (*fd >= 0)
+			close(*fd);
+		*fd = -1;
 		return -EPROTO;
+	}
 	*got = (size_t)n - sizeof(*m);
 	return 0;
 }

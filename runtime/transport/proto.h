@@ -47,7 +47,13 @@ enum ferry_msg_op {
 	FERRY_MSG_CL_POST = 11,
 	FERRY_MSG_CL_COMPILE = 12, /* u.compile: a source compiled to an object, with headers */
 	FERRY_MSG_CL_LINK = 13,	   /* u.link: compiled objects and libraries linked */
-	FERRY_MSG_CL_LOAD = 14	   /* u.load: a program from a binary, not built */
+	FERRY_MSG_CL_LOAD = 14,	   /* u.load: a program from a binary, not built */
+	/*
+	 * One descriptor, the application's standard output as it is now:
+	 * ferry-device's becomes that file, so that kernels' printf output
+	 * lands where the application's own would (sent when it changes).
+	 */
+	FERRY_MSG_STDOUT = 15
 };
 
 /*
@@ -308,12 +314,13 @@ int ferry_msg_send(int sock, const struct ferry_msg *m, const int *fds, int nfds
 /* Returns 0, -EPIPE on end of stream, or another negative errno. */
 int ferry_msg_recv(int sock, struct ferry_msg *m, int *fds, int *nfds, int maxfds);
 /*
- * The same with a payload after the message in the same datagram (no
- * descriptors): up to @room bytes into @payload, their number in *@got; a
- * longer datagram is -EPROTO.
+ * The same with a payload after the message in the same datagram: up to
+ * @room bytes into @payload, their number in *@got; a longer datagram is
+ * -EPROTO. At most one descriptor comes with it, into *@fd (-1: none).
  */
 int ferry_msg_send_with(int sock, const struct ferry_msg *m, const void *payload, size_t n);
-int ferry_msg_recv_with(int sock, struct ferry_msg *m, void *payload, size_t room, size_t *got);
+int ferry_msg_recv_with(int sock, struct ferry_msg *m, void *payload, size_t room, size_t *got,
+			int *fd);
 
 /*
  * Poll @sock for a waiting message for ferry_spin_ns() (common/settings.h),
