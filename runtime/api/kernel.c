@@ -235,7 +235,7 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clReleaseKernel(cl_kernel k)
 	return CL_SUCCESS;
 }
 
-/* CL_DEVICE_LOCAL_MEM_SIZE, asked of the device once: a __local argument's limit. */
+/* CL_DEVICE_LOCAL_MEM_SIZE, asked of the device once (0: unknown): a __local argument's limit. */
 static cl_ulong local_mem_size(void)
 {
 	static _Atomic cl_ulong size;
@@ -256,7 +256,8 @@ static cl_int set_arg(cl_kernel k, cl_uint idx, uint32_t kind, size_t size, cons
 	FERRY_RETURN_ERROR_ON(idx >= k->nargs, CL_INVALID_ARG_INDEX);
 	/* a value travels in the launch message; __local memory is the device's */
 	FERRY_RETURN_ERROR_ON(kind != FERRY_ARG_LOCAL && size > 65536, CL_INVALID_ARG_SIZE);
-	FERRY_RETURN_ERROR_ON(kind == FERRY_ARG_LOCAL && size > local_mem_size(),
+	FERRY_RETURN_ERROR_ON(kind == FERRY_ARG_LOCAL && local_mem_size() &&
+				      size > local_mem_size(),
 			      CL_INVALID_ARG_SIZE);
 	if (kind != FERRY_ARG_LOCAL) {
 		copy = malloc(size ? size : 1);
