@@ -296,7 +296,7 @@ static void test_rect(void **state)
 	enum { W = 64, H = 32 };
 	unsigned char host[H][W], out[H][W];
 	const size_t bo[3] = {8, 4, 0}, ho[3] = {0, 0, 0}, region[3] = {16, 8, 1};
-	const size_t co[3] = {32, 16, 0};
+	const size_t co[3] = {32, 16, 0}, corner[3] = {23, 11, 0}, beside[3] = {24, 11, 0};
 	cl_mem m;
 	cl_int err;
 
@@ -343,6 +343,21 @@ static void test_rect(void **state)
 	assert_int_equal(
 		clEnqueueCopyBufferRect(q, m, m, bo, bo, region, W, 0, W, 0, 0, NULL, NULL),
 		CL_MEM_COPY_OVERLAP);
+	/* one corner byte in common (23,11): overlap; beside it (24,11): none */
+	assert_int_equal(
+		clEnqueueCopyBufferRect(q, m, m, bo, corner, region, W, 0, W, 0, 0, NULL, NULL),
+		CL_MEM_COPY_OVERLAP);
+	/* side by side on the same rows: the byte ranges interleave, the tiles do not meet */
+	assert_int_equal(
+		clEnqueueCopyBufferRect(q, m, m, bo, beside, region, W, 0, W, 0, 0, NULL, NULL),
+		CL_SUCCESS);
+	assert_int_equal(clEnqueueReadBuffer(q, m, CL_TRUE, 0, W * H, out, 0, NULL, NULL),
+			 CL_SUCCESS);
+	for (int y = 0; y < 8; y++)
+		for (int x = 0; x < 16; x++)
+			if (out[11 + y][24 + x] != host[y][x])
+				fail_msg("(%d,%d) = %d, expected %d", 24 + x, 11 + y,
+					 out[11 + y][24 + x], host[y][x]);
 	clReleaseMemObject(m);
 }
 

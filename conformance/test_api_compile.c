@@ -784,7 +784,16 @@ static void test_no_images(void **state)
 		.image_type = CL_MEM_OBJECT_IMAGE2D, .image_width = 16, .image_height = 16};
 	size_t origin[3] = {0, 0, 0}, region[3] = {1, 1, 1}, pitch;
 	cl_mem buf = clCreateBuffer(ctx, CL_MEM_READ_WRITE, 64, NULL, NULL);
+	static const char *image_macro = "#ifdef __IMAGE_SUPPORT__\n"
+					 "#error __IMAGE_SUPPORT__ on a device without images\n"
+					 "#endif\n"
+					 "__kernel void k(__global int *p) { p[0] = 1; }\n";
+	static const char *line_three = "__kernel void k(__global int *p)\n"
+					"{\n"
+					"	p[0] = no_such_thing;\n"
+					"}\n";
 	cl_sampler_properties sprops[] = {0};
+	cl_program prog;
 	cl_bool support = CL_TRUE;
 	cl_uint n = 99, zero = 99;
 	cl_int err = 1;
@@ -796,6 +805,14 @@ static void test_no_images(void **state)
 		clGetDeviceInfo(device, CL_DEVICE_IMAGE_SUPPORT, sizeof(support), &support, NULL),
 		CL_SUCCESS);
 	assert_int_equal(support, CL_FALSE);
+	/* the compiler does not say images either; a log's line numbers stay the source's */
+	prog = create(image_macro);
+	assert_int_equal(clBuildProgram(prog, 0, NULL, NULL, NULL, NULL), CL_SUCCESS);
+	assert_int_equal(clReleaseProgram(prog), CL_SUCCESS);
+	prog = create(line_three);
+	assert_int_equal(clBuildProgram(prog, 0, NULL, NULL, NULL, NULL), CL_BUILD_PROGRAM_FAILURE);
+	assert_log_has(prog, ":3:");
+	assert_int_equal(clReleaseProgram(prog), CL_SUCCESS);
 	for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++) {
 		size_t v = 99;
 

@@ -625,6 +625,35 @@ static size_t rect_extent(const size_t *region, size_t row, size_t slice)
 	return (region[2] - 1) * slice + (region[1] - 1) * row + region[0];
 }
 
+/*
+ * Do two rectangles share a byte? Each is region[1] * region[2] rows of
+ * region[0] bytes from @a (@b), in increasing order and apart (rect_layout():
+ * a row pitch is at least a row, a slice pitch at least its rows), so one walk
+ * over both lists, always stepping the one that ends first, finds it.
+ */
+static bool rects_overlap(uintptr_t a, size_t arow, size_t aslice, uintptr_t b, size_t brow,
+			  size_t bslice, const size_t *region)
+{
+	const size_t rows = region[1] * region[2];
+	size_t ia = 0, ib = 0;
+
+	if (a >= b + rect_extent(region, brow, bslice) ||
+	    b >= a + rect_extent(region, arow, aslice))
+		return false;
+	while (ia < rows && ib < rows) {
+		uintptr_t ra = a + ia % region[1] * arow + ia / region[1] * aslice;
+		uintptr_t rb = b + ib % region[1] * brow + ib / region[1] * bslice;
+
+		if (ra < rb + region[0] && rb < ra + region[0])
+			return true;
+		if (ra < rb)
+			ia++;
+		else
+			ib++;
+	}
+	return false;
+}
+
 static cl_int enqueue_rect(cl_command_queue q, cl_command_type type, cl_mem m, cl_mem m2, char *dst,
 			   const char *src, const size_t *region, size_t dst_row, size_t dst_slice,
 			   size_t src_row, size_t src_slice, int blocking, cl_uint num_events,
@@ -725,11 +754,15 @@ ferry_clEnqueueCopyBufferRect(cl_command_queue q, cl_mem src, cl_mem dst, const 
 		soff + rect_extent(region, src_row_pitch, src_slice_pitch) > src->size ||
 			doff + rect_extent(region, dst_row_pitch, dst_slice_pitch) > dst->size,
 		CL_INVALID_VALUE);
-	/* the same buffer: the regions must not overlap (checked on their bounding ranges) */
-	FERRY_RETURN_ERROR_ON(
-		src == dst && soff < doff + rect_extent(region, dst_row_pitch, dst_slice_pitch) &&
-			doff < soff + rect_extent(region, src_row_pitch, src_slice_pitch),
-		CL_MEM_COPY_OVERLAP);
+	/* the same memory (one buffer, sub-buffers of one): no byte in both rectangles */
+	/* as the specification words it: both pitches differ */
+	FERRY_RETURN_ERROR_ON(src == dst && src_row_pitch != dst_row_pitch &&
+				      src_slice_pitch != dst_slice_pitch,
+			      CL_INVALID_VALUE);
+	FERRY_RETURN_ERROR_ON(rects_overlap((uintptr_t)src->ptr + soff, src_row_pitch,
+					    src_slice_pitch, (uintptr_t)dst->ptr + doff,
+					    dst_row_pitch, dst_slice_pitch, region),
+			      CL_MEM_COPY_OVERLAP);
 	return enqueue_rect(q, CL_COMMAND_COPY_BUFFER_RECT, src, dst, (char *)dst->ptr + doff,
 			    (const char *)src->ptr + soff, region, dst_row_pitch, dst_slice_pitch,
 			    src_row_pitch, src_slice_pitch, 0, num_events, events, event);

@@ -149,6 +149,22 @@ static int free_slot(void **table)
 	return -1;
 }
 
+/*
+ * What precedes every program's source: PoCL's device has images, so its
+ * compiler predefines __IMAGE_SUPPORT__, which Ferry's device (without them)
+ * must not (CTS basic/kernel_numeric_constants); PoCL takes no -U option.
+ * #line 1 keeps the build log's line numbers the application's.
+ */
+static const char source_prefix[] = "#undef __IMAGE_SUPPORT__\n#line 1\n";
+
+/* A program of @source as the device compiles it: after source_prefix. */
+static cl_program program_from_source(cl_context ctx, const char *source, cl_int *err)
+{
+	const char *parts[] = {source_prefix, source};
+
+	return dispatch->clCreateProgramWithSource(ctx, 2, parts, NULL, err);
+}
+
 /* The OpenCL C version that the last -cl-std= of @options asks for is 3.x. */
 static bool wants_cl3(const char *options)
 {
@@ -219,7 +235,7 @@ int ferry_pocl_build(const char *source, const unsigned char *binary, size_t bin
 		if (!prog)
 			return err ? err : st;
 	} else {
-		prog = dispatch->clCreateProgramWithSource(context, 1, &source, NULL, &err);
+		prog = program_from_source(context, source, &err);
 		if (!prog)
 			return err;
 	}
@@ -271,7 +287,7 @@ int ferry_pocl_compile(const char *source, const char *options, uint32_t num_hea
 		hdrs[i] = dispatch->clCreateProgramWithSource(context, 1, &h, NULL, &err);
 	}
 	if (!err)
-		prog = dispatch->clCreateProgramWithSource(context, 1, &source, NULL, &err);
+		prog = program_from_source(context, source, &err);
 	if (prog) {
 		err = dispatch->clCompileProgram(
 			prog, 1, &device, opts, num_headers, num_headers ? hdrs : NULL,
@@ -668,9 +684,7 @@ static cl_kernel small_twin(uint64_t id)
 		return NULL;
 	}
 	if (!program_src[p].twin && !program_src[p].twin_failed) {
-		const char *src = program_src[p].source;
-		cl_program twin =
-			dispatch->clCreateProgramWithSource(basic_context, 1, &src, NULL, &err);
+		cl_program twin = program_from_source(basic_context, program_src[p].source, &err);
 
 		if (twin && dispatch->clBuildProgram(twin, 1, &basic_device, program_src[p].options,
 						     NULL, NULL) == CL_SUCCESS) {
