@@ -492,7 +492,7 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueNDRangeKernel(
 	}
 	err = ferry_check_wait_list(q->context, num_events_in_wait_list, event_wait_list);
 	FERRY_RETURN_ERROR_ON(err, err);
-	FERRY_RETURN_ERROR_ON(bytes > FERRY_COMPUTE_MAX, CL_OUT_OF_RESOURCES);
+	FERRY_RETURN_ERROR_ON(bytes > FERRY_LAUNCH_ARGS_MAX, CL_OUT_OF_RESOURCES);
 
 	if (empty)
 		return ferry_enqueue(q, CL_COMMAND_NDRANGE_KERNEL, num_events_in_wait_list,

@@ -96,7 +96,7 @@ static void forget_build(cl_program p)
 
 /*
  * What a build, compile or link that returned @err leaves: its @log (a
- * FERRY_COMPUTE_MAX buffer, taken over), its @options, the status, and
+ * FERRY_LOG_MAX buffer, taken over), its @options, the status, and
  * @type when it succeeded.
  */
 static void keep_result(cl_program p, cl_int err, char *log, const char *options,
@@ -135,17 +135,17 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clBuildProgram(
 	/* not from a source or a binary: made by clLinkProgram */
 	FERRY_RETURN_ERROR_ON(program->linked, CL_INVALID_OPERATION);
 	/* the source (or binary) and the options, each with a NUL */
-	FERRY_RETURN_ERROR_ON(ls + os + 2 > FERRY_COMPUTE_MAX, CL_OUT_OF_RESOURCES);
+	FERRY_RETURN_ERROR_ON(ls + os + 2 > FERRY_PROGRAM_MAX, CL_OUT_OF_RESOURCES);
 	vas = ferry_api_vaspace(NULL);
 	FERRY_RETURN_ERROR_ON(!vas, CL_DEVICE_NOT_AVAILABLE);
 
-	log = malloc(FERRY_COMPUTE_MAX);
+	log = malloc(FERRY_LOG_MAX);
 	FERRY_RETURN_ERROR_ON(!log, CL_OUT_OF_HOST_MEMORY);
 	forget_build(program);
 	program->status = CL_BUILD_IN_PROGRESS;
 	/* a binary keeps the NUL after it (binary_size counts it) */
 	err = ferry_program_build(vas, program->source, program->binary, program->binary_size,
-				  options ? options : "", &program->id, log, FERRY_COMPUTE_MAX);
+				  options ? options : "", &program->id, log, FERRY_LOG_MAX);
 	keep_result(program, err, log, options, CL_PROGRAM_BINARY_TYPE_EXECUTABLE);
 	if (pfn_notify)
 		pfn_notify(program, user_data);
@@ -168,7 +168,7 @@ CL_API_ENTRY cl_program CL_API_CALL ferry_clCreateProgramWithBinary(
 		FERRY_RETURN_NULL_ON(device_list[i] != &ferry_device, CL_INVALID_DEVICE);
 	FERRY_RETURN_NULL_ON(num_devices != 1, CL_INVALID_DEVICE); /* the one device, once */
 	FERRY_RETURN_NULL_ON(!lengths || !binaries, CL_INVALID_VALUE);
-	if (!lengths[0] || !binaries[0] || lengths[0] >= FERRY_COMPUTE_MAX / 2) {
+	if (!lengths[0] || !binaries[0] || lengths[0] >= FERRY_PROGRAM_MAX / 2) {
 		if (binary_status)
 			binary_status[0] = CL_INVALID_VALUE;
 		FERRY_RETURN_NULL_ON(1, CL_INVALID_VALUE);
@@ -392,13 +392,13 @@ ferry_clCompileProgram(cl_program program, cl_uint num_devices, const cl_device_
 	FERRY_RETURN_ERROR_ON(program->binary || program->linked, CL_INVALID_OPERATION);
 	/* the source, the options and the headers, each with a NUL */
 	total += strlen(program->source) + (options ? strlen(options) : 0) + 2;
-	FERRY_RETURN_ERROR_ON(total > FERRY_COMPUTE_MAX, CL_OUT_OF_RESOURCES);
+	FERRY_RETURN_ERROR_ON(total > FERRY_PROGRAM_MAX, CL_OUT_OF_RESOURCES);
 	vas = ferry_api_vaspace(NULL);
 	FERRY_RETURN_ERROR_ON(!vas, CL_DEVICE_NOT_AVAILABLE);
 
 	/* a header is its program's source ("" for one made from a binary) */
 	headers = malloc((num_input_headers + 1) * sizeof(*headers));
-	log = malloc(FERRY_COMPUTE_MAX);
+	log = malloc(FERRY_LOG_MAX);
 	if (!headers || !log) {
 		free(headers);
 		free(log);
@@ -410,7 +410,7 @@ ferry_clCompileProgram(cl_program program, cl_uint num_devices, const cl_device_
 	program->status = CL_BUILD_IN_PROGRESS;
 	err = ferry_program_compile(vas, program->source, options ? options : "", num_input_headers,
 				    header_include_names, headers, &program->id, log,
-				    FERRY_COMPUTE_MAX);
+				    FERRY_LOG_MAX);
 	free(headers);
 	keep_result(program, err, log, options, CL_PROGRAM_BINARY_TYPE_COMPILED_OBJECT);
 	if (pfn_notify)
@@ -508,13 +508,13 @@ CL_API_ENTRY cl_program CL_API_CALL ferry_clLinkProgram(
 	/* each input has an object or a library for the one device (all, or none to link) */
 	for (cl_uint i = 0; i < num_input_programs; i++)
 		FERRY_RETURN_NULL_ON(!linkable(input_programs[i]), CL_INVALID_OPERATION);
-	FERRY_RETURN_NULL_ON(num_input_programs > FERRY_COMPUTE_MAX / 2 / sizeof(*ids),
+	FERRY_RETURN_NULL_ON(num_input_programs > FERRY_PROGRAM_MAX / 2 / sizeof(*ids),
 			     CL_OUT_OF_RESOURCES);
 	vas = ferry_api_vaspace(NULL);
 	FERRY_RETURN_NULL_ON(!vas, CL_DEVICE_NOT_AVAILABLE);
 
 	ids = malloc(num_input_programs * sizeof(*ids));
-	log = malloc(FERRY_COMPUTE_MAX);
+	log = malloc(FERRY_LOG_MAX);
 	p = program_new(context, strdup(""));
 	if (!ids || !log || !p) {
 		free(ids);
@@ -527,11 +527,10 @@ CL_API_ENTRY cl_program CL_API_CALL ferry_clLinkProgram(
 		ids[i] = input_programs[i]->id;
 	p->linked = 1;
 	p->status = CL_BUILD_IN_PROGRESS;
-	err = ferry_program_link(vas, ids, num_input_programs, lo.pocl, &p->id, log,
-				 FERRY_COMPUTE_MAX);
+	err = ferry_program_link(vas, ids, num_input_programs, lo.pocl, &p->id, log, FERRY_LOG_MAX);
 	free(ids);
 	if (err == CL_LINK_PROGRAM_FAILURE && !log[0])
-		snprintf(log, FERRY_COMPUTE_MAX, "the link failed (CL_LINK_PROGRAM_FAILURE)\n");
+		snprintf(log, FERRY_LOG_MAX, "the link failed (CL_LINK_PROGRAM_FAILURE)\n");
 	keep_result(p, err, log, options,
 		    lo.library ? CL_PROGRAM_BINARY_TYPE_LIBRARY
 			       : CL_PROGRAM_BINARY_TYPE_EXECUTABLE);

@@ -11,6 +11,7 @@
  * (serve()), and exits as soon as the host process is gone (end of the
  * control socket, or the host's pidfd signalling its exit).
  */
+#include <assert.h>
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -273,67 +274,221 @@ static int on_shutdown(void)
 	return 0;
 }
 
-/* clGet*Info's rule for a value of @size bytes asked into a buffer of @room, through staging. */
+/*
+ * The bulk buffers (transport/proto.h): the input of the next request, put
+ * in pieces, and the value of the last reply, fetched in pieces.
+ */
+static uint8_t *bulk_in, *bulk_out;
+static uint64_t bulk_in_size, bulk_in_got, bulk_out_size;
+
+static void drop_bulk_in(void)
+{
+	free(bulk_in);
+	bulk_in = NULL;
+	bulk_in_size = bulk_in_got = 0;
+}
+
+static void drop_bulk_out(void)
+{
+	free(bulk_out);
+	bulk_out = NULL;
+	bulk_out_size = 0;
+}
+
+/* FERRY_MSG_BULK_PUT: a piece of the next request's input, from staging, in order. */
+static int on_bulk_put(const struct ferry_msg_bulk *b)
+{
+	if (b->offset == 0) {
+		drop_bulk_in();
+		if (b->total > FERRY_BULK_MAX)
+			return -EFBIG;
+		bulk_in = b->total ? malloc(b->total) : NULL;
+		if (b->total && !bulk_in)
+			return -ENOMEM;
+		bulk_in_size = b->total;
+	}
+	if (!bulk_in || b->total != bulk_in_size || b->offset != bulk_in_got || b->len == 0 ||
+	    b->len > FERRY_STAGING_SIZE || b->len > bulk_in_size - bulk_in_got) {
+		drop_bulk_in();
+		return -EINVAL;
+	}
+	memcpy(bulk_in + b->offset, staging, b->len);
+	bulk_in_got += b->len;
+	return 0;
+}
+
+/* FERRY_MSG_BULK_GET: a piece of the last reply's value, into staging; dropped after its end. */
+static int on_bulk_get(const struct ferry_msg_bulk *b)
+{
+	if (!bulk_out || b->total != bulk_out_size || b->offset > bulk_out_size || b->len == 0 ||
+	    b->len > FERRY_STAGING_SIZE || b->len > bulk_out_size - b->offset)
+		return -EINVAL;
+	memcpy(staging, bulk_out + b->offset, b->len);
+	if (b->offset + b->len == bulk_out_size)
+		drop_bulk_out();
+	return 0;
+}
+
+/* The requests that can read their input from the bulk buffer (and only read it). */
+static bool takes_bulk_input(uint32_t op)
+{
+	return op == FERRY_MSG_CL_BUILD || op == FERRY_MSG_CL_COMPILE || op == FERRY_MSG_CL_LINK ||
+	       op == FERRY_MSG_CL_LOAD || op == FERRY_MSG_CL_KERNEL || op == FERRY_MSG_CL_LAUNCH;
+}
+
+/*
+ * Request @m's input, its size in *@size: staging, or for a request marked
+ * FERRY_MSG_BULK_IN the bulk buffer with all of its pieces; NULL when it has
+ * not, or the request takes no such input. Drops the bulk buffers that the
+ * request leaves unused, and clears the flags for the reply.
+ */
+static const uint8_t *request_input(struct ferry_msg *m, size_t *size)
+{
+	bool marked = m->flags & FERRY_MSG_BULK_IN;
+	const uint8_t *in = staging;
+
+	*size = FERRY_STAGING_SIZE;
+	if (m->op != FERRY_MSG_BULK_GET)
+		drop_bulk_out();
+	if (!marked && m->op != FERRY_MSG_BULK_PUT)
+		drop_bulk_in();
+	if ((m->flags & ~FERRY_MSG_BULK_IN) ||
+	    (marked && (!takes_bulk_input(m->op) || !bulk_in || bulk_in_got != bulk_in_size ||
+			m->bulk_size != bulk_in_size)))
+		in = NULL;
+	else if (marked) {
+		in = bulk_in;
+		*size = bulk_in_size;
+	}
+	m->flags = 0;
+	m->bulk_size = 0;
+	return in;
+}
+
+/*
+ * Where a reply's value of @size bytes is computed: staging, or when it is
+ * larger, a buffer kept for FERRY_MSG_BULK_GET (NULL: out of memory).
+ */
+static uint8_t *value_buffer(uint64_t size)
+{
+	assert(!bulk_out && size <= FERRY_BULK_MAX);
+	if (size <= FERRY_STAGING_SIZE)
+		return staging;
+	bulk_out = malloc(size);
+	bulk_out_size = bulk_out ? size : 0;
+	return bulk_out;
+}
+
+/*
+ * A value of @size bytes computed into @buf (value_buffer()) with status
+ * @st: one larger than staging has its first piece put there and the reply
+ * marked FERRY_MSG_BULK_OUT; the reply's status.
+ */
+static int value_done(struct ferry_msg *m, const uint8_t *buf, int st, uint64_t size)
+{
+	if (buf == staging)
+		return st;
+	if (st || size > bulk_out_size) {
+		drop_bulk_out();
+		return st ? st : CL_OUT_OF_RESOURCES;
+	}
+	memcpy(staging, buf, size < FERRY_STAGING_SIZE ? size : FERRY_STAGING_SIZE);
+	if (size <= FERRY_STAGING_SIZE) {
+		drop_bulk_out();
+		return st;
+	}
+	bulk_out_size = size;
+	m->flags |= FERRY_MSG_BULK_OUT;
+	m->bulk_size = size;
+	return st;
+}
+
+/* clGet*Info's rule for a value of @size bytes asked into a buffer of @room. */
 static int info_fits(uint64_t size, uint64_t room)
 {
 	if (room < size)
 		return CL_INVALID_VALUE;
-	return size > FERRY_STAGING_SIZE ? CL_OUT_OF_RESOURCES : CL_SUCCESS;
+	return size > FERRY_BULK_MAX ? CL_OUT_OF_RESOURCES : CL_SUCCESS;
 }
 
 /* FERRY_MSG_CL_DEVINFO: the value's size, then the value if asked and it fits. */
-static int on_devinfo(struct ferry_msg_devinfo *q)
+static int on_devinfo(struct ferry_msg *m)
 {
+	struct ferry_msg_devinfo *q = &m->u.devinfo;
 	int st = ferry_pocl_device_info(q->param, 0, NULL, &q->size);
+	uint8_t *buf;
 
-	if (!st && (q->flags & FERRY_INFO_VALUE))
-		st = info_fits(q->size, q->room);
-	if (!st && (q->flags & FERRY_INFO_VALUE))
-		st = ferry_pocl_device_info(q->param, q->size, staging, &q->size);
-	return st;
+	if (st || !(q->flags & FERRY_INFO_VALUE))
+		return st;
+	st = info_fits(q->size, q->room);
+	buf = st ? NULL : value_buffer(q->size);
+	if (!buf)
+		return st ? st : CL_OUT_OF_HOST_MEMORY;
+	st = ferry_pocl_device_info(q->param, q->size, buf, &q->size);
+	return value_done(m, buf, st, q->size);
 }
 
 /* FERRY_MSG_CL_OBJINFO: as FERRY_MSG_CL_DEVINFO, of a program or a kernel. */
-static int on_objinfo(struct ferry_msg_objinfo *q)
+static int on_objinfo(struct ferry_msg *m)
 {
+	struct ferry_msg_objinfo *q = &m->u.objinfo;
 	int st = ferry_pocl_object_info(q->id, q->query, q->param, q->index, 0, NULL, &q->size);
+	uint8_t *buf;
 
-	if (!st && (q->flags & FERRY_INFO_VALUE))
-		st = info_fits(q->size, q->room);
-	if (!st && (q->flags & FERRY_INFO_VALUE))
-		st = ferry_pocl_object_info(q->id, q->query, q->param, q->index, q->size, staging,
-					    &q->size);
-	return st;
+	if (st || !(q->flags & FERRY_INFO_VALUE))
+		return st;
+	st = info_fits(q->size, q->room);
+	buf = st ? NULL : value_buffer(q->size);
+	if (!buf)
+		return st ? st : CL_OUT_OF_HOST_MEMORY;
+	st = ferry_pocl_object_info(q->id, q->query, q->param, q->index, q->size, buf, &q->size);
+	return value_done(m, buf, st, q->size);
 }
 
 /*
- * FERRY_MSG_CL_BUILD: staging has the source (or binary) and the options;
- * the build log replaces them, so PoCL builds from a copy.
+ * The request's first @n bytes of input @in, while the reply's log replaces
+ * staging: @in itself when it is the bulk buffer, else a copy in *@copy
+ * (the caller frees it; NULL when out of memory).
  */
-static int on_build(struct ferry_msg_build *b)
+static const char *input_keep(const uint8_t *in, size_t n, char **copy)
+{
+	*copy = NULL;
+	if (in != staging)
+		return (const char *)in;
+	*copy = malloc(n ? n : 1);
+	if (*copy)
+		memcpy(*copy, in, n);
+	return *copy;
+}
+
+/*
+ * FERRY_MSG_CL_BUILD: the input (@size bytes at @in) has the source (or
+ * binary) and the options; the build log goes to staging.
+ */
+static int on_build(struct ferry_msg_build *b, const uint8_t *in, size_t size)
 {
 	bool binary = b->flags & FERRY_BUILD_BINARY;
+	const char *keep;
 	size_t n, end;
 	char *copy;
 	int st;
 
 	b->program = 0;
 	b->log_len = 0;
-	if (binary && b->binary_len >= FERRY_STAGING_SIZE)
+	if (binary && b->binary_len >= size)
 		return CL_INVALID_VALUE;
-	n = binary ? b->binary_len : strnlen((char *)staging, FERRY_STAGING_SIZE) + 1;
-	if (n >= FERRY_STAGING_SIZE)
+	n = binary ? b->binary_len : strnlen((const char *)in, size) + 1;
+	if (n >= size)
 		return CL_INVALID_VALUE;
-	end = n + strnlen((char *)staging + n, FERRY_STAGING_SIZE - n) + 1;
-	if (end > FERRY_STAGING_SIZE)
+	end = n + strnlen((const char *)in + n, size - n) + 1;
+	if (end > size)
 		return CL_INVALID_VALUE; /* the options are not terminated */
-	copy = malloc(end);
-	if (!copy)
+	keep = input_keep(in, end, &copy);
+	if (!keep)
 		return CL_OUT_OF_HOST_MEMORY;
-	memcpy(copy, staging, end);
 	busy(1);
-	st = ferry_pocl_build(binary ? NULL : copy, binary ? (unsigned char *)copy : NULL,
-			      binary ? n : 0, copy + n, &b->program, (char *)staging,
+	st = ferry_pocl_build(binary ? NULL : keep, binary ? (const unsigned char *)keep : NULL,
+			      binary ? n : 0, keep + n, &b->program, (char *)staging,
 			      FERRY_STAGING_SIZE, &b->log_len);
 	busy(-1);
 	free(copy);
@@ -341,53 +496,43 @@ static int on_build(struct ferry_msg_build *b)
 }
 
 /*
- * Where @count NUL-terminated strings that start at @pos in staging end, or
- * 0 when one is not terminated within it.
+ * Where @count NUL-terminated strings that start at @pos of the input (@size
+ * bytes at @in) end, or 0 when one is not terminated within it.
  */
-static size_t strings_end(size_t pos, uint64_t count)
+static size_t strings_end(const uint8_t *in, size_t size, size_t pos, uint64_t count)
 {
 	for (uint64_t i = 0; i < count; i++) {
 		size_t n;
 
-		if (pos >= FERRY_STAGING_SIZE)
+		if (pos >= size)
 			return 0;
-		n = strnlen((char *)staging + pos, FERRY_STAGING_SIZE - pos);
-		if (pos + n >= FERRY_STAGING_SIZE)
+		n = strnlen((const char *)in + pos, size - pos);
+		if (pos + n >= size)
 			return 0;
 		pos += n + 1;
 	}
 	return pos;
 }
 
-/* The request's first @n bytes of staging, before the reply's log replaces them. */
-static char *staging_copy(size_t n)
-{
-	char *copy = malloc(n ? n : 1);
-
-	if (copy)
-		memcpy(copy, staging, n);
-	return copy;
-}
-
 /*
- * FERRY_MSG_CL_COMPILE: the source, the options, then each embedded
- * header's include name and source; the compile log replaces them.
+ * FERRY_MSG_CL_COMPILE: the input has the source, the options, then each
+ * embedded header's include name and source; the compile log goes to staging.
  */
-static int on_compile(struct ferry_msg_compile *c)
+static int on_compile(struct ferry_msg_compile *c, const uint8_t *in, size_t size)
 {
 	uint64_t nstr = 2 + 2 * (uint64_t)c->num_headers;
-	size_t end = strings_end(0, nstr), pos = 0;
-	const char **str;
-	char *copy;
+	size_t end = strings_end(in, size, 0, nstr), pos = 0;
+	const char **str, *keep;
+	char *copy = NULL;
 	int st;
 
 	c->program = 0;
 	c->log_len = 0;
 	if (!end)
 		return CL_INVALID_VALUE;
-	copy = staging_copy(end);
+	keep = input_keep(in, end, &copy);
 	str = calloc(nstr, sizeof(*str));
-	if (!copy || !str) {
+	if (!keep || !str) {
 		free(copy);
 		free(str);
 		return CL_OUT_OF_HOST_MEMORY;
@@ -396,8 +541,8 @@ static int on_compile(struct ferry_msg_compile *c)
 	for (uint64_t i = 0; i < nstr; i++) {
 		uint64_t at = i < 2 ? i : 2 + (i - 2) / 2 + ((i - 2) % 2) * c->num_headers;
 
-		str[at] = copy + pos;
-		pos += strlen(copy + pos) + 1;
+		str[at] = keep + pos;
+		pos += strlen(keep + pos) + 1;
 	}
 	busy(1);
 	st = ferry_pocl_compile(str[0], str[1], c->num_headers, str + 2, str + 2 + c->num_headers,
@@ -408,51 +553,53 @@ static int on_compile(struct ferry_msg_compile *c)
 	return st;
 }
 
-/* FERRY_MSG_CL_LINK: the programs' ids, then the options; the link log replaces them. */
-static int on_link(struct ferry_msg_link *l)
+/* FERRY_MSG_CL_LINK: the input has the programs' ids, then the options; the log goes to staging. */
+static int on_link(struct ferry_msg_link *l, const uint8_t *in, size_t size)
 {
 	size_t ids = (size_t)l->num_programs * sizeof(uint64_t), end;
+	const char *keep;
 	char *copy;
 	int st;
 
 	l->program = 0;
 	l->log_len = 0;
-	if (l->num_programs == 0 || ids >= FERRY_STAGING_SIZE)
+	if (l->num_programs == 0 || ids >= size)
 		return CL_INVALID_VALUE;
-	end = strings_end(ids, 1);
+	end = strings_end(in, size, ids, 1);
 	if (!end)
 		return CL_INVALID_VALUE;
-	copy = staging_copy(end);
-	if (!copy)
+	keep = input_keep(in, end, &copy);
+	if (!keep)
 		return CL_OUT_OF_HOST_MEMORY;
 	busy(1);
-	st = ferry_pocl_link((const uint64_t *)(void *)copy, l->num_programs, copy + ids,
+	st = ferry_pocl_link((const uint64_t *)(const void *)keep, l->num_programs, keep + ids,
 			     &l->program, (char *)staging, FERRY_STAGING_SIZE, &l->log_len);
 	busy(-1);
 	free(copy);
 	return st;
 }
 
-/* FERRY_MSG_CL_LOAD: a binary in staging, kept as a program that is not built. */
-static int on_load(struct ferry_msg_load *b)
+/* FERRY_MSG_CL_LOAD: a binary (the input), kept as a program that is not built. */
+static int on_load(struct ferry_msg_load *b, const uint8_t *in, size_t size)
 {
 	int st;
 
 	b->program = 0;
 	b->binary_type = 0;
-	if (b->binary_len == 0 || b->binary_len > FERRY_STAGING_SIZE)
+	if (b->binary_len == 0 || b->binary_len > size)
 		return CL_INVALID_VALUE;
 	busy(1);
-	st = ferry_pocl_load(staging, b->binary_len, &b->program, &b->binary_type);
+	st = ferry_pocl_load(in, b->binary_len, &b->program, &b->binary_type);
 	busy(-1);
 	return st;
 }
 
-/* FERRY_MSG_CL_KERNEL: the kernel's name in staging. */
-static int on_kernel(struct ferry_msg_kernel *k)
+/* FERRY_MSG_CL_KERNEL: the kernel's name (the input), NUL-terminated. */
+static int on_kernel(struct ferry_msg_kernel *k, const uint8_t *in, size_t size)
 {
-	staging[FERRY_STAGING_SIZE - 1] = '\0';
-	return ferry_pocl_kernel(k->program, (const char *)staging, &k->id, &k->nargs);
+	if (strnlen((const char *)in, size) >= size)
+		return CL_INVALID_VALUE;
+	return ferry_pocl_kernel(k->program, (const char *)in, &k->id, &k->nargs);
 }
 
 static int on_release(const struct ferry_msg_release *r)
@@ -467,16 +614,16 @@ static int on_release(const struct ferry_msg_release *r)
 	}
 }
 
-/* FERRY_MSG_CL_LAUNCH: synchronous, the argument list in staging; done when answered. */
-static int on_launch(struct ferry_msg_launch *l)
+/* FERRY_MSG_CL_LAUNCH: synchronous, the argument list the input; done when answered. */
+static int on_launch(struct ferry_msg_launch *l, const uint8_t *in, size_t size)
 {
 	int st;
 
-	if (l->args_size > FERRY_STAGING_SIZE)
+	if (l->args_size > size)
 		return CL_INVALID_VALUE;
 	l->fence = 0;
 	busy(1);
-	st = ferry_pocl_launch(l, staging);
+	st = ferry_pocl_launch(l, in);
 	fflush(stdout); /* its printf output */
 	busy(-1);
 	return st;
@@ -523,11 +670,24 @@ static int on_stdout(int fd)
 	return r;
 }
 
+/* A request whose input is not there (request_input()); false: it has no reply. */
+static bool refuse(struct ferry_msg *m)
+{
+	if (m->op == FERRY_MSG_CL_POST) {
+		fprintf(stderr, "ferry-device: posted launch with bulk input\n");
+		_exit(1);
+	}
+	m->status = m->op >= FERRY_MSG_CL_DEVINFO && m->op <= FERRY_MSG_CL_LOAD ? CL_INVALID_VALUE
+										: -EPROTO;
+	return true;
+}
+
 /*
- * Serve one request (@got bytes of @args after a posted launch, descriptor
- * @fd or -1); false: it has no reply.
+ * Serve request @m, its input @in (@size bytes), @got bytes of @args after a
+ * posted launch, descriptor @fd or -1.
  */
-static bool serve(struct ferry_msg *m, const uint8_t *args, size_t got, int fd)
+static bool serve_one(struct ferry_msg *m, const uint8_t *in, size_t size, const uint8_t *args,
+		      size_t got, int fd)
 {
 	switch (m->op) {
 	case FERRY_MSG_STDOUT:
@@ -543,40 +703,65 @@ static bool serve(struct ferry_msg *m, const uint8_t *args, size_t got, int fd)
 		m->status = on_shutdown();
 		break;
 	case FERRY_MSG_CL_DEVINFO:
-		m->status = on_devinfo(&m->u.devinfo);
+		m->status = on_devinfo(m);
 		break;
 	case FERRY_MSG_CL_BUILD:
-		m->status = on_build(&m->u.build);
+		m->status = on_build(&m->u.build, in, size);
 		break;
 	case FERRY_MSG_CL_COMPILE:
-		m->status = on_compile(&m->u.compile);
+		m->status = on_compile(&m->u.compile, in, size);
 		break;
 	case FERRY_MSG_CL_LINK:
-		m->status = on_link(&m->u.link);
+		m->status = on_link(&m->u.link, in, size);
 		break;
 	case FERRY_MSG_CL_LOAD:
-		m->status = on_load(&m->u.load);
+		m->status = on_load(&m->u.load, in, size);
 		break;
 	case FERRY_MSG_CL_KERNEL:
-		m->status = on_kernel(&m->u.kernel);
+		m->status = on_kernel(&m->u.kernel, in, size);
 		break;
 	case FERRY_MSG_CL_LAUNCH:
-		m->status = on_launch(&m->u.launch);
+		m->status = on_launch(&m->u.launch, in, size);
 		break;
 	case FERRY_MSG_CL_RELEASE:
 		m->status = on_release(&m->u.release);
 		break;
 	case FERRY_MSG_CL_OBJINFO:
-		m->status = on_objinfo(&m->u.objinfo);
+		m->status = on_objinfo(m);
 		break;
 	case FERRY_MSG_CL_POST:
 		on_post(&m->u.launch, args, got);
 		return false;
+	case FERRY_MSG_BULK_PUT:
+		m->status = on_bulk_put(&m->u.bulk);
+		break;
+	case FERRY_MSG_BULK_GET:
+		m->status = on_bulk_get(&m->u.bulk);
+		break;
 	default:
 		m->status = -EPROTO;
 		break;
 	}
 	return true;
+}
+
+/*
+ * Serve one request (@got bytes of @args after a posted launch, descriptor
+ * @fd or -1), its input from staging or the bulk buffer, which is dropped
+ * after it; false: it has no reply.
+ */
+static bool serve(struct ferry_msg *m, const uint8_t *args, size_t got, int fd)
+{
+	bool marked = m->flags & FERRY_MSG_BULK_IN, reply;
+	size_t size;
+	const uint8_t *in = request_input(m, &size);
+
+	if (!in && fd >= 0)
+		close(fd);
+	reply = in ? serve_one(m, in, size, args, got, fd) : refuse(m);
+	if (marked)
+		drop_bulk_in();
+	return reply;
 }
 
 /*

@@ -17,7 +17,9 @@
 #include "host/host.h"
 
 /* compute.h's terms for what the wire says */
-_Static_assert(FERRY_COMPUTE_MAX == FERRY_STAGING_SIZE, "a payload fills the staging buffer");
+_Static_assert(FERRY_PROGRAM_MAX == FERRY_BULK_MAX, "a program payload goes in pieces");
+_Static_assert(FERRY_LOG_MAX == FERRY_STAGING_SIZE, "a log comes back in the staging buffer");
+_Static_assert(FERRY_LAUNCH_ARGS_MAX == FERRY_STAGING_SIZE, "a launch's arguments fill staging");
 _Static_assert(FERRY_LAUNCH_POST_MAX == FERRY_POST_MAX, "a posted launch's arguments");
 _Static_assert(FERRY_LAUNCH_RING == FERRY_FENCE_RING, "the launch status ring");
 _Static_assert((int)FERRY_ARG_VALUE == FERRY_KARG_VALUE && (int)FERRY_ARG_SVM == FERRY_KARG_SVM &&
@@ -36,13 +38,18 @@ _Static_assert((int)FERRY_QUERY_PROGRAM == FERRY_OBJINFO_PROGRAM &&
 	       "object queries");
 
 /*
- * One request and its reply, the payloads in staging (ferry_transact()):
- * the reply's status, or CL_DEVICE_NOT_AVAILABLE when the device is gone.
+ * One request and its reply, the payloads through staging (ferry_transact()):
+ * the reply's status, CL_OUT_OF_RESOURCES when the device cannot hold a
+ * payload that large, or CL_DEVICE_NOT_AVAILABLE when it is gone.
  */
 static cl_int call(struct ferry_ctx *ctx, struct ferry_msg *m, const void *in, size_t in_size,
 		   void *out, size_t out_room, const uint64_t *out_len, bool always_out)
 {
-	if (ferry_transact(ctx, m, in, in_size, out, out_room, out_len, always_out))
+	int r = ferry_transact(ctx, m, in, in_size, out, out_room, out_len, always_out);
+
+	if (r == -EFBIG || r == -ENOMEM)
+		return CL_OUT_OF_RESOURCES;
+	if (r)
 		return CL_DEVICE_NOT_AVAILABLE;
 	return (cl_int)m->status;
 }
@@ -95,16 +102,16 @@ static void end_log(char *log, size_t room, uint64_t len)
 /*
  * @count strings, each with its NUL, after @head bytes (the caller's to
  * fill) in one malloc'd payload of *@size bytes: NULL when out of memory,
- * and *@size 0 when over FERRY_COMPUTE_MAX.
+ * and *@size 0 when over FERRY_PROGRAM_MAX.
  */
 static char *pack(const char *const *str, size_t count, size_t head, size_t *size)
 {
 	size_t n = head, o = head;
 	char *payload;
 
-	for (size_t i = 0; i < count && n <= FERRY_COMPUTE_MAX; i++)
+	for (size_t i = 0; i < count && n <= FERRY_PROGRAM_MAX; i++)
 		n += strlen(str[i]) + 1;
-	*size = n <= FERRY_COMPUTE_MAX ? n : 0;
+	*size = n <= FERRY_PROGRAM_MAX ? n : 0;
 	payload = malloc(*size ? *size : 1);
 	for (size_t i = 0; payload && *size && i < count; i++) {
 		memcpy(payload + o, str[i], strlen(str[i]) + 1);
@@ -125,9 +132,9 @@ cl_int ferry_program_build(struct ferry_ctx *ctx, const char *source, const unsi
 	*program = 0;
 	if (log_room)
 		log[0] = '\0';
-	if (n > FERRY_COMPUTE_MAX || os > FERRY_COMPUTE_MAX - n)
+	if (n > FERRY_PROGRAM_MAX || os > FERRY_PROGRAM_MAX - n)
 		return CL_OUT_OF_RESOURCES;
-	/* staging: the source (or binary), then the options */
+	/* the input: the source (or binary), then the options */
 	payload = malloc(n + os);
 	if (!payload)
 		return CL_OUT_OF_HOST_MEMORY;
@@ -162,7 +169,7 @@ cl_int ferry_program_compile(struct ferry_ctx *ctx, const char *source, const ch
 		log[0] = '\0';
 	if (!str)
 		return CL_OUT_OF_HOST_MEMORY;
-	/* staging: the source, the options, then each header's name and source */
+	/* the input: the source, the options, then each header's name and source */
 	str[0] = source;
 	str[1] = options;
 	for (cl_uint i = 0; i < num_headers; i++) {
@@ -194,7 +201,7 @@ cl_int ferry_program_link(struct ferry_ctx *ctx, const uint64_t *programs, cl_ui
 	*program = 0;
 	if (log_room)
 		log[0] = '\0';
-	/* staging: the programs' ids, then the options */
+	/* the input: the programs' ids, then the options */
 	payload = pack(&options, 1, ids, &size);
 	if (!payload)
 		return CL_OUT_OF_HOST_MEMORY;
@@ -217,7 +224,7 @@ cl_int ferry_program_load(struct ferry_ctx *ctx, const unsigned char *binary, si
 	cl_int err;
 
 	*program = 0;
-	if (len > FERRY_COMPUTE_MAX)
+	if (len > FERRY_PROGRAM_MAX)
 		return CL_OUT_OF_RESOURCES;
 	m.u.load.binary_len = len;
 	err = call(ctx, &m, binary, len, NULL, 0, NULL, false);
@@ -308,7 +315,7 @@ cl_int ferry_launch(struct ferry_ctx *ctx, const struct ferry_launch_desc *d, co
 {
 	struct ferry_msg m;
 
-	if (bytes > FERRY_COMPUTE_MAX)
+	if (bytes > FERRY_LAUNCH_ARGS_MAX)
 		return CL_OUT_OF_RESOURCES;
 	follow_stdout(ctx);
 	launch_msg(&m, d, bytes);

@@ -21,11 +21,18 @@
 #include "ferry/ferry.h"
 
 /*
- * The largest payload of a call: a program's source or binary with its
- * options (each with its NUL), an info value, a launch's argument list.
+ * The largest program payload of a call: a source or a binary with its
+ * options, a compile's source, options and headers, a link's programs and
+ * options (each string with its NUL); and the largest info value (a
+ * program's binary). Larger than the staging buffer, they go through it in
+ * pieces.
  */
-#define FERRY_COMPUTE_MAX (4u << 20)
-/* The largest argument list ferry_launch_post() takes (ferry_launch(): FERRY_COMPUTE_MAX). */
+#define FERRY_PROGRAM_MAX (256u << 20)
+/* The largest build, compile or link log: it comes back in the staging buffer. */
+#define FERRY_LOG_MAX (4u << 20)
+/* The largest argument list ferry_launch() takes: it goes in the staging buffer. */
+#define FERRY_LAUNCH_ARGS_MAX (4u << 20)
+/* The largest argument list ferry_launch_post() takes. */
 #define FERRY_LAUNCH_POST_MAX (64u << 10)
 /*
  * Posted launches' statuses are kept for the last FERRY_LAUNCH_RING fences:
@@ -37,7 +44,8 @@
 /*
  * clGetDeviceInfo of PoCL's device: with @value, CL_INVALID_VALUE when @size
  * is less than the value's size, CL_OUT_OF_RESOURCES when that is over
- * FERRY_COMPUTE_MAX; the size in *@size_ret (may be NULL) on success.
+ * FERRY_PROGRAM_MAX (or ferry-device cannot hold it); the size in
+ * *@size_ret (may be NULL) on success.
  */
 cl_int ferry_device_info(struct ferry_ctx *ctx, cl_device_info param, size_t size, void *value,
 			 size_t *size_ret);
@@ -46,9 +54,10 @@ cl_int ferry_device_info(struct ferry_ctx *ctx, cl_device_info param, size_t siz
  * Build a program from @source (NUL-terminated) or, when @binary is not
  * NULL, from @binary_len bytes of a binary, with @options. Its id in
  * *@program when it was built or failed to compile (CL_BUILD_PROGRAM_FAILURE),
- * else 0; the build log in @log, NUL-terminated, cut at @log_room bytes.
- * CL_OUT_OF_RESOURCES when the source or binary and the options, with their
- * NULs, exceed FERRY_COMPUTE_MAX.
+ * else 0; the build log in @log, NUL-terminated, cut at @log_room bytes (at
+ * most FERRY_LOG_MAX are kept). CL_OUT_OF_RESOURCES when the source or
+ * binary and the options, with their NULs, exceed FERRY_PROGRAM_MAX (or
+ * ferry-device cannot hold them).
  */
 cl_int ferry_program_build(struct ferry_ctx *ctx, const char *source, const unsigned char *binary,
 			   size_t binary_len, const char *options, uint64_t *program, char *log,
@@ -60,7 +69,7 @@ cl_int ferry_program_build(struct ferry_ctx *ctx, const char *source, const unsi
  * @names[i]" finds. Its id in *@program when it compiled or failed to
  * compile (CL_COMPILE_PROGRAM_FAILURE), else 0; the log as for
  * ferry_program_build(), and CL_OUT_OF_RESOURCES when the strings, with
- * their NULs, exceed FERRY_COMPUTE_MAX.
+ * their NULs, exceed FERRY_PROGRAM_MAX.
  */
 cl_int ferry_program_compile(struct ferry_ctx *ctx, const char *source, const char *options,
 			     cl_uint num_headers, const char *const *names,
@@ -143,7 +152,7 @@ struct ferry_launch_desc {
 
 /*
  * Launch and wait until the kernel has run: its status. The argument list
- * (@bytes, at most FERRY_COMPUTE_MAX) goes through the staging buffer.
+ * (@bytes, at most FERRY_LAUNCH_ARGS_MAX) goes through the staging buffer.
  */
 cl_int ferry_launch(struct ferry_ctx *ctx, const struct ferry_launch_desc *d, const void *args,
 		    size_t bytes);

@@ -96,9 +96,13 @@ bool ferry_agent_poll(struct ferry_ctx *ctx, bool (*ready)(struct ferry_ctx *, c
  * One request and its reply, with payloads in the staging buffer: @in
  * (@in_size bytes) is copied there first; after a reply with status 0 (or any
  * reply, with @always_out) min(*@out_len, @out_room) bytes are copied to @out,
- * @out_len pointing at the reply's length field. Returns 0 (the reply's own
- * status is in m->status), -ENODEV when the device is gone, -EINVAL for a
- * payload larger than the staging buffer, or another transport error.
+ * @out_len pointing at the reply's length field. Payloads larger than staging
+ * go through it in pieces (transport/proto.h: FERRY_MSG_BULK_PUT, _GET) under
+ * the same hold of ctx->io. Returns 0 (the reply's own status is in
+ * m->status), -ENODEV when the device is gone (also in the middle of a
+ * series), -EFBIG for an input larger than FERRY_BULK_MAX, the device's
+ * -ENOMEM when it cannot hold one, or another transport error. Sets m->flags
+ * and m->bulk_size.
  */
 int ferry_transact(struct ferry_ctx *ctx, struct ferry_msg *m, const void *in, size_t in_size,
 		   void *out, size_t out_room, const uint64_t *out_len, bool always_out);

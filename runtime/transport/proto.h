@@ -7,8 +7,9 @@
  * (an asynchronous kernel launch), which has none: its fence reports it. File
  * descriptors travel with SCM_RIGHTS in the INIT request. Bulk data (device
  * reads and writes, the OpenCL requests' strings, values and argument lists)
- * goes through a shared staging memfd; per-page residency, counters and the
- * completion of asynchronous migrations and launches live in a shared
+ * goes through a shared staging memfd, larger payloads in pieces
+ * (FERRY_MSG_BULK_PUT, FERRY_MSG_BULK_GET); per-page residency, counters and
+ * the completion of asynchronous migrations and launches live in a shared
  * metadata memfd that both processes map (the host reads it; only the device
  * writes it).
  */
@@ -26,6 +27,8 @@
 #define FERRY_STAGING_SIZE (4u << 20)
 #define FERRY_FENCE_RING 256
 #define FERRY_POST_MAX (64u << 10) /* argument bytes a FERRY_MSG_CL_POST carries */
+/* The largest request input or reply value moved through staging in pieces. */
+#define FERRY_BULK_MAX (256u << 20)
 
 enum ferry_msg_op {
 	FERRY_MSG_INIT = 1,    /* fds: sysmem, vram, meta, staging, host uffd */
@@ -53,14 +56,49 @@ enum ferry_msg_op {
 	 * ferry-device's becomes that file, so that kernels' printf output
 	 * lands where the application's own would (sent when it changes).
 	 */
-	FERRY_MSG_STDOUT = 15
+	FERRY_MSG_STDOUT = 15,
+	FERRY_MSG_BULK_PUT = 16, /* u.bulk: a piece of the next request's input */
+	FERRY_MSG_BULK_GET = 17	 /* u.bulk: a piece of the last reply's value */
+};
+
+/*
+ * Requests and replies larger than staging, in pieces of at most
+ * FERRY_STAGING_SIZE bytes, while the host holds the channel for the whole
+ * series (nothing else is sent in between).
+ *
+ * Input: FERRY_MSG_BULK_PUT messages, the first with @offset 0, then each
+ * following piece in order, carry @len bytes of staging into a buffer of
+ * @total bytes that the device keeps (-EFBIG over FERRY_BULK_MAX, -ENOMEM
+ * when it cannot have it); then the real request, marked FERRY_MSG_BULK_IN
+ * with @bulk_size == @total, reads its input (what the requests below say
+ * staging holds) from that buffer; its output (a log) is still in staging.
+ * The buffer is freed after that request, or by any request that is
+ * neither. A piece out of order, past @total or over staging is -EINVAL and
+ * drops the buffer; a marked request without all of its input, or of a kind
+ * that takes none, is -EPROTO (an OpenCL request's: CL_INVALID_VALUE).
+ *
+ * Output: a reply marked FERRY_MSG_BULK_OUT has a value of @bulk_size bytes
+ * (over FERRY_STAGING_SIZE), its first FERRY_STAGING_SIZE in staging; each
+ * FERRY_MSG_BULK_GET copies @len bytes from @offset of it into staging
+ * (@total == @bulk_size; anything else is -EINVAL). The device keeps the
+ * value until a GET reaches its end or another request comes.
+ */
+#define FERRY_MSG_BULK_IN 1u  /* a request: its input is in the device's bulk buffer */
+#define FERRY_MSG_BULK_OUT 2u /* a reply: its value is larger than staging */
+
+struct ferry_msg_bulk {
+	uint64_t offset;
+	uint64_t len;
+	uint64_t total;
 };
 
 /*
  * FERRY_MSG_CL_DEVINFO and FERRY_MSG_CL_OBJINFO answer as clGet*Info does:
- * the value's size, and with FERRY_INFO_VALUE the value itself in staging,
- * or CL_INVALID_VALUE when it is larger than @room (the caller's buffer),
- * CL_OUT_OF_RESOURCES when it is larger than the staging buffer.
+ * the value's size, and with FERRY_INFO_VALUE the value itself in staging
+ * (a larger one marked FERRY_MSG_BULK_OUT, the rest fetched with
+ * FERRY_MSG_BULK_GET), or CL_INVALID_VALUE when it is larger than @room
+ * (the caller's buffer), CL_OUT_OF_RESOURCES when it is larger than
+ * FERRY_BULK_MAX.
  */
 #define FERRY_INFO_VALUE 1u
 
@@ -189,6 +227,9 @@ struct ferry_msg {
 	uint64_t seq;
 	int64_t status; /* reply: 0 or negative errno; the OpenCL requests': a cl_int */
 	uint64_t cmd;	/* FERRY_MSG_IOCTL: the ioctl number */
+	uint32_t flags; /* FERRY_MSG_BULK_IN (a request), FERRY_MSG_BULK_OUT (a reply) */
+	uint32_t pad;
+	uint64_t bulk_size; /* with a FERRY_MSG_BULK_* flag: the input's or the value's bytes */
 	union {
 		struct {
 			uint64_t base;
@@ -216,6 +257,7 @@ struct ferry_msg {
 		struct ferry_msg_kernel kernel;
 		struct ferry_msg_release release;
 		struct ferry_msg_launch launch; /* FERRY_MSG_CL_LAUNCH and FERRY_MSG_CL_POST */
+		struct ferry_msg_bulk bulk;	/* FERRY_MSG_BULK_PUT and FERRY_MSG_BULK_GET */
 	} u;
 };
 
