@@ -138,10 +138,15 @@ static cl_int c_features(size_t pvs, void *pv, size_t *pvsr)
 		return CL_OUT_OF_HOST_MEMORY;
 	}
 	v = more;
-	for (size_t i = 0; i < size / sizeof(*v); i++)
-		if (!strstr(v[i].name, "image") && !strstr(v[i].name, "pipes") &&
-		    !strstr(v[i].name, "device_enqueue") && !strstr(v[i].name, "subgroups"))
+	for (size_t i = 0; i < size / sizeof(*v); i++) {
+		bool removed = false;
+
+		for (size_t j = 0; j < FERRY_REMOVED_C_FEATURES; j++)
+			removed |= !strncmp(v[i].name, ferry_removed_c_features[j],
+					    CL_NAME_VERSION_MAX_NAME_SIZE);
+		if (!removed)
 			v[n++] = v[i];
+	}
 	for (size_t i = 0; i < FERRY_ADDED_C_FEATURES; i++) {
 		v[n].version = CL_MAKE_VERSION(3, 0, 0);
 		snprintf(v[n++].name, CL_NAME_VERSION_MAX_NAME_SIZE, "%s",

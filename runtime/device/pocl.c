@@ -6,6 +6,7 @@
  * entry point and dispatch table, never through libOpenCL: the host's
  * OCL_ICD_VENDORS may well point at Ferry itself.
  */
+#include <assert.h>
 #include <dlfcn.h>
 #include <pthread.h>
 #include <sched.h>
@@ -151,17 +152,32 @@ static int free_slot(void **table)
 
 /*
  * What precedes every program's source: PoCL's device has images, so its
- * compiler predefines __IMAGE_SUPPORT__, which Ferry's device (without them)
- * must not (CTS basic/kernel_numeric_constants); PoCL takes no -U option.
- * #line 1 keeps the build log's line numbers the application's.
+ * compiler predefines __IMAGE_SUPPORT__ and the image features' macros, which
+ * Ferry's device (without them) must not (CTS basic/kernel_numeric_constants,
+ * compiler/features_macro); PoCL takes no -U option. #line 1 keeps the build
+ * log's line numbers the application's.
  */
-static const char source_prefix[] = "#undef __IMAGE_SUPPORT__\n#line 1\n";
+static char source_prefix[256];
+
+static void make_source_prefix(void)
+{
+	size_t o = 0;
+
+	o += (size_t)snprintf(source_prefix, sizeof(source_prefix), "#undef __IMAGE_SUPPORT__\n");
+	for (size_t i = 0; i < FERRY_REMOVED_C_FEATURES; i++)
+		o += (size_t)snprintf(source_prefix + o, sizeof(source_prefix) - o, "#undef %s\n",
+				      ferry_removed_c_features[i]);
+	snprintf(source_prefix + o, sizeof(source_prefix) - o, "#line 1\n");
+	assert(strlen(source_prefix) + 1 < sizeof(source_prefix));
+}
 
 /* A program of @source as the device compiles it: after source_prefix. */
 static cl_program program_from_source(cl_context ctx, const char *source, cl_int *err)
 {
+	static pthread_once_t prefix_once = PTHREAD_ONCE_INIT;
 	const char *parts[] = {source_prefix, source};
 
+	pthread_once(&prefix_once, make_source_prefix);
 	return dispatch->clCreateProgramWithSource(ctx, 2, parts, NULL, err);
 }
 
