@@ -48,6 +48,7 @@ void test_timers(void **state);
 void test_context_destructor(void **state);
 void test_global_ctors_dtors(void **state);
 void test_no_images(void **state);
+void test_no_image_macros(void **state);
 void test_no_native_kernels(void **state);
 
 #endif

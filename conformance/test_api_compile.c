@@ -641,6 +641,7 @@ int main(void)
 		cmocka_unit_test(test_context_destructor),
 		cmocka_unit_test(test_global_ctors_dtors),
 		cmocka_unit_test(test_no_images),
+		cmocka_unit_test(test_no_image_macros),
 		cmocka_unit_test(test_no_native_kernels),
 	};
 
