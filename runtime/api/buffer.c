@@ -563,6 +563,7 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueMigrateMemObjects(
 {
 	const void *ptrs[64];
 	size_t sizes[64];
+	cl_uint n = 0;
 
 	FERRY_RETURN_ERROR_ON(!ferry_valid_queue(q), CL_INVALID_COMMAND_QUEUE);
 	FERRY_RETURN_ERROR_ON(num_mem_objects == 0 || !mem_objects, CL_INVALID_VALUE);
@@ -570,12 +571,24 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueMigrateMemObjects(
 	for (cl_uint i = 0; i < num_mem_objects; i++) {
 		FERRY_RETURN_ERROR_ON(!ferry_valid_mem(mem_objects[i]), CL_INVALID_MEM_OBJECT);
 		FERRY_RETURN_ERROR_ON(mem_objects[i]->context != q->context, CL_INVALID_CONTEXT);
-		ptrs[i] = mem_objects[i]->ptr;
-		sizes[i] = mem_objects[i]->size;
+		/* an image lives in ferry-device: nothing to move */
+		if (mem_objects[i]->image)
+			continue;
+		ptrs[n] = mem_objects[i]->ptr;
+		sizes[n++] = mem_objects[i]->size;
 	}
+	FERRY_RETURN_ERROR_ON(
+		flags & ~(cl_mem_migration_flags)(CL_MIGRATE_MEM_OBJECT_HOST |
+						  CL_MIGRATE_MEM_OBJECT_CONTENT_UNDEFINED),
+		CL_INVALID_VALUE);
+	if (n == 0 && ferry_check_wait_list(q->context, num_events, events))
+		return ferry_check_wait_list(q->context, num_events, events);
+	if (n == 0)
+		return ferry_enqueue(q, CL_COMMAND_MIGRATE_MEM_OBJECTS, num_events, events, event,
+				     0, NULL, NULL);
 	/* The same pages move the same way as SVM's. */
-	cl_int err = ferry_clEnqueueSVMMigrateMem(q, num_mem_objects, ptrs, sizes, flags,
-						  num_events, events, event);
+	cl_int err =
+		ferry_clEnqueueSVMMigrateMem(q, n, ptrs, sizes, flags, num_events, events, event);
 
 	if (!err && event && *event)
 		(*event)->type = CL_COMMAND_MIGRATE_MEM_OBJECTS;

@@ -271,6 +271,7 @@ CL_API_ENTRY cl_mem CL_API_CALL ferry_clCreateImageWithProperties(
 			FERRY_RETURN_NULL_ON(1, err);
 		}
 	}
+	m->has_properties = properties != NULL; /* and empty: {0} */
 	if (flags & CL_MEM_USE_HOST_PTR) {
 		m->host_ptr = host_ptr;
 		m->image->host_row = row;
