@@ -47,8 +47,12 @@ void run(cl_kernel k, cl_int base);
 void test_timers(void **state);
 void test_context_destructor(void **state);
 void test_global_ctors_dtors(void **state);
-void test_no_images(void **state);
-void test_no_image_macros(void **state);
 void test_no_native_kernels(void **state);
+
+/* api_images.c */
+void test_image_device(void **state);
+void test_image_objects(void **state);
+void test_image_kernel(void **state);
+void test_image_errors(void **state);
 
 #endif

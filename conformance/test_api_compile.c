@@ -640,8 +640,10 @@ int main(void)
 		cmocka_unit_test(test_timers),
 		cmocka_unit_test(test_context_destructor),
 		cmocka_unit_test(test_global_ctors_dtors),
-		cmocka_unit_test(test_no_images),
-		cmocka_unit_test(test_no_image_macros),
+		cmocka_unit_test(test_image_device),
+		cmocka_unit_test(test_image_objects),
+		cmocka_unit_test(test_image_kernel),
+		cmocka_unit_test(test_image_errors),
 		cmocka_unit_test(test_no_native_kernels),
 	};
 

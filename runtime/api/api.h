@@ -42,7 +42,8 @@ enum {
 	FERRY_MAGIC_EVENT = 0x46455654,
 	FERRY_MAGIC_PROGRAM = 0x46505247,
 	FERRY_MAGIC_KERNEL = 0x464b524e,
-	FERRY_MAGIC_MEM = 0x464d454d
+	FERRY_MAGIC_MEM = 0x464d454d,
+	FERRY_MAGIC_SAMPLER = 0x4653414d
 };
 
 struct _cl_platform_id {
@@ -189,6 +190,8 @@ struct ferry_kernel_arg {
 	/* from the compiler (0 when PoCL has no argument info) */
 	cl_kernel_arg_address_qualifier address;
 	size_t type_size; /* by-value scalar and vector arguments; 0 = unknown */
+	uint32_t object;  /* FERRY_ARG_IMAGE, FERRY_ARG_SAMPLER: declared one; else 0 */
+	cl_kernel_arg_access_qualifier access; /* an image's */
 };
 
 struct _cl_kernel {
@@ -207,6 +210,30 @@ struct _cl_kernel {
 
 #define FERRY_MEM_CALLBACKS 8
 
+/* A mapped region of an image (image.c). */
+struct ferry_image_map {
+	struct ferry_image_map *next;
+	char *ptr; /* what the application got */
+	size_t origin[3], region[3], row, slice;
+	cl_map_flags flags;
+	bool owned; /* malloc'd here, not the USE_HOST_PTR memory */
+};
+
+/*
+ * An image: PoCL's, in ferry-device (@id), not managed memory. What the
+ * queries answer is kept here.
+ */
+struct ferry_image {
+	uint64_t id;
+	cl_image_format format;
+	cl_image_desc desc; /* desc.buffer: an image1d buffer's buffer, retained */
+	size_t elem;
+	size_t row_pitch, slice_pitch; /* PoCL's */
+	size_t host_row, host_slice;   /* CL_MEM_USE_HOST_PTR: the application's layout */
+	pthread_mutex_t lock;	       /* @maps */
+	struct ferry_image_map *maps;
+};
+
 /* A buffer: a managed allocation in the window (sub-buffers point into their parent's). */
 struct _cl_mem {
 	const struct _cl_icd_dispatch *dispatch;
@@ -222,6 +249,7 @@ struct _cl_mem {
 	bool has_properties; /* created with a (necessarily empty) property list */
 	cl_mem parent;
 	size_t origin;
+	struct ferry_image *image; /* an image (ptr NULL), or NULL */
 	int ncallbacks;
 	struct {
 		void(CL_CALLBACK *fn)(cl_mem, void *);
@@ -230,6 +258,46 @@ struct _cl_mem {
 };
 
 int ferry_valid_mem(cl_mem m);
+/* A new memory object, tracked (buffer.c); NULL when out of memory. */
+cl_mem ferry_mem_new(cl_context ctx, cl_mem_flags flags, size_t size);
+
+/* A sampler: PoCL's, in ferry-device (@id). */
+struct _cl_sampler {
+	const struct _cl_icd_dispatch *dispatch;
+	uint32_t magic; /* FERRY_MAGIC_*: a handle of another type is refused */
+	atomic_uint refcount;
+	cl_context context;
+	uint64_t id;
+	cl_bool normalized;
+	cl_addressing_mode addressing;
+	cl_filter_mode filter;
+	cl_sampler_properties props[7]; /* as given, 0-terminated */
+	size_t nprops;			/* entries including the terminator, 0 if none */
+	struct _cl_sampler *next;	/* the live list */
+};
+
+/* image.c: what buffers, kernels and queues ask of images and samplers. */
+int ferry_valid_sampler(cl_sampler s);
+/* The last reference to image @m is gone: forget it in ferry-device. */
+void ferry_image_free(cl_mem m);
+/* An image type with layers (1D or 2D array). */
+bool ferry_image_is_array(cl_mem_object_type t);
+/*
+ * The whole image as a region (width, rows, slices): a 1D array's layers
+ * are its rows, a 2D array's its slices.
+ */
+void ferry_image_whole(const cl_image_desc *d, size_t *region);
+/*
+ * Move @region at @origin of image @m between it and host memory @host
+ * (@write: into the image) laid out with @row and @slice steps (a row's
+ * bytes and a slice's; for a 1D array, @row is between layers), through
+ * staging: CL_SUCCESS or the error.
+ */
+cl_int ferry_image_transfer(cl_mem m, int write, const size_t *origin, const size_t *region,
+			    char *host, size_t row, size_t slice);
+/* image_cmd.c: clEnqueueUnmapMemObject of an image. */
+cl_int ferry_image_unmap(cl_command_queue q, cl_mem m, void *mapped, cl_uint num_events,
+			 const cl_event *events, cl_event *event);
 
 extern struct _cl_platform_id ferry_platform;
 extern struct _cl_device_id ferry_device;
@@ -287,6 +355,8 @@ int ferry_valid_kernel(cl_kernel k);
 cl_int ferry_check_wait_list(cl_context ctx, cl_uint n, const cl_event *list);
 /* 1 if commands are in flight and the free of @ptr was deferred until they drain. */
 int ferry_defer_svm_free(void *ptr);
+/* The same for an image or a sampler (@sampler) in ferry-device. */
+int ferry_defer_release(uint64_t id, int sampler);
 
 /* platform.c */
 CL_API_ENTRY cl_int CL_API_CALL ferry_clGetPlatformIDs(cl_uint num_entries,

@@ -69,7 +69,7 @@ static const cl_mem_flags HOST_ACCESS =
 static const cl_mem_flags HOST_PTR =
 	CL_MEM_USE_HOST_PTR | CL_MEM_ALLOC_HOST_PTR | CL_MEM_COPY_HOST_PTR;
 
-static cl_mem new_mem(cl_context ctx, cl_mem_flags flags, size_t size)
+cl_mem ferry_mem_new(cl_context ctx, cl_mem_flags flags, size_t size)
 {
 	cl_mem m = calloc(1, sizeof(*m));
 
@@ -117,7 +117,7 @@ CL_API_ENTRY cl_mem CL_API_CALL ferry_clCreateBufferWithProperties(
 	FERRY_RETURN_NULL_ON(svm && size > abase + asize - (uint64_t)(uintptr_t)host_ptr,
 			     CL_INVALID_BUFFER_SIZE);
 
-	m = new_mem(context, (flags & ACCESS) ? flags : flags | CL_MEM_READ_WRITE, size);
+	m = ferry_mem_new(context, (flags & ACCESS) ? flags : flags | CL_MEM_READ_WRITE, size);
 	FERRY_RETURN_NULL_ON(!m, CL_OUT_OF_HOST_MEMORY);
 	m->has_properties = properties != NULL; /* and empty: {0} */
 	if (svm) {
@@ -157,7 +157,8 @@ CL_API_ENTRY cl_mem CL_API_CALL ferry_clCreateSubBuffer(cl_mem buffer, cl_mem_fl
 	const cl_buffer_region *r = info;
 	cl_mem m;
 
-	FERRY_RETURN_NULL_ON(!ferry_valid_mem(buffer) || buffer->parent, CL_INVALID_MEM_OBJECT);
+	FERRY_RETURN_NULL_ON(!ferry_valid_mem(buffer) || buffer->parent || buffer->image,
+			     CL_INVALID_MEM_OBJECT);
 	FERRY_RETURN_NULL_ON(flags & ~(ACCESS | HOST_ACCESS), CL_INVALID_VALUE);
 	FERRY_RETURN_NULL_ON(__builtin_popcountll(flags & ACCESS) > 1, CL_INVALID_VALUE);
 	FERRY_RETURN_NULL_ON((buffer->flags & CL_MEM_WRITE_ONLY) &&
@@ -177,7 +178,7 @@ CL_API_ENTRY cl_mem CL_API_CALL ferry_clCreateSubBuffer(cl_mem buffer, cl_mem_fl
 	if (!(flags & HOST_ACCESS))
 		flags |= buffer->flags & HOST_ACCESS;
 	/* a sub-buffer inherits how its parent's memory came to be */
-	m = new_mem(buffer->context, flags | (buffer->flags & HOST_PTR), r->size);
+	m = ferry_mem_new(buffer->context, flags | (buffer->flags & HOST_PTR), r->size);
 	FERRY_RETURN_NULL_ON(!m, CL_OUT_OF_HOST_MEMORY);
 	m->parent = buffer;
 	m->origin = r->origin;
@@ -210,7 +211,9 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clReleaseMemObject(cl_mem m)
 		for (int i = m->ncallbacks - 1; i >= 0; i--)
 			m->callbacks[i].fn(m, m->callbacks[i].user_data);
 		/* queued commands may still use the memory: freed once they drain */
-		if (!parent && !m->uses_svm && !ferry_defer_svm_free(m->ptr))
+		if (m->image)
+			ferry_image_free(m);
+		else if (!parent && !m->uses_svm && !ferry_defer_svm_free(m->ptr))
 			ferry_free(ferry_api_vaspace(NULL), m->ptr);
 		m->dispatch = NULL;
 		free(m);
@@ -244,6 +247,8 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clGetMemObjectInfo(cl_mem m, cl_mem_info p
 
 	FERRY_RETURN_ERROR_ON(!ferry_valid_mem(m), CL_INVALID_MEM_OBJECT);
 	hp = m->uses_svm && (m->flags & CL_MEM_USE_HOST_PTR) ? m->ptr : m->host_ptr;
+	if (m->image)
+		type = m->image->desc.image_type;
 	uses_svm = m->uses_svm;
 #define RET(v) ferry_api_info(param_value_size, param_value, param_value_size_ret, &(v), sizeof(v))
 	switch (param_name) {
@@ -264,7 +269,7 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clGetMemObjectInfo(cl_mem m, cl_mem_info p
 	case CL_MEM_CONTEXT:
 		return RET(m->context);
 	case CL_MEM_ASSOCIATED_MEMOBJECT:
-		return RET(m->parent);
+		return m->image ? RET(m->image->desc.buffer) : RET(m->parent);
 	case CL_MEM_OFFSET:
 		return RET(m->origin);
 	case CL_MEM_USES_SVM_POINTER:
@@ -284,7 +289,7 @@ static cl_int check_cmd(cl_command_queue q, cl_mem m, size_t offset, size_t size
 			cl_uint num_events, const cl_event *events)
 {
 	FERRY_RETURN_ERROR_ON(!ferry_valid_queue(q), CL_INVALID_COMMAND_QUEUE);
-	FERRY_RETURN_ERROR_ON(!ferry_valid_mem(m), CL_INVALID_MEM_OBJECT);
+	FERRY_RETURN_ERROR_ON(!ferry_valid_mem(m) || m->image, CL_INVALID_MEM_OBJECT);
 	FERRY_RETURN_ERROR_ON(m->context != q->context, CL_INVALID_CONTEXT);
 	FERRY_RETURN_ERROR_ON(offset > m->size || size > m->size - offset, CL_INVALID_VALUE);
 	return ferry_check_wait_list(q->context, num_events, events);
@@ -525,9 +530,12 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueUnmapMemObject(cl_command_queue q
 							      const cl_event *events,
 							      cl_event *event)
 {
-	cl_int err = check_cmd(q, m, 0, 0, num_events, events);
+	cl_int err;
 	struct buf_arg *a;
 
+	if (ferry_valid_mem(m) && m->image)
+		return ferry_image_unmap(q, m, mapped, num_events, events, event);
+	err = check_cmd(q, m, 0, 0, num_events, events);
 	FERRY_RETURN_ERROR_ON(err, err);
 	FERRY_RETURN_ERROR_ON(atomic_load(&m->maps) == 0, CL_INVALID_VALUE);
 	if (m->host_ptr) {
@@ -555,6 +563,7 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueMigrateMemObjects(
 {
 	const void *ptrs[64];
 	size_t sizes[64];
+	cl_uint n = 0;
 
 	FERRY_RETURN_ERROR_ON(!ferry_valid_queue(q), CL_INVALID_COMMAND_QUEUE);
 	FERRY_RETURN_ERROR_ON(num_mem_objects == 0 || !mem_objects, CL_INVALID_VALUE);
@@ -562,12 +571,24 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clEnqueueMigrateMemObjects(
 	for (cl_uint i = 0; i < num_mem_objects; i++) {
 		FERRY_RETURN_ERROR_ON(!ferry_valid_mem(mem_objects[i]), CL_INVALID_MEM_OBJECT);
 		FERRY_RETURN_ERROR_ON(mem_objects[i]->context != q->context, CL_INVALID_CONTEXT);
-		ptrs[i] = mem_objects[i]->ptr;
-		sizes[i] = mem_objects[i]->size;
+		/* an image lives in ferry-device: nothing to move */
+		if (mem_objects[i]->image)
+			continue;
+		ptrs[n] = mem_objects[i]->ptr;
+		sizes[n++] = mem_objects[i]->size;
 	}
+	FERRY_RETURN_ERROR_ON(
+		flags & ~(cl_mem_migration_flags)(CL_MIGRATE_MEM_OBJECT_HOST |
+						  CL_MIGRATE_MEM_OBJECT_CONTENT_UNDEFINED),
+		CL_INVALID_VALUE);
+	if (n == 0 && ferry_check_wait_list(q->context, num_events, events))
+		return ferry_check_wait_list(q->context, num_events, events);
+	if (n == 0)
+		return ferry_enqueue(q, CL_COMMAND_MIGRATE_MEM_OBJECTS, num_events, events, event,
+				     0, NULL, NULL);
 	/* The same pages move the same way as SVM's. */
-	cl_int err = ferry_clEnqueueSVMMigrateMem(q, num_mem_objects, ptrs, sizes, flags,
-						  num_events, events, event);
+	cl_int err =
+		ferry_clEnqueueSVMMigrateMem(q, n, ptrs, sizes, flags, num_events, events, event);
 
 	if (!err && event && *event)
 		(*event)->type = CL_COMMAND_MIGRATE_MEM_OBJECTS;

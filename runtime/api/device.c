@@ -6,8 +6,8 @@
  * limits, OpenCL C version, vector widths, kernel-language extensions) is
  * PoCL's answer, asked inside ferry-device. What Ferry decides (type, names,
  * versions, memory sizes, SVM, images, native kernels, partitioning, API
- * extensions) is answered here, with the device's timers; image.c has the
- * entry points of what it does not support (images, samplers, pipes).
+ * extensions) is answered here, with the device's timers; the image limits
+ * and CL_DEVICE_IMAGE_SUPPORT are PoCL's (images are PoCL's, image.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,7 +32,7 @@ static const char *const kernel_extensions[] = {
 	"cl_khr_int64_extended_atomics",
 	"cl_khr_fp16",
 	"cl_khr_fp64",
-	"cl_khr_3d_image_writes" /* filtered out below: no image support */,
+	"cl_khr_3d_image_writes",
 };
 
 static int kept_extension(const char *name, size_t len)
@@ -40,7 +40,7 @@ static int kept_extension(const char *name, size_t len)
 	for (size_t i = 0; i < sizeof(kernel_extensions) / sizeof(kernel_extensions[0]); i++)
 		if (strlen(kernel_extensions[i]) == len &&
 		    !strncmp(kernel_extensions[i], name, len))
-			return strstr(kernel_extensions[i], "image") == NULL;
+			return 1;
 	return 0;
 }
 
@@ -138,15 +138,7 @@ static cl_int c_features(size_t pvs, void *pv, size_t *pvsr)
 		return CL_OUT_OF_HOST_MEMORY;
 	}
 	v = more;
-	for (size_t i = 0; i < size / sizeof(*v); i++) {
-		bool removed = false;
-
-		for (size_t j = 0; j < FERRY_REMOVED_C_FEATURES; j++)
-			removed |= !strncmp(v[i].name, ferry_removed_c_features[j],
-					    CL_NAME_VERSION_MAX_NAME_SIZE);
-		if (!removed)
-			v[n++] = v[i];
-	}
+	n = size / sizeof(*v);
 	for (size_t i = 0; i < FERRY_ADDED_C_FEATURES; i++) {
 		v[n].version = CL_MAKE_VERSION(3, 0, 0);
 		snprintf(v[n++].name, CL_NAME_VERSION_MAX_NAME_SIZE, "%s",
@@ -285,7 +277,6 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clGetDeviceInfo(cl_device_id device,
 			return CL_DEVICE_NOT_AVAILABLE;
 		return RET(mem);
 	case CL_DEVICE_HOST_UNIFIED_MEMORY:
-	case CL_DEVICE_IMAGE_SUPPORT:
 	case CL_DEVICE_PIPE_SUPPORT:
 	case CL_DEVICE_GENERIC_ADDRESS_SPACE_SUPPORT:
 	case CL_DEVICE_NON_UNIFORM_WORK_GROUP_SUPPORT:
@@ -311,24 +302,7 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clGetDeviceInfo(cl_device_id device,
 	case CL_DEVICE_QUEUE_ON_DEVICE_MAX_SIZE:
 	case CL_DEVICE_MAX_ON_DEVICE_QUEUES:
 	case CL_DEVICE_MAX_ON_DEVICE_EVENTS:
-	case CL_DEVICE_MAX_READ_IMAGE_ARGS:
-	case CL_DEVICE_MAX_WRITE_IMAGE_ARGS:
-	case CL_DEVICE_MAX_READ_WRITE_IMAGE_ARGS:
-	case CL_DEVICE_MAX_SAMPLERS:
-	case CL_DEVICE_IMAGE_PITCH_ALIGNMENT:
-	case CL_DEVICE_IMAGE_BASE_ADDRESS_ALIGNMENT:
 		return RET(zero);
-	case CL_DEVICE_IMAGE2D_MAX_WIDTH:
-	case CL_DEVICE_IMAGE2D_MAX_HEIGHT:
-	case CL_DEVICE_IMAGE3D_MAX_WIDTH:
-	case CL_DEVICE_IMAGE3D_MAX_HEIGHT:
-	case CL_DEVICE_IMAGE3D_MAX_DEPTH:
-	case CL_DEVICE_IMAGE_MAX_BUFFER_SIZE:
-	case CL_DEVICE_IMAGE_MAX_ARRAY_SIZE: {
-		size_t none_size = 0; /* "0 otherwise": no image support */
-
-		return RET(none_size);
-	}
 	case CL_DEVICE_EXECUTION_CAPABILITIES: {
 		cl_device_exec_capabilities exec = CL_EXEC_KERNEL; /* no native kernels */
 

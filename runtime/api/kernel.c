@@ -54,10 +54,20 @@ static void describe(cl_kernel k, uint64_t id)
 					  CL_KERNEL_ARG_ADDRESS_QUALIFIER, i,
 					  sizeof(k->args[i].address), &k->args[i].address, NULL))
 			k->args[i].address = 0;
-		if (k->args[i].address == CL_KERNEL_ARG_ADDRESS_PRIVATE &&
-		    !ferry_api_object_info(FERRY_QUERY_KERNEL_ARG, id, CL_KERNEL_ARG_TYPE_NAME, i,
-					   sizeof(tname) - 1, tname, NULL))
+		if (ferry_api_object_info(FERRY_QUERY_KERNEL_ARG, id, CL_KERNEL_ARG_TYPE_NAME, i,
+					  sizeof(tname) - 1, tname, NULL))
+			continue;
+		if (!strncmp(tname, "image", 5))
+			k->args[i].object = FERRY_ARG_IMAGE;
+		else if (!strcmp(tname, "sampler_t"))
+			k->args[i].object = FERRY_ARG_SAMPLER;
+		else if (k->args[i].address == CL_KERNEL_ARG_ADDRESS_PRIVATE)
 			k->args[i].type_size = type_size(tname);
+		if (k->args[i].object == FERRY_ARG_IMAGE &&
+		    ferry_api_object_info(FERRY_QUERY_KERNEL_ARG, id,
+					  CL_KERNEL_ARG_ACCESS_QUALIFIER, i,
+					  sizeof(k->args[i].access), &k->args[i].access, NULL))
+			k->args[i].access = CL_KERNEL_ARG_ACCESS_NONE;
 	}
 	if (ferry_api_object_info(FERRY_QUERY_KERNEL_WG, id, CL_KERNEL_WORK_GROUP_SIZE, 0,
 				  sizeof(k->max_wg), &k->max_wg, NULL))
@@ -273,6 +283,40 @@ static cl_int set_arg(cl_kernel k, cl_uint idx, uint32_t kind, size_t size, cons
 	return CL_SUCCESS;
 }
 
+/*
+ * An image or a sampler argument (declared so): the object's id in
+ * ferry-device. An image's access must allow the argument's (CTS
+ * api/negative_set_read_write_image_arg and friends).
+ */
+static cl_int set_object_arg(cl_kernel kernel, cl_uint i, size_t arg_size, const void *arg_value)
+{
+	const struct ferry_kernel_arg *a = &kernel->args[i];
+	cl_mem m;
+	cl_sampler s;
+
+	if (a->object == FERRY_ARG_SAMPLER) {
+		FERRY_RETURN_ERROR_ON(arg_size != sizeof(cl_sampler), CL_INVALID_ARG_SIZE);
+		s = arg_value ? *(const cl_sampler *)arg_value : NULL;
+		FERRY_RETURN_ERROR_ON(!ferry_valid_sampler(s), CL_INVALID_SAMPLER);
+		FERRY_RETURN_ERROR_ON(s->context != kernel->program->context, CL_INVALID_SAMPLER);
+		return set_arg(kernel, i, FERRY_ARG_SAMPLER, sizeof(s->id), &s->id);
+	}
+	FERRY_RETURN_ERROR_ON(arg_size != sizeof(cl_mem), CL_INVALID_ARG_SIZE);
+	m = arg_value ? *(const cl_mem *)arg_value : NULL;
+	FERRY_RETURN_ERROR_ON(!ferry_valid_mem(m) || !m->image, CL_INVALID_MEM_OBJECT);
+	FERRY_RETURN_ERROR_ON(m->context != kernel->program->context, CL_INVALID_MEM_OBJECT);
+	FERRY_RETURN_ERROR_ON(a->access == CL_KERNEL_ARG_ACCESS_WRITE_ONLY &&
+				      (m->flags & CL_MEM_READ_ONLY),
+			      CL_INVALID_ARG_VALUE);
+	FERRY_RETURN_ERROR_ON(a->access == CL_KERNEL_ARG_ACCESS_READ_ONLY &&
+				      (m->flags & CL_MEM_WRITE_ONLY),
+			      CL_INVALID_ARG_VALUE);
+	FERRY_RETURN_ERROR_ON(a->access == CL_KERNEL_ARG_ACCESS_READ_WRITE &&
+				      (m->flags & (CL_MEM_READ_ONLY | CL_MEM_WRITE_ONLY)),
+			      CL_INVALID_ARG_VALUE);
+	return set_arg(kernel, i, FERRY_ARG_IMAGE, sizeof(m->image->id), &m->image->id);
+}
+
 CL_API_ENTRY cl_int CL_API_CALL ferry_clSetKernelArg(cl_kernel kernel, cl_uint arg_index,
 						     size_t arg_size, const void *arg_value)
 {
@@ -280,18 +324,20 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clSetKernelArg(cl_kernel kernel, cl_uint a
 	 * A buffer argument is a cl_mem (or a NULL one): the kernel gets the
 	 * buffer's window address. NULL value: __local memory of arg_size bytes.
 	 */
+	FERRY_RETURN_ERROR_ON(!ferry_valid_kernel(kernel), CL_INVALID_KERNEL);
+	FERRY_RETURN_ERROR_ON(arg_index >= kernel->nargs, CL_INVALID_ARG_INDEX);
+	if (kernel->args[arg_index].object)
+		return set_object_arg(kernel, arg_index, arg_size, arg_value);
 	if (arg_value && arg_size == sizeof(cl_mem)) {
 		cl_mem m = *(const cl_mem *)arg_value;
 
 		if (ferry_valid_mem(m)) {
-			FERRY_RETURN_ERROR_ON(!ferry_valid_kernel(kernel), CL_INVALID_KERNEL);
 			FERRY_RETURN_ERROR_ON(m->context != kernel->program->context,
 					      CL_INVALID_MEM_OBJECT);
+			FERRY_RETURN_ERROR_ON(m->image, CL_INVALID_ARG_VALUE);
 			return set_arg(kernel, arg_index, FERRY_ARG_SVM, sizeof(m->ptr), &m->ptr);
 		}
 	}
-	FERRY_RETURN_ERROR_ON(!ferry_valid_kernel(kernel), CL_INVALID_KERNEL);
-	FERRY_RETURN_ERROR_ON(arg_index >= kernel->nargs, CL_INVALID_ARG_INDEX);
 	switch (kernel->args[arg_index].address) {
 	case CL_KERNEL_ARG_ADDRESS_LOCAL:
 		FERRY_RETURN_ERROR_ON(arg_value, CL_INVALID_ARG_VALUE);

@@ -19,10 +19,12 @@ static pthread_mutex_t inflight_lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned long inflight;
 static struct deferred {
 	struct deferred *next;
-	void *ptr;
+	void *ptr; /* NULL: image or sampler @id */
+	uint64_t id;
+	int sampler;
 } * deferred_frees;
 
-int ferry_defer_svm_free(void *ptr)
+static int defer(void *ptr, uint64_t id, int sampler)
 {
 	struct deferred *d;
 	int deferred = 0;
@@ -32,6 +34,8 @@ int ferry_defer_svm_free(void *ptr)
 		d = malloc(sizeof(*d));
 		if (d) {
 			d->ptr = ptr;
+			d->id = id;
+			d->sampler = sampler;
 			d->next = deferred_frees;
 			deferred_frees = d;
 			deferred = 1;
@@ -39,6 +43,16 @@ int ferry_defer_svm_free(void *ptr)
 	}
 	pthread_mutex_unlock(&inflight_lock);
 	return deferred;
+}
+
+int ferry_defer_svm_free(void *ptr)
+{
+	return defer(ptr, 0, 0);
+}
+
+int ferry_defer_release(uint64_t id, int sampler)
+{
+	return defer(NULL, id, sampler);
 }
 
 void ferry_inflight_add(void)
@@ -62,8 +76,10 @@ static void inflight_done(void)
 	while (list) {
 		struct deferred *n = list->next;
 
-		if (vas)
+		if (vas && list->ptr)
 			ferry_free(vas, list->ptr);
+		else if (vas)
+			ferry_image_release(vas, list->id, list->sampler);
 		free(list);
 		list = n;
 	}

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * features.h - the OpenCL C 3.0 features Ferry adds to PoCL's, and those it
- * takes away. PoCL's clang
+ * features.h - the OpenCL C 3.0 features Ferry adds to PoCL's. PoCL's clang
  * takes no -cl-ext option, so a feature can only be one that its header
  * decides by the macro: ferry-device defines each one's macro when it builds
  * or compiles a program for OpenCL C 3.0 (clang defines them all for 2.0 and
@@ -19,16 +18,5 @@
 static const char *const ferry_added_c_features[] = {"__opencl_c_atomic_scope_all_devices"};
 
 #define FERRY_ADDED_C_FEATURES (sizeof(ferry_added_c_features) / sizeof(ferry_added_c_features[0]))
-
-/*
- * And those it takes away: PoCL's device has images, Ferry's has none. Not
- * reported, and ferry-device #undefs their macros (and __IMAGE_SUPPORT__)
- * before every program's source, since PoCL's clang takes no -U either.
- */
-static const char *const ferry_removed_c_features[] = {
-	"__opencl_c_images", "__opencl_c_3d_image_writes", "__opencl_c_read_write_images"};
-
-#define FERRY_REMOVED_C_FEATURES                                                                   \
-	(sizeof(ferry_removed_c_features) / sizeof(ferry_removed_c_features[0]))
 
 #endif

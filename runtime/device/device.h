@@ -4,6 +4,7 @@
 
 #include "ferry/ferry.h"
 
+struct ferry_msg;
 struct ferry_msg_launch;
 
 /*
@@ -56,5 +57,20 @@ int ferry_pocl_start_completions(void (*done)(uint64_t fence, int status, uint64
 					      uint64_t end));
 /* A launch whose fence was taken failed: complete the fence in order, with @status. */
 int ferry_pocl_fail_fence(uint64_t fence, int status);
+
+/*
+ * image.c: a FERRY_MSG_CL_IMAGE request, its input @in (@size bytes); a
+ * READ's value through ferry_reply_buffer(). Releasing an image or a sampler.
+ */
+int ferry_pocl_image_request(struct ferry_msg *m, const uint8_t *in, size_t size);
+int ferry_pocl_release_image(uint64_t id, int sampler);
+
+/*
+ * main.c: where a reply's value of @size bytes is computed (staging, or a
+ * buffer kept for FERRY_MSG_BULK_GET; NULL: out of memory), and the reply's
+ * status once it is (@st), marked FERRY_MSG_BULK_OUT when larger than staging.
+ */
+uint8_t *ferry_reply_buffer(uint64_t size);
+int ferry_reply_done(struct ferry_msg *m, const uint8_t *buf, int st, uint64_t size);
 
 #endif

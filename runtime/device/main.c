@@ -333,7 +333,8 @@ static int on_bulk_get(const struct ferry_msg_bulk *b)
 static bool takes_bulk_input(uint32_t op)
 {
 	return op == FERRY_MSG_CL_BUILD || op == FERRY_MSG_CL_COMPILE || op == FERRY_MSG_CL_LINK ||
-	       op == FERRY_MSG_CL_LOAD || op == FERRY_MSG_CL_KERNEL || op == FERRY_MSG_CL_LAUNCH;
+	       op == FERRY_MSG_CL_LOAD || op == FERRY_MSG_CL_KERNEL || op == FERRY_MSG_CL_LAUNCH ||
+	       op == FERRY_MSG_CL_IMAGE;
 }
 
 /*
@@ -369,7 +370,7 @@ static const uint8_t *request_input(struct ferry_msg *m, size_t *size)
  * Where a reply's value of @size bytes is computed: staging, or when it is
  * larger, a buffer kept for FERRY_MSG_BULK_GET (NULL: out of memory).
  */
-static uint8_t *value_buffer(uint64_t size)
+uint8_t *ferry_reply_buffer(uint64_t size)
 {
 	assert(!bulk_out && size <= FERRY_BULK_MAX);
 	if (size <= FERRY_STAGING_SIZE)
@@ -380,11 +381,11 @@ static uint8_t *value_buffer(uint64_t size)
 }
 
 /*
- * A value of @size bytes computed into @buf (value_buffer()) with status
+ * A value of @size bytes computed into @buf (ferry_reply_buffer()) with status
  * @st: one larger than staging has its first piece put there and the reply
  * marked FERRY_MSG_BULK_OUT; the reply's status.
  */
-static int value_done(struct ferry_msg *m, const uint8_t *buf, int st, uint64_t size)
+int ferry_reply_done(struct ferry_msg *m, const uint8_t *buf, int st, uint64_t size)
 {
 	if (buf == staging)
 		return st;
@@ -421,11 +422,11 @@ static int on_devinfo(struct ferry_msg *m)
 	if (st || !(q->flags & FERRY_INFO_VALUE))
 		return st;
 	st = info_fits(q->size, q->room);
-	buf = st ? NULL : value_buffer(q->size);
+	buf = st ? NULL : ferry_reply_buffer(q->size);
 	if (!buf)
 		return st ? st : CL_OUT_OF_HOST_MEMORY;
 	st = ferry_pocl_device_info(q->param, q->size, buf, &q->size);
-	return value_done(m, buf, st, q->size);
+	return ferry_reply_done(m, buf, st, q->size);
 }
 
 /* FERRY_MSG_CL_OBJINFO: as FERRY_MSG_CL_DEVINFO, of a program or a kernel. */
@@ -438,11 +439,11 @@ static int on_objinfo(struct ferry_msg *m)
 	if (st || !(q->flags & FERRY_INFO_VALUE))
 		return st;
 	st = info_fits(q->size, q->room);
-	buf = st ? NULL : value_buffer(q->size);
+	buf = st ? NULL : ferry_reply_buffer(q->size);
 	if (!buf)
 		return st ? st : CL_OUT_OF_HOST_MEMORY;
 	st = ferry_pocl_object_info(q->id, q->query, q->param, q->index, q->size, buf, &q->size);
-	return value_done(m, buf, st, q->size);
+	return ferry_reply_done(m, buf, st, q->size);
 }
 
 /*
@@ -609,6 +610,9 @@ static int on_release(const struct ferry_msg_release *r)
 		return ferry_pocl_release_program(r->id);
 	case FERRY_RELEASE_KERNEL:
 		return ferry_pocl_release_kernel(r->id);
+	case FERRY_RELEASE_IMAGE:
+	case FERRY_RELEASE_SAMPLER:
+		return ferry_pocl_release_image(r->id, r->kind == FERRY_RELEASE_SAMPLER);
 	default:
 		return CL_INVALID_VALUE;
 	}
@@ -677,8 +681,10 @@ static bool refuse(struct ferry_msg *m)
 		fprintf(stderr, "ferry-device: posted launch with bulk input\n");
 		_exit(1);
 	}
-	m->status = m->op >= FERRY_MSG_CL_DEVINFO && m->op <= FERRY_MSG_CL_LOAD ? CL_INVALID_VALUE
-										: -EPROTO;
+	m->status = (m->op >= FERRY_MSG_CL_DEVINFO && m->op <= FERRY_MSG_CL_LOAD) ||
+				    m->op == FERRY_MSG_CL_IMAGE
+			    ? CL_INVALID_VALUE
+			    : -EPROTO;
 	return true;
 }
 
@@ -728,6 +734,11 @@ static bool serve_one(struct ferry_msg *m, const uint8_t *in, size_t size, const
 		break;
 	case FERRY_MSG_CL_OBJINFO:
 		m->status = on_objinfo(m);
+		break;
+	case FERRY_MSG_CL_IMAGE:
+		busy(1);
+		m->status = ferry_pocl_image_request(m, in, size);
+		busy(-1);
 		break;
 	case FERRY_MSG_CL_POST:
 		on_post(&m->u.launch, args, got);

@@ -22,9 +22,7 @@
 #include "common/trace.h"
 #include "transport/proto.h"
 
-#define CL_TARGET_OPENCL_VERSION 300
-#include <CL/cl.h>
-#include <CL/cl_icd.h>
+#include "device/pocl.h"
 
 typedef cl_int(CL_API_CALL *icd_get_platforms_fn)(cl_uint, cl_platform_id *, cl_uint *);
 
@@ -142,6 +140,18 @@ static cl_int ensure_queue(void)
 	return CL_SUCCESS;
 }
 
+cl_int ferry_pocl_get(const struct _cl_icd_dispatch **d, cl_device_id *dev, cl_context *ctx,
+		      cl_command_queue *q)
+{
+	cl_int err = ensure_queue();
+
+	*d = dispatch;
+	*dev = device;
+	*ctx = context;
+	*q = queue;
+	return err;
+}
+
 static int free_slot(void **table)
 {
 	for (int i = 1; i < MAX_OBJECTS; i++)
@@ -150,35 +160,10 @@ static int free_slot(void **table)
 	return -1;
 }
 
-/*
- * What precedes every program's source: PoCL's device has images, so its
- * compiler predefines __IMAGE_SUPPORT__ and the image features' macros, which
- * Ferry's device (without them) must not (CTS basic/kernel_numeric_constants,
- * compiler/features_macro); PoCL takes no -U option. #line 1 keeps the build
- * log's line numbers the application's.
- */
-static char source_prefix[256];
-
-static void make_source_prefix(void)
-{
-	size_t o = 0;
-
-	o += (size_t)snprintf(source_prefix, sizeof(source_prefix), "#undef __IMAGE_SUPPORT__\n");
-	for (size_t i = 0; i < FERRY_REMOVED_C_FEATURES; i++)
-		o += (size_t)snprintf(source_prefix + o, sizeof(source_prefix) - o, "#undef %s\n",
-				      ferry_removed_c_features[i]);
-	snprintf(source_prefix + o, sizeof(source_prefix) - o, "#line 1\n");
-	assert(strlen(source_prefix) + 1 < sizeof(source_prefix));
-}
-
-/* A program of @source as the device compiles it: after source_prefix. */
+/* A program of @source in @ctx. */
 static cl_program program_from_source(cl_context ctx, const char *source, cl_int *err)
 {
-	static pthread_once_t prefix_once = PTHREAD_ONCE_INIT;
-	const char *parts[] = {source_prefix, source};
-
-	pthread_once(&prefix_once, make_source_prefix);
-	return dispatch->clCreateProgramWithSource(ctx, 2, parts, NULL, err);
+	return dispatch->clCreateProgramWithSource(ctx, 1, &source, NULL, err);
 }
 
 /* The OpenCL C version that the last -cl-std= of @options asks for is 3.x. */
@@ -673,6 +658,23 @@ static cl_int set_args(cl_kernel k, uint32_t nargs, const uint8_t *args, uint64_
 		case FERRY_KARG_LOCAL:
 			err = dispatch->clSetKernelArg(k, i, a.size, NULL);
 			break;
+		case FERRY_KARG_IMAGE:
+		case FERRY_KARG_SAMPLER: {
+			uint64_t id;
+			void *obj;
+
+			if (a.size != sizeof(id) || pos + a.size > args_size)
+				return CL_INVALID_KERNEL_ARGS;
+			memcpy(&id, args + pos, sizeof(id));
+			obj = a.kind == FERRY_KARG_IMAGE ? (void *)ferry_pocl_image(id)
+							 : (void *)ferry_pocl_sampler(id);
+			if (!obj)
+				return a.kind == FERRY_KARG_IMAGE ? CL_INVALID_MEM_OBJECT
+								  : CL_INVALID_SAMPLER;
+			err = dispatch->clSetKernelArg(k, i, sizeof(obj), &obj);
+			pos += a.size;
+			break;
+		}
 		default:
 			return CL_INVALID_KERNEL_ARGS;
 		}
@@ -680,6 +682,22 @@ static cl_int set_args(cl_kernel k, uint32_t nargs, const uint8_t *args, uint64_
 			return err;
 	}
 	return CL_SUCCESS;
+}
+
+/* Has the argument list an image or a sampler (PoCL's objects of its pthread device's context)? */
+static bool has_objects(uint32_t nargs, const uint8_t *args, uint64_t args_size)
+{
+	uint64_t pos = 0;
+
+	for (uint32_t i = 0; i < nargs && pos + sizeof(struct ferry_karg) <= args_size; i++) {
+		struct ferry_karg a;
+
+		memcpy(&a, args + pos, sizeof(a));
+		if (a.kind == FERRY_KARG_IMAGE || a.kind == FERRY_KARG_SAMPLER)
+			return true;
+		pos += sizeof(a) + (a.kind == FERRY_KARG_LOCAL ? 0 : a.size);
+	}
+	return false;
 }
 
 /*
@@ -752,7 +770,7 @@ int ferry_pocl_launch(const struct ferry_msg_launch *l, const uint8_t *args)
 	 * queue (so in order): run now on the basic device, in this thread.
 	 */
 	if (fence && items <= SMALL_ITEMS && !__atomic_load_n(&pend_head, __ATOMIC_ACQUIRE) &&
-	    (twin = small_twin(l->kernel))) {
+	    !has_objects(l->nargs, args, l->args_size) && (twin = small_twin(l->kernel))) {
 		err = set_args(twin, l->nargs, args, l->args_size);
 		if (err)
 			return err;

@@ -23,8 +23,19 @@ _Static_assert(FERRY_LAUNCH_ARGS_MAX == FERRY_STAGING_SIZE, "a launch's argument
 _Static_assert(FERRY_LAUNCH_POST_MAX == FERRY_POST_MAX, "a posted launch's arguments");
 _Static_assert(FERRY_LAUNCH_RING == FERRY_FENCE_RING, "the launch status ring");
 _Static_assert((int)FERRY_ARG_VALUE == FERRY_KARG_VALUE && (int)FERRY_ARG_SVM == FERRY_KARG_SVM &&
-		       (int)FERRY_ARG_LOCAL == FERRY_KARG_LOCAL,
+		       (int)FERRY_ARG_LOCAL == FERRY_KARG_LOCAL &&
+		       (int)FERRY_ARG_IMAGE == FERRY_KARG_IMAGE &&
+		       (int)FERRY_ARG_SAMPLER == FERRY_KARG_SAMPLER,
 	       "argument kinds");
+_Static_assert(sizeof(struct ferry_image_req) == sizeof(struct ferry_msg_image) &&
+		       offsetof(struct ferry_image_req, color) ==
+			       offsetof(struct ferry_msg_image, color) &&
+		       offsetof(struct ferry_image_req, slice_pitch) ==
+			       offsetof(struct ferry_msg_image, slice_pitch) &&
+		       (int)FERRY_IMG_CREATE == FERRY_IMAGE_CREATE &&
+		       (int)FERRY_IMG_FORMATS == FERRY_IMAGE_FORMATS &&
+		       (int)FERRY_IMG_SAMPLER == FERRY_IMAGE_SAMPLER,
+	       "image requests");
 _Static_assert(sizeof(struct ferry_karg) == 2 * sizeof(uint32_t) &&
 		       offsetof(struct ferry_karg, kind) == 0 &&
 		       offsetof(struct ferry_karg, size) == sizeof(uint32_t),
@@ -267,6 +278,25 @@ cl_int ferry_program_release(struct ferry_ctx *ctx, uint64_t program)
 cl_int ferry_kernel_release(struct ferry_ctx *ctx, uint64_t kernel)
 {
 	return release(ctx, FERRY_RELEASE_KERNEL, kernel);
+}
+
+cl_int ferry_image_call(struct ferry_ctx *ctx, struct ferry_image_req *r, const void *in,
+			size_t in_size, void *out, size_t out_room)
+{
+	struct ferry_msg m = {.op = FERRY_MSG_CL_IMAGE};
+	cl_int err;
+
+	if (in_size > FERRY_PROGRAM_MAX)
+		return CL_OUT_OF_RESOURCES;
+	memcpy(&m.u.image, r, sizeof(*r));
+	err = call(ctx, &m, in, in_size, out, out_room, out ? &m.u.image.size : NULL, false);
+	memcpy(r, &m.u.image, sizeof(*r));
+	return err;
+}
+
+cl_int ferry_image_release(struct ferry_ctx *ctx, uint64_t id, int sampler)
+{
+	return release(ctx, sampler ? FERRY_RELEASE_SAMPLER : FERRY_RELEASE_IMAGE, id);
 }
 
 /* A launch's message (op, and fence for a posted one, still to set). */

@@ -121,9 +121,11 @@ cl_int ferry_object_info(struct ferry_ctx *ctx, enum ferry_object_query query, u
  * ferry_arg_bytes() bytes.
  */
 enum ferry_arg_kind {
-	FERRY_ARG_VALUE = 0, /* by value: @size bytes */
-	FERRY_ARG_SVM = 1,   /* a window address: a pointer's bytes */
-	FERRY_ARG_LOCAL = 2  /* __local memory of @size bytes: no value */
+	FERRY_ARG_VALUE = 0,  /* by value: @size bytes */
+	FERRY_ARG_SVM = 1,    /* a window address: a pointer's bytes */
+	FERRY_ARG_LOCAL = 2,  /* __local memory of @size bytes: no value */
+	FERRY_ARG_IMAGE = 3,  /* an image's id in ferry-device (uint64_t) */
+	FERRY_ARG_SAMPLER = 4 /* a sampler's id in ferry-device (uint64_t) */
 };
 
 static inline size_t ferry_arg_bytes(uint32_t kind, uint32_t size)
@@ -141,6 +143,43 @@ static inline size_t ferry_arg_put(uint8_t *list, uint32_t kind, uint32_t size, 
 		memcpy(list + sizeof(head), value, size);
 	return ferry_arg_bytes(kind, size);
 }
+
+/*
+ * Images and samplers: PoCL's, ids in ferry-device. One operation of
+ * ferry_image_call(): what each field means per operation is
+ * transport/proto.h's struct ferry_msg_image (the same layout).
+ */
+enum ferry_image_opcode {
+	FERRY_IMG_CREATE = 0,	   /* input: the host's data (@size bytes) or none */
+	FERRY_IMG_READ = 1,	   /* output: the region packed */
+	FERRY_IMG_WRITE = 2,	   /* input: the region packed */
+	FERRY_IMG_COPY = 3,	   /* image @id to image @id2 */
+	FERRY_IMG_FILL = 4,	   /* @color */
+	FERRY_IMG_TO_BUFFER = 5,   /* into window address @addr */
+	FERRY_IMG_FROM_BUFFER = 6, /* from window address @addr */
+	FERRY_IMG_SAMPLER = 7,	   /* @desc[0..2]: normalized, addressing mode, filter mode */
+	FERRY_IMG_FORMATS = 8	   /* output: cl_image_format[] for @flags, @mem_type */
+};
+
+struct ferry_image_req {
+	uint32_t op, mem_type, order, type;
+	uint64_t flags, id, id2;
+	uint64_t desc[6]; /* width, height, depth, array size, row pitch, slice pitch */
+	uint64_t origin[3], origin2[3], region[3];
+	uint64_t addr, addr_size;
+	uint8_t color[16];
+	uint64_t size; /* input bytes of a CREATE; reply: output bytes, CL_MEM_SIZE */
+	uint64_t row_pitch, slice_pitch; /* reply of a CREATE */
+};
+
+/*
+ * One image operation: @in_size bytes of input (at most FERRY_PROGRAM_MAX),
+ * up to @out_room bytes of output into @out; the reply's fields into @r.
+ */
+cl_int ferry_image_call(struct ferry_ctx *ctx, struct ferry_image_req *r, const void *in,
+			size_t in_size, void *out, size_t out_room);
+/* Forget an image or a sampler in ferry-device. */
+cl_int ferry_image_release(struct ferry_ctx *ctx, uint64_t id, int sampler);
 
 /* A launch of a kernel over an ND-range. */
 struct ferry_launch_desc {

@@ -58,7 +58,8 @@ enum ferry_msg_op {
 	 */
 	FERRY_MSG_STDOUT = 15,
 	FERRY_MSG_BULK_PUT = 16, /* u.bulk: a piece of the next request's input */
-	FERRY_MSG_BULK_GET = 17	 /* u.bulk: a piece of the last reply's value */
+	FERRY_MSG_BULK_GET = 17, /* u.bulk: a piece of the last reply's value */
+	FERRY_MSG_CL_IMAGE = 18	 /* u.image: an image or sampler operation on PoCL */
 };
 
 /*
@@ -186,7 +187,50 @@ struct ferry_msg_kernel {
 };
 
 /* FERRY_MSG_CL_RELEASE */
-enum ferry_release_kind { FERRY_RELEASE_PROGRAM = 0, FERRY_RELEASE_KERNEL = 1 };
+enum ferry_release_kind {
+	FERRY_RELEASE_PROGRAM = 0,
+	FERRY_RELEASE_KERNEL = 1,
+	FERRY_RELEASE_IMAGE = 2,
+	FERRY_RELEASE_SAMPLER = 3
+};
+
+/*
+ * FERRY_MSG_CL_IMAGE: images and samplers are PoCL's objects in
+ * ferry-device, ids like programs and kernels (released with
+ * FERRY_MSG_CL_RELEASE). Region data travels tightly packed (rows of
+ * region[0] pixels, no padding): a WRITE's (and a CREATE's with data, in
+ * the host's @row_pitch and @slice_pitch) is the input, a READ's the
+ * reply's value of @size bytes (larger than staging: FERRY_MSG_BULK_OUT).
+ * TO_BUFFER and FROM_BUFFER read or write a window address (@addr), which
+ * the device view faults in.
+ */
+enum ferry_image_op {
+	FERRY_IMAGE_CREATE = 0,	     /* @flags, @order/@type, @desc: reply @id, @size, pitches */
+	FERRY_IMAGE_READ = 1,	     /* @id, @origin, @region: the pixels as the value */
+	FERRY_IMAGE_WRITE = 2,	     /* @id, @origin, @region: the pixels from the input */
+	FERRY_IMAGE_COPY = 3,	     /* @id at @origin to @id2 at @origin2, @region */
+	FERRY_IMAGE_FILL = 4,	     /* @id, @origin, @region, @color */
+	FERRY_IMAGE_TO_BUFFER = 5,   /* @id, @origin, @region into @addr */
+	FERRY_IMAGE_FROM_BUFFER = 6, /* @addr into @id at @origin, @region */
+	FERRY_IMAGE_SAMPLER = 7,     /* @desc[0..2]: normalized, addressing, filter: reply @id */
+	FERRY_IMAGE_FORMATS = 8	     /* @flags, @mem_type: the cl_image_formats as the value */
+};
+
+struct ferry_msg_image {
+	uint32_t op;	      /* enum ferry_image_op */
+	uint32_t mem_type;    /* cl_mem_object_type */
+	uint32_t order, type; /* cl_image_format */
+	uint64_t flags;	      /* cl_mem_flags */
+	uint64_t id, id2;
+	/* width, height, depth, array size, row pitch, slice pitch */
+	uint64_t desc[6];
+	uint64_t origin[3], origin2[3], region[3];
+	uint64_t addr;	    /* a window address; CREATE: an image1d buffer's memory */
+	uint64_t addr_size; /* CREATE: that buffer's bytes; reply: the element size */
+	uint8_t color[16];
+	uint64_t size; /* reply: a READ's or FORMATS' value bytes; CREATE: CL_MEM_SIZE */
+	uint64_t row_pitch, slice_pitch; /* reply of a CREATE: PoCL's */
+};
 
 struct ferry_msg_release {
 	uint32_t kind; /* enum ferry_release_kind */
@@ -219,7 +263,14 @@ struct ferry_karg {
 	uint32_t size; /* value bytes (VALUE), local bytes (LOCAL), 8 (SVM) */
 };
 
-enum { FERRY_KARG_VALUE = 0, FERRY_KARG_SVM = 1, FERRY_KARG_LOCAL = 2 };
+/* IMAGE and SAMPLER: 8 bytes, the object's id in ferry-device */
+enum {
+	FERRY_KARG_VALUE = 0,
+	FERRY_KARG_SVM = 1,
+	FERRY_KARG_LOCAL = 2,
+	FERRY_KARG_IMAGE = 3,
+	FERRY_KARG_SAMPLER = 4
+};
 
 struct ferry_msg {
 	uint32_t magic;
@@ -258,6 +309,7 @@ struct ferry_msg {
 		struct ferry_msg_release release;
 		struct ferry_msg_launch launch; /* FERRY_MSG_CL_LAUNCH and FERRY_MSG_CL_POST */
 		struct ferry_msg_bulk bulk;	/* FERRY_MSG_BULK_PUT and FERRY_MSG_BULK_GET */
+		struct ferry_msg_image image;
 	} u;
 };
 
