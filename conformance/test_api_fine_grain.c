@@ -97,6 +97,43 @@ static void *host_counter(void *p)
 	return NULL;
 }
 
+/*
+ * count(c, dev_reps) from @prog over @items work-items while a host thread
+ * adds @host_reps to the same eight words: every increment of both is there.
+ */
+static void count_beside_host(cl_program from, size_t items, int dev_reps, int host_reps)
+{
+	volatile int *c;
+	struct host_arg ha;
+	pthread_t t;
+	cl_kernel k;
+	cl_int err;
+	long total = 0;
+
+	c = clSVMAlloc(ctx, CL_MEM_READ_WRITE | CL_MEM_SVM_FINE_GRAIN_BUFFER | CL_MEM_SVM_ATOMICS,
+		       8 * sizeof(int), 0);
+	assert_non_null((void *)c);
+	for (int i = 0; i < 8; i++)
+		c[i] = 0;
+	k = clCreateKernel(from, "count", &err);
+	assert_int_equal(err, CL_SUCCESS);
+	assert_int_equal(clSetKernelArgSVMPointer(k, 0, (void *)c), CL_SUCCESS);
+	assert_int_equal(clSetKernelArg(k, 1, sizeof(dev_reps), &dev_reps), CL_SUCCESS);
+	/* the launch returns at once; the host counts while the kernel does */
+	assert_int_equal(clEnqueueNDRangeKernel(q, k, 1, NULL, &items, NULL, 0, NULL, NULL),
+			 CL_SUCCESS);
+	ha.c = c;
+	ha.reps = host_reps;
+	assert_int_equal(pthread_create(&t, NULL, host_counter, &ha), 0);
+	pthread_join(t, NULL);
+	assert_int_equal(clFinish(q), CL_SUCCESS);
+	for (int i = 0; i < 8; i++)
+		total += c[i];
+	assert_int_equal(total, (long)items * dev_reps + host_reps);
+	clReleaseKernel(k);
+	clSVMFree(ctx, (void *)c);
+}
+
 /* The scope is a feature of OpenCL C 3.0, which has the macro; 1.2 has neither. */
 static void test_all_devices_scope(void **state)
 {
@@ -116,18 +153,11 @@ static void test_all_devices_scope(void **state)
 				   "#error a 3.0 feature macro in OpenCL C 1.2\n"
 				   "#endif\n"
 				   "__kernel void nop(__global int *c) { c[0] = 1; }\n";
-	const size_t items = 32;
-	const int dev_reps = 10000, host_reps = 200000;
 	cl_name_version *f;
 	size_t size = 0;
 	cl_program p30, p12;
-	volatile int *c;
-	struct host_arg ha;
-	pthread_t t;
-	cl_kernel k;
 	cl_int err;
-	long total = 0;
-	int reps = dev_reps, found = 0;
+	int found = 0;
 
 	(void)state;
 	assert_int_equal(clGetDeviceInfo(device, CL_DEVICE_OPENCL_C_FEATURES, 0, NULL, &size),
@@ -149,64 +179,14 @@ static void test_all_devices_scope(void **state)
 	p30 = clCreateProgramWithSource(ctx, 1, &src30, NULL, &err);
 	assert_int_equal(err, CL_SUCCESS);
 	assert_int_equal(clBuildProgram(p30, 1, &device, "-cl-std=CL3.0", NULL, NULL), CL_SUCCESS);
-	c = clSVMAlloc(ctx, CL_MEM_READ_WRITE | CL_MEM_SVM_FINE_GRAIN_BUFFER | CL_MEM_SVM_ATOMICS,
-		       8 * sizeof(int), 0);
-	assert_non_null((void *)c);
-	memset((void *)c, 0, 8 * sizeof(int));
-	k = clCreateKernel(p30, "count", &err);
-	assert_int_equal(err, CL_SUCCESS);
-	assert_int_equal(clSetKernelArgSVMPointer(k, 0, (void *)c), CL_SUCCESS);
-	assert_int_equal(clSetKernelArg(k, 1, sizeof(reps), &reps), CL_SUCCESS);
-	assert_int_equal(clEnqueueNDRangeKernel(q, k, 1, NULL, &items, NULL, 0, NULL, NULL),
-			 CL_SUCCESS);
-	ha.c = c;
-	ha.reps = host_reps;
-	assert_int_equal(pthread_create(&t, NULL, host_counter, &ha), 0);
-	pthread_join(t, NULL);
-	assert_int_equal(clFinish(q), CL_SUCCESS);
-	for (int i = 0; i < 8; i++)
-		total += c[i];
-	assert_int_equal(total, (long)items * dev_reps + host_reps);
-	clReleaseKernel(k);
+	count_beside_host(p30, 32, 10000, 200000);
 	clReleaseProgram(p30);
-	clSVMFree(ctx, (void *)c);
 }
 
 static void test_concurrent_atomics(void **state)
 {
-	const size_t items = 64;
-	const int dev_reps = 20000, host_reps = 400000;
-	volatile int *c;
-	struct host_arg ha;
-	pthread_t t;
-	cl_kernel k;
-	cl_int err;
-	long total = 0;
-	int reps = dev_reps;
-
 	(void)state;
-	c = clSVMAlloc(ctx, CL_MEM_READ_WRITE | CL_MEM_SVM_FINE_GRAIN_BUFFER | CL_MEM_SVM_ATOMICS,
-		       8 * sizeof(int), 0);
-	assert_non_null((void *)c);
-	for (int i = 0; i < 8; i++)
-		c[i] = 0;
-	k = clCreateKernel(prog, "count", &err);
-	assert_int_equal(err, CL_SUCCESS);
-	assert_int_equal(clSetKernelArgSVMPointer(k, 0, (void *)c), CL_SUCCESS);
-	assert_int_equal(clSetKernelArg(k, 1, sizeof(reps), &reps), CL_SUCCESS);
-	/* the launch returns at once; the host counts while the kernel does */
-	assert_int_equal(clEnqueueNDRangeKernel(q, k, 1, NULL, &items, NULL, 0, NULL, NULL),
-			 CL_SUCCESS);
-	ha.c = c;
-	ha.reps = host_reps;
-	assert_int_equal(pthread_create(&t, NULL, host_counter, &ha), 0);
-	pthread_join(t, NULL);
-	assert_int_equal(clFinish(q), CL_SUCCESS);
-	for (int i = 0; i < 8; i++)
-		total += c[i];
-	assert_int_equal(total, (long)items * dev_reps + host_reps);
-	clReleaseKernel(k);
-	clSVMFree(ctx, (void *)c);
+	count_beside_host(prog, 64, 20000, 400000);
 }
 
 static void test_store_seen_by_running_kernel(void **state)
