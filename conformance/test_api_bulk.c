@@ -67,24 +67,16 @@ static int make_table(void)
 
 static int setup(void **state)
 {
-	cl_int err;
-
 	(void)state;
-	if (make_table() || ft_cl_context(&platform, &device, &ctx))
+	if (make_table())
 		return -1;
-	queue = clCreateCommandQueueWithProperties(ctx, device, NULL, &err);
-	if (!queue)
-		return -1;
-	out = clSVMAlloc(ctx, CL_MEM_READ_WRITE, N * sizeof(*out), 0);
-	return out ? 0 : -1;
+	return ft_cl_queue_svm(&platform, &device, &ctx, &queue, (void **)&out, N * sizeof(*out));
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	clSVMFree(ctx, out);
-	clReleaseCommandQueue(queue);
-	clReleaseContext(ctx);
+	ft_cl_release(ctx, queue, out);
 	free(table);
 	free(table_src);
 	return 0;

@@ -78,24 +78,14 @@ static const char *broken_source = "__kernel void broken(__global int *out)\n"
 
 static int setup(void **state)
 {
-	cl_int err;
-
 	(void)state;
-	if (ft_cl_context(&platform, &device, &ctx))
-		return -1;
-	queue = clCreateCommandQueueWithProperties(ctx, device, NULL, &err);
-	if (!queue)
-		return -1;
-	out = clSVMAlloc(ctx, CL_MEM_READ_WRITE, N * sizeof(cl_int), 0);
-	return out ? 0 : -1;
+	return ft_cl_queue_svm(&platform, &device, &ctx, &queue, (void **)&out, N * sizeof(*out));
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	clSVMFree(ctx, out);
-	clReleaseCommandQueue(queue);
-	clReleaseContext(ctx);
+	ft_cl_release(ctx, queue, out);
 	return 0;
 }
 
