@@ -404,12 +404,26 @@ int ferry_reply_done(struct ferry_msg *m, const uint8_t *buf, int st, uint64_t s
 	return st;
 }
 
-/* clGet*Info's rule for a value of @size bytes asked into a buffer of @room. */
-static int info_fits(uint64_t size, uint64_t room)
+/*
+ * Where an info value of @size bytes, asked into a buffer of @room, goes
+ * (ferry_reply_buffer()); NULL with *@st set when clGet*Info's rule refuses it
+ * or there is no memory for it.
+ */
+static uint8_t *info_buffer(uint64_t size, uint64_t room, int *st)
 {
+	uint8_t *buf;
+
+	*st = CL_INVALID_VALUE;
 	if (room < size)
-		return CL_INVALID_VALUE;
-	return size > FERRY_BULK_MAX ? CL_OUT_OF_RESOURCES : CL_SUCCESS;
+		return NULL;
+	*st = CL_OUT_OF_RESOURCES;
+	if (size > FERRY_BULK_MAX)
+		return NULL;
+	*st = CL_SUCCESS;
+	buf = ferry_reply_buffer(size);
+	if (!buf)
+		*st = CL_OUT_OF_HOST_MEMORY;
+	return buf;
 }
 
 /* FERRY_MSG_CL_DEVINFO: the value's size, then the value if asked and it fits. */
@@ -421,10 +435,9 @@ static int on_devinfo(struct ferry_msg *m)
 
 	if (st || !(q->flags & FERRY_INFO_VALUE))
 		return st;
-	st = info_fits(q->size, q->room);
-	buf = st ? NULL : ferry_reply_buffer(q->size);
+	buf = info_buffer(q->size, q->room, &st);
 	if (!buf)
-		return st ? st : CL_OUT_OF_HOST_MEMORY;
+		return st;
 	st = ferry_pocl_device_info(q->param, q->size, buf, &q->size);
 	return ferry_reply_done(m, buf, st, q->size);
 }
@@ -438,10 +451,9 @@ static int on_objinfo(struct ferry_msg *m)
 
 	if (st || !(q->flags & FERRY_INFO_VALUE))
 		return st;
-	st = info_fits(q->size, q->room);
-	buf = st ? NULL : ferry_reply_buffer(q->size);
+	buf = info_buffer(q->size, q->room, &st);
 	if (!buf)
-		return st ? st : CL_OUT_OF_HOST_MEMORY;
+		return st;
 	st = ferry_pocl_object_info(q->id, q->query, q->param, q->index, q->size, buf, &q->size);
 	return ferry_reply_done(m, buf, st, q->size);
 }
