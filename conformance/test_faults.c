@@ -307,6 +307,8 @@ static struct fault_case fc_2m_attr = {FT_MIB(2), 1};
  * Pages evicted to the host come back to the host view in bulk: the host's
  * first touch maps every evicted page of the block (the prefetcher's range),
  * and an explicit migration to the host maps them all. Not one fault a page.
+ * LRU eviction: the thrashing pins (which would keep the stream's tail on the
+ * host instead) are off here.
  */
 static void test_evicted_pages_map_in_bulk(void **state)
 {
@@ -317,6 +319,7 @@ static void test_evicted_pages_map_in_bulk(void **state)
 	uint8_t *p, *q;
 
 	(void)state;
+	assert_int_equal(setenv("FERRY_THRASHING_THRESHOLD", "0", 1), 0);
 	for (int prefetch = 0; prefetch <= 1; prefetch++) {
 		ctx = ft_open_bp(FERRY_DEFAULT_BLOCK_SIZE, prefetch, cap);
 		p = ft_alloc(ctx, size, FT_REGION);
@@ -349,6 +352,13 @@ static void test_evicted_pages_map_in_bulk(void **state)
 	}
 }
 
+static int thrash_env_clear(void **state)
+{
+	(void)state;
+	unsetenv("FERRY_THRASHING_THRESHOLD");
+	return 0;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -358,7 +368,7 @@ int main(void)
 		FAULT_TESTS(test_device_faults_untouched),
 		cmocka_unit_test(test_prefetch_stream),
 		cmocka_unit_test(test_prefetch_stream_attr),
-		cmocka_unit_test(test_evicted_pages_map_in_bulk),
+		cmocka_unit_test_teardown(test_evicted_pages_map_in_bulk, thrash_env_clear),
 		cmocka_unit_test(test_host_stream_reads_ahead),
 	};
 

@@ -135,12 +135,73 @@ static void test_lru_order(void **state)
 	assert_int_equal(ferry_lru_victim(&lru, 7), FERRY_LRU_NONE);
 }
 
-static void test_thrashing(void **state)
+static const struct ferry_thrash_config thrash_cfg = {
+	.window_ns = 100,
+	.pin_ns = 1000,
+	.threshold = 2,
+};
+
+/* Returns within the window count; a quiet return clears the history. */
+static void test_thrashing_window(void **state)
 {
+	struct ferry_thrash t = {0};
+
 	(void)state;
-	assert_false(ferry_policy_thrashing(1000, 0, 100));
-	assert_true(ferry_policy_thrashing(1050, 1000, 100));
-	assert_false(ferry_policy_thrashing(1100, 1000, 100));
+	/* never evicted: not a return */
+	assert_int_equal(ferry_thrash_return(&t, &thrash_cfg, 1000), FERRY_THRASH_NONE);
+	ferry_thrash_evicted(&t, 1000);
+	assert_int_equal(ferry_thrash_return(&t, &thrash_cfg, 1050), FERRY_THRASH_EVENT);
+	assert_int_equal(t.events, 1);
+	/* the same return seen twice counts once */
+	assert_int_equal(ferry_thrash_return(&t, &thrash_cfg, 1060), FERRY_THRASH_NONE);
+	assert_int_equal(t.events, 1);
+	/* back after the window: quiet, the history starts again */
+	ferry_thrash_evicted(&t, 2000);
+	assert_int_equal(ferry_thrash_return(&t, &thrash_cfg, 2100), FERRY_THRASH_NONE);
+	assert_int_equal(t.events, 0);
+	assert_false(ferry_thrash_pinned(&t, 2100));
+}
+
+/* Threshold events in a row pin; the pin holds, runs out, and re-pins at once. */
+static void test_thrashing_pin_release(void **state)
+{
+	struct ferry_thrash t = {0};
+
+	(void)state;
+	ferry_thrash_evicted(&t, 1000);
+	assert_int_equal(ferry_thrash_return(&t, &thrash_cfg, 1010), FERRY_THRASH_EVENT);
+	ferry_thrash_evicted(&t, 1020);
+	assert_int_equal(ferry_thrash_return(&t, &thrash_cfg, 1030), FERRY_THRASH_PIN);
+	assert_true(ferry_thrash_pinned(&t, 1030));
+	assert_true(ferry_thrash_pinned(&t, 2029));
+	/* pinned: every fault in the meantime is answered with the pin */
+	assert_int_equal(ferry_thrash_return(&t, &thrash_cfg, 1500), FERRY_THRASH_PIN);
+	assert_false(ferry_thrash_release(&t, &thrash_cfg, 2029));
+	assert_false(ferry_thrash_pinned(&t, 2030));
+	assert_true(ferry_thrash_release(&t, &thrash_cfg, 2030));
+	assert_false(ferry_thrash_release(&t, &thrash_cfg, 2031)); /* once */
+	/* let go, one event short: one more thrashing return pins again */
+	ferry_thrash_evicted(&t, 3000);
+	assert_int_equal(ferry_thrash_return(&t, &thrash_cfg, 3050), FERRY_THRASH_PIN);
+	/* a region never pinned is never released */
+	struct ferry_thrash u = {0};
+
+	assert_false(ferry_thrash_release(&u, &thrash_cfg, 5000));
+}
+
+/* Threshold 0: thrashing is counted, never pinned. */
+static void test_thrashing_count_only(void **state)
+{
+	struct ferry_thrash_config cfg = thrash_cfg;
+	struct ferry_thrash t = {0};
+
+	(void)state;
+	cfg.threshold = 0;
+	for (uint64_t i = 0; i < 10; i++) {
+		ferry_thrash_evicted(&t, 1000 + 100 * i);
+		assert_int_equal(ferry_thrash_return(&t, &cfg, 1050 + 100 * i), FERRY_THRASH_EVENT);
+	}
+	assert_false(ferry_thrash_pinned(&t, 2000));
 }
 
 int main(void)
@@ -151,7 +212,9 @@ int main(void)
 		cmocka_unit_test(test_prefetch_sparse_no_prefetch),
 		cmocka_unit_test(test_stream),
 		cmocka_unit_test(test_lru_order),
-		cmocka_unit_test(test_thrashing),
+		cmocka_unit_test(test_thrashing_window),
+		cmocka_unit_test(test_thrashing_pin_release),
+		cmocka_unit_test(test_thrashing_count_only),
 	};
 
 	return cmocka_run_group_tests_name("policy", tests, NULL, NULL);

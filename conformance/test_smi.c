@@ -141,6 +141,8 @@ static const char *const counter_names[] = {
 	"device_peak_pages",
 	"device_cached_pages",
 	"whole_regions",
+	"thrashing_pins",
+	"thrashing_pinned",
 };
 
 /*

@@ -5,7 +5,11 @@
  * Oversubscription: 64 MiB streamed by the device through 32 MiB of device
  * memory. Blocks are evicted to system memory, never lost, and device
  * residency never exceeds the capacity (device_peak_pages is the high-water
- * mark, so checking it after each phase covers "at all times").
+ * mark, so checking it after each phase covers "at all times"). The eviction
+ * mechanism runs with the thrashing response off (FERRY_THRASHING_THRESHOLD=0);
+ * with it on (the default), the sweeps pin what does not fit on the host and
+ * the device maps it in place: nothing is lost either, the resident subset
+ * stays put from one sweep to the next, and pins that run out are let go.
  *
  * Concurrency: 4 host threads and the device (FERRY_DEV_INC, several device
  * threads) increment disjoint u64 words that share pages and 64 KiB blocks,
@@ -39,6 +43,23 @@ static void assert_capacity(struct ferry_ctx *ctx, const char *phase)
 			 (uint64_t)c.device_capacity_pages);
 }
 
+/* Run the rest of a test with FERRY_THRASHING_* set (inherited by ferry-device). */
+static void thrash_env(const char *threshold, const char *window_ms, const char *pin_ms)
+{
+	assert_int_equal(setenv("FERRY_THRASHING_THRESHOLD", threshold, 1), 0);
+	assert_int_equal(setenv("FERRY_THRASHING_WINDOW_MS", window_ms, 1), 0);
+	assert_int_equal(setenv("FERRY_THRASHING_PIN_MS", pin_ms, 1), 0);
+}
+
+static int thrash_env_clear(void **state)
+{
+	(void)state;
+	unsetenv("FERRY_THRASHING_THRESHOLD");
+	unsetenv("FERRY_THRASHING_WINDOW_MS");
+	unsetenv("FERRY_THRASHING_PIN_MS");
+	return 0;
+}
+
 static void oversubscribe(uint32_t threads, const char *test)
 {
 	const uint64_t devmem = FT_MIB(32), size = 2 * devmem;
@@ -54,6 +75,7 @@ static void oversubscribe(uint32_t threads, const char *test)
 	s2 = ft_rand_seed(&rng);
 	ft_default_options(&o);
 	o.device_memory = devmem;
+	thrash_env("0", "2000", "2000"); /* the eviction mechanism: no pins */
 	ctx = ft_open_at(&o, test);
 	ft_guard(300, test);
 	p = ft_alloc(ctx, size, FT_REGION);
@@ -114,6 +136,148 @@ static void test_oversubscription_threads(void **state)
 {
 	(void)state;
 	oversubscribe(4, __func__);
+}
+
+/* One device check sweep over [p, p + size): every word as the host wrote it. */
+static void dev_check(struct ferry_ctx *ctx, void *p, uint64_t size, uint64_t seed,
+		      uint32_t threads, const char *what)
+{
+	struct ferry_dev_work w = {0};
+
+	w.op = FERRY_DEV_CHECK;
+	w.threads = threads;
+	w.addr = (uint64_t)(uintptr_t)p;
+	w.size = size;
+	w.seed = seed;
+	ft_assert_ok(ferry_device_work(ctx, &w, NULL));
+	if (w.result)
+		fail_msg("%s: %" PRIu64 " mismatching words", what, w.result);
+}
+
+/*
+ * The thrashing response (user backend): sweeps twice the device's size pin
+ * what does not fit on the host, and the device maps it in place. Nothing is
+ * lost, residency stays within the capacity, the second and third sweeps
+ * move nothing (the resident subset stays), and device writes through the
+ * in-place mapping reach the host. The pins here outlast the test.
+ */
+static void thrash_pin(uint32_t threads, const char *test)
+{
+	const uint64_t devmem = FT_MIB(32), size = 2 * devmem;
+	struct ferry_counters c0, c1, c2;
+	struct ferry_options o;
+	struct ferry_ctx *ctx;
+	uint64_t rng = ft_rng_init(test), s1 = ft_rand_seed(&rng), s2 = ft_rand_seed(&rng);
+	uint64_t count[4];
+	struct ferry_dev_work w = {0};
+	uint8_t *p;
+
+	ft_default_options(&o);
+	o.device_memory = devmem;
+	thrash_env("2", "600000", "600000");
+	ctx = ft_open_at(&o, test);
+	ft_guard(300, test);
+	p = ft_alloc(ctx, size, FT_REGION);
+	ft_host_fill(p, size, s1);
+	ft_counters(ctx, &c0);
+
+	ft_step("first sweep (2x capacity)");
+	dev_check(ctx, p, size, s1, threads, "first sweep");
+	assert_capacity(ctx, "after first sweep");
+	ft_counters(ctx, &c1);
+	print_message("  first sweep: %" PRIu64 " MiB to the device, %" PRIu64
+		      " evictions, %" PRIu64 " pins, %" PRIu64 " pinned\n",
+		      (uint64_t)(c1.bytes_to_device - c0.bytes_to_device) >> 20,
+		      (uint64_t)(c1.evictions - c0.evictions),
+		      (uint64_t)(c1.thrashing_pins - c0.thrashing_pins),
+		      (uint64_t)c1.thrashing_pinned);
+	if (ft_backend(ctx) == FERRY_BACKEND_USER) {
+		ft_assert_u64_cmp(c1.thrashing_pins - c0.thrashing_pins, >, 0);
+		ft_assert_u64_cmp(c1.thrashing_pinned, >, 0);
+		/* what was pinned stayed on the host: at most the capacity moved */
+		ft_assert_u64_cmp(c1.pages_to_device - c0.pages_to_device, <=, devmem / FT_PAGE);
+	}
+
+	ft_step("second and third sweeps");
+	dev_check(ctx, p, size, s1, threads, "second sweep");
+	dev_check(ctx, p, size, s1, threads, "third sweep");
+	assert_capacity(ctx, "after third sweep");
+	ft_counters(ctx, &c2);
+	if (ft_backend(ctx) == FERRY_BACKEND_USER) {
+		/* a stable resident subset: nothing moved, nothing evicted */
+		ft_assert_u64_eq(c2.pages_to_device, c1.pages_to_device);
+		ft_assert_u64_eq(c2.evictions, c1.evictions);
+		ft_residency(ctx, p, size, NULL, count);
+		ft_assert_u64_cmp(count[FERRY_RES_HOST], >=,
+				  c2.thrashing_pinned * (FT_MIB(2) / FT_PAGE) / 2);
+	}
+
+	ft_step("device fill through the in-place mapping, host check");
+	w.op = FERRY_DEV_FILL;
+	w.threads = threads;
+	w.addr = (uint64_t)(uintptr_t)p;
+	w.size = size;
+	w.seed = s2;
+	ft_assert_ok(ferry_device_work(ctx, &w, NULL));
+	assert_capacity(ctx, "after device fill");
+	ft_assert_host_pattern(p, size, s2);
+	ft_assert_dev_pattern(ctx, p, size, s2);
+	assert_capacity(ctx, "after checks");
+	ft_close(ctx);
+}
+
+static void test_thrashing_pin(void **state)
+{
+	(void)state;
+	thrash_pin(1, __func__);
+}
+
+static void test_thrashing_pin_threads(void **state)
+{
+	(void)state;
+	thrash_pin(4, __func__);
+}
+
+/*
+ * Pins run out: with 300 ms pins, the next device work after they expired
+ * lets the pinned regions go (the in-place mappings end), the sweep faults
+ * them again and pins them again; the data stay right throughout.
+ */
+static void test_thrashing_release(void **state)
+{
+	const uint64_t devmem = FT_MIB(32), size = 2 * devmem;
+	struct ferry_counters c1, c2;
+	struct ferry_options o;
+	struct ferry_ctx *ctx;
+	uint64_t seed = 0x7468726173680001ULL;
+	uint8_t *p;
+
+	(void)state;
+	ft_default_options(&o);
+	o.device_memory = devmem;
+	thrash_env("2", "600000", "300");
+	ctx = ft_open(&o);
+	p = ft_alloc(ctx, size, FT_REGION);
+	ft_host_fill(p, size, seed);
+	dev_check(ctx, p, size, seed, 2, "first sweep");
+	ft_counters(ctx, &c1);
+	if (ft_backend(ctx) != FERRY_BACKEND_USER) {
+		ft_close(ctx);
+		skip();
+	}
+	ft_assert_u64_cmp(c1.thrashing_pinned, >, 0);
+	usleep(400 * 1000);
+	dev_check(ctx, p, size, seed, 2, "sweep after the pins ran out");
+	assert_capacity(ctx, "after the second sweep");
+	ft_counters(ctx, &c2);
+	print_message("  pins %" PRIu64 " then %" PRIu64 ", pinned %" PRIu64 " then %" PRIu64 "\n",
+		      (uint64_t)c1.thrashing_pins, (uint64_t)c2.thrashing_pins,
+		      (uint64_t)c1.thrashing_pinned, (uint64_t)c2.thrashing_pinned);
+	/* let go, faulted again, pinned again */
+	ft_assert_u64_cmp(c2.thrashing_pins, >, c1.thrashing_pins);
+	ft_assert_u64_cmp(c2.thrashing_pinned, <=, c2.thrashing_pins);
+	assert_int_equal(ft_host_check(p, size, seed), 0);
+	ft_close(ctx);
 }
 
 /* ---- concurrency ------------------------------------------------------------- */
@@ -314,8 +478,11 @@ static void test_pingpong_prefetch(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_oversubscription),
-		cmocka_unit_test(test_oversubscription_threads),
+		cmocka_unit_test_teardown(test_oversubscription, thrash_env_clear),
+		cmocka_unit_test_teardown(test_oversubscription_threads, thrash_env_clear),
+		cmocka_unit_test_teardown(test_thrashing_pin, thrash_env_clear),
+		cmocka_unit_test_teardown(test_thrashing_pin_threads, thrash_env_clear),
+		cmocka_unit_test_teardown(test_thrashing_release, thrash_env_clear),
 		cmocka_unit_test(test_pingpong),
 		cmocka_unit_test(test_pingpong_prefetch),
 	};

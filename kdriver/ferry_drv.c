@@ -105,7 +105,7 @@ static void ferry_vaspace_free(struct work_struct *work)
 	xa_destroy(&vas->pt);
 	xa_destroy(&vas->dmap);
 	kvfree(vas->region_pages);
-	kvfree(vas->region_evicted_ns);
+	kvfree(vas->region_thrash);
 	kvfree(vas->lru_nodes);
 	kvfree(vas->src);
 	kvfree(vas->dst);
@@ -163,7 +163,8 @@ static int ferry_debugfs_counters_show(struct seq_file *m, void *unused)
 		"evictions",	    "pages_evicted",	   "pages_prefetched",
 		"thrashing",	    "fault_ns",		   "migrate_ns",
 		"device_resident_pages", "device_capacity_pages", "device_peak_pages",
-		"device_cached_pages", "whole_regions",
+		"device_cached_pages", "whole_regions", "thrashing_pins",
+		"thrashing_pinned",
 	};
 	struct ferry_vaspace *vas = m->private;
 	struct ferry_counters c;

@@ -139,7 +139,7 @@ struct ferry_vaspace {
 	spinlock_t state_lock;
 	struct xarray dmap;	/* page index -> struct ferry_dpage * */
 	u16 *region_pages;	/* device pages per 2 MiB region */
-	u64 *region_evicted_ns; /* when a region was last evicted */
+	struct ferry_thrash *region_thrash; /* thrashing history per region */
 	struct ferry_lru lru;	/* regions with device pages */
 	struct ferry_lru_node *lru_nodes;
 	u64 resident_pages, peak_pages;

@@ -189,9 +189,9 @@ static long ferry_ioctl_register_window(struct file *filp, void __user *arg)
 	nregions = w.size / FERRY_REGION_SIZE;
 	ret = -ENOMEM;
 	vas->region_pages = kvcalloc(nregions, sizeof(*vas->region_pages), GFP_KERNEL);
-	vas->region_evicted_ns = kvcalloc(nregions, sizeof(u64), GFP_KERNEL);
+	vas->region_thrash = kvcalloc(nregions, sizeof(*vas->region_thrash), GFP_KERNEL);
 	vas->lru_nodes = kvcalloc(nregions, sizeof(*vas->lru_nodes), GFP_KERNEL);
-	if (!vas->region_pages || !vas->region_evicted_ns || !vas->lru_nodes)
+	if (!vas->region_pages || !vas->region_thrash || !vas->lru_nodes)
 		goto err_arrays;
 	ferry_lru_init(&vas->lru, vas->lru_nodes, nregions);
 	vas->base = w.base;
@@ -209,10 +209,10 @@ static long ferry_ioctl_register_window(struct file *filp, void __user *arg)
 
 err_arrays:
 	kvfree(vas->region_pages);
-	kvfree(vas->region_evicted_ns);
+	kvfree(vas->region_thrash);
 	kvfree(vas->lru_nodes);
 	vas->region_pages = NULL;
-	vas->region_evicted_ns = NULL;
+	vas->region_thrash = NULL;
 	vas->lru_nodes = NULL;
 out:
 	mutex_unlock(&ff->lock);

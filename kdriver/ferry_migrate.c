@@ -27,6 +27,16 @@
 #include "ferry_drv.h"
 #include "ferry_compat.h"
 
+/*
+ * Thrashing (runtime/policy): counted here; the response (pinning a region
+ * on the host and mapping it remotely) is the user backend's so far.
+ */
+static const struct ferry_thrash_config ferry_thrash_count_only = {
+	.window_ns = FERRY_THRASHING_WINDOW_NS,
+	.pin_ns = FERRY_THRASHING_PIN_NS,
+	.threshold = 0,
+};
+
 /**
  * ferry_page_attr() - advice bits of one page (FERRY_PA_*)
  * @vas: the VA space
@@ -144,8 +154,9 @@ static void ferry_track_locked(struct ferry_vaspace *vas, struct ferry_dpage *dp
 	}
 	dp->addr = addr;
 	dp->tracked = true;
-	if (!vas->region_pages[r]++ && vas->region_evicted_ns[r] &&
-	    ferry_policy_thrashing(now, vas->region_evicted_ns[r], FERRY_THRASHING_WINDOW_NS))
+	if (!vas->region_pages[r]++ &&
+	    ferry_thrash_return(&vas->region_thrash[r], &ferry_thrash_count_only, now) !=
+		    FERRY_THRASH_NONE)
 		ferry_count(vas, FERRY_CTR(thrashing), 1);
 	ferry_lru_touch(&vas->lru, r);
 }
@@ -267,7 +278,7 @@ static unsigned long ferry_evict_region(struct ferry_vaspace *vas, unsigned long
 	ferry_dmem_reap(); /* the pages that moved leave the region */
 
 	spin_lock(&vas->state_lock);
-	vas->region_evicted_ns[r] = ktime_get_ns();
+	ferry_thrash_evicted(&vas->region_thrash[r], ktime_get_ns());
 	if (vas->region_pages[r]) /* pages that could not move stay evictable */
 		ferry_lru_touch(&vas->lru, r);
 	spin_unlock(&vas->state_lock);

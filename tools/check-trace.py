@@ -17,8 +17,8 @@ import subprocess
 import tempfile
 import sys
 
-KNOWN = {"kernel", "copy", "prefetch", "migration", "fault", "eviction", "command"}
-UDRIVER_ONLY = {"migration", "fault", "eviction"}
+KNOWN = {"kernel", "copy", "prefetch", "migration", "fault", "eviction", "command", "thrashing"}
+UDRIVER_ONLY = {"migration", "fault", "eviction", "thrashing"}
 ARGS = {
     "kernel": {"work_items", "work_dim"},
     "copy": {"addr", "bytes"},
@@ -27,6 +27,7 @@ ARGS = {
     "fault": {"faults", "host_faults", "device_faults", "blocks"},
     "eviction": {"addr", "pages", "bytes"},
     "command": {"command_type", "status"},
+    "thrashing": {"addr", "pages", "action"},
 }
 
 

@@ -60,7 +60,9 @@ typedef struct _cl_svm_counters_ferry {
 	cl_ulong migrate_ns;		/* time spent in explicit migrations */
 	cl_ulong device_resident_pages; /* now */
 	cl_ulong device_capacity_pages;
-	cl_ulong reserved[8];
+	cl_ulong thrashing_pins;   /* regions pinned on the host for thrashing (events) */
+	cl_ulong thrashing_pinned; /* regions pinned now (the device maps them remotely) */
+	cl_ulong reserved[6];
 } cl_svm_counters_ferry;
 
 /*

@@ -196,7 +196,7 @@ struct ferry_counters {
 	__u64 evictions;	   /* blocks evicted for capacity */
 	__u64 pages_evicted;
 	__u64 pages_prefetched;	   /* pages moved by the density prefetcher */
-	__u64 thrashing;	   /* blocks that moved back within the window */
+	__u64 thrashing;	   /* regions that came back within the window */
 	__u64 fault_ns;		   /* time spent resolving faults */
 	__u64 migrate_ns;	   /* time spent in explicit migrations */
 	__u64 device_resident_pages;	/* now */
@@ -204,7 +204,9 @@ struct ferry_counters {
 	__u64 device_peak_pages;	/* high-water mark of device residency */
 	__u64 device_cached_pages;	/* held: resident + kept for reuse */
 	__u64 whole_regions;	/* user backend: regions handed whole to a 2 MiB mapping */
-	__u64 reserved[4];
+	__u64 thrashing_pins;	/* regions pinned on the host for thrashing (events) */
+	__u64 thrashing_pinned;	/* regions pinned now */
+	__u64 reserved[2];
 };
 
 /*

@@ -160,5 +160,7 @@ CL_API_ENTRY cl_int CL_API_CALL ferry_clGetSVMCountersFERRY(cl_context context,
 	out->migrate_ns = c.migrate_ns;
 	out->device_resident_pages = c.device_resident_pages;
 	out->device_capacity_pages = c.device_capacity_pages;
+	out->thrashing_pins = c.thrashing_pins;
+	out->thrashing_pinned = c.thrashing_pinned;
 	return CL_SUCCESS;
 }

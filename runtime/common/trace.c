@@ -258,7 +258,7 @@ int ferry_trace_device_init(int fd)
 /* ---- the writer ---- */
 
 static const char *const cat_names[FERRY_TR_NCAT] = {
-	"kernel", "copy", "prefetch", "migration", "fault", "eviction", "command",
+	"kernel", "copy", "prefetch", "migration", "fault", "eviction", "command", "thrashing",
 };
 
 static const char *const cause_names[] = {"prefetch", "fault", "eviction", "advice"};
@@ -314,6 +314,10 @@ static void put_args(FILE *f, const struct trace_rec *r)
 		fprintf(f,
 			"{\"addr\":\"0x%" PRIx64 "\",\"pages\":%" PRIu64 ",\"bytes\":%" PRIu64 "}",
 			a[0], a[1], a[1] * 4096);
+		break;
+	case FERRY_TR_THRASHING:
+		fprintf(f, "{\"addr\":\"0x%" PRIx64 "\",\"pages\":%" PRIu64 ",\"action\":\"%s\"}",
+			a[0], a[1], a[2] ? "release" : "pin");
 		break;
 	case FERRY_TR_COMMAND:
 		fprintf(f, "{\"command_type\":\"0x%" PRIx64 "\",\"status\":%" PRId64 "}", a[0],

@@ -33,6 +33,9 @@ enum ferry_trace_cat {
 	FERRY_TR_EVICTION,  /* a region evicted to the host: a0 = addr, a1 = pages */
 	FERRY_TR_COMMAND,   /* an OpenCL command, start to end: a0 = cl_command_type,
 			       a1 = status */
+	FERRY_TR_THRASHING, /* a region pinned on the host for thrashing, or let go:
+			       a0 = addr, a1 = pages mapped in place (pin) or unmapped
+			       (release), a2 = 0 pin, 1 release */
 	FERRY_TR_NCAT,
 };
 

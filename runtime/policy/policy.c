@@ -115,7 +115,69 @@ uint32_t ferry_lru_victim(const struct ferry_lru *lru, uint32_t pinned)
 	return FERRY_LRU_NONE;
 }
 
-bool ferry_policy_thrashing(uint64_t now_ns, uint64_t evicted_ns, uint64_t window_ns)
+void ferry_thrash_arrived(struct ferry_thrash *t, uint64_t now_ns)
 {
-	return evicted_ns != 0 && now_ns >= evicted_ns && now_ns - evicted_ns < window_ns;
+	t->arrived_ns = now_ns;
+}
+
+static void thrash_pin(struct ferry_thrash *t, const struct ferry_thrash_config *cfg,
+		       uint64_t now_ns)
+{
+	t->pinned_until_ns = now_ns + cfg->pin_ns;
+	if (t->pinned_until_ns == 0)
+		t->pinned_until_ns = 1;
+}
+
+enum ferry_thrash_verdict ferry_thrash_full(struct ferry_thrash *t,
+					    const struct ferry_thrash *victim,
+					    const struct ferry_thrash_config *cfg, uint64_t now_ns)
+{
+	if (cfg->threshold == 0 || now_ns < victim->arrived_ns ||
+	    now_ns - victim->arrived_ns >= cfg->window_ns)
+		return FERRY_THRASH_NONE;
+	thrash_pin(t, cfg, now_ns);
+	return FERRY_THRASH_PIN;
+}
+
+void ferry_thrash_evicted(struct ferry_thrash *t, uint64_t now_ns)
+{
+	t->evicted_ns = now_ns ? now_ns : 1;
+}
+
+bool ferry_thrash_pinned(const struct ferry_thrash *t, uint64_t now_ns)
+{
+	return t->pinned_until_ns != 0 && now_ns < t->pinned_until_ns;
+}
+
+enum ferry_thrash_verdict
+ferry_thrash_return(struct ferry_thrash *t, const struct ferry_thrash_config *cfg, uint64_t now_ns)
+{
+	uint64_t evicted = t->evicted_ns;
+
+	if (ferry_thrash_pinned(t, now_ns))
+		return FERRY_THRASH_PIN;
+	if (evicted == 0)
+		return FERRY_THRASH_NONE; /* never evicted, or this return was seen */
+	t->evicted_ns = 0;
+	if (now_ns < evicted || now_ns - evicted >= cfg->window_ns) {
+		t->events = 0; /* a quiet return: the history starts again */
+		return FERRY_THRASH_NONE;
+	}
+	t->events++;
+	if (cfg->threshold == 0 || t->events < cfg->threshold)
+		return FERRY_THRASH_EVENT;
+	thrash_pin(t, cfg, now_ns);
+	return FERRY_THRASH_PIN;
+}
+
+bool ferry_thrash_release(struct ferry_thrash *t, const struct ferry_thrash_config *cfg,
+			  uint64_t now_ns)
+{
+	if (t->pinned_until_ns == 0 || now_ns < t->pinned_until_ns)
+		return false;
+	t->pinned_until_ns = 0;
+	t->evicted_ns = 0;
+	/* one more thrashing return pins it again */
+	t->events = cfg->threshold ? cfg->threshold - 1 : 0;
+	return true;
 }

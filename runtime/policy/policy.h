@@ -83,11 +83,72 @@ bool ferry_lru_linked(const struct ferry_lru *lru, uint32_t region);
 uint32_t ferry_lru_victim(const struct ferry_lru *lru, uint32_t pinned);
 
 /*
- * Thrashing: a region that comes back to the device less than
- * @window_ns after it was evicted counts as a thrashing event.
+ * Thrashing, after nvidia-uvm's uvm_perf_thrashing.c, per 2 MiB region: a
+ * region that comes back to the device less than @window_ns after it was
+ * evicted is a thrashing event. After @threshold events in a row the region
+ * is pinned where its data are (the host) for @pin_ns: the device maps the
+ * host's pages in place instead of migrating them, so it neither moves nor
+ * evicts anything for that region, and what is resident stays resident (a
+ * stable subset instead of LRU against a sweep). A return outside the window
+ * clears the history. When a pin expires the region is let go (the device
+ * faults it again) with its history one event short of the threshold, so a
+ * region that still thrashes is pinned again on its next return.
+ *
+ * The same pin answers a sweep larger than the device before anything has
+ * come back: when a device fault finds the device full and the region that
+ * would be evicted for it arrived less than @window_ns ago, evicting it would
+ * only make room by throwing out what the sweep needs next (LRU against a
+ * cyclic sweep), so the faulting region is pinned on the host instead
+ * (ferry_thrash_full()).
+ *
+ * The caller keeps one struct ferry_thrash a region (zeroed) and calls
+ * ferry_thrash_arrived() when pages of the region arrive on the device,
+ * ferry_thrash_evicted() when it evicts the region, ferry_thrash_return()
+ * before it migrates the region's data back for a device fault (once a
+ * return: while the region has no device-resident pages).
  */
-bool ferry_policy_thrashing(uint64_t now_ns, uint64_t evicted_ns, uint64_t window_ns);
+struct ferry_thrash_config {
+	uint64_t window_ns; /* a return this soon after an eviction is thrashing */
+	uint64_t pin_ns;    /* how long a thrashing region stays pinned */
+	uint32_t threshold; /* events in a row that pin (0: never pin, only count) */
+};
 
-#define FERRY_THRASHING_WINDOW_NS (100ULL * 1000 * 1000)
+struct ferry_thrash {
+	uint64_t arrived_ns;	  /* when device pages last arrived */
+	uint64_t evicted_ns;	  /* last eviction not yet followed by a return, or 0 */
+	uint64_t pinned_until_ns; /* 0 when not pinned */
+	uint32_t events;	  /* thrashing events in a row */
+};
+
+enum ferry_thrash_verdict {
+	FERRY_THRASH_NONE,  /* not thrashing: migrate */
+	FERRY_THRASH_EVENT, /* a thrashing event below the threshold: migrate, count it */
+	FERRY_THRASH_PIN,   /* pinned (from now, or still): map remotely, do not migrate */
+};
+
+#define FERRY_THRASHING_WINDOW_NS (2000ULL * 1000 * 1000)
+#define FERRY_THRASHING_PIN_NS (2000ULL * 1000 * 1000)
+#define FERRY_THRASHING_THRESHOLD 2
+
+void ferry_thrash_arrived(struct ferry_thrash *t, uint64_t now_ns);
+void ferry_thrash_evicted(struct ferry_thrash *t, uint64_t now_ns);
+enum ferry_thrash_verdict
+ferry_thrash_return(struct ferry_thrash *t, const struct ferry_thrash_config *cfg, uint64_t now_ns);
+/*
+ * The device is full and a device fault in the region of @t would evict the
+ * region of @victim: FERRY_THRASH_PIN (and @t pinned) when @victim arrived
+ * less than the window ago, FERRY_THRASH_NONE (evict) otherwise or when
+ * pinning is off (threshold 0).
+ */
+enum ferry_thrash_verdict ferry_thrash_full(struct ferry_thrash *t,
+					    const struct ferry_thrash *victim,
+					    const struct ferry_thrash_config *cfg, uint64_t now_ns);
+bool ferry_thrash_pinned(const struct ferry_thrash *t, uint64_t now_ns);
+/*
+ * A pinned region whose pin has run out at @now_ns is let go: returns true
+ * once (the caller then ends the remote mapping), false for any other region.
+ */
+bool ferry_thrash_release(struct ferry_thrash *t, const struct ferry_thrash_config *cfg,
+			  uint64_t now_ns);
 
 #endif /* FERRY_POLICY_H */

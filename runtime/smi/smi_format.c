@@ -36,6 +36,8 @@ static const struct {
 	C(device_peak_pages),
 	C(device_cached_pages),
 	C(whole_regions),
+	C(thrashing_pins),
+	C(thrashing_pinned),
 #undef C
 };
 
@@ -327,9 +329,11 @@ static void text_vas(const struct vas *v, uint64_t now)
 	printf("    zero-fill  host %" PRIu64 ", device %" PRIu64 " pages\n",
 	       (uint64_t)c->zero_fill_host, (uint64_t)c->zero_fill_device);
 	printf("    evictions  %" PRIu64 " regions of 2 MiB (%" PRIu64
-	       " pages), prefetched %" PRIu64 " pages, thrashing %" PRIu64 "\n",
-	       (uint64_t)c->evictions, (uint64_t)c->pages_evicted, (uint64_t)c->pages_prefetched,
-	       (uint64_t)c->thrashing);
+	       " pages), prefetched %" PRIu64 " pages\n",
+	       (uint64_t)c->evictions, (uint64_t)c->pages_evicted, (uint64_t)c->pages_prefetched);
+	printf("    thrashing  %" PRIu64 " returns, %" PRIu64 " pins, %" PRIu64
+	       " regions pinned on the host now\n",
+	       (uint64_t)c->thrashing, (uint64_t)c->thrashing_pins, (uint64_t)c->thrashing_pinned);
 	printf("    allocations %" PRIu64 "%s\n", (uint64_t)sn->total_allocs,
 	       (uint64_t)sn->total_allocs > sn->nallocs ? " (the most recent listed)" : "");
 	if (!sn->nallocs)

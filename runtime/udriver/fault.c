@@ -222,6 +222,11 @@ static void resolve_device(struct udrv *u, uint64_t page, bool write, bool wp)
 		udrv_device_wp_off(u, page, 1);
 
 	fault_range(u, page, FERRY_RES_DEVICE, &first, &n);
+	/* a region pinned on the host for thrashing: the device maps it in place */
+	if (udrv_thrash_fault(u, page, count_not(u, first, n, FERRY_RES_DEVICE), &first, &n)) {
+		dev_wake(u, first, n);
+		return;
+	}
 	move_for_fault(u, first, n, bfirst, true, in_block);
 	/* Already device-resident (a race with a migration): it may not be mapped yet. */
 	if (was_resident)
@@ -311,6 +316,7 @@ static void resolve_locked(struct udrv *u, const struct fault *f, int n)
 		assert(cmp_fault(&f[i - 1], &f[i]) <= 0);
 	u->trace_cause = FERRY_TR_CAUSE_FAULT;
 	c->fault_batches++;
+	udrv_thrash_release(u, false);
 	for (int i = 0; i < n; i++) {
 		uint64_t block = f[i].page / u->block_pages;
 

@@ -17,6 +17,7 @@
  *   migrate.c  moving pages: residency accounting, eviction, the moves to
  *              either side, discard, read duplication
  *   remote.c   accessed-by remote mapping and the SIGSEGV guard of its remap
+ *   thrash.c   thrashing: regions pinned on the host, mapped in place, let go
  *   queue.c    explicit migrations: the request queue and its worker
  *   advice.c   attributes (SET_ATTR, GET_ATTR)
  *   fault.c    the fault thread and in-thread device faults (SIGBUS)
@@ -209,6 +210,12 @@ bool host_zap(struct udrv *u, uint64_t page, uint64_t n);
 #define assert_one_region(first, n)                                                                \
 	assert((n) == 0 || (first) / FERRY_REGION_PAGES == ((first) + (n)-1) / FERRY_REGION_PAGES)
 
+/*
+ * The region eviction would take next to make room for region @pinned: the
+ * least recently used one, those whose pages prefer the device last; or
+ * FERRY_LRU_NONE.
+ */
+uint32_t udrv_evict_victim(const struct udrv *u, uint32_t pinned);
 void udrv_to_device(struct udrv *u, uint64_t first, uint64_t n, bool map, uint64_t *moved);
 void udrv_to_host(struct udrv *u, uint64_t first, uint64_t n, bool map, bool zero_fill);
 void udrv_discard(struct udrv *u, uint64_t first, uint64_t n);
@@ -237,6 +244,27 @@ void udrv_remote_unmap(struct udrv *u, uint64_t first, uint64_t n);
  */
 int udrv_remap_guard_install(uint64_t base, uint64_t size);
 void udrv_remap_guard_remove(void);
+
+/* ---- thrash.c: the response to thrashing (runtime/policy detects it) ---- */
+
+/*
+ * Region @r's data come back to the device (it has no device-resident pages):
+ * count a thrashing event when it is one. Returns true when the region is
+ * pinned on the host (now, or still).
+ */
+bool udrv_thrash_return(struct udrv *u, uint32_t r);
+/*
+ * A device fault at @page that would move @need pages: when its region is
+ * pinned for thrashing, or the device is full and making room would evict a
+ * region that only just arrived, map the host's pages in place (the region,
+ * or its host runs when some of it is on the device) and return true with
+ * the range in @first, @n; false: migrate as usual.
+ */
+bool udrv_thrash_fault(struct udrv *u, uint64_t page, uint64_t need, uint64_t *first, uint64_t *n);
+/* Let go of the regions whose pin ran out (at most every pin/8 unless @all). */
+void udrv_thrash_release(struct udrv *u, bool all);
+/* Region @r was discarded whole: its history goes (and its pin). */
+void udrv_thrash_forget(struct udrv *u, uint32_t r);
 
 /* ---- queue.c: explicit migrations ---- */
 

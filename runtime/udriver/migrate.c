@@ -35,10 +35,29 @@ static void device_resident_add(struct udrv *u, uint64_t page, int64_t delta)
 	c->device_resident_pages = (uint64_t)((int64_t)c->device_resident_pages + delta);
 	if (c->device_resident_pages > c->device_peak_pages)
 		c->device_peak_pages = c->device_resident_pages;
-	if (u->region_dev_pages[r] == 0)
+	if (u->region_dev_pages[r] == 0) {
 		ferry_lru_remove(&u->evict_lru, r);
-	else if (delta > 0)
+	} else if (delta > 0) {
 		ferry_lru_touch(&u->evict_lru, r);
+		ferry_thrash_arrived(&u->region_thrash[r], ferry_clock_ns());
+	}
+}
+
+uint32_t udrv_evict_victim(const struct udrv *u, uint32_t pinned)
+{
+	uint32_t victim = FERRY_LRU_NONE;
+
+	for (uint32_t r = u->evict_lru.head; r != FERRY_LRU_NONE; r = u->evict_lru.node[r].next) {
+		if (r == pinned)
+			continue;
+		if (u->attr_preferred_loc[(uint64_t)r * FERRY_REGION_PAGES] == FERRY_LOC_DEVICE) {
+			if (victim == FERRY_LRU_NONE)
+				victim = r; /* fallback */
+			continue;
+		}
+		return r;
+	}
+	return victim;
 }
 
 /*
@@ -52,21 +71,8 @@ static void ensure_capacity(struct udrv *u, uint64_t need, uint32_t pinned)
 
 	udrv_assert_locked(u);
 	while (c->device_resident_pages + need > u->capacity_pages) {
-		uint32_t victim = FERRY_LRU_NONE;
+		uint32_t victim = udrv_evict_victim(u, pinned);
 
-		for (uint32_t r = u->evict_lru.head; r != FERRY_LRU_NONE;
-		     r = u->evict_lru.node[r].next) {
-			if (r == pinned)
-				continue;
-			if (u->attr_preferred_loc[(uint64_t)r * FERRY_REGION_PAGES] ==
-			    FERRY_LOC_DEVICE) {
-				if (victim == FERRY_LRU_NONE)
-					victim = r; /* fallback */
-				continue;
-			}
-			victim = r;
-			break;
-		}
 		if (victim == FERRY_LRU_NONE)
 			return; /* cannot happen with capacity >= 2 regions */
 		uint64_t first = (uint64_t)victim * FERRY_REGION_PAGES;
@@ -79,7 +85,7 @@ static void ensure_capacity(struct udrv *u, uint64_t need, uint32_t pinned)
 		u->trace_cause = cause;
 		c->evictions++;
 		c->pages_evicted += c->pages_to_host - before;
-		u->region_evicted_ns[victim] = ferry_clock_ns();
+		ferry_thrash_evicted(&u->region_thrash[victim], ferry_clock_ns());
 		if (FERRY_TRACE_ON())
 			ferry_trace_event(FERRY_TR_EVICTION, "evict region", t0,
 					  ferry_clock_ns() - t0, addr_of(u, first),
@@ -180,10 +186,9 @@ void udrv_to_device(struct udrv *u, uint64_t first, uint64_t n, bool map, uint64
 	if (need) {
 		ensure_capacity(u, need, region);
 		vram_reserve(u, vram_not_held(u, first, n));
-		if (u->region_dev_pages[region] == 0 &&
-		    ferry_policy_thrashing(ferry_clock_ns(), u->region_evicted_ns[region],
-					   FERRY_THRASHING_WINDOW_NS))
-			c->thrashing++;
+		/* a return the fault path has not seen (an explicit migration) */
+		if (u->region_dev_pages[region] == 0)
+			udrv_thrash_return(u, region);
 		vram_ready = vram_prepare(u, first, n, whole);
 	}
 	for (uint64_t p = first; p < end;) {
@@ -522,6 +527,8 @@ void udrv_discard(struct udrv *u, uint64_t first, uint64_t n)
 	}
 	memset(u->state + first, FERRY_RES_UNTOUCHED, n);
 	memset(u->sys_kept_stale + first, 0, n);
+	if (n == FERRY_REGION_PAGES)
+		udrv_thrash_forget(u, (uint32_t)(first / FERRY_REGION_PAGES));
 	if (dev || held)
 		vram_punch(u, first, n);
 	memfd_punch(u->sys_fd, first, n);

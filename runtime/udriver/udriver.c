@@ -24,6 +24,12 @@ void udrv_busy(struct udrv *u, int delta)
 	 * agent (zap requests come from device faults then).
 	 */
 	__atomic_add_fetch(&u->meta->zap_hot, (uint32_t)delta, __ATOMIC_RELEASE);
+	/* a launch is where pins that ran out are let go even when nothing faults */
+	if (delta > 0 && __atomic_load_n(&u->thrash_pinned, __ATOMIC_RELAXED)) {
+		udrv_lock(u);
+		udrv_thrash_release(u, false);
+		udrv_unlock(u);
+	}
 	/* last: once udrv_fini reads busy == 0, no call here touches *u any more */
 	__atomic_add_fetch(&u->busy, delta, __ATOMIC_RELEASE);
 }
@@ -91,6 +97,18 @@ static void configure(struct udrv *u, const struct udrv_config *cfg)
 	if (getenv("FERRY_FAULT_SPIN_US"))
 		u->spin_us = (uint32_t)strtoul(getenv("FERRY_FAULT_SPIN_US"), NULL, 0);
 	u->whole_regions = ferry_whole_regions_enabled();
+	u->thrash_cfg.window_ns = FERRY_THRASHING_WINDOW_NS;
+	u->thrash_cfg.pin_ns = FERRY_THRASHING_PIN_NS;
+	u->thrash_cfg.threshold = FERRY_THRASHING_THRESHOLD;
+	if (getenv("FERRY_THRASHING_WINDOW_MS"))
+		u->thrash_cfg.window_ns =
+			strtoull(getenv("FERRY_THRASHING_WINDOW_MS"), NULL, 0) * 1000000;
+	if (getenv("FERRY_THRASHING_PIN_MS"))
+		u->thrash_cfg.pin_ns =
+			strtoull(getenv("FERRY_THRASHING_PIN_MS"), NULL, 0) * 1000000;
+	if (getenv("FERRY_THRASHING_THRESHOLD"))
+		u->thrash_cfg.threshold =
+			(uint32_t)strtoul(getenv("FERRY_THRASHING_THRESHOLD"), NULL, 0);
 	udrv_mutex_init(&u->lock);
 	cfg->meta->counters.device_capacity_pages = u->capacity_pages;
 }
@@ -209,7 +227,7 @@ static void tracking_free(struct udrv *u)
 {
 	free(u->evict_lru_nodes);
 	free(u->region_dev_pages);
-	free(u->region_evicted_ns);
+	free(u->region_thrash);
 	free(u->region_stale_pages);
 	free(u->stale_lru_nodes);
 	free(u->dev_whole);
@@ -231,7 +249,7 @@ static int tracking_alloc(struct udrv *u)
 
 	u->evict_lru_nodes = calloc(nr, sizeof(*u->evict_lru_nodes));
 	u->region_dev_pages = calloc(nr, sizeof(*u->region_dev_pages));
-	u->region_evicted_ns = calloc(nr, sizeof(*u->region_evicted_ns));
+	u->region_thrash = calloc(nr, sizeof(*u->region_thrash));
 	u->region_stale_pages = calloc(nr, sizeof(*u->region_stale_pages));
 	u->stale_lru_nodes = calloc(nr, sizeof(*u->stale_lru_nodes));
 	u->dev_whole = calloc(nr, 1);
@@ -244,7 +262,7 @@ static int tracking_alloc(struct udrv *u)
 	u->attr_preferred_loc = map_sparse(u->npages);
 	u->attr_accessed_by = map_sparse(u->npages);
 	u->attr_read_mostly = map_sparse(u->npages);
-	if (!u->evict_lru_nodes || !u->region_dev_pages || !u->region_evicted_ns ||
+	if (!u->evict_lru_nodes || !u->region_dev_pages || !u->region_thrash ||
 	    !u->region_stale_pages || !u->stale_lru_nodes || !u->dev_whole || !u->host_whole ||
 	    !u->vram_huge_page || !u->vram_held || !u->sys_kept_stale || !u->host_unmapped ||
 	    !u->remote_mapped || !u->attr_preferred_loc || !u->attr_accessed_by ||

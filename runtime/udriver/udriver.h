@@ -82,7 +82,15 @@ struct udrv {
 	struct ferry_lru evict_lru;
 	struct ferry_lru_node *evict_lru_nodes;
 	uint32_t *region_dev_pages;
-	uint64_t *region_evicted_ns;
+	/*
+	 * Thrashing (runtime/policy, fault.c): each region's history; a pinned
+	 * region stays on the host and the device maps it in place. Pinned now,
+	 * and when to look for pins that ran out next.
+	 */
+	struct ferry_thrash *region_thrash;
+	struct ferry_thrash_config thrash_cfg;
+	uint32_t thrash_pinned;
+	uint64_t thrash_next_release_ns;
 	/*
 	 * vram page cache (vram.c): a page of the vram memfd is kept after its
 	 * data moved back to the host (stale), so that the next migration to
