@@ -11,6 +11,7 @@
  *   udriver.c  setup and teardown, udrv_ioctl(), udrv_busy()
  *   view.c     primitives: userfaultfd on the two views (map, wake,
  *              write-protect, register), fallocate/pwrite on the two memfds
+ *   copy.c     the copy engine: a migration's bytes, with streaming stores
  *   vram.c     the vram page cache: stale pages kept for the next trip
  *   whole.c    whole regions, device and host side
  *   agent.c    the host agent's mailbox, the driver's end
@@ -36,6 +37,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "udriver/copy.h"
 #include "udriver/udriver.h"
 
 #define PG FERRY_PAGE_SIZE
