@@ -81,6 +81,11 @@ bool ferry_copy_nt_enabled(void)
 	return env_switch("FERRY_COPY_NT", true);
 }
 
+bool ferry_vram_prepopulate_enabled(void)
+{
+	return env_switch("FERRY_VRAM_PREPOPULATE", true);
+}
+
 /* "64M", "1G", "4096", "2k", "2KiB", "2KB": bytes, or 0 when malformed or too large. */
 uint64_t ferry_parse_size(const char *s)
 {

@@ -30,6 +30,13 @@ bool ferry_whole_regions_enabled(void);
 bool ferry_copy_nt_enabled(void);
 
 /*
+ * udriver: ferry-device holds the device capacity's worth of populated
+ * memory from the start (the vram pool, runtime/udriver/vram.c), unless
+ * FERRY_VRAM_PREPOPULATE reads as 0.
+ */
+bool ferry_vram_prepopulate_enabled(void);
+
+/*
  * A size as the environment gives it: "64M", "1G", "4096", "2k", "2KiB",
  * "2KB" (binary multiples). Bytes, or 0 when malformed or too large.
  */
