@@ -68,6 +68,24 @@ bool ferry_whole_regions_enabled(void)
 	return !(e && !atoi(e)) && shmem_huge_enabled();
 }
 
+/* An on/off variable: off when it reads as 0 (atoi), else on; unset: @dflt. */
+static bool env_switch(const char *name, bool dflt)
+{
+	const char *e = getenv(name);
+
+	return e ? atoi(e) != 0 : dflt;
+}
+
+bool ferry_copy_nt_enabled(void)
+{
+	return env_switch("FERRY_COPY_NT", true);
+}
+
+bool ferry_vram_prepopulate_enabled(void)
+{
+	return env_switch("FERRY_VRAM_PREPOPULATE", true);
+}
+
 /* "64M", "1G", "4096", "2k", "2KiB", "2KB": bytes, or 0 when malformed or too large. */
 uint64_t ferry_parse_size(const char *s)
 {

@@ -24,6 +24,19 @@ uint64_t ferry_spin_ns(void);
 bool ferry_whole_regions_enabled(void);
 
 /*
+ * udriver: migrations copy with non-temporal (streaming) stores where the
+ * CPU has them, unless FERRY_COPY_NT reads as 0 (runtime/udriver/copy.h).
+ */
+bool ferry_copy_nt_enabled(void);
+
+/*
+ * udriver: ferry-device holds the device capacity's worth of populated
+ * memory from the start (the vram pool, runtime/udriver/vram.c), unless
+ * FERRY_VRAM_PREPOPULATE reads as 0.
+ */
+bool ferry_vram_prepopulate_enabled(void);
+
+/*
  * A size as the environment gives it: "64M", "1G", "4096", "2k", "2KiB",
  * "2KB" (binary multiples). Bytes, or 0 when malformed or too large.
  */

@@ -11,7 +11,9 @@
  *   udriver.c  setup and teardown, udrv_ioctl(), udrv_busy()
  *   view.c     primitives: userfaultfd on the two views (map, wake,
  *              write-protect, register), fallocate/pwrite on the two memfds
- *   vram.c     the vram page cache: stale pages kept for the next trip
+ *   copy.c     the copy engine: a migration's bytes, with streaming stores
+ *   vram.c     the vram page cache: stale pages kept for the next trip, and
+ *              the pool of memory populated before the application needs it
  *   whole.c    whole regions, device and host side
  *   agent.c    the host agent's mailbox, the driver's end
  *   migrate.c  moving pages: residency accounting, eviction, the moves to
@@ -37,6 +39,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "udriver/copy.h"
 #include "udriver/udriver.h"
 
 #define PG FERRY_PAGE_SIZE
@@ -185,6 +188,9 @@ void vram_reserve(struct udrv *u, uint64_t need);
 uint64_t vram_not_held(const struct udrv *u, uint64_t p, uint64_t len);
 void vram_take(struct udrv *u, uint64_t p, uint64_t len);
 bool vram_prepare(struct udrv *u, uint64_t first, uint64_t n, bool whole);
+/* the pool of populated memory and its thread (without u->lock; stop is idempotent) */
+void vram_pool_start(struct udrv *u);
+void vram_pool_stop(struct udrv *u);
 
 /* ---- whole.c: whole regions ---- */
 

@@ -148,7 +148,7 @@ static uint64_t to_device_zapped(struct udrv *u, uint64_t p, uint64_t len, bool 
 		else if (next)
 			req = zap_post(u, q + n, next, FERRY_AGENT_ZAP);
 		if (vram_ready || vram_not_held(u, q, n) == 0) /* recycled pages */
-			memcpy(u->vram_alias + q * PG, u->sys_alias + q * PG, n * PG);
+			udrv_copy(u->vram_alias + q * PG, u->sys_alias + q * PG, n * PG);
 		else
 			memfd_copy_into(u->vram_fd, u->sys_alias, q, n);
 		vram_take(u, q, n);
@@ -216,8 +216,8 @@ void udrv_to_device(struct udrv *u, uint64_t first, uint64_t n, bool map, uint64
 
 				udrv_host_wp(u, q, m, true);
 				if (vram_ready)
-					memcpy(u->vram_alias + q * PG, u->sys_alias + q * PG,
-					       m * PG);
+					udrv_copy(u->vram_alias + q * PG, u->sys_alias + q * PG,
+						  m * PG);
 				else
 					memfd_copy_into(u->vram_fd, u->sys_alias, q, m);
 				vram_take(u, q, m);
@@ -298,7 +298,7 @@ static void to_host_copy_map(struct udrv *u, uint64_t p, uint64_t len, bool map,
 		if (!agent)
 			n = len;
 		if (sys_ready || memchr(u->sys_kept_stale + q, 0, n) == NULL) /* recycled pages */
-			memcpy(u->sys_alias + q * PG, u->vram_alias + q * PG, n * PG);
+			udrv_copy(u->sys_alias + q * PG, u->vram_alias + q * PG, n * PG);
 		else
 			memfd_copy_into(u->sys_fd, u->vram_alias, q, n);
 		memset(u->sys_kept_stale + q, 0, n);
@@ -472,7 +472,7 @@ void udrv_duplicate(struct udrv *u, uint64_t first, uint64_t n)
 		/* write-protect first: a host write during the copy waits, then collapses */
 		udrv_host_wp(u, p, len, true);
 		if (vram_not_held(u, p, len) == 0)
-			memcpy(u->vram_alias + p * PG, u->sys_alias + p * PG, len * PG);
+			udrv_copy(u->vram_alias + p * PG, u->sys_alias + p * PG, len * PG);
 		else
 			memfd_copy_into(u->vram_fd, u->sys_alias, p, len);
 		vram_take(u, p, len);

@@ -85,6 +85,7 @@ static void configure(struct udrv *u, const struct udrv_config *cfg)
 	u->host_uffd = cfg->host_uffd;
 	u->dev_uffd = -1;
 	u->stop_efd = -1;
+	u->pool_fd = -1;
 	u->meta = cfg->meta;
 	u->state = cfg->meta->state;
 	u->block_pages = (uint32_t)(cfg->block_size / PG);
@@ -298,6 +299,7 @@ int udrv_init(struct udrv *u, const struct udrv_config *cfg)
 	err = udrv_fault_thread_start(u);
 	if (err)
 		goto fail_queue;
+	vram_pool_start(u);
 	u->up = true;
 	return 0;
 
@@ -321,6 +323,7 @@ void udrv_fini(struct udrv *u)
 	if (!u->up)
 		return; /* zeroed, failed to start, or finished */
 	u->up = false;
+	vram_pool_stop(u);
 	udrv_queue_stop(u);
 	if (!udrv_fault_thread_stop(u))
 		return; /* it still runs: what it uses stays until ferry-device exits */

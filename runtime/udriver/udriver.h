@@ -131,6 +131,29 @@ struct udrv {
 	/* per region: vram was populated whole (a 2 MiB page) and not punched since */
 	uint8_t *vram_huge_page;
 
+	/*
+	 * The vram pool (vram.c; FERRY_VRAM_PREPOPULATE): memory populated by
+	 * a background thread from the start, up to the capacity, in slots of
+	 * 2 MiB of a memfd of its own, so that a device's memory exists before
+	 * the application moves data there. Pages the kernel gives a process
+	 * for the first time cost ~4 ms per 2 MiB here (the VM backs guest
+	 * memory lazily, and takes freed memory back within seconds), recycled
+	 * ones ~0.1 ms: vram_reserve() frees a slot right before vram
+	 * allocates, and the kernel hands its pages out again. The pool's
+	 * slots count in counters.device_cached_pages, so held memory stays
+	 * within the capacity. Fields under u->lock.
+	 */
+	int pool_fd;		  /* -1: no pool */
+	uint8_t *pool_alias;	  /* the pool memfd, mapped */
+	uint32_t pool_slots;	  /* 2 MiB slots: the capacity's whole regions */
+	uint8_t *pool_state;	  /* per slot: enum in vram.c */
+	uint32_t pool_held;	  /* slots populated and held */
+	uint64_t pool_loose;	  /* pages freed by the pool for vram, not allocated yet */
+	bool pool_running;	  /* its thread was started */
+	bool pool_stop;		  /* its thread is to end */
+	pthread_cond_t pool_cond; /* room appeared, or pool_stop */
+	pthread_t pool_thread;
+
 	uint8_t *attr_preferred_loc; /* per page: enum ferry_location */
 	uint8_t *attr_accessed_by;   /* per page: mask of 1 << enum ferry_location */
 	uint8_t *attr_read_mostly;   /* per page: 0 or 1 */
