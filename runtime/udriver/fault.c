@@ -73,13 +73,20 @@ static int drain(struct udrv *u, int uffd, uint32_t side, struct fault *out, int
 	return n;
 }
 
+/* Page @p counts as on the faulting side: in state @resident, or any device copy (@copies). */
+static inline bool on_side(const struct udrv *u, uint64_t p, uint8_t resident, bool copies)
+{
+	return copies ? on_device(u->state[p]) : u->state[p] == resident;
+}
+
 /*
  * The pages to move for a fault at @page: its block, or with the prefetcher
  * the largest subtree of its 2 MiB region that is dense enough on that side,
- * or the whole region when a sequential stream enters it.
+ * or the whole region when a sequential stream enters it. @copies: the side
+ * is the device's copies, duplicated pages included (read duplication).
  */
-static void fault_range(struct udrv *u, uint64_t page, uint8_t resident, uint64_t *first,
-			uint64_t *n)
+static void fault_range(struct udrv *u, uint64_t page, uint8_t resident, bool copies,
+			uint64_t *first, uint64_t *n)
 {
 	uint64_t bp = u->block_pages;
 	uint64_t rfirst = page & ~(uint64_t)(FERRY_REGION_PAGES - 1);
@@ -95,7 +102,7 @@ static void fault_range(struct udrv *u, uint64_t page, uint8_t resident, uint64_
 		uint32_t prev = 0;
 
 		for (uint64_t i = rfirst - FERRY_REGION_PAGES; i < rfirst; i++)
-			prev += u->state[i] == resident;
+			prev += on_side(u, i, resident, copies);
 		if (ferry_policy_stream(prev, (uint32_t)(page - rfirst), (uint32_t)bp)) {
 			*first = rfirst;
 			*n = FERRY_REGION_PAGES;
@@ -103,7 +110,7 @@ static void fault_range(struct udrv *u, uint64_t page, uint8_t resident, uint64_
 		}
 	}
 	for (uint64_t i = 0; i < FERRY_REGION_PAGES; i++)
-		if (u->state[rfirst + i] == resident)
+		if (on_side(u, rfirst + i, resident, copies))
 			bits[i / 64] |= 1ULL << (i % 64);
 	ferry_policy_prefetch(bits, (uint32_t)(page - rfirst), (uint32_t)bp,
 			      FERRY_PREFETCH_THRESHOLD, &pf_first, &pf_count);
@@ -208,20 +215,27 @@ static void resolve_device(struct udrv *u, uint64_t page, bool write, bool wp)
 	}
 	if (!write && u->attr_read_mostly[page] && u->state[page] == FERRY_RES_HOST) {
 		/*
-		 * A read of read-mostly data: a read-only copy of the block, the
-		 * host keeps its own. The block only: widening it with the
-		 * prefetcher was tried once and reverted, as it exposed the
-		 * remap race fixed in udrv_remote_unmap; not measured since.
+		 * A read of read-mostly data: a read-only copy, the host keeps
+		 * its own; of the range the density prefetcher and the stream
+		 * detector choose, counting the device's copies (read-mostly
+		 * pages of it only: udrv_duplicate leaves the others).
 		 */
-		udrv_duplicate(u, bfirst, u->block_pages);
-		dev_wake(u, bfirst, u->block_pages);
+		struct ferry_counters *c = &u->meta->counters;
+		uint64_t before = c->pages_to_device,
+			 in_dup_block = count_not(u, bfirst, u->block_pages, FERRY_RES_DUPLICATED);
+
+		fault_range(u, page, FERRY_RES_DUPLICATED, true, &first, &n);
+		udrv_duplicate(u, first, n);
+		if (c->pages_to_device - before > in_dup_block) /* beyond the faulting block */
+			c->pages_prefetched += c->pages_to_device - before - in_dup_block;
+		dev_wake(u, first, n);
 		return;
 	}
 	/* a leftover protection on a page that is the device's (not of a whole region's) */
 	if (wp && was_resident && !u->dev_whole[page / FERRY_REGION_PAGES])
 		udrv_device_wp_off(u, page, 1);
 
-	fault_range(u, page, FERRY_RES_DEVICE, &first, &n);
+	fault_range(u, page, FERRY_RES_DEVICE, false, &first, &n);
 	/* a region pinned on the host for thrashing: the device maps it in place */
 	if (udrv_thrash_fault(u, page, count_not(u, first, n, FERRY_RES_DEVICE), &first, &n)) {
 		dev_wake(u, first, n);
@@ -291,7 +305,7 @@ static void resolve_host(struct udrv *u, uint64_t page, bool wp, uint32_t *ra)
 
 	bool was_resident = u->state[page] == FERRY_RES_HOST;
 
-	fault_range(u, page, FERRY_RES_HOST, &first, &n);
+	fault_range(u, page, FERRY_RES_HOST, false, &first, &n);
 	move_for_fault(u, first, n, bfirst, false, in_block);
 	if (u->state[page] == FERRY_RES_HOST)
 		*ra = host_readahead(u, first, n);

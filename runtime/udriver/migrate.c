@@ -444,6 +444,7 @@ void udrv_duplicate(struct udrv *u, uint64_t first, uint64_t n)
 	struct ferry_counters *c = &u->meta->counters;
 	uint64_t end = first + n, need = 0, before = c->pages_to_device;
 	uint64_t t0 = FERRY_TRACE_ON() ? ferry_clock_ns() : 0;
+	bool vram_ready;
 
 	udrv_assert_locked(u);
 	assert_one_region(first, n);
@@ -455,6 +456,8 @@ void udrv_duplicate(struct udrv *u, uint64_t first, uint64_t n)
 	host_claim(u, first, n, true);
 	ensure_capacity(u, need, (uint32_t)(first / FERRY_REGION_PAGES));
 	vram_reserve(u, vram_not_held(u, first, n));
+	/* recycled (or pooled) memory for the copies, as a move to the device has */
+	vram_ready = vram_prepare(u, first, n, false);
 	for (uint64_t p = first; p < end;) {
 		uint64_t len = run_len(u, p, end), q = p;
 
@@ -471,7 +474,7 @@ void udrv_duplicate(struct udrv *u, uint64_t first, uint64_t n)
 		len = q - p;
 		/* write-protect first: a host write during the copy waits, then collapses */
 		udrv_host_wp(u, p, len, true);
-		if (vram_not_held(u, p, len) == 0)
+		if (vram_ready || vram_not_held(u, p, len) == 0)
 			udrv_copy(u->vram_alias + p * PG, u->sys_alias + p * PG, len * PG);
 		else
 			memfd_copy_into(u->vram_fd, u->sys_alias, p, len);
