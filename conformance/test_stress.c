@@ -211,8 +211,7 @@ static void thrash_pin(uint32_t threads, const char *test)
 		 * in about ten runs, without an eviction; not understood yet.
 		 */
 		ft_assert_u64_eq(c2.evictions, c1.evictions);
-		ft_assert_u64_cmp(c2.pages_to_device - c1.pages_to_device, <=,
-				  FT_MIB(2) / FT_PAGE);
+		ft_assert_u64_cmp(c2.pages_to_device - c1.pages_to_device, <=, FT_MIB(2) / FT_PAGE);
 		ft_residency(ctx, p, size, NULL, count);
 		ft_assert_u64_cmp(count[FERRY_RES_HOST], >=,
 				  c2.thrashing_pinned * (FT_MIB(2) / FT_PAGE) / 2);
