@@ -152,6 +152,7 @@ cl_svm_counters_ferry counters_delta(const cl_svm_counters_ferry *c0,
 	D(evictions);
 	D(pages_evicted);
 	D(thrashing);
+	D(thrashing_pins);
 	D(fault_ns);
 	D(migrate_ns);
 #undef D

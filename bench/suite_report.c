@@ -163,12 +163,14 @@ void suite_write_json(const char *path, const struct suite_info *info, const str
 				", \"faults_host\": %" PRIu64 ", \"faults_device\": %" PRIu64
 				", \"evictions\": %" PRIu64 ", \"pages_evicted\": %" PRIu64
 				", \"pages_prefetched\": %" PRIu64 ", \"thrashing\": %" PRIu64
-				", \"fault_ns\": %" PRIu64 ", \"migrate_ns\": %" PRIu64,
+				", \"thrashing_pins\": %" PRIu64 ", \"fault_ns\": %" PRIu64
+				", \"migrate_ns\": %" PRIu64,
 				(uint64_t)x->d.bytes_to_device, (uint64_t)x->d.bytes_to_host,
 				(uint64_t)x->d.faults_host, (uint64_t)x->d.faults_device,
 				(uint64_t)x->d.evictions, (uint64_t)x->d.pages_evicted,
 				(uint64_t)x->d.pages_prefetched, (uint64_t)x->d.thrashing,
-				(uint64_t)x->d.fault_ns, (uint64_t)x->d.migrate_ns);
+				(uint64_t)x->d.thrashing_pins, (uint64_t)x->d.fault_ns,
+				(uint64_t)x->d.migrate_ns);
 		else
 			fprintf(f, ", \"bytes_h2d\": null, \"bytes_d2h\": null, \"faults_host\": "
 				   "null, \"faults_device\": null, \"evictions\": null");
