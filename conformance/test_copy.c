@@ -45,14 +45,17 @@ static const size_t sizes[] = {
 static const size_t src_offsets[] = {0, 1, 8, 17, 32, 63};
 static const size_t dst_offsets[] = {0, 1, 16, 31, 33, 63, 64, 4095};
 
+#define BUF_ALLOC ((MAX_LEN + 2 * 4096 + 2 * GUARD + 4095) & ~(size_t)4095)
+
 static uint8_t *src_buf, *dst_buf, *want_buf;
 
 static int setup(void **state)
 {
 	(void)state;
-	src_buf = aligned_alloc(4096, MAX_LEN + 2 * 4096 + 2 * GUARD);
-	dst_buf = aligned_alloc(4096, MAX_LEN + 2 * 4096 + 2 * GUARD);
-	want_buf = aligned_alloc(4096, MAX_LEN + 2 * 4096 + 2 * GUARD);
+	/* C11: the size a multiple of the alignment */
+	src_buf = aligned_alloc(4096, BUF_ALLOC);
+	dst_buf = aligned_alloc(4096, BUF_ALLOC);
+	want_buf = aligned_alloc(4096, BUF_ALLOC);
 	if (!src_buf || !dst_buf || !want_buf)
 		return -1;
 	for (size_t i = 0; i < MAX_LEN + 2 * 4096 + 2 * GUARD; i++)
