@@ -461,7 +461,7 @@ static void usage(FILE *f)
 		"  --quick          short form: 32 MiB device, 1 repetition\n"
 		"  --json FILE      write every result as JSON (plot: tools/plot-bench.py)\n"
 		"  --workload NAME  only this workload (repeatable, or a comma list):\n"
-		"                   triad saxpy sgemm stencil bfs reduce chase\n"
+		"                   triad saxpy sgemm stencil bfs reduce chase pipeline\n"
 		"  --variant NAME   only this variant (repeatable, or a comma list):\n"
 		"                   pocl explicit fault prefetch advice (ratios need pocl)\n"
 		"  --capacity MiB   Ferry's device memory (sets FERRY_DEVICE_MEMORY; default 256, "

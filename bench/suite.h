@@ -108,6 +108,7 @@ struct workload {
 };
 
 extern const struct workload *const suite_workloads[];
+extern const struct workload suite_w_pipeline; /* suite_pipeline.c */
 extern const int suite_nworkloads;
 
 /* Helpers for the workloads' run functions (bench_suite.c); errors are fatal. */

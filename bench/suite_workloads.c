@@ -813,6 +813,6 @@ static const struct workload w_chase = {
 };
 
 const struct workload *const suite_workloads[] = {
-	&w_triad, &w_saxpy, &w_sgemm, &w_stencil, &w_bfs, &w_reduce, &w_chase,
+	&w_triad, &w_saxpy, &w_sgemm, &w_stencil, &w_bfs, &w_reduce, &w_chase, &suite_w_pipeline,
 };
 const int suite_nworkloads = sizeof(suite_workloads) / sizeof(suite_workloads[0]);
