@@ -234,6 +234,18 @@ static void resolve_device(struct udrv *u, uint64_t page, bool write, bool wp)
 	/* a leftover protection on a page that is the device's (not of a whole region's) */
 	if (wp && was_resident && !u->dev_whole[page / FERRY_REGION_PAGES])
 		udrv_device_wp_off(u, page, 1);
+	/*
+	 * Already device-resident: a race with the migration that brought it
+	 * (this thread's fault was raised before, resolved after). Map it and
+	 * move nothing more: the prefetcher's range from here could reach
+	 * pages the policy left on the host (a pinned region, a stream larger
+	 * than the device) and evict for them.
+	 */
+	if (was_resident) {
+		udrv_map_range(u->dev_uffd, u->base + page * PG, PG);
+		dev_wake(u, page, 1);
+		return;
+	}
 
 	fault_range(u, page, FERRY_RES_DEVICE, false, &first, &n);
 	/* a region pinned on the host for thrashing: the device maps it in place */
@@ -242,9 +254,6 @@ static void resolve_device(struct udrv *u, uint64_t page, bool write, bool wp)
 		return;
 	}
 	move_for_fault(u, first, n, bfirst, true, in_block);
-	/* Already device-resident (a race with a migration): it may not be mapped yet. */
-	if (was_resident)
-		udrv_map_range(u->dev_uffd, u->base + page * PG, PG);
 	dev_wake(u, first, n);
 }
 
