@@ -339,7 +339,7 @@ static void resolve_locked(struct udrv *u, const struct fault *f, int n)
 		assert(cmp_fault(&f[i - 1], &f[i]) <= 0);
 	u->trace_cause = FERRY_TR_CAUSE_FAULT;
 	c->fault_batches++;
-	udrv_thrash_release(u, false);
+	udrv_thrash_release(u);
 	for (int i = 0; i < n; i++) {
 		uint64_t block = f[i].page / u->block_pages;
 

@@ -267,8 +267,8 @@ bool udrv_thrash_return(struct udrv *u, uint32_t r);
  * the range in @first, @n; false: migrate as usual.
  */
 bool udrv_thrash_fault(struct udrv *u, uint64_t page, uint64_t need, uint64_t *first, uint64_t *n);
-/* Let go of the regions whose pin ran out (at most every pin/8 unless @all). */
-void udrv_thrash_release(struct udrv *u, bool all);
+/* Let go of the regions whose pin ran out (looks at most every pin/8, 1 ms at least). */
+void udrv_thrash_release(struct udrv *u);
 /* Region @r was discarded whole: its history goes (and its pin). */
 void udrv_thrash_forget(struct udrv *u, uint32_t r);
 

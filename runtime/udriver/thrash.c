@@ -158,13 +158,13 @@ static uint64_t thrash_unmap(struct udrv *u, uint32_t r)
 	return unmapped;
 }
 
-void udrv_thrash_release(struct udrv *u, bool all)
+void udrv_thrash_release(struct udrv *u)
 {
 	struct ferry_counters *c = &u->meta->counters;
 	uint64_t now = ferry_clock_ns(), check = u->thrash_cfg.pin_ns / 8;
 
 	udrv_assert_locked(u);
-	if (!u->thrash_pinned || (!all && now < u->thrash_next_release_ns))
+	if (!u->thrash_pinned || now < u->thrash_next_release_ns)
 		return;
 	u->thrash_next_release_ns = now + (check > 1000000 ? check : 1000000);
 	for (uint32_t r = 0; r < u->nregions && u->thrash_pinned; r++) {

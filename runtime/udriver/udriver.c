@@ -27,7 +27,7 @@ void udrv_busy(struct udrv *u, int delta)
 	/* a launch is where pins that ran out are let go even when nothing faults */
 	if (delta > 0 && __atomic_load_n(&u->thrash_pinned, __ATOMIC_RELAXED)) {
 		udrv_lock(u);
-		udrv_thrash_release(u, false);
+		udrv_thrash_release(u);
 		udrv_unlock(u);
 	}
 	/* last: once udrv_fini reads busy == 0, no call here touches *u any more */
