@@ -60,6 +60,31 @@ static int thrash_env_clear(void **state)
 	return 0;
 }
 
+/* One device sweep of @op (FERRY_DEV_CHECK, _FILL) over [p, p + size) with @threads. */
+static uint64_t dev_sweep(struct ferry_ctx *ctx, uint32_t op, void *p, uint64_t size, uint64_t seed,
+			  uint32_t threads)
+{
+	struct ferry_dev_work w = {0};
+
+	w.op = op;
+	w.threads = threads;
+	w.addr = (uint64_t)(uintptr_t)p;
+	w.size = size;
+	w.seed = seed;
+	ft_assert_ok(ferry_device_work(ctx, &w, NULL));
+	return w.result;
+}
+
+/* One device check sweep over [p, p + size): every word as the host wrote it. */
+static void dev_check(struct ferry_ctx *ctx, void *p, uint64_t size, uint64_t seed,
+		      uint32_t threads, const char *what)
+{
+	uint64_t bad = dev_sweep(ctx, FERRY_DEV_CHECK, p, size, seed, threads);
+
+	if (bad)
+		fail_msg("%s: %" PRIu64 " mismatching words", what, bad);
+}
+
 static void oversubscribe(uint32_t threads, const char *test)
 {
 	const uint64_t devmem = FT_MIB(32), size = 2 * devmem;
@@ -67,7 +92,6 @@ static void oversubscribe(uint32_t threads, const char *test)
 	struct ferry_options o;
 	struct ferry_ctx *ctx;
 	uint64_t rng, s1, s2, count[4];
-	struct ferry_dev_work w;
 	uint8_t *p;
 
 	rng = ft_rng_init(test);
@@ -87,25 +111,11 @@ static void oversubscribe(uint32_t threads, const char *test)
 	assert_capacity(ctx, "after host fill");
 
 	ft_step("device check (streams 2x capacity)");
-	memset(&w, 0, sizeof(w));
-	w.op = FERRY_DEV_CHECK;
-	w.threads = threads;
-	w.addr = (uint64_t)(uintptr_t)p;
-	w.size = size;
-	w.seed = s1;
-	ft_assert_ok(ferry_device_work(ctx, &w, NULL));
-	if (w.result)
-		fail_msg("device check over 2x capacity: %" PRIu64 " mismatching words", w.result);
+	dev_check(ctx, p, size, s1, threads, "device check over 2x capacity");
 	assert_capacity(ctx, "after device check");
 
 	ft_step("device fill");
-	memset(&w, 0, sizeof(w));
-	w.op = FERRY_DEV_FILL;
-	w.threads = threads;
-	w.addr = (uint64_t)(uintptr_t)p;
-	w.size = size;
-	w.seed = s2;
-	ft_assert_ok(ferry_device_work(ctx, &w, NULL));
+	dev_sweep(ctx, FERRY_DEV_FILL, p, size, s2, threads);
 	assert_capacity(ctx, "after device fill");
 
 	ft_step("host check");
@@ -136,22 +146,6 @@ static void test_oversubscription_threads(void **state)
 {
 	(void)state;
 	oversubscribe(4, __func__);
-}
-
-/* One device check sweep over [p, p + size): every word as the host wrote it. */
-static void dev_check(struct ferry_ctx *ctx, void *p, uint64_t size, uint64_t seed,
-		      uint32_t threads, const char *what)
-{
-	struct ferry_dev_work w = {0};
-
-	w.op = FERRY_DEV_CHECK;
-	w.threads = threads;
-	w.addr = (uint64_t)(uintptr_t)p;
-	w.size = size;
-	w.seed = seed;
-	ft_assert_ok(ferry_device_work(ctx, &w, NULL));
-	if (w.result)
-		fail_msg("%s: %" PRIu64 " mismatching words", what, w.result);
 }
 
 /* One letter a 2 MiB region: D all on the device, h none, d some. */
@@ -190,7 +184,6 @@ static void thrash_pin(uint32_t threads, const char *test)
 	struct ferry_ctx *ctx;
 	uint64_t rng = ft_rng_init(test), s1 = ft_rand_seed(&rng), s2 = ft_rand_seed(&rng);
 	uint64_t count[4];
-	struct ferry_dev_work w = {0};
 	uint8_t *p;
 
 	ft_default_options(&o);
@@ -236,12 +229,7 @@ static void thrash_pin(uint32_t threads, const char *test)
 	}
 
 	ft_step("device fill through the in-place mapping, host check");
-	w.op = FERRY_DEV_FILL;
-	w.threads = threads;
-	w.addr = (uint64_t)(uintptr_t)p;
-	w.size = size;
-	w.seed = s2;
-	ft_assert_ok(ferry_device_work(ctx, &w, NULL));
+	dev_sweep(ctx, FERRY_DEV_FILL, p, size, s2, threads);
 	assert_capacity(ctx, "after device fill");
 	ft_assert_host_pattern(p, size, s2);
 	ft_assert_dev_pattern(ctx, p, size, s2);
