@@ -112,6 +112,9 @@ extern const struct workload suite_w_pipeline; /* suite_pipeline.c */
 extern const int suite_nworkloads;
 
 /* Helpers for the workloads' run functions (bench_suite.c); errors are fatal. */
+/* Add buffer @name (@bytes, @role, master copy @init, results to @result, advice) to @wi. */
+void suite_bspec(struct wl_inst *wi, const char *name, size_t bytes, enum role role,
+		 const void *init, void *result, unsigned adv_fit, unsigned adv_over);
 void suite_arg_buf(struct run *r, int k, cl_uint idx, int b);
 void suite_arg(struct run *r, int k, cl_uint idx, size_t size, const void *value);
 void suite_launch(struct run *r, int k, cl_uint dims, const size_t *global, const size_t *local);

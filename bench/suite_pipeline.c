@@ -27,27 +27,15 @@ static void pipeline_setup(struct wl_inst *wi, size_t target)
 {
 	struct pipeline *p = calloc(1, sizeof(*p));
 	size_t n = round_up(target / 16, PIPE_LOCAL);
-	struct bspec *a, *b;
 
 	if (!p)
 		bench_fatal("out of memory");
 	p->n = (uint32_t)n;
 	p->b = bench_xmalloc(n * 8);
 	/* a: the kernels' temporary (device scratch); b: the result the host reads */
-	a = &wi->b[wi->nbufs++];
-	*a = (struct bspec){.name = "a",
-			    .bytes = n * 8,
-			    .role = ROLE_TMP,
-			    .adv_fit = ADV_PREF_DEVICE,
-			    .adv_over = ADV_PREF_DEVICE};
-	b = &wi->b[wi->nbufs++];
-	*b = (struct bspec){.name = "b",
-			    .bytes = n * 8,
-			    .role = ROLE_OUT,
-			    .result = p->b,
-			    .adv_fit = ADV_PREF_DEVICE,
-			    .adv_over = ADV_PREF_HOST | ADV_ACCESSED_BY_DEVICE};
-	wi->bytes = 16 * n;
+	suite_bspec(wi, "a", n * 8, ROLE_TMP, NULL, NULL, ADV_PREF_DEVICE, ADV_PREF_DEVICE);
+	suite_bspec(wi, "b", n * 8, ROLE_OUT, NULL, p->b, ADV_PREF_DEVICE,
+		    ADV_PREF_HOST | ADV_ACCESSED_BY_DEVICE);
 	wi->work = 32.0 * n; /* bytes: two fills of a, a read and b written */
 	snprintf(wi->desc, sizeof(wi->desc), "2 x %.2fM doubles, 3 launches", n / 1e6);
 	wi->priv = p;

@@ -58,8 +58,8 @@ static size_t compare_f(const char *what, const float *got, const float *ref, si
 	return bad;
 }
 
-static void bspec(struct wl_inst *wi, const char *name, size_t bytes, enum role role,
-		  const void *init, void *result, unsigned adv_fit, unsigned adv_over)
+void suite_bspec(struct wl_inst *wi, const char *name, size_t bytes, enum role role,
+		 const void *init, void *result, unsigned adv_fit, unsigned adv_over)
 {
 	struct bspec *b = &wi->b[wi->nbufs++];
 
@@ -109,9 +109,9 @@ static void triad_setup(struct wl_inst *wi, size_t target)
 		t->c[i] = (float)(i % 7);
 		t->ref[i] = t->b[i] + TRIAD_S * t->c[i];
 	}
-	bspec(wi, "a", n * 4, ROLE_OUT, NULL, t->a, ADV_PREF_DEVICE, ADV_PREF_DEVICE);
-	bspec(wi, "b", n * 4, ROLE_IN, t->b, NULL, ADV_STREAM_IN);
-	bspec(wi, "c", n * 4, ROLE_IN, t->c, NULL, ADV_STREAM_IN);
+	suite_bspec(wi, "a", n * 4, ROLE_OUT, NULL, t->a, ADV_PREF_DEVICE, ADV_PREF_DEVICE);
+	suite_bspec(wi, "b", n * 4, ROLE_IN, t->b, NULL, ADV_STREAM_IN);
+	suite_bspec(wi, "c", n * 4, ROLE_IN, t->c, NULL, ADV_STREAM_IN);
 	wi->work = 12.0 * n * TRIAD_ITERS;
 	snprintf(wi->desc, sizeof(wi->desc), "3 x %.2fM floats, %d launches", n / 1e6, TRIAD_ITERS);
 	wi->priv = t;
@@ -191,8 +191,8 @@ static void saxpy_setup(struct wl_inst *wi, size_t target)
 		for (int k = 0; k < SAXPY_ITERS; k++)
 			s->ref[i] = SAXPY_A * s->x[i] + s->ref[i];
 	}
-	bspec(wi, "y", n * 4, ROLE_INOUT, s->y0, s->y, ADV_PREF_DEVICE, ADV_PREF_DEVICE);
-	bspec(wi, "x", n * 4, ROLE_IN, s->x, NULL, ADV_STREAM_IN);
+	suite_bspec(wi, "y", n * 4, ROLE_INOUT, s->y0, s->y, ADV_PREF_DEVICE, ADV_PREF_DEVICE);
+	suite_bspec(wi, "x", n * 4, ROLE_IN, s->x, NULL, ADV_STREAM_IN);
 	wi->work = 12.0 * n * SAXPY_ITERS;
 	snprintf(wi->desc, sizeof(wi->desc), "2 x %.2fM floats, %d launches", n / 1e6, SAXPY_ITERS);
 	wi->priv = s;
@@ -297,9 +297,9 @@ static void sgemm_setup(struct wl_inst *wi, size_t target)
 				cr[j] += av * br[j];
 		}
 	}
-	bspec(wi, "A", m * k * 4, ROLE_IN, s->a, NULL, ADV_STREAM_IN);
-	bspec(wi, "B", k * n * 4, ROLE_IN, s->b, NULL, ADV_READ_MOSTLY, ADV_READ_MOSTLY);
-	bspec(wi, "C", m * n * 4, ROLE_OUT, NULL, s->c, ADV_PREF_DEVICE, ADV_PREF_DEVICE);
+	suite_bspec(wi, "A", m * k * 4, ROLE_IN, s->a, NULL, ADV_STREAM_IN);
+	suite_bspec(wi, "B", k * n * 4, ROLE_IN, s->b, NULL, ADV_READ_MOSTLY, ADV_READ_MOSTLY);
+	suite_bspec(wi, "C", m * n * 4, ROLE_OUT, NULL, s->c, ADV_PREF_DEVICE, ADV_PREF_DEVICE);
 	wi->work = 2.0 * m * n * k;
 	snprintf(wi->desc, sizeof(wi->desc), "%zu x %zu x %zu", m, n, k);
 	wi->priv = s;
@@ -398,9 +398,10 @@ static void stencil_setup(struct wl_inst *wi, size_t target)
 	}
 	free(tmp);
 	/* Oversubscribed: one grid stays on the device, the other is mapped from the host. */
-	bspec(wi, "grid0", n * n * 4, ROLE_INOUT, s->g0, s->res, ADV_PREF_DEVICE, ADV_PREF_DEVICE);
-	bspec(wi, "grid1", n * n * 4, ROLE_TMP, NULL, NULL, ADV_PREF_DEVICE,
-	      ADV_PREF_HOST | ADV_ACCESSED_BY_DEVICE);
+	suite_bspec(wi, "grid0", n * n * 4, ROLE_INOUT, s->g0, s->res, ADV_PREF_DEVICE,
+		    ADV_PREF_DEVICE);
+	suite_bspec(wi, "grid1", n * n * 4, ROLE_TMP, NULL, NULL, ADV_PREF_DEVICE,
+		    ADV_PREF_HOST | ADV_ACCESSED_BY_DEVICE);
 	wi->work = 8.0 * n * n * STENCIL_ITERS;
 	snprintf(wi->desc, sizeof(wi->desc), "%zu x %zu grid, %d sweeps", n, n, STENCIL_ITERS);
 	wi->priv = s;
@@ -503,13 +504,14 @@ static void bfs_setup(struct wl_inst *wi, size_t target)
 		}
 	}
 	free(queue);
-	bspec(wi, "row", (nv + 1) * 4, ROLE_IN, b->row, NULL, ADV_READ_MOSTLY, ADV_READ_MOSTLY);
-	bspec(wi, "col", ne * 4, ROLE_IN, b->col, NULL, ADV_STREAM_IN);
-	bspec(wi, "level", nv * 4, ROLE_INOUT, b->level0, b->level, ADV_PREF_DEVICE,
-	      ADV_PREF_DEVICE);
+	suite_bspec(wi, "row", (nv + 1) * 4, ROLE_IN, b->row, NULL, ADV_READ_MOSTLY,
+		    ADV_READ_MOSTLY);
+	suite_bspec(wi, "col", ne * 4, ROLE_IN, b->col, NULL, ADV_STREAM_IN);
+	suite_bspec(wi, "level", nv * 4, ROLE_INOUT, b->level0, b->level, ADV_PREF_DEVICE,
+		    ADV_PREF_DEVICE);
 	/* The flag the host polls after every level: keep it on the host, mapped remotely. */
-	bspec(wi, "flag", 4, ROLE_TMP, NULL, NULL, ADV_PREF_HOST | ADV_ACCESSED_BY_DEVICE,
-	      ADV_PREF_HOST | ADV_ACCESSED_BY_DEVICE);
+	suite_bspec(wi, "flag", 4, ROLE_TMP, NULL, NULL, ADV_PREF_HOST | ADV_ACCESSED_BY_DEVICE,
+		    ADV_PREF_HOST | ADV_ACCESSED_BY_DEVICE);
 	wi->work = edges;
 	snprintf(wi->desc, sizeof(wi->desc), "%.2fM vertices, %.2fM edges, %zu reached, %d levels",
 		 nv / 1e6, ne / 1e6, tail, b->levels + 1);
@@ -608,8 +610,8 @@ static void reduce_setup(struct wl_inst *wi, size_t target)
 	}
 	for (size_t g = 0; g < groups; g++)
 		s->total += s->ref[g];
-	bspec(wi, "in", n * 4, ROLE_IN, s->in, NULL, ADV_STREAM_IN);
-	bspec(wi, "partial", groups * 4, ROLE_OUT, NULL, s->part, 0, 0);
+	suite_bspec(wi, "in", n * 4, ROLE_IN, s->in, NULL, ADV_STREAM_IN);
+	suite_bspec(wi, "partial", groups * 4, ROLE_OUT, NULL, s->part, 0, 0);
 	wi->work = 4.0 * n;
 	snprintf(wi->desc, sizeof(wi->desc), "%.2fM floats, %zu groups", n / 1e6, groups);
 	wi->priv = s;
@@ -748,10 +750,10 @@ static void chase_setup(struct wl_inst *wi, size_t target)
 		c->ref[w] = sum; /* integers below 2^24: exact */
 	}
 	free(perm);
-	bspec(wi, "nodes", c->nodes * sizeof(struct chase_node), ROLE_IN, c->master, NULL,
-	      ADV_STREAM_IN);
+	suite_bspec(wi, "nodes", c->nodes * sizeof(struct chase_node), ROLE_IN, c->master, NULL,
+		    ADV_STREAM_IN);
 	wi->b[0].svm_explicit = 1;
-	bspec(wi, "out", CHASE_LISTS * 4, ROLE_OUT, NULL, c->out, 0, 0);
+	suite_bspec(wi, "out", CHASE_LISTS * 4, ROLE_OUT, NULL, c->out, 0, 0);
 	wi->work = (double)c->nodes;
 	snprintf(wi->desc, sizeof(wi->desc), "%.2fM nodes of 64 B, %d lists of %zu", c->nodes / 1e6,
 		 CHASE_LISTS, seg + 1);
