@@ -24,6 +24,17 @@ static void thrash_trace(struct udrv *u, uint32_t r, uint64_t t0, uint64_t pages
 				  addr_of(u, (uint64_t)r * FERRY_REGION_PAGES), pages, release, 0);
 }
 
+/* A region was pinned; @was_held: it still counted as pinned (a pin that ran out, not let go). */
+static void thrash_count_pin(struct udrv *u, bool was_held)
+{
+	struct ferry_counters *c = &u->meta->counters;
+
+	c->thrashing_pins++;
+	if (!was_held)
+		u->thrash_pinned++;
+	c->thrashing_pinned = u->thrash_pinned;
+}
+
 bool udrv_thrash_return(struct udrv *u, uint32_t r)
 {
 	struct ferry_counters *c = &u->meta->counters;
@@ -36,12 +47,8 @@ bool udrv_thrash_return(struct udrv *u, uint32_t r)
 	if (v == FERRY_THRASH_NONE || was_pinned)
 		return v == FERRY_THRASH_PIN;
 	c->thrashing++;
-	if (v == FERRY_THRASH_PIN) {
-		c->thrashing_pins++;
-		if (!was_held) /* not a pin that ran out without being let go yet */
-			u->thrash_pinned++;
-		c->thrashing_pinned = u->thrash_pinned;
-	}
+	if (v == FERRY_THRASH_PIN)
+		thrash_count_pin(u, was_held);
 	return v == FERRY_THRASH_PIN;
 }
 
@@ -89,10 +96,7 @@ static bool thrash_full(struct udrv *u, uint32_t r, uint64_t need, uint64_t now)
 	    ferry_thrash_full(&u->region_thrash[r], &u->region_thrash[victim], &u->thrash_cfg,
 			      now) != FERRY_THRASH_PIN)
 		return false;
-	c->thrashing_pins++;
-	if (!held) /* not a pin that ran out without being let go yet */
-		u->thrash_pinned++;
-	c->thrashing_pinned = u->thrash_pinned;
+	thrash_count_pin(u, held);
 	return true;
 }
 
